@@ -1,0 +1,82 @@
+"""mash: run the local broker, the mesh and the demo.
+
+  mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
+  mash kafka start|stop|status
+  mash topics               create every catalogue topic (idempotent)
+  mash up | down | ps       run the five services in the background against the local broker
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from mash_contracts.topics import markdown_table
+
+from .demo import run_demo
+from .kafka import LocalKafka
+from .mesh import Mesh
+from .paths import state_dir
+from .topics import create_topics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mash", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the whole mesh with synthetic referrals")
+    demo.add_argument("--referrals", type=int, default=8)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--timeout", type=float, default=180.0)
+    kafka = sub.add_parser("kafka", help="the local broker")
+    kafka.add_argument("action", choices=["start", "stop", "status"])
+    sub.add_parser("topics", help="create the catalogue's topics")
+    sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
+    sub.add_parser("up", help="start the broker and the five services in the background")
+    sub.add_parser("down", help="stop the services and the broker")
+    sub.add_parser("ps", help="show the broker and services")
+    args = parser.parse_args(argv)
+
+    root = state_dir()
+    broker = LocalKafka(root / "kafka")
+    if args.command == "demo":
+        return run_demo(root / "demo", args.referrals, args.seed, args.timeout)
+    if args.command == "kafka":
+        if args.action == "start":
+            print(f"Kafka answering at {broker.start()}")
+        elif args.action == "stop":
+            print("stopped" if broker.stop() else "not running")
+        else:
+            print(f"kafka: {broker.status()}")
+        return 0
+    if args.command == "topics":
+        created = asyncio.run(create_topics(broker.bootstrap))
+        print(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+        return 0
+    if args.command == "topic-table":
+        print(markdown_table())
+        return 0
+    if args.command == "up":
+        bootstrap = broker.start()
+        asyncio.run(create_topics(bootstrap))
+        mesh = Mesh(bootstrap, root)
+        mesh.start()
+        mesh.wait_ready()
+        print(f"mesh up on {bootstrap}; `mash down` stops it")
+        return 0
+    if args.command == "down":
+        Mesh("", root).stop()
+        broker.stop()
+        print("mesh down")
+        return 0
+    if args.command == "ps":
+        print(f"kafka: {broker.status()}")
+        if broker.properties.exists():
+            for service, pid in Mesh(broker.bootstrap, root).running().items():
+                print(f"{service}: {'running (pid %d)' % pid if pid else 'stopped'}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

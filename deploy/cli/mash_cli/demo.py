@@ -1,0 +1,139 @@
+"""`mash demo`: the whole mesh on a real broker, a handful of synthetic referrals, each outcome as it arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from mash_contracts import Acknowledgement, DeadLetter, Decision, InformationProduct, Rejection, decode, encode, headers_for
+from mash_contracts.topics import (
+    ACKNOWLEDGEMENTS,
+    DEAD_LETTERS,
+    DECISIONS,
+    NOTIFICATIONS_SUBMITTED,
+    PRODUCTS,
+    REJECTIONS,
+)
+
+from .kafka import LocalKafka
+from .mesh import Mesh
+from .synthetic import Generator
+from .topics import create_topics
+
+MALFORMED = b'{"submission_id": "BROKEN-1", "subjects": "not a list"}'
+
+
+def _raise_interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    kafka = LocalKafka(root / "kafka")
+    mesh: Mesh | None = None
+    # A fresh broker and fresh service state every run, so the same seed tells the same story.
+    if (root / "kafka").exists():
+        kafka.stop()
+        Mesh("", root).stop()
+        shutil.rmtree(root)
+    try:
+        t0 = time.monotonic()
+        print("starting Apache Kafka (KRaft) on 127.0.0.1 ...", flush=True)
+        bootstrap = kafka.start()
+        print(f"  broker answering at {bootstrap} after {time.monotonic() - t0:.1f}s", flush=True)
+        asyncio.run(create_topics(bootstrap))
+        mesh = Mesh(bootstrap, root)
+        mesh.start()
+        mesh.wait_ready()
+        print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
+        ok = asyncio.run(_submit_and_watch(bootstrap, referrals, seed, timeout))
+        return 0 if ok else 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: shutting down", flush=True)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
+        if mesh is not None:
+            mesh.stop()
+        kafka.stop()
+        print(f"stopped the services and the broker; logs in {root}", flush=True)
+
+
+async def _submit_and_watch(bootstrap: str, count: int, seed: int, timeout: float) -> bool:
+    watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name, *(t.name for t in PRODUCTS)]
+    consumer = AIOKafkaConsumer(
+        *watched, bootstrap_servers=bootstrap, group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    try:
+        generator = Generator(seed)
+        submissions = [generator.notification() for _ in range(count)]
+        print(f"\nsubmitting {count} synthetic referrals and one malformed message ...\n", flush=True)
+        started = time.monotonic()
+        for s in submissions:
+            await producer.send_and_wait(
+                NOTIFICATIONS_SUBMITTED.name, encode(s), key=s.submission_id.encode(),
+                headers=[(k, v.encode()) for k, v in headers_for(s).items()],
+            )
+        await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
+        return await _watch(consumer, {s.submission_id for s in submissions}, started, timeout)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float) -> bool:
+    ours: set[str] = set()  # referral ids of this run
+    expected_products: dict[str, int] = {}
+    products: dict[str, list[str]] = defaultdict(list)
+    dead, rejected = 0, 0
+
+    def stamp() -> str:
+        return f"[{time.monotonic() - started:5.1f}s]"
+
+    while time.monotonic() - started < timeout:
+        batches = await consumer.getmany(timeout_ms=500)
+        for tp, records in batches.items():
+            for r in records:
+                if tp.topic == ACKNOWLEDGEMENTS.name:
+                    ack = decode(Acknowledgement, r.value)
+                    if ack.submission_id in submitted:
+                        ours.add(ack.referral_id)
+                        print(f"{stamp()} {ack.referral_id} acknowledged to referrer (decision due by {ack.decision_due_by:%a %d %b %H:%M})", flush=True)
+                elif tp.topic == DECISIONS.name:
+                    d = decode(Decision, r.value)
+                    expected_products[d.referral_id] = len(d.recipients)
+                    contribs = ", ".join(f"{a.value}={s.value}" for a, s in sorted(d.contributions.items()))
+                    print(
+                        f"{stamp()} {d.referral_id} decided: level {d.level.value} {d.level.name.replace('_', ' ').lower()}, "
+                        f"RAG {d.rag.value}, outcome {d.outcome.value.replace('_', ' ')} [{contribs}]",
+                        flush=True,
+                    )
+                elif tp.topic == REJECTIONS.name:
+                    rejected += 1
+                    rej = decode(Rejection, r.value)
+                    print(f"{stamp()} submission {rej.submission_id} rejected: {'; '.join(rej.reasons)[:160]}", flush=True)
+                elif tp.topic == DEAD_LETTERS.name:
+                    dead += 1
+                    letter = decode(DeadLetter, r.value)
+                    print(f"{stamp()} dead letter from {letter.service} ({letter.source_topic}@{letter.source_offset}): {letter.error_type}", flush=True)
+                else:
+                    p = decode(InformationProduct, r.value)
+                    products[p.referral_id].append(p.recipient.value)
+                    print(f"{stamp()} {p.referral_id} information product routed to {p.recipient.value}", flush=True)
+        routed = [ref for ref in ours if ref in expected_products and len(products[ref]) >= expected_products[ref]]
+        if len(ours) == len(submitted) and len(routed) == len(ours) and dead and rejected:
+            print(f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "
+                  f"in {time.monotonic() - started:.1f}s", flush=True)
+            return True
+    print(f"\ntimed out after {timeout:.0f}s: {len(ours)} acknowledged, {len(expected_products)} decided", flush=True)
+    return False

@@ -1,0 +1,116 @@
+"""Synthetic notifications: seeded and reproducible, about people who do not exist.
+
+Names and addresses come from Faker's en_GB provider. NHS numbers are drawn from the 999 range that NHS
+England reserves for test data, phone numbers from Ofcom's drama range, email domains from example.org.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from faker import Faker
+
+from mash_contracts import (
+    Address,
+    Agency,
+    Concern,
+    ConcernCategory,
+    ConsentPosition,
+    ConsentStatus,
+    NotificationSubmission,
+    Referrer,
+    ReferrerKind,
+    Subject,
+    SubjectRole,
+)
+from mash_contracts.messages import nhs_number_is_valid
+
+
+@dataclass(frozen=True)
+class Scenario:
+    categories: tuple[ConcernCategory, ...]
+    description: str
+    immediate_danger: bool = False
+    with_partner: bool = False
+
+
+SCENARIOS = (
+    Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Police attended a domestic incident at the home; the child was present.", with_partner=True),
+    Scenario((ConcernCategory.NEGLECT,), "Child repeatedly arrives at school hungry and in unwashed clothes."),
+    Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Parent disclosed low mood and struggling to cope with the baby."),
+    Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Unexplained bruising to the child's upper arm noticed at nursery.", immediate_danger=True),
+    Scenario((ConcernCategory.MISSING, ConcernCategory.CHILD_CRIMINAL_EXPLOITATION), "Child missing overnight twice this month, returned with new phone and cash."),
+    Scenario((ConcernCategory.PARENTAL_SUBSTANCE_MISUSE, ConcernCategory.NEGLECT), "Neighbour reports parent often intoxicated while caring for young children."),
+    Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a disabled parent and missing school."),
+    Scenario((ConcernCategory.OTHER,), "Family recently moved into the area and asked the school where to find support."),
+)
+
+REFERRER_AGENCIES = (Agency.EDUCATION, Agency.HEALTH, Agency.POLICE, Agency.HOUSING)
+
+
+def synthetic_nhs_number(rng: random.Random) -> str:
+    while True:
+        candidate = "999" + "".join(str(rng.randrange(10)) for _ in range(6))
+        for check in range(10):
+            if nhs_number_is_valid(candidate + str(check)):
+                return candidate + str(check)
+
+
+class Generator:
+    def __init__(self, seed: int = 7, today: date | None = None):
+        self.rng = random.Random(seed)
+        self.fake = Faker("en_GB")
+        self.fake.seed_instance(seed)
+        self.today = today or date(2026, 11, 16)
+        self._count = 0
+
+    def _address(self) -> Address:
+        return Address(line1=self.fake.street_address().split("\n")[0], town=self.fake.city(), postcode=self.fake.postcode())
+
+    def _dob(self, min_years: int, max_years: int) -> date:
+        return self.today - timedelta(days=self.rng.randint(min_years * 365, max_years * 365 + 364))
+
+    def notification(self, scenario: Scenario | None = None) -> NotificationSubmission:
+        self._count += 1
+        scenario = scenario or SCENARIOS[(self._count - 1) % len(SCENARIOS)]
+        family = self.fake.last_name()
+        home = self._address()
+        subjects = [
+            Subject(
+                subject_ref="child1", role=SubjectRole.CHILD, given_name=self.fake.first_name(), family_name=family,
+                date_of_birth=self._dob(0, 15), nhs_number=synthetic_nhs_number(self.rng) if self.rng.random() < 0.8 else None,
+                address=home,
+            ),
+            Subject(
+                subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name=self.fake.first_name(), family_name=family,
+                date_of_birth=self._dob(20, 45), address=home,
+            ),
+        ]
+        if scenario.with_partner:
+            subjects.append(
+                Subject(
+                    subject_ref="adult2", role=SubjectRole.ALLEGED_PERPETRATOR, given_name=self.fake.first_name_male(),
+                    family_name=self.fake.last_name(), date_of_birth=self._dob(20, 50), address=home,
+                )
+            )
+        agency = self.rng.choice(REFERRER_AGENCIES)
+        return NotificationSubmission(
+            submission_id=f"SYN-{self.rng.getrandbits(40):010x}",
+            submitted_at=datetime.now(UTC),
+            referrer=Referrer(
+                kind=ReferrerKind.PROFESSIONAL, agency=agency, organisation=f"{self.fake.city()} {agency.value.title()}",
+                role="Designated safeguarding lead", name=self.fake.name(),
+                phone=f"07700 900{self.rng.randrange(1000):03d}", email=f"dsl{self._count}@example.org",
+            ),
+            subjects=subjects,
+            concern=Concern(
+                categories=list(scenario.categories), description=scenario.description,
+                occurred_at=datetime.now(UTC) - timedelta(days=self.rng.randint(0, 5)),
+                immediate_danger=scenario.immediate_danger,
+            ),
+            consent=ConsentPosition(status=ConsentStatus.GIVEN) if self.rng.random() < 0.6 else ConsentPosition(
+                status=ConsentStatus.NOT_SOUGHT, reason="Seeking consent could place the child at increased risk."
+            ),
+        )

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the project needs into .venv, once; re-runs only when a pyproject or the pins change.
+# Java 17 and Maven must be on the machine (Kafka's jars are fetched by `mash kafka start` via mvn).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv="$root/.venv"
+python=${MASH_PYTHON:-$(command -v python3.11 || command -v python3)}
+
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "setup: '$tool' is required (Java 17 and Maven run the embedded Kafka broker)" >&2; exit 1; }
+done
+
+packages=(libs/contracts libs/runtime services/intake services/police_desk services/health_desk services/social_care services/decision deploy/cli)
+stamp=$(cd "$root" && cat constraints.txt requirements-dev.txt "${packages[@]/%//pyproject.toml}" | sha256sum | cut -c1-16)
+if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ] && [ -x "$venv/bin/python" ]; then
+  exit 0
+fi
+
+echo "setup: installing the workspace into $venv ..." >&2
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+
+editable=()
+for p in "${packages[@]}"; do editable+=(-e "$root/$p"); done
+PYTHONWARNINGS=ignore "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$root/constraints.txt" "${editable[@]}" -r "$root/requirements-dev.txt"
+echo "$stamp" > "$venv/.stamp"

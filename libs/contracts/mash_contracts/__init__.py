@@ -1,0 +1,40 @@
+"""Shared message contracts of the MASH mesh: vocabularies, messages v1, the topic catalogue, the codec."""
+
+from . import topics
+from .codec import UnreadableMessage, decode, derived_id, encode, headers_for
+from .messages import (
+    Acknowledgement,
+    Address,
+    Concern,
+    ConsentPosition,
+    Contribution,
+    DeadLetter,
+    Decision,
+    Factor,
+    InformationProduct,
+    Notification,
+    NotificationSubmission,
+    Referrer,
+    Rejection,
+    SharedItem,
+    Subject,
+)
+from .vocabulary import (
+    Agency,
+    ConcernCategory,
+    ConsentStatus,
+    ContributionStatus,
+    Outcome,
+    RagRating,
+    ReferrerKind,
+    SubjectRole,
+    ThresholdLevel,
+)
+
+__all__ = [
+    "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
+    "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "InformationProduct", "Notification",
+    "NotificationSubmission", "Outcome", "RagRating", "Referrer", "ReferrerKind", "Rejection", "SharedItem",
+    "Subject", "SubjectRole", "ThresholdLevel", "UnreadableMessage", "decode", "derived_id", "encode",
+    "headers_for", "topics",
+]

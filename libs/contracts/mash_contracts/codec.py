@@ -1,0 +1,66 @@
+"""Wire encoding: UTF-8 JSON, one message per Kafka record, with type and version in the headers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+MAX_MESSAGE_BYTES = 256 * 1024
+CONTENT_TYPE = "application/json"
+HEADER_TYPE = "mash-message-type"
+HEADER_VERSION = "mash-schema-version"
+
+M = TypeVar("M", bound=BaseModel)
+
+# Derived ids: a redelivered input must produce the same output ids, so downstream can deduplicate.
+_NAMESPACE = uuid.UUID("6f1c1c1e-2b7a-4d0e-9d7e-6a1b0c0d5a11")
+
+
+class UnreadableMessage(ValueError):
+    """The bytes are not a valid message of the expected type. Permanent: never retried."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def derived_id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, "\x1f".join(parts))
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def headers_for(message: BaseModel) -> dict[str, str]:
+    return {
+        "content-type": CONTENT_TYPE,
+        HEADER_TYPE: type(message).__name__,
+        HEADER_VERSION: str(getattr(message, "schema_version", 1)),
+    }
+
+
+def describe(error: ValidationError) -> list[str]:
+    """Readable reasons that never echo the input (it may hold personal data)."""
+    reasons = []
+    for e in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in e["loc"]) or "message"
+        reasons.append(f"{where}: {e['msg']}")
+    return reasons
+
+
+def decode(model: type[M], raw: bytes | None) -> M:
+    if raw is None:
+        raise UnreadableMessage(["message: empty record (tombstone) where a message was expected"])
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise UnreadableMessage([f"message: {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES} byte limit"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UnreadableMessage([f"message: not UTF-8 ({e.reason} at byte {e.start})"]) from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as e:
+        raise UnreadableMessage(describe(e)) from None

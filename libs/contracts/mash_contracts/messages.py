@@ -1,0 +1,269 @@
+"""Version 1 of every message the hub carries.
+
+Rules that keep the mesh evolvable:
+- every message names its `schema_version`; readers of version N accept N and ignore fields they do not
+  know (an added optional field is a compatible change), except the inbound submission, which rejects
+  unknown fields so an integrator's typo is an error rather than silently lost data;
+- ids that a redelivery must reproduce (referral id, contribution and product ids) are derived, not random.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from .vocabulary import (
+    SUBJECTS_AT_RISK,
+    Agency,
+    ConcernCategory,
+    ConsentStatus,
+    ContributionStatus,
+    Outcome,
+    RagRating,
+    ReferrerKind,
+    SubjectRole,
+    ThresholdLevel,
+)
+
+# Field limits are part of the contract (documented in docs/contracts.md); the codec also caps message size.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000)]
+Postcode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")]
+NhsNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
+ReferralId = Annotated[str, StringConstraints(pattern=r"^REF-[0-9A-F]{12}$")]
+
+
+def nhs_number_is_valid(value: str) -> bool:
+    """Modulus 11 check digit, as the NHS issues them."""
+    total = sum(int(d) * (10 - i) for i, d in enumerate(value[:9]))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(value[9])
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: Literal[1] = 1
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line1: ShortText
+    line2: ShortText | None = None
+    town: ShortText
+    postcode: Postcode
+
+
+class Referrer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ReferrerKind
+    agency: Agency | None = None
+    organisation: ShortText | None = None
+    role: ShortText | None = None
+    name: ShortText
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ]{6,20}$")] | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    identity_protected: bool = False
+
+    @model_validator(mode="after")
+    def _professionals_name_their_agency(self) -> Referrer:
+        if self.kind is ReferrerKind.PROFESSIONAL and self.agency is None:
+            raise ValueError("a professional referrer must name their agency")
+        if self.phone is None and self.email is None:
+            raise ValueError("a referrer needs a phone number or an email address for feedback")
+        return self
+
+
+class Subject(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_ref: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = Field(
+        description="The referrer's label for this person, unique within the notification"
+    )
+    role: SubjectRole
+    given_name: ShortText | None = None
+    family_name: ShortText
+    date_of_birth: date | None = None
+    expected_date_of_birth: date | None = None
+    nhs_number: NhsNumber | None = None
+    address: Address | None = None
+
+    @field_validator("nhs_number")
+    @classmethod
+    def _check_digit(cls, value: str | None) -> str | None:
+        if value is not None and not nhs_number_is_valid(value):
+            raise ValueError("NHS number fails its check digit")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_fit_the_role(self) -> Subject:
+        if self.role is SubjectRole.UNBORN_CHILD:
+            if self.expected_date_of_birth is None:
+                raise ValueError("an unborn child needs an expected date of birth")
+        elif self.expected_date_of_birth is not None:
+            raise ValueError("only an unborn child has an expected date of birth")
+        return self
+
+
+class Concern(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    categories: Annotated[list[ConcernCategory], Field(min_length=1, max_length=20)]
+    description: LongText
+    occurred_at: datetime | None = None
+    immediate_danger: bool = False
+
+
+class ConsentPosition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: ConsentStatus
+    reason: LongText | None = Field(None, description="Why consent was refused or not sought")
+
+    @model_validator(mode="after")
+    def _reason_unless_given(self) -> ConsentPosition:
+        if self.status is not ConsentStatus.GIVEN and not self.reason:
+            raise ValueError("a reason is required when consent was refused or not sought")
+        return self
+
+
+class NotificationSubmission(Message):
+    """What a referrer sends to the front door. Topic: mash.notifications.submitted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    submission_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] = Field(
+        description="The referrer's own reference; resubmitting the same id is idempotent"
+    )
+    submitted_at: datetime
+    referrer: Referrer
+    subjects: Annotated[list[Subject], Field(min_length=1, max_length=30)]
+    concern: Concern
+    consent: ConsentPosition
+
+    @model_validator(mode="after")
+    def _someone_at_risk(self) -> NotificationSubmission:
+        if not any(s.role in SUBJECTS_AT_RISK for s in self.subjects):
+            raise ValueError("a notification must name at least one child, unborn child or adult at risk")
+        refs = [s.subject_ref for s in self.subjects]
+        if len(refs) != len(set(refs)):
+            raise ValueError("subject_ref values must be unique within a notification")
+        return self
+
+
+class Notification(NotificationSubmission):
+    """An accepted notification, now a MASH referral. Topic: mash.notifications."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    received_at: datetime
+    rag: RagRating
+
+
+class SharedItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    record_class: ShortText
+    subject_ref: str
+    summary: LongText
+    occurred_on: date | None = None
+    relevance: LongText = Field(description="Why sharing this item is relevant and proportionate")
+
+
+class Contribution(Message):
+    """One agency desk's answer for one referral. Topic: mash.contributions.<agency>."""
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    agency: Agency
+    status: ContributionStatus
+    items: list[SharedItem] = Field(default_factory=list, max_length=500)
+    findings: list[ShortText] = Field(default_factory=list, description="Risk indicators for the threshold model")
+    rationale: LongText
+    policy_version: ShortText
+    researched_at: datetime
+
+
+class Factor(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: ShortText
+    source: ShortText = Field(description="notification, or the agency whose contribution fired it")
+    weight: int
+
+
+class Decision(Message):
+    """The hub's decision on a referral. Topic: mash.decisions."""
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    level: ThresholdLevel
+    outcome: Outcome
+    rag: RagRating
+    recipients: list[Agency]
+    model_version: ShortText
+    explanation: list[Factor]
+    contributions: dict[Agency, ContributionStatus]
+    decided_by: ShortText
+    decided_at: datetime
+
+
+class InformationProduct(Message):
+    """What the hub sends to the agency that must act. Topic: mash.products.<agency>."""
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    recipient: Agency
+    level: ThresholdLevel
+    outcome: Outcome
+    rag: RagRating
+    summary: LongText
+    subjects: list[Subject]
+    concern: Concern
+    shared_items: dict[Agency, list[SharedItem]]
+    explanation: list[Factor]
+    decided_at: datetime
+
+
+class Acknowledgement(Message):
+    """Receipt to the referrer. Topic: mash.acknowledgements, keyed by submission id."""
+
+    message_id: uuid.UUID
+    submission_id: str
+    referral_id: ReferralId
+    received_at: datetime
+    decision_due_by: datetime
+    text: LongText
+
+
+class Rejection(Message):
+    """A submission the front door could not accept. Topic: mash.notifications.rejected."""
+
+    message_id: uuid.UUID
+    submission_id: str | None = Field(description="The referrer's reference, when it could be read")
+    reasons: list[str]
+    rejected_at: datetime
+
+
+class DeadLetter(Message):
+    """A message a consumer could not process, kept with its original bytes. Topic: mash.deadletter."""
+
+    dead_letter_id: uuid.UUID
+    service: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_key_b64: str | None
+    original_b64: str
+    error_type: str
+    error: str
+    attempts: int
+    failed_at: datetime

@@ -1,0 +1,139 @@
+"""The topic catalogue: every topic, its key, its message type, who writes it and who reads it.
+
+Services, the topic set-up command, the README table and the docs all read this one list.
+Every flow topic is keyed by referral id, so all messages about one referral share a partition number
+and arrive in order within each topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from .messages import (
+    Acknowledgement,
+    Contribution,
+    DeadLetter,
+    Decision,
+    InformationProduct,
+    Notification,
+    NotificationSubmission,
+    Rejection,
+)
+from .vocabulary import Agency
+
+FLOW_PARTITIONS = 6
+
+# The desks that research for every referral, in the order the decision service lists them.
+DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE)
+
+# Agencies that can receive an information product.
+PRODUCT_RECIPIENTS: tuple[Agency, ...] = (
+    Agency.CHILDRENS_SOCIAL_CARE,
+    Agency.EARLY_HELP,
+    Agency.POLICE,
+    Agency.ADULT_SOCIAL_CARE,
+    Agency.HEALTH,
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    message: type[BaseModel]
+    writers: tuple[str, ...]
+    readers: tuple[str, ...]
+    description: str
+    partitions: int = FLOW_PARTITIONS
+
+
+def contributions_topic(agency: Agency) -> str:
+    return f"mash.contributions.{agency.value}"
+
+
+def products_topic(agency: Agency) -> str:
+    return f"mash.products.{agency.value}"
+
+
+def desk_service(agency: Agency) -> str:
+    return {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care"}.get(
+        agency, f"{agency.value}_desk"
+    )
+
+
+NOTIFICATIONS_SUBMITTED = Topic(
+    "mash.notifications.submitted", "submission id", NotificationSubmission,
+    writers=("referrers",), readers=("intake",),
+    description="The front door: every notification from any referrer, before screening.",
+)
+NOTIFICATIONS = Topic(
+    "mash.notifications", "referral id", Notification,
+    writers=("intake",), readers=(*(desk_service(a) for a in DESK_AGENCIES), "decision"),
+    description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.",
+)
+REJECTIONS = Topic(
+    "mash.notifications.rejected", "submission id", Rejection,
+    writers=("intake",), readers=("referrers",),
+    description="Submissions the front door could not accept, with the reasons (no personal data).",
+)
+ACKNOWLEDGEMENTS = Topic(
+    "mash.acknowledgements", "submission id", Acknowledgement,
+    writers=("intake",), readers=("referrers",),
+    description="Receipt of a notification and the time by which the hub will decide.",
+)
+CONTRIBUTIONS = tuple(
+    Topic(
+        contributions_topic(a), "referral id", Contribution,
+        writers=(desk_service(a),), readers=("decision",),
+        description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.",
+    )
+    for a in DESK_AGENCIES
+)
+DECISIONS = Topic(
+    "mash.decisions", "referral id", Decision,
+    writers=("decision",), readers=("mash managers",),
+    description="The threshold decision for each referral, with its explanation.",
+)
+PRODUCTS = tuple(
+    Topic(
+        products_topic(a), "referral id", InformationProduct,
+        writers=("decision",), readers=(a.value,),
+        description=f"Information products routed to {a.value.replace('_', ' ')}.",
+    )
+    for a in PRODUCT_RECIPIENTS
+)
+DEAD_LETTERS = Topic(
+    "mash.deadletter", "original key", DeadLetter,
+    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=("operations",),
+    description="Messages a service could not process, with the original bytes, the error and the source offset.",
+    partitions=3,
+)
+
+CATALOGUE: tuple[Topic, ...] = (
+    NOTIFICATIONS_SUBMITTED,
+    NOTIFICATIONS,
+    REJECTIONS,
+    ACKNOWLEDGEMENTS,
+    *CONTRIBUTIONS,
+    DECISIONS,
+    *PRODUCTS,
+    DEAD_LETTERS,
+)
+
+
+def by_name(name: str) -> Topic:
+    for topic in CATALOGUE:
+        if topic.name == name:
+            return topic
+    raise KeyError(name)
+
+
+def markdown_table() -> str:
+    rows = ["| topic | key | message | written by | read by | partitions |", "|---|---|---|---|---|---|"]
+    for t in CATALOGUE:
+        rows.append(
+            f"| `{t.name}` | {t.key} | `{t.message.__name__}` | {', '.join(t.writers)} | {', '.join(t.readers)} | {t.partitions} |"
+        )
+    return "\n".join(rows)

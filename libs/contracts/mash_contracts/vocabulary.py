@@ -1,0 +1,102 @@
+"""Fixed vocabularies shared by every agency.
+
+Values are the wire form: lower snake case, stable forever. Add members, never rename them.
+"""
+
+from enum import IntEnum, StrEnum
+
+
+class ConcernCategory(StrEnum):
+    DOMESTIC_ABUSE = "domestic_abuse"
+    NEGLECT = "neglect"
+    PHYSICAL_ABUSE = "physical_abuse"
+    SEXUAL_ABUSE = "sexual_abuse"
+    EMOTIONAL_ABUSE = "emotional_abuse"
+    CHILD_SEXUAL_EXPLOITATION = "child_sexual_exploitation"
+    CHILD_CRIMINAL_EXPLOITATION = "child_criminal_exploitation"
+    MISSING = "missing"
+    PARENTAL_MENTAL_HEALTH = "parental_mental_health"
+    PARENTAL_SUBSTANCE_MISUSE = "parental_substance_misuse"
+    FGM = "fgm"
+    FORCED_MARRIAGE = "forced_marriage"
+    HONOUR_BASED_ABUSE = "honour_based_abuse"
+    TRAFFICKING = "trafficking"
+    FABRICATED_ILLNESS = "fabricated_illness"
+    ALLEGATION_AGAINST_STAFF = "allegation_against_staff"
+    YOUNG_CARER = "young_carer"
+    RADICALISATION = "radicalisation"
+    SELF_HARM = "self_harm"
+    OTHER = "other"
+
+
+class SubjectRole(StrEnum):
+    CHILD = "child"
+    UNBORN_CHILD = "unborn_child"
+    PARENT_CARER = "parent_carer"
+    ALLEGED_PERPETRATOR = "alleged_perpetrator"
+    HOUSEHOLD_MEMBER = "household_member"
+    ADULT_AT_RISK = "adult_at_risk"
+
+
+# Roles a referral can be about; every notification must name at least one of these.
+SUBJECTS_AT_RISK = frozenset({SubjectRole.CHILD, SubjectRole.UNBORN_CHILD, SubjectRole.ADULT_AT_RISK})
+
+
+class ReferrerKind(StrEnum):
+    PROFESSIONAL = "professional"
+    FAMILY_MEMBER = "family_member"
+    MEMBER_OF_PUBLIC = "member_of_public"
+    SELF = "self"
+
+
+class ConsentStatus(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+    NOT_SOUGHT = "not_sought"
+
+
+class Agency(StrEnum):
+    """Agencies that contribute to the hub or receive its information products."""
+
+    POLICE = "police"
+    HEALTH = "health"
+    CHILDRENS_SOCIAL_CARE = "childrens_social_care"
+    EARLY_HELP = "early_help"
+    ADULT_SOCIAL_CARE = "adult_social_care"
+    EDUCATION = "education"
+    PROBATION = "probation"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class RagRating(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+    BLUE = "blue"
+
+
+class ContributionStatus(StrEnum):
+    SHARED = "shared"
+    NO_RECORDS_FOUND = "no_records_found"
+    DECLINED = "declined"
+    NOT_RESEARCHED = "not_researched"
+
+
+class ThresholdLevel(IntEnum):
+    UNIVERSAL = 1
+    EARLY_HELP = 2
+    CHILD_IN_NEED = 3
+    CHILD_PROTECTION = 4
+
+
+class Outcome(StrEnum):
+    NO_FURTHER_ACTION = "no_further_action"
+    ADVICE_AND_SIGNPOSTING = "advice_and_signposting"
+    EARLY_HELP = "early_help"
+    CIN_ASSESSMENT = "cin_assessment"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    POLICE_ACTION = "police_action"
+    DOMESTIC_ABUSE_SERVICE = "domestic_abuse_service"
+    ADULT_SAFEGUARDING = "adult_safeguarding"
+    MISSING_CHILD_RESPONSE = "missing_child_response"

@@ -1,0 +1,1 @@
+"""The one small runtime library the MASH services share."""

@@ -1,0 +1,153 @@
+"""The guarded consumer every service uses.
+
+A message is decoded at the edge into its contract type, then handed to a plain handler. Outcomes:
+- handler returns: the offset is committed (by the broker's NACK_ON_ERROR policy, after the work);
+- unreadable bytes, a Rejected message, or an unexpected bug: published to the dead-letter topic with the
+  original bytes and the reason, then committed, so one bad message never blocks or crashes a consumer;
+- a transient failure: retried here with backoff, then re-raised so Kafka redelivers it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
+
+from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
+from mash_contracts.topics import DEAD_LETTERS
+
+from .errors import TRANSIENT, Rejected
+
+M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("mash.consumer")
+
+HEADER_ATTEMPTS = "mash-attempts"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a consumed message came from, for dead letters and audit."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 4
+    first_backoff: float = 0.2
+    max_backoff: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
+
+
+class DeadLetters:
+    def __init__(self, broker: KafkaBroker, service: str):
+        self._broker = broker
+        self._service = service
+
+    async def send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
+        letter = DeadLetter(
+            dead_letter_id=uuid.uuid4(),
+            service=self._service,
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            source_key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
+            original_b64=base64.b64encode(record.value or b"").decode(),
+            error_type=error_type,
+            error=error[:4000],
+            attempts=attempts,
+            failed_at=datetime.now(UTC),
+        )
+        headers = headers_for(letter) | {HEADER_ATTEMPTS: str(attempts), "mash-source-topic": record.topic}
+        # Awaited: if the dead letter cannot be written, the original is not committed either.
+        await self._broker.publish(encode(letter), DEAD_LETTERS.name, key=record.key, headers=headers)
+        log.warning(
+            "dead-lettered %s[%d]@%d from %s: %s",
+            record.topic, record.partition, record.offset, self._service, error_type,
+            extra={"dead_letter_id": str(letter.dead_letter_id)},
+        )
+        return letter
+
+
+Handler = Callable[[M, Source], Awaitable[None]]
+OnDeadLetter = Callable[[ConsumerRecord, list[str]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What arrives on one topic: its contract type and the handler for it."""
+
+    model: type[BaseModel]
+    handler: Handler[Any]
+    on_unreadable: OnDeadLetter | None = None
+
+
+def subscribe(
+    broker: KafkaBroker,
+    *,
+    routes: dict[str, Route],
+    group_id: str,
+    service: str,
+    retry: Retry = Retry(),
+) -> Any:
+    """One consumer (one group member) for all of a service's topics, dispatching by topic.
+
+    One member per service rather than one per topic: every member that joins a group makes the whole
+    group rebalance, and a service with four subscribers would stall for each join.
+    """
+    dead_letters = DeadLetters(broker, service)
+
+    async def consume(msg: KafkaMessage) -> None:
+        record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        route = routes[record.topic]
+        source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp)
+        try:
+            message = decode(route.model, record.value)
+        except UnreadableMessage as e:
+            await dead_letters.send(record, "UnreadableMessage", str(e), attempts=1)
+            if route.on_unreadable is not None:
+                await route.on_unreadable(record, e.reasons)
+            return
+        for attempt in range(1, retry.attempts + 1):
+            try:
+                await route.handler(message, source)
+                return
+            except Rejected as e:
+                await dead_letters.send(record, "Rejected", str(e), attempts=attempt)
+                if route.on_unreadable is not None:
+                    await route.on_unreadable(record, e.reasons)
+                return
+            except TRANSIENT as e:
+                if attempt == retry.attempts:
+                    log.warning("transient failure on %s@%d, handing back for redelivery: %r", record.topic, record.offset, e)
+                    raise
+                await asyncio.sleep(retry.backoff(attempt))
+            except Exception as e:  # a bug must not wedge the partition: keep the evidence and move on
+                log.exception("handler failed on %s[%d]@%d", record.topic, record.partition, record.offset)
+                detail = "".join(traceback.format_exception_only(e)).strip()
+                await dead_letters.send(record, type(e).__name__, detail, attempts=attempt)
+                return
+
+    consume.__name__ = f"consume_{service}"
+    return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
+
+
+async def publish(broker: KafkaBroker, topic: str, key: str, message: BaseModel) -> None:
+    await broker.publish(encode(message), topic, key=key.encode(), headers=headers_for(message))

@@ -1,0 +1,48 @@
+"""Process-level wiring shared by every service: logging and the run loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from faststream import FastStream
+
+# Fields a handler may attach to a log record with extra=...; anything else is left out on purpose,
+# so a careless extra cannot leak a message body into the logs.
+_SAFE_EXTRAS = ("referral_id", "agency", "dead_letter_id", "topic", "outcome", "level")
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: getattr(record, k) for k in _SAFE_EXTRAS if hasattr(record, k)})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry)
+
+
+def configure_logging(service: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def run(app: FastStream) -> None:
+    """Run until SIGINT or SIGTERM; FastStream then stops consuming and finishes in-flight handlers."""
+    asyncio.run(app.run())

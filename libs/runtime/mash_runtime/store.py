@@ -1,0 +1,146 @@
+"""A service's own database, with the inbox and outbox that make its effects happen once.
+
+The state change, the ids of the messages that caused it (inbox) and the messages it must publish (outbox)
+commit in one transaction. The relay publishes outbox rows after the commit and marks them sent; a crash in
+between republishes the same message id, which readers deduplicate.
+SQLite by default (one file in the state directory); any SQLAlchemy URL, PostgreSQL included, works too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mash_contracts import encode, headers_for
+
+metadata = MetaData()
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", String(64), primary_key=True),
+    Column("topic", String(255), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), nullable=False, unique=True),
+    Column("topic", String(255), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # WAL lets readers and one writer share the file
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str, *extra: MetaData):
+        self.engine = make_engine(url)
+        for md in (metadata, *extra):
+            md.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def first_time(session: Session, message_id: str, topic: str) -> bool:
+    """Record a consumed message id; False when it was already processed (a redelivery)."""
+    if session.execute(select(inbox.c.message_id).where(inbox.c.message_id == message_id)).first():
+        return False
+    session.execute(insert(inbox).values(message_id=message_id, topic=topic, processed_at=datetime.now(UTC)))
+    return True
+
+
+def enqueue(session: Session, topic: str, key: str, message: BaseModel, message_id: str) -> None:
+    session.execute(
+        insert(outbox).values(
+            message_id=message_id,
+            topic=topic,
+            key=key.encode(),
+            payload=encode(message),
+            headers=headers_for(message),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order. One relay per process; flushes never overlap."""
+
+    def __init__(self, db: Database, broker: KafkaBroker, batch: int = 200):
+        self._db = db
+        self._broker = broker
+        self._batch = batch
+        self._lock = asyncio.Lock()
+
+    def _pending(self) -> list:
+        with self._db.transaction() as s:
+            return list(
+                s.execute(
+                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self._batch)
+                )
+            )
+
+    def _mark(self, ids: list[int]) -> None:
+        with self._db.transaction() as s:
+            s.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+
+    async def flush(self) -> int:
+        sent = 0
+        async with self._lock:
+            while rows := await asyncio.to_thread(self._pending):
+                for row in rows:
+                    await self._broker.publish(row.payload, row.topic, key=row.key, headers=dict(row.headers))
+                await asyncio.to_thread(self._mark, [r.id for r in rows])
+                sent += len(rows)
+        return sent

@@ -1,0 +1,33 @@
+"""Thin handlers: store the message, then publish whatever the transaction put in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from mash_contracts import Contribution, Notification
+from mash_runtime.consuming import Source
+from mash_runtime.store import OutboxRelay
+
+from .assembly import Assembly
+
+log = logging.getLogger("mash.decision")
+
+
+class DecisionHandlers:
+    def __init__(self, assembly: Assembly, relay: OutboxRelay):
+        self.assembly = assembly
+        self.relay = relay
+
+    async def on_notification(self, notification: Notification, _source: Source) -> None:
+        await self._after(await asyncio.to_thread(self.assembly.record_notification, notification), notification.referral_id)
+
+    async def on_contribution(self, contribution: Contribution, _source: Source) -> None:
+        await self._after(await asyncio.to_thread(self.assembly.record_contribution, contribution), contribution.referral_id)
+
+    async def _after(self, decided: bool, referral_id: str) -> None:
+        if decided:
+            log.info("decided", extra={"referral_id": referral_id})
+        # The offset is committed only after this returns, so unpublished rows are never forgotten:
+        # a crash here leaves them in the outbox, and the relay sends them at the next start.
+        await self.relay.flush()

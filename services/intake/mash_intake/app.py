@@ -1,0 +1,32 @@
+"""Composition root of the intake service."""
+
+from faststream import FastStream
+
+from mash_contracts import NotificationSubmission
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+from mash_runtime.broker import make_broker
+from mash_runtime.consuming import Route, subscribe
+from mash_runtime.service import configure_logging, run
+from mash_runtime.settings import KafkaSettings, ServiceSettings
+
+from .handlers import IntakeHandlers
+
+SERVICE = "intake"
+
+
+def build() -> FastStream:
+    settings = ServiceSettings()
+    configure_logging(SERVICE, settings.log_level)
+    broker = make_broker(SERVICE, KafkaSettings())
+    handlers = IntakeHandlers(broker)
+    subscribe(
+        broker,
+        routes={NOTIFICATIONS_SUBMITTED.name: Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)},
+        group_id=SERVICE,
+        service=SERVICE,
+    )
+    return FastStream(broker)
+
+
+def main() -> None:
+    run(build())

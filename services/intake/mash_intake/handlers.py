@@ -1,0 +1,45 @@
+"""Thin handlers: translate, call screening, publish."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+
+from mash_contracts import NotificationSubmission, Rejection
+from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, REJECTIONS
+from mash_runtime.consuming import Source, publish
+
+from . import screening
+
+log = logging.getLogger("mash.intake")
+
+
+class IntakeHandlers:
+    def __init__(self, broker: KafkaBroker):
+        self.broker = broker
+
+    async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
+        # Received time is the record's own timestamp, so a redelivery reproduces the same notification.
+        notification = screening.accept(submission, _record_time(source))
+        await publish(self.broker, NOTIFICATIONS.name, notification.referral_id, notification)
+        ack = screening.acknowledgement(notification)
+        await publish(self.broker, ACKNOWLEDGEMENTS.name, submission.submission_id, ack)
+        log.info("accepted as %s (%s)", notification.referral_id, notification.rag.value, extra={"referral_id": notification.referral_id})
+
+    async def on_unreadable(self, record: ConsumerRecord, reasons: list[str]) -> None:
+        submission_id = screening.submission_id_of(record.value)
+        rejection = Rejection(
+            message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"rejection:{record.topic}:{record.partition}:{record.offset}"),
+            submission_id=submission_id,
+            reasons=reasons,
+            rejected_at=datetime.now(UTC),
+        )
+        await publish(self.broker, REJECTIONS.name, submission_id or "unknown", rejection)
+
+
+def _record_time(source: Source) -> datetime:
+    return datetime.fromtimestamp(source.timestamp_ms / 1000, UTC)

@@ -1,0 +1,90 @@
+"""Screening at the front door: pure functions, no Kafka or database imports."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from mash_contracts import (
+    Acknowledgement,
+    ConcernCategory,
+    Notification,
+    NotificationSubmission,
+    RagRating,
+    derived_id,
+)
+
+# Categories that on their own mean significant harm may be happening: Amber at least until researched.
+_SERIOUS = frozenset(
+    {
+        ConcernCategory.SEXUAL_ABUSE,
+        ConcernCategory.PHYSICAL_ABUSE,
+        ConcernCategory.CHILD_SEXUAL_EXPLOITATION,
+        ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
+        ConcernCategory.FGM,
+        ConcernCategory.FORCED_MARRIAGE,
+        ConcernCategory.HONOUR_BASED_ABUSE,
+        ConcernCategory.TRAFFICKING,
+        ConcernCategory.FABRICATED_ILLNESS,
+        ConcernCategory.MISSING,
+        ConcernCategory.DOMESTIC_ABUSE,
+    }
+)
+
+
+def referral_id_for(submission: NotificationSubmission) -> str:
+    """The same submission from the same referrer always gets the same referral id (idempotent intake)."""
+    r = submission.referrer
+    origin = r.agency.value if r.agency else r.kind.value
+    return "REF-" + derived_id("referral", origin, r.organisation or "", submission.submission_id).hex[:12].upper()
+
+
+def initial_rag(submission: NotificationSubmission) -> RagRating:
+    if submission.concern.immediate_danger:
+        return RagRating.RED
+    if _SERIOUS.intersection(submission.concern.categories):
+        return RagRating.AMBER
+    return RagRating.GREEN
+
+
+def next_working_day(moment: datetime) -> datetime:
+    """One working day on (weekends skipped). Bank holidays and local RAG timescales arrive with the clock."""
+    due = moment + timedelta(days=1)
+    while due.weekday() >= 5:
+        due += timedelta(days=1)
+    return due
+
+
+def accept(submission: NotificationSubmission, received_at: datetime) -> Notification:
+    referral_id = referral_id_for(submission)
+    return Notification(
+        **submission.model_dump(),
+        message_id=derived_id("notification", referral_id),
+        referral_id=referral_id,
+        received_at=received_at,
+        rag=initial_rag(submission),
+    )
+
+
+def acknowledgement(notification: Notification) -> Acknowledgement:
+    due = next_working_day(notification.received_at)
+    return Acknowledgement(
+        message_id=derived_id("acknowledgement", notification.referral_id),
+        submission_id=notification.submission_id,
+        referral_id=notification.referral_id,
+        received_at=notification.received_at,
+        decision_due_by=due,
+        text=(
+            f"Your notification {notification.submission_id} was received by the MASH as referral "
+            f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC."
+        ),
+    )
+
+
+def submission_id_of(raw: bytes | None) -> str | None:
+    """Best-effort read of the referrer's reference from bytes that failed validation, for the rejection."""
+    try:
+        value = json.loads(raw or b"").get("submission_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None

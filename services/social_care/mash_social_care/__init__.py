@@ -1,0 +1,1 @@
+"""Children's social care desk."""
