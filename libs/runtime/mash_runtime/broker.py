@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
@@ -19,4 +21,5 @@ def make_broker(service: str, kafka: KafkaSettings) -> KafkaBroker:
         ack_policy=AckPolicy.NACK_ON_ERROR,
         allow_auto_create_topics=False,
         graceful_timeout=30.0,
+        logger=logging.getLogger(f"mash.{service}.broker"),
     )

@@ -23,7 +23,7 @@ from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_servi
 from .broker import make_broker
 from .consuming import Route, Source, publish, subscribe
 from .settings import KafkaSettings, ServiceSettings
-from .service import configure_logging
+from .service import configure_logging, make_app
 
 log = logging.getLogger("mash.desk")
 
@@ -76,4 +76,4 @@ def build_desk_app(agency: Agency, policy_version: str, research: Research) -> t
         group_id=service,
         service=service,
     )
-    return FastStream(broker), broker
+    return make_app(broker, service), broker

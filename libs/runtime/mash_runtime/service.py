@@ -43,6 +43,10 @@ def configure_logging(service: str, level: str) -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
+def make_app(broker, service: str) -> FastStream:
+    return FastStream(broker, logger=logging.getLogger(f"mash.{service}"))
+
+
 def run(app: FastStream) -> None:
     """Run until SIGINT or SIGTERM; FastStream then stops consuming and finishes in-flight handlers."""
     asyncio.run(app.run())

@@ -6,7 +6,7 @@ from mash_contracts import Contribution, Notification
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
-from mash_runtime.service import configure_logging, run
+from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
@@ -30,7 +30,7 @@ def build() -> FastStream:
     routes |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
     subscribe(broker, routes=routes, group_id=SERVICE, service=SERVICE)
 
-    app = FastStream(broker)
+    app = make_app(broker, SERVICE)
     app.after_startup(relay.flush)  # whatever a crash left unsent goes out before new work
     app.after_shutdown(db.dispose)
     return app

@@ -6,7 +6,7 @@ from mash_contracts import NotificationSubmission
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
-from mash_runtime.service import configure_logging, run
+from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings, ServiceSettings
 
 from .handlers import IntakeHandlers
@@ -25,7 +25,7 @@ def build() -> FastStream:
         group_id=SERVICE,
         service=SERVICE,
     )
-    return FastStream(broker)
+    return make_app(broker, SERVICE)
 
 
 def main() -> None:

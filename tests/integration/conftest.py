@@ -1,0 +1,73 @@
+"""The integration tier runs on a real Kafka broker and the five services as real OS processes.
+
+Broker, in order: KAFKA_BOOTSTRAP_SERVERS if set; a testcontainers Kafka if a Docker engine answers;
+else the project's own local KRaft broker (`mash kafka start`, the same code the demo uses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mash_cli.kafka import LocalKafka
+from mash_cli.mesh import Mesh
+from mash_cli.topics import create_topics
+
+from .watch import Watcher
+
+
+def docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+    if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield bootstrap
+    elif docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+    else:
+        broker = LocalKafka(tmp_path_factory.mktemp("broker") / "kafka")
+        bootstrap = broker.start()
+        try:
+            yield bootstrap
+        finally:
+            broker.stop()
+    
+
+@pytest.fixture(scope="session")
+def topics(kafka_bootstrap: str) -> str:
+    asyncio.run(create_topics(kafka_bootstrap))
+    return kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def mesh(topics: str, tmp_path_factory) -> Iterator[Mesh]:
+    mesh = Mesh(topics, tmp_path_factory.mktemp("mesh"))
+    mesh.start()
+    try:
+        mesh.wait_ready()
+        yield mesh
+    finally:
+        stopped = mesh.stop()
+        assert all(stopped.values()), f"services did not stop on SIGTERM: {stopped}"
+
+
+@pytest.fixture
+def watcher(topics: str) -> Watcher:
+    return Watcher(topics)
+
+
+def service_log(mesh: Mesh, service: str) -> str:
+    return Path(mesh.log_file(service)).read_text(errors="replace")

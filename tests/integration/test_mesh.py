@@ -1,0 +1,146 @@
+"""The whole mesh over a real broker: referrals in, acknowledgements, contributions, decisions, products out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+
+from mash_cli.synthetic import Generator
+from mash_contracts import Agency, ContributionStatus
+from mash_contracts.topics import (
+    ACKNOWLEDGEMENTS,
+    CONTRIBUTIONS,
+    DEAD_LETTERS,
+    DECISIONS,
+    DESK_AGENCIES,
+    NOTIFICATIONS,
+    PRODUCTS,
+    REJECTIONS,
+    contributions_topic,
+    products_topic,
+)
+
+from .watch import Seen, run
+
+pytestmark = pytest.mark.integration
+FLOW = [ACKNOWLEDGEMENTS.name, NOTIFICATIONS.name, *(t.name for t in CONTRIBUTIONS), DECISIONS.name, *(t.name for t in PRODUCTS)]
+
+
+@pytest.fixture
+def fresh() -> Generator:
+    return Generator(seed=uuid.uuid4().int)
+
+
+def referral_ids(seen: Seen, submission_ids: set[str]) -> set[str]:
+    return {a.referral_id for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id in submission_ids}
+
+
+def routed(seen: Seen, referrals: set[str]) -> bool:
+    decisions = {d.referral_id: d for d in seen.decoded(DECISIONS.name) if d.referral_id in referrals}
+    products = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id in referrals]
+    return len(decisions) == len(referrals) and len(products) >= sum(len(d.recipients) for d in decisions.values())
+
+
+def test_referrals_travel_intake_desks_decision_to_the_recipient(mesh, watcher, fresh):
+    submissions = [fresh.notification() for _ in range(6)]
+    run(watcher.submit(*submissions))
+    ours = {s.submission_id for s in submissions}
+
+    seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 6 and routed(s, referral_ids(s, ours)), settle=2))
+    refs = referral_ids(seen, ours)
+    notifications = {n.referral_id: n for n in seen.decoded(NOTIFICATIONS.name) if n.referral_id in refs}
+    assert {n.submission_id for n in notifications.values()} == ours
+
+    for agency in DESK_AGENCIES:
+        answered = [c for c in seen.decoded(contributions_topic(agency)) if c.referral_id in refs]
+        assert sorted(c.referral_id for c in answered) == sorted(refs), f"{agency} answered each referral once"
+        assert {c.status for c in answered} == {ContributionStatus.NOT_RESEARCHED}
+
+    decisions = {d.referral_id: d for d in seen.decoded(DECISIONS.name) if d.referral_id in refs}
+    assert len(decisions) == 6 and set(decisions) == refs
+    for ref, decision in decisions.items():
+        assert decision.rag is notifications[ref].rag
+        assert set(decision.contributions) == set(DESK_AGENCIES)
+        assert decision.explanation, "every decision says why"
+        for recipient in decision.recipients:
+            products = [p for p in seen.decoded(products_topic(recipient)) if p.referral_id == ref]
+            assert len(products) == 1, f"{ref}: one product for {recipient}"
+            assert (products[0].level, products[0].outcome, products[0].recipient) == (decision.level, decision.outcome, recipient)
+        others = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref and p.recipient not in decision.recipients]
+        assert others == [], "nothing is routed to an agency that was not chosen"
+    # The generator's scenarios cover the whole range of the placeholder model.
+    assert {d.level.value for d in decisions.values()} >= {2, 3, 4}
+    assert Agency.POLICE in {r for d in decisions.values() for r in d.recipients}
+
+
+def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(mesh, watcher, fresh):
+    bad_reference = f"BAD-{uuid.uuid4().hex[:8]}"
+    not_utf8 = b"\xff\xfe\x00 not a notification"
+    invalid = json.dumps({"submission_id": bad_reference, "subjects": "not a list"}).encode()
+    sent = run(watcher.submit(raw=[not_utf8, invalid]))
+    garbage_for_desks = run(watcher.publish_raw(NOTIFICATIONS.name, b"REF-000000000000", b'{"referral_id": 42}'))
+    good = fresh.notification()
+    run(watcher.submit(good))
+
+    def done(seen: Seen) -> bool:
+        letters = seen.decoded(DEAD_LETTERS.name)
+        at_desks = {d.service for d in letters if d.source_offset == garbage_for_desks.offset and d.source_topic == NOTIFICATIONS.name}
+        at_intake = {d.source_offset for d in letters if d.source_topic == sent[0].topic and d.source_partition == sent[0].partition}
+        acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
+        return at_desks == {"police_desk", "health_desk", "social_care", "decision"} and sent[0].offset in at_intake and good.submission_id in acked
+
+    seen = run(watcher.read_until([DEAD_LETTERS.name, REJECTIONS.name, ACKNOWLEDGEMENTS.name], done, settle=1))
+    letters = seen.decoded(DEAD_LETTERS.name)
+    for meta, raw in zip(sent, [not_utf8, invalid]):
+        [letter] = [d for d in letters if (d.source_topic, d.source_partition, d.source_offset) == (meta.topic, meta.partition, meta.offset)]
+        assert base64.b64decode(letter.original_b64) == raw
+        assert letter.service == "intake" and letter.error_type == "UnreadableMessage" and letter.error
+    assert any("not UTF-8" in d.error for d in letters if d.source_offset == sent[0].offset)
+    [rejection] = [r for r in seen.decoded(REJECTIONS.name) if r.submission_id == bad_reference]
+    assert any(reason.startswith("subjects") for reason in rejection.reasons)
+
+
+def test_a_redelivered_message_produces_no_second_product(mesh, watcher, fresh):
+    submission = fresh.notification()
+    run(watcher.submit(submission))
+    seen = run(watcher.read_until(FLOW, lambda s: routed(s, referral_ids(s, {submission.submission_id})) and referral_ids(s, {submission.submission_id})))
+    [ref] = referral_ids(seen, {submission.submission_id})
+
+    # Redeliver everything that led to the decision: the submission, the notification, every contribution.
+    run(watcher.submit(submission))
+    for topic in [NOTIFICATIONS.name, *(t.name for t in CONTRIBUTIONS)]:
+        for record in seen.records[topic]:
+            if record.key == ref.encode():
+                run(watcher.publish_raw(topic, record.key, record.value))
+
+    def redelivered(s: Seen) -> bool:
+        return sum(n.referral_id == ref for n in s.decoded(NOTIFICATIONS.name)) >= 3
+
+    seen = run(watcher.read_until(FLOW, redelivered, settle=4))
+    decisions = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+    products = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref]
+    assert len(decisions) == 1
+    assert sorted(p.recipient for p in products) == sorted(decisions[0].recipients)
+    acks = [a for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.referral_id == ref]
+    assert len({a.message_id for a in acks}) == 1, "a repeated acknowledgement carries the same id, so the referrer can deduplicate"
+
+
+def test_decision_service_restarted_carries_on(mesh, watcher, fresh):
+    mesh.stop("decision")
+    submissions = [fresh.notification() for _ in range(3)]
+    run(watcher.submit(*submissions))
+    ours = {s.submission_id for s in submissions}
+
+    def researched(s: Seen) -> bool:
+        refs = referral_ids(s, ours)
+        return len(refs) == 3 and all(sum(c.referral_id in refs for c in s.decoded(t.name)) == 3 for t in CONTRIBUTIONS)
+
+    run(watcher.read_until(FLOW, researched))
+    mesh.start("decision")
+    mesh.wait_ready("decision")
+    seen = run(watcher.read_until(FLOW, lambda s: routed(s, referral_ids(s, ours)), settle=2))
+    refs = referral_ids(seen, ours)
+    assert sorted(d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in refs) == sorted(refs)

@@ -1,0 +1,94 @@
+"""A plain Kafka client that submits notifications and reads what the mesh publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+from pydantic import ValidationError
+
+from mash_contracts import NotificationSubmission, encode, headers_for
+from mash_contracts.topics import CATALOGUE, NOTIFICATIONS_SUBMITTED
+
+
+@dataclass
+class Seen:
+    """Every record read so far, by topic, in arrival order."""
+
+    records: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+
+    def decoded(self, topic: str) -> list:
+        # Earlier tests leave deliberate garbage on shared topics: skip what is not a message.
+        model = next(t.message for t in CATALOGUE if t.name == topic)
+        out = []
+        for r in self.records[topic]:
+            try:
+                out.append(model.model_validate_json(r.value))
+            except ValidationError:
+                pass
+        return out
+
+
+class Watcher:
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    async def submit(self, *submissions: NotificationSubmission, raw: list[bytes] = ()) -> list[RecordMetadata]:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            sent = []
+            for s in submissions:
+                sent.append(await producer.send_and_wait(
+                    NOTIFICATIONS_SUBMITTED.name, encode(s), key=s.submission_id.encode(),
+                    headers=[(k, v.encode()) for k, v in headers_for(s).items()],
+                ))
+            for r in raw:
+                sent.append(await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, r, key=b"raw"))
+            return sent
+        finally:
+            await producer.stop()
+
+    async def publish_raw(self, topic: str, key: bytes, value: bytes) -> RecordMetadata:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await producer.start()
+        try:
+            return await producer.send_and_wait(topic, value, key=key)
+        finally:
+            await producer.stop()
+
+    async def read_until(
+        self, topics: list[str], done: Callable[[Seen], bool], timeout: float = 60.0, settle: float = 0.0
+    ) -> Seen:
+        """Read the topics from the beginning until done(seen) holds (then `settle` seconds more, to catch
+        anything that should NOT arrive, such as a duplicate), or fail after timeout."""
+        consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=self.bootstrap, group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        seen = Seen()
+        try:
+            deadline = time.monotonic() + timeout
+            settled_at = None
+            while True:
+                for tp, records in (await consumer.getmany(timeout_ms=300)).items():
+                    seen.records[tp.topic].extend(records)
+                now = time.monotonic()
+                if settled_at is None and done(seen):
+                    settled_at = now + settle
+                if settled_at is not None and now >= settled_at:
+                    return seen
+                if now > deadline:
+                    raise TimeoutError(f"not done after {timeout}s; seen: { {t: len(r) for t, r in seen.records.items()} }")
+        finally:
+            await consumer.stop()
+
+
+def run(coro):
+    return asyncio.run(coro)

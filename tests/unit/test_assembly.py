@@ -1,0 +1,84 @@
+"""The decision service's assembly on a real SQLite file: any order, duplicates, incomplete pictures."""
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from mash_contracts import Agency, ContributionStatus, Decision, InformationProduct
+from mash_contracts.topics import DECISIONS, DESK_AGENCIES
+from mash_decision.assembly import Assembly, metadata
+from mash_intake.screening import accept
+from mash_runtime.desk import DeskAnswer, contribution_for
+from mash_runtime.store import Database, outbox
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def assembly(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'decision.db'}", metadata)
+    yield Assembly(db, DESK_AGENCIES)
+    db.dispose()
+
+
+def picture(generator):
+    notification = accept(generator.notification(), NOW)
+    answer = DeskAnswer(ContributionStatus.NO_RECORDS_FOUND, "nothing held")
+    contributions = [contribution_for(a, "test-1", notification, answer, NOW) for a in DESK_AGENCIES]
+    return notification, contributions
+
+
+def outbox_rows(assembly):
+    with assembly.db.transaction() as s:
+        return list(s.execute(select(outbox.c.topic, outbox.c.payload)))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4)))[::5])
+def test_decides_once_whatever_the_arrival_order(assembly, generator, order):
+    notification, contributions = picture(generator)
+    messages = [notification, *contributions]
+    results = []
+    for i in order:
+        m = messages[i]
+        results.append(assembly.record_notification(m) if m is notification else assembly.record_contribution(m))
+    assert results.count(True) == 1 and results[-1] is True
+    rows = outbox_rows(assembly)
+    decisions = [Decision.model_validate_json(p) for t, p in rows if t == DECISIONS.name]
+    products = [InformationProduct.model_validate_json(p) for t, p in rows if t.startswith("mash.products.")]
+    assert len(decisions) == 1
+    assert {p.recipient for p in products} == set(decisions[0].recipients)
+    assert decisions[0].contributions == {a: ContributionStatus.NO_RECORDS_FOUND for a in DESK_AGENCIES}
+
+
+def test_redelivered_messages_add_nothing(assembly, generator):
+    notification, contributions = picture(generator)
+    assembly.record_notification(notification)
+    for c in contributions:
+        assembly.record_contribution(c)
+    before = outbox_rows(assembly)
+    assert not assembly.record_notification(notification)
+    assert not any(assembly.record_contribution(c) for c in contributions)
+    assert outbox_rows(assembly) == before
+
+
+def test_waits_for_every_expected_desk(assembly, generator):
+    notification, contributions = picture(generator)
+    assembly.record_notification(notification)
+    for c in contributions[:-1]:
+        assert not assembly.record_contribution(c)
+    assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
+
+
+def test_state_survives_a_restart(tmp_path, generator):
+    url = f"sqlite:///{tmp_path / 'decision.db'}"
+    notification, contributions = picture(generator)
+    first = Assembly(Database(url, metadata), DESK_AGENCIES)
+    first.record_notification(notification)
+    first.record_contribution(contributions[0])
+    first.db.dispose()
+    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES])
+    second.record_contribution(contributions[1])
+    assert second.record_contribution(contributions[2]) is True

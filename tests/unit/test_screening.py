@@ -1,0 +1,68 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from mash_contracts import ConcernCategory, NotificationSubmission, RagRating
+from mash_intake import screening
+
+pytestmark = pytest.mark.unit
+
+
+def with_concern(s: NotificationSubmission, categories, danger=False) -> NotificationSubmission:
+    concern = s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})
+    return s.model_copy(update={"concern": concern})
+
+
+def test_referral_id_is_stable_for_a_resubmission(generator, now):
+    s = generator.notification()
+    first, again = screening.accept(s, now), screening.accept(s, now)
+    assert first.referral_id == again.referral_id and first.message_id == again.message_id
+    assert first.referral_id.startswith("REF-") and len(first.referral_id) == 16
+
+
+def test_same_reference_from_another_referrer_is_another_referral(generator, now):
+    s = generator.notification()
+    other = s.model_copy(update={"referrer": s.referrer.model_copy(update={"organisation": "Another School"})})
+    assert screening.referral_id_for(s) != screening.referral_id_for(other)
+
+
+@pytest.mark.parametrize(
+    "categories,danger,rag",
+    [
+        ([ConcernCategory.NEGLECT], True, RagRating.RED),
+        ([ConcernCategory.DOMESTIC_ABUSE], False, RagRating.AMBER),
+        ([ConcernCategory.SEXUAL_ABUSE, ConcernCategory.NEGLECT], False, RagRating.AMBER),
+        ([ConcernCategory.PARENTAL_MENTAL_HEALTH], False, RagRating.GREEN),
+        ([ConcernCategory.OTHER], False, RagRating.GREEN),
+    ],
+)
+def test_initial_rag(generator, categories, danger, rag):
+    assert screening.initial_rag(with_concern(generator.notification(), categories, danger)) is rag
+
+
+@pytest.mark.parametrize(
+    "received,due",
+    [
+        (datetime(2026, 11, 18, 9, 0, tzinfo=UTC), datetime(2026, 11, 19, 9, 0, tzinfo=UTC)),  # Wed -> Thu
+        (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), datetime(2026, 11, 23, 16, 0, tzinfo=UTC)),  # Fri -> Mon
+        (datetime(2026, 11, 21, 11, 0, tzinfo=UTC), datetime(2026, 11, 23, 11, 0, tzinfo=UTC)),  # Sat -> Mon
+    ],
+)
+def test_decision_due_one_working_day_later(received, due):
+    assert screening.next_working_day(received) == due
+
+
+def test_acknowledgement_names_the_referral_and_no_person(generator, now):
+    n = screening.accept(generator.notification(), now)
+    ack = screening.acknowledgement(n)
+    assert ack.referral_id == n.referral_id and n.referral_id in ack.text
+    for subject in n.subjects:
+        assert subject.family_name not in ack.text
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [(b'{"submission_id": "ABC-1", "x": 1}', "ABC-1"), (b"\xff", None), (b"[1]", None), (b'{"submission_id": 5}', None)],
+)
+def test_submission_id_recovered_for_rejections(raw, expected):
+    assert screening.submission_id_of(raw) == expected

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import mash_contracts
+from mash_contracts.topics import (
+    CATALOGUE,
+    DESK_AGENCIES,
+    PRODUCT_RECIPIENTS,
+    by_name,
+    contributions_topic,
+    markdown_table,
+    products_topic,
+)
+
+pytestmark = pytest.mark.unit
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_topic_names_are_unique():
+    names = [t.name for t in CATALOGUE]
+    assert len(names) == len(set(names))
+
+
+def test_every_message_type_has_a_topic():
+    messages = {
+        getattr(mash_contracts, n) for n in mash_contracts.__all__
+        if isinstance(getattr(mash_contracts, n), type) and issubclass(getattr(mash_contracts, n), BaseModel)
+        and "schema_version" in getattr(mash_contracts, n).model_fields
+    }
+    assert messages == {t.message for t in CATALOGUE}
+
+
+def test_each_desk_and_recipient_has_its_topic():
+    for agency in DESK_AGENCIES:
+        assert by_name(contributions_topic(agency)).readers == ("decision",)
+    for agency in PRODUCT_RECIPIENTS:
+        assert by_name(products_topic(agency)).readers == (agency.value,)
+
+
+def test_readme_topic_table_matches_the_catalogue():
+    assert markdown_table() in README.read_text(), "README topic table drifted: paste `./mash topic-table` into it"
