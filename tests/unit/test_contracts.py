@@ -77,7 +77,7 @@ def test_submission_rejects_unknown_fields_but_internal_messages_ignore_them(gen
         NotificationSubmission.model_validate(d | {"child_name_typo": "x"})
     accepted = d | {
         "message_id": str(uuid.uuid4()), "referral_id": "REF-0123456789AB", "received_at": d["submitted_at"],
-        "rag": "green", "added_in_v2": {"anything": 1},
+        "rag": "green", "statutory_footing": "s17", "added_in_v2": {"anything": 1},
     }
     assert Notification.model_validate(accepted).rag is RagRating.GREEN
 

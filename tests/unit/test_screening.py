@@ -66,3 +66,16 @@ def test_acknowledgement_names_the_referral_and_no_person(generator, now):
 )
 def test_submission_id_recovered_for_rejections(raw, expected):
     assert screening.submission_id_of(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "categories,danger,footing",
+    [
+        ([ConcernCategory.NEGLECT], False, "s17"),
+        ([ConcernCategory.DOMESTIC_ABUSE], False, "s17"),
+        ([ConcernCategory.DOMESTIC_ABUSE], True, "s47"),
+        ([ConcernCategory.NEGLECT, ConcernCategory.SEXUAL_ABUSE], False, "s47"),
+    ],
+)
+def test_statutory_footing(generator, categories, danger, footing):
+    assert screening.statutory_footing(with_concern(generator.notification(), categories, danger)).value == footing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "police_desk": ("police_desk",),
     "health_desk": ("health_desk",),
     "social_care": ("social_care",),
+    "education_desk": ("education_desk",),
     "decision": ("decision",),
 }
+DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 
 
 @dataclass
@@ -47,6 +50,16 @@ class Mesh:
 
     def pid(self, service: str) -> int | None:
         return processes.read_pid(self._pid_file(service), f"mash_{service}")
+
+    def seed(self, population: Path) -> None:
+        """Load each desk's synthetic records from a population file, through the desk's own loader."""
+        for service in DESKS:
+            result = subprocess.run(
+                [sys.executable, "-m", f"mash_{service}", "seed", str(population)],
+                env=self.env(service), capture_output=True, text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
 
     def start(self, *services: str) -> None:
         for service in services or tuple(SERVICES):

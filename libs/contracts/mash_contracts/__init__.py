@@ -18,6 +18,7 @@ from .messages import (
     Rejection,
     SharedItem,
     Subject,
+    UncertainMatch,
 )
 from .vocabulary import (
     Agency,
@@ -27,6 +28,7 @@ from .vocabulary import (
     Outcome,
     RagRating,
     ReferrerKind,
+    StatutoryFooting,
     SubjectRole,
     ThresholdLevel,
 )
@@ -35,6 +37,6 @@ __all__ = [
     "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
     "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "InformationProduct", "Notification",
     "NotificationSubmission", "Outcome", "RagRating", "Referrer", "ReferrerKind", "Rejection", "SharedItem",
-    "Subject", "SubjectRole", "ThresholdLevel", "UnreadableMessage", "decode", "derived_id", "encode",
+    "StatutoryFooting", "Subject", "SubjectRole", "ThresholdLevel", "UncertainMatch", "UnreadableMessage", "decode", "derived_id", "encode",
     "headers_for", "topics",
 ]

@@ -24,6 +24,7 @@ from .vocabulary import (
     Outcome,
     RagRating,
     ReferrerKind,
+    StatutoryFooting,
     SubjectRole,
     ThresholdLevel,
 )
@@ -166,16 +167,32 @@ class Notification(NotificationSubmission):
     referral_id: ReferralId
     received_at: datetime
     rag: RagRating
+    statutory_footing: StatutoryFooting = Field(description="Set at screening; the desks' lawful basis depends on it")
 
 
 class SharedItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     record_class: ShortText
-    subject_ref: str
+    record_ref: ShortText | None = Field(None, description="The owning agency's reference, for follow-up with the desk")
+    subject_refs: list[str] = Field(description="The notification's subjects this record is about")
     summary: LongText
     occurred_on: date | None = None
     relevance: LongText = Field(description="Why sharing this item is relevant and proportionate")
+    sensitivity: list[ShortText] = Field(default_factory=list)
+    signal_only: bool = Field(False, description="Information is held but not disclosed: contact the desk")
+    match_confidence: float = Field(1.0, ge=0, le=1)
+
+
+class UncertainMatch(BaseModel):
+    """A possible record match the desk would not share as if certain."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    subject_ref: str
+    confidence: float = Field(ge=0, le=1)
+    matched_fields: list[ShortText]
+    candidates: int
 
 
 class Contribution(Message):
@@ -187,9 +204,13 @@ class Contribution(Message):
     status: ContributionStatus
     items: list[SharedItem] = Field(default_factory=list, max_length=500)
     findings: list[ShortText] = Field(default_factory=list, description="Risk indicators for the threshold model")
+    uncertain_matches: list[UncertainMatch] = Field(default_factory=list, max_length=200)
     rationale: LongText
     policy_version: ShortText
     researched_at: datetime
+    due_by: datetime | None = Field(None, description="The return deadline for this referral's RAG rating")
+    late_reason: LongText | None = None
+    disclosure_id: uuid.UUID | None = Field(None, description="The desk's disclosure record for this decision")
 
 
 class Factor(BaseModel):

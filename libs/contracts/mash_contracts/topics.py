@@ -26,7 +26,7 @@ from .vocabulary import Agency
 FLOW_PARTITIONS = 6
 
 # The desks that research for every referral, in the order the decision service lists them.
-DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE)
+DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION)
 
 # Agencies that can receive an information product.
 PRODUCT_RECIPIENTS: tuple[Agency, ...] = (

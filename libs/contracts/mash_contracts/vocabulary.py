@@ -78,6 +78,7 @@ class RagRating(StrEnum):
 
 class ContributionStatus(StrEnum):
     SHARED = "shared"
+    NOTHING_RELEVANT = "nothing_relevant"  # records are held, but none is relevant and proportionate to share
     NO_RECORDS_FOUND = "no_records_found"
     DECLINED = "declined"
     NOT_RESEARCHED = "not_researched"
@@ -100,3 +101,11 @@ class Outcome(StrEnum):
     DOMESTIC_ABUSE_SERVICE = "domestic_abuse_service"
     ADULT_SAFEGUARDING = "adult_safeguarding"
     MISSING_CHILD_RESPONSE = "missing_child_response"
+
+
+class StatutoryFooting(StrEnum):
+    """The legal footing under which the hub researches a referral; it decides what may be shared without consent."""
+
+    S17 = "s17"  # Children Act 1989 s17: child in need; sharing needs consent
+    S47 = "s47"  # Children Act 1989 s47: reasonable cause to suspect significant harm; consent not required
+    CARE_ACT_S42 = "care_act_s42"  # Care Act 2014 s42: adult safeguarding enquiry

@@ -1,12 +1,21 @@
-"""Composition root of the Health desk."""
+"""Composition root of the health desk: its policy file and its records; the rest is the shared desk skeleton."""
+
+from pathlib import Path
 
 from mash_contracts import Agency
-from mash_runtime.desk import build_desk_app
-from mash_runtime.service import run
+from mash_runtime.desk import DeskDefinition
+from mash_runtime.desk import main as run_desk
 
-from .policy import POLICY_VERSION, research
+from . import records
+
+DESK = DeskDefinition(
+    agency=Agency.HEALTH,
+    policy_file=Path(__file__).with_name("policy.toml"),
+    metadata=records.metadata,
+    people=records.people,
+    record_classes=records.RECORD_CLASSES,
+)
 
 
 def main() -> None:
-    app, _broker = build_desk_app(Agency.HEALTH, POLICY_VERSION, research)
-    run(app)
+    run_desk(DESK)

@@ -11,6 +11,8 @@ from mash_contracts import (
     Notification,
     NotificationSubmission,
     RagRating,
+    StatutoryFooting,
+    SubjectRole,
     derived_id,
 )
 
@@ -30,6 +32,31 @@ _SERIOUS = frozenset(
         ConcernCategory.DOMESTIC_ABUSE,
     }
 )
+
+
+# Concerns that on their face give reasonable cause to suspect significant harm (Children Act 1989 s47).
+_S47_GROUNDS = frozenset(
+    {
+        ConcernCategory.SEXUAL_ABUSE,
+        ConcernCategory.PHYSICAL_ABUSE,
+        ConcernCategory.CHILD_SEXUAL_EXPLOITATION,
+        ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
+        ConcernCategory.FGM,
+        ConcernCategory.FORCED_MARRIAGE,
+        ConcernCategory.HONOUR_BASED_ABUSE,
+        ConcernCategory.TRAFFICKING,
+        ConcernCategory.FABRICATED_ILLNESS,
+    }
+)
+
+
+def statutory_footing(submission: NotificationSubmission) -> StatutoryFooting:
+    """The footing the desks research under until a MASH manager changes it."""
+    if not any(s.role in (SubjectRole.CHILD, SubjectRole.UNBORN_CHILD) for s in submission.subjects):
+        return StatutoryFooting.CARE_ACT_S42
+    if submission.concern.immediate_danger or _S47_GROUNDS.intersection(submission.concern.categories):
+        return StatutoryFooting.S47
+    return StatutoryFooting.S17
 
 
 def referral_id_for(submission: NotificationSubmission) -> str:
@@ -63,6 +90,7 @@ def accept(submission: NotificationSubmission, received_at: datetime) -> Notific
         referral_id=referral_id,
         received_at=received_at,
         rag=initial_rag(submission),
+        statutory_footing=statutory_footing(submission),
     )
 
 

@@ -1,0 +1,149 @@
+"""Turns a desk definition (agency, policy file, record tables) into a running service.
+
+Per notification: research under the agency's policy, then in one transaction write the disclosure record
+and put the contribution in the outbox; then publish. A redelivered notification finds its disclosure
+record already written and adds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from faststream import FastStream
+from pydantic import Field
+from sqlalchemy import MetaData, Table
+
+from mash_contracts import Agency, Contribution, Notification
+from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_service
+
+from ..broker import make_broker
+from ..consuming import Route, Source, subscribe
+from ..service import configure_logging, make_app, run
+from ..settings import KafkaSettings, ServiceSettings
+from ..store import Database, OutboxRelay, enqueue
+from . import disclosure
+from .model import DeskAnswer
+from .policy import SharingPolicy
+from .records import RecordClass, SqlRecordSource, load_tables, read_population
+from .research import research
+
+log = logging.getLogger("mash.desk")
+
+
+class DeskSettings(ServiceSettings):
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the desk's store; default SQLite in the state dir")
+
+
+@dataclass(frozen=True)
+class DeskDefinition:
+    agency: Agency
+    policy_file: Path
+    metadata: MetaData
+    people: Table
+    record_classes: list[RecordClass]
+
+    @property
+    def service(self) -> str:
+        return desk_service(self.agency)
+
+
+def contribution_for(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime) -> Contribution:
+    due_by = notification.received_at + timedelta(hours=policy.return_hours[notification.rag])
+    late = None
+    if now > due_by:
+        late = (f"Answered {now - due_by} after the {notification.rag.value} return deadline of "
+                f"{policy.return_hours[notification.rag]}h: the desk was not processing referrals until {now:%d %b %H:%M} UTC.")
+    return Contribution(
+        # One contribution per desk per referral: a redelivered notification yields the same id.
+        message_id=disclosure.derived_id("contribution", notification.referral_id, policy.agency.value),
+        referral_id=notification.referral_id,
+        agency=policy.agency,
+        status=answer.status,
+        items=list(answer.items),
+        findings=list(answer.findings),
+        uncertain_matches=list(answer.uncertain),
+        rationale=answer.rationale,
+        policy_version=policy.version,
+        researched_at=now,
+        due_by=due_by,
+        late_reason=late,
+        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value),
+    )
+
+
+class Desk:
+    def __init__(self, definition: DeskDefinition, db: Database, relay: OutboxRelay | None):
+        self.definition = definition
+        self.policy = SharingPolicy.load(definition.policy_file)
+        if self.policy.agency is not definition.agency:
+            raise ValueError(f"{definition.policy_file} is {self.policy.agency.value}'s policy, not {definition.agency.value}'s")
+        self.db = db
+        self.source = SqlRecordSource(db, definition.people, definition.record_classes)
+        self.relay = relay
+
+    def answer(self, notification: Notification, now: datetime) -> bool:
+        """Research and record; False when this referral was already answered (a redelivery)."""
+        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value))
+        with self.db.transaction() as s:
+            if disclosure.already_recorded(s, disclosure_id):
+                return False
+        answer = research(notification, self.policy, self.source, now.date())
+        contribution = contribution_for(notification, self.policy, answer, now)
+        record = disclosure.build(notification, self.policy, answer, now)
+        with self.db.transaction() as s:
+            if disclosure.already_recorded(s, disclosure_id):
+                return False
+            disclosure.save(s, record)
+            enqueue(s, contributions_topic(self.policy.agency), notification.referral_id, contribution, str(contribution.message_id))
+        log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
+        return True
+
+    async def on_notification(self, notification: Notification, _source: Source) -> None:
+        await asyncio.to_thread(self.answer, notification, datetime.now(UTC))
+        # Offsets commit after this returns: a crash before the flush leaves the row for the next start.
+        await self.relay.flush()
+
+
+def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or f"sqlite:///{settings.state_dir / (definition.service + '.db')}"
+    return Database(url, definition.metadata, disclosure.metadata)
+
+
+def build_desk_app(definition: DeskDefinition) -> FastStream:
+    settings = DeskSettings()
+    configure_logging(definition.service, settings.log_level)
+    broker = make_broker(definition.service, KafkaSettings())
+    db = open_store(definition, settings)
+    relay = OutboxRelay(db, broker)
+    desk = Desk(definition, db, relay)
+    subscribe(
+        broker,
+        routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)},
+        group_id=definition.service,
+        service=definition.service,
+    )
+    app = make_app(broker, definition.service)
+    app.after_startup(relay.flush)
+    app.after_shutdown(db.dispose)
+    return app
+
+
+def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:
+    """`python -m mash_<desk>` runs the desk; `python -m mash_<desk> seed POPULATION.json` loads synthetic records."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["seed"] and len(argv) == 2:
+        settings = DeskSettings()
+        db = open_store(definition, settings)
+        counts = load_tables(db, definition.metadata, read_population(Path(argv[1]), definition.agency.value))
+        db.dispose()
+        print(f"{definition.service}: loaded " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+        return
+    if argv:
+        sys.exit(f"usage: python -m mash_{definition.service} [seed POPULATION.json]")
+    run(build_desk_app(definition))

@@ -1,0 +1,21 @@
+"""Composition root of the education desk: its policy file and its records; the rest is the shared desk skeleton."""
+
+from pathlib import Path
+
+from mash_contracts import Agency
+from mash_runtime.desk import DeskDefinition
+from mash_runtime.desk import main as run_desk
+
+from . import records
+
+DESK = DeskDefinition(
+    agency=Agency.EDUCATION,
+    policy_file=Path(__file__).with_name("policy.toml"),
+    metadata=records.metadata,
+    people=records.people,
+    record_classes=records.RECORD_CLASSES,
+)
+
+
+def main() -> None:
+    run_desk(DESK)

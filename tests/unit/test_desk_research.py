@@ -1,0 +1,151 @@
+"""A desk end to end on its own SQLite store: seed records, answer a referral, check contribution and disclosure."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mash_contracts import (
+    Address,
+    ConcernCategory,
+    ConsentPosition,
+    ConsentStatus,
+    Contribution,
+    ContributionStatus,
+    Subject,
+    SubjectRole,
+)
+from mash_intake.screening import accept
+from mash_police_desk.app import DESK as POLICE
+from mash_runtime.desk import disclosure
+from mash_runtime.desk.records import load_tables
+from mash_runtime.desk.service import Desk
+from mash_runtime.store import Database, outbox
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
+HOME = Address(line1="3 Mill Lane", town="Anytown", postcode="AB1 2CD")
+
+
+def ago(days: int) -> str:
+    return (NOW.date() - timedelta(days=days)).isoformat()
+
+
+def person(pid, given, family, dob, nhs=None, postcode="AB1 2CD"):
+    return {"person_id": pid, "given_name": given, "family_name": family, "date_of_birth": dob, "nhs_number": nhs,
+            "address_line1": "3 Mill Lane", "postcode": postcode, "true_person_id": None}
+
+
+POLICE_ROWS = {
+    "people": [
+        person("POL-1", "Amy", "Rowe", "2019-05-01", "9990000018"),
+        person("POL-2", "Kerry", "Rowe", "1991-02-11"),
+        person("POL-3", "Dean", "Harlowe", "1988-07-30"),  # the partner, family name misspelt by police
+        person("POL-4", "Tina", "Marsh", "1985-01-01", postcode="ZZ9 9ZZ"),  # an unrelated victim
+    ],
+    "incidents": [
+        {"incident_id": "INC-1", "occurred_on": ago(60), "kind": "domestic_abuse", "victim_id": "POL-2", "perpetrator_id": "POL-3",
+         "children_present": True, "child_ids": ["POL-1"], "risk_grading": "high", "summary": "Argument escalated to assault"},
+        {"incident_id": "INC-2", "occurred_on": ago(200), "kind": "domestic_abuse", "victim_id": "POL-2", "perpetrator_id": "POL-3",
+         "children_present": False, "child_ids": [], "risk_grading": "medium", "summary": "Verbal abuse and damage"},
+        {"incident_id": "INC-3", "occurred_on": ago(1400), "kind": "domestic_abuse", "victim_id": "POL-4", "perpetrator_id": "POL-3",
+         "children_present": False, "child_ids": [], "risk_grading": "standard", "summary": "Ex-partner harassment"},
+    ],
+    "intelligence": [
+        {"intel_id": "INT-1", "subject_id": "POL-3", "recorded_on": ago(2000), "summary": "Associates with known offenders",
+         "not_for_disclosure": False, "handling_code": "P"},
+        {"intel_id": "INT-2", "subject_id": "POL-3", "recorded_on": ago(30), "summary": "Operation details",
+         "not_for_disclosure": True, "handling_code": "S"},
+    ],
+}
+
+
+@pytest.fixture
+def desk(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'police.db'}", POLICE.metadata, disclosure.metadata)
+    load_tables(db, POLICE.metadata, POLICE_ROWS)
+    yield Desk(POLICE, db, relay=None)
+    db.dispose()
+
+
+def referral(generator, categories, danger=False, consent=ConsentStatus.NOT_SOUGHT):
+    s = generator.notification()
+    subjects = [
+        Subject(subject_ref="child1", role=SubjectRole.CHILD, given_name="Amy", family_name="Rowe", date_of_birth=date(2019, 5, 1), nhs_number="9990000018", address=HOME),
+        Subject(subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name="Kerry", family_name="Rowe", date_of_birth=date(1991, 2, 11), address=HOME),
+        Subject(subject_ref="adult2", role=SubjectRole.ALLEGED_PERPETRATOR, given_name="Dean", family_name="Harlow", date_of_birth=date(1988, 7, 30), address=HOME),
+    ]
+    consent_position = ConsentPosition(status=consent, reason=None if consent is ConsentStatus.GIVEN else "Would increase risk")
+    concern = s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})
+    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}), NOW)
+
+
+def answered(desk, notification):
+    assert desk.answer(notification, NOW)
+    with desk.db.transaction() as s:
+        [payload] = [r.payload for r in s.execute(select(outbox.c.payload))]
+        [record] = disclosure.for_referral(s, notification.referral_id)
+    return Contribution.model_validate_json(payload), record
+
+
+def test_s47_shares_household_domestic_abuse_history_and_withholds_third_parties(desk, generator):
+    c, record = answered(desk, referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True))
+    assert c.status is ContributionStatus.SHARED
+    shared = {i.record_ref for i in c.items if not i.signal_only}
+    assert shared == {"INC-1", "INC-2", "INC-3"}, "under s47 the 4-year-old incident with another victim is shared too"
+    inc3 = next(i for i in c.items if i.record_ref == "INC-3")
+    assert "third party (identity withheld)" in inc3.summary and "Marsh" not in inc3.summary
+    assert {"repeat_domestic_abuse", "domestic_abuse_history"} <= set(c.findings)
+    assert not any(i.signal_only for i in c.items), "intelligence is not relevant to domestic abuse: not even signalled"
+    assert "Operation details" not in c.model_dump_json()
+    assert record["identities_withheld"] == [{"record_ref": "INC-3", "role": "victim", "reason": "not a subject of the referral: identity withheld"}]
+    assert {n["record_ref"] for n in record["not_shared"]} == {"INT-1", "INT-2"}
+    adult2 = next(s for s in record["data_subjects"] if s["subject_ref"] == "adult2")
+    assert adult2["agency_person_id"] == "POL-3" and adult2["confidence"] < 1, "fuzzy match on the misspelt family name"
+    assert record["statutory_footing"] == "s47" and record["reason_without_consent"].startswith("Reasonable cause")
+    assert c.disclosure_id is not None and str(c.disclosure_id) == record["disclosure_id"]
+
+
+def test_not_for_disclosure_intelligence_is_signalled_never_shared(desk, generator):
+    c, record = answered(desk, referral(generator, [ConcernCategory.CHILD_CRIMINAL_EXPLOITATION], danger=True))
+    [signal] = [i for i in c.items if i.signal_only]
+    assert signal.record_ref is None and "contact the police mash desk" in signal.summary.lower()
+    assert "Operation details" not in c.model_dump_json() and "INT-2" not in c.model_dump_json()
+    reasons = {n["record_ref"]: n["reason"] for n in record["not_shared"]}
+    assert reasons["INT-2"] == "marked not for onward disclosure" and "time window" in reasons["INT-1"]
+
+
+def test_s17_neglect_does_not_pull_old_intelligence(desk, generator):
+    c, record = answered(desk, referral(generator, [ConcernCategory.NEGLECT], consent=ConsentStatus.GIVEN))
+    assert {i.record_ref for i in c.items} == {"INC-1", "INC-2"}, "only recent domestic abuse bears on neglect"
+    reasons = {n["record_ref"]: n["reason"] for n in record["not_shared"]}
+    assert "not relevant" in reasons["INT-1"] and "INC-3" in reasons
+
+
+def test_no_consent_and_no_s47_grounds_is_declined_on_the_record(desk, generator):
+    c, record = answered(desk, referral(generator, [ConcernCategory.NEGLECT], consent=ConsentStatus.REFUSED))
+    assert c.status is ContributionStatus.DECLINED and c.items == [] and "AB v Haringey" in c.rationale
+    assert record["outcome"] == "declined" and record["declined_reason"] and record["items_shared"] == []
+
+
+def test_a_redelivered_referral_is_answered_once(desk, generator):
+    n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True)
+    assert desk.answer(n, NOW) and not desk.answer(n, NOW)
+    with desk.db.transaction() as s:
+        assert len(s.execute(select(outbox.c.id)).all()) == 1
+
+
+def test_answer_after_the_return_deadline_says_why(desk, generator):
+    n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True)  # red: 2 hours
+    assert desk.answer(n, NOW + timedelta(hours=3))
+    with desk.db.transaction() as s:
+        c = Contribution.model_validate_json(s.execute(select(outbox.c.payload)).scalar_one())
+    assert c.due_by == n.received_at + timedelta(hours=2) and "after the red return deadline" in c.late_reason
+
+
+def test_disclosure_record_has_every_field_the_guidance_lists(desk, generator):
+    _, record = answered(desk, referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True))
+    empty = [k for k, v in record.items() if v in (None, "", []) and k not in ("declined_reason", "uncertain_matches", "sensitivity_flags")]
+    assert empty == [], f"unfilled disclosure fields: {empty}"
+    assert json.dumps(record)  # stored as JSON
