@@ -1,9 +1,15 @@
 """Shared fixtures. Every test module declares its tier with pytestmark (unit or integration)."""
 
+import shutil
+import tempfile
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from mash_cli.postgres import LocalPostgres
 from mash_cli.synthetic import Generator
 
 
@@ -15,3 +21,30 @@ def generator() -> Generator:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL from Debian's package, started by the project's own script (mash_cli.postgres)."""
+    home = Path(tempfile.mkdtemp(prefix="mash-pg-"))  # under /tmp: reachable by the postgres user
+    server = LocalPostgres(home)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Store tests are written once and run against each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server = request.getfixturevalue("postgres_server")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server.url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"create database {name}"))
+    engine.dispose()
+    return server.url(name)

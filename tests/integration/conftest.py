@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mash_cli import population
 from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import Mesh
 from mash_cli.topics import create_topics
@@ -53,8 +54,17 @@ def topics(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def mesh(topics: str, tmp_path_factory) -> Iterator[Mesh]:
-    mesh = Mesh(topics, tmp_path_factory.mktemp("mesh"))
+def scripted() -> dict:
+    return {case.name: case for case in population.scripted_cases()}
+
+
+@pytest.fixture(scope="session")
+def mesh(topics: str, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
+    root = tmp_path_factory.mktemp("mesh")
+    mesh = Mesh(topics, root)
+    world = root / "population.json"
+    population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
+    mesh.seed(world)
     mesh.start()
     try:
         mesh.wait_ready()

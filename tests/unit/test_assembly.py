@@ -1,4 +1,4 @@
-"""The decision service's assembly on a real SQLite file: any order, duplicates, incomplete pictures."""
+"""The decision service's assembly on each real backend (SQLite, PostgreSQL): any order, duplicates, gaps."""
 
 import itertools
 from datetime import UTC, datetime
@@ -17,8 +17,8 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def assembly(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'decision.db'}", metadata)
+def assembly(database_url):
+    db = Database(database_url, metadata)
     yield Assembly(db, DESK_AGENCIES)
     db.dispose()
 
@@ -77,8 +77,8 @@ def test_waits_for_every_expected_desk(assembly, generator):
     assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
 
 
-def test_state_survives_a_restart(tmp_path, generator):
-    url = f"sqlite:///{tmp_path / 'decision.db'}"
+def test_state_survives_a_restart(database_url, generator):
+    url = database_url
     notification, contributions = picture(generator)
     first = Assembly(Database(url, metadata), DESK_AGENCIES)
     first.record_notification(notification)

@@ -1,4 +1,5 @@
-"""A desk end to end on its own SQLite store: seed records, answer a referral, check contribution and disclosure."""
+"""A desk end to end on its own store (SQLite and PostgreSQL): seed records, answer a referral, check the
+contribution it queues and the disclosure record it keeps."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -62,8 +63,8 @@ POLICE_ROWS = {
 
 
 @pytest.fixture
-def desk(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'police.db'}", POLICE.metadata, disclosure.metadata)
+def desk(database_url):
+    db = Database(database_url, POLICE.metadata, disclosure.metadata)
     load_tables(db, POLICE.metadata, POLICE_ROWS)
     yield Desk(POLICE, db, relay=None)
     db.dispose()

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mash", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the whole mesh with synthetic referrals")
-    demo.add_argument("--referrals", type=int, default=8)
+    demo.add_argument("--referrals", type=int, default=10)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=180.0)
     kafka = sub.add_parser("kafka", help="the local broker")

@@ -12,9 +12,21 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts import Acknowledgement, DeadLetter, Decision, InformationProduct, Rejection, decode, encode, headers_for
+from mash_contracts import (
+    Acknowledgement,
+    Contribution,
+    DeadLetter,
+    Decision,
+    InformationProduct,
+    NotificationSubmission,
+    Rejection,
+    decode,
+    encode,
+    headers_for,
+)
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
+    CONTRIBUTIONS,
     DEAD_LETTERS,
     DECISIONS,
     NOTIFICATIONS_SUBMITTED,
@@ -22,9 +34,10 @@ from mash_contracts.topics import (
     REJECTIONS,
 )
 
+from . import population as pop
 from .kafka import LocalKafka
 from .mesh import Mesh
-from .synthetic import Generator
+from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
 
 MALFORMED = b'{"submission_id": "BROKEN-1", "subjects": "not a list"}'
@@ -50,10 +63,13 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         print(f"  broker answering at {bootstrap} after {time.monotonic() - t0:.1f}s", flush=True)
         asyncio.run(create_topics(bootstrap))
         mesh = Mesh(bootstrap, root)
+        population_file, submissions = build_referrals(root, referrals, seed)
+        mesh.seed(population_file)
+        print(f"  seeded the police, health, social care and education desks from {population_file.name}", flush=True)
         mesh.start()
         mesh.wait_ready()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(bootstrap, referrals, seed, timeout))
+        ok = asyncio.run(_submit_and_watch(bootstrap, submissions, timeout))
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted: shutting down", flush=True)
@@ -66,8 +82,26 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         print(f"stopped the services and the broker; logs in {root}", flush=True)
 
 
-async def _submit_and_watch(bootstrap: str, count: int, seed: int, timeout: float) -> bool:
-    watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name, *(t.name for t in PRODUCTS)]
+def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[NotificationSubmission]]:
+    """A synthetic population for the desks, and referrals about it: every scripted case, then households."""
+    population = pop.build_population(seed, families=300)
+    cases = pop.scripted_cases()
+    path = root / "population.json"
+    pop.write_population(path, pop.merge(population, cases))
+    generator = Generator(seed)
+    submissions = [scripted_notification(generator, c.name, c.subjects) for c in cases][:count]
+    by_household: dict[str, list] = {}
+    for person in population.people:
+        by_household.setdefault(person.household_id, []).append(person)
+    households = [people for people in by_household.values() if any(p.role_in_household == "child" for p in people)]
+    for people in households[: max(0, count - len(submissions))]:
+        submissions.append(household_notification(generator, people))
+    return path, submissions
+
+
+async def _submit_and_watch(bootstrap: str, submissions: list[NotificationSubmission], timeout: float) -> bool:
+    watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
+               *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
     consumer = AIOKafkaConsumer(
         *watched, bootstrap_servers=bootstrap, group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
     )
@@ -75,9 +109,7 @@ async def _submit_and_watch(bootstrap: str, count: int, seed: int, timeout: floa
     await consumer.start()
     await producer.start()
     try:
-        generator = Generator(seed)
-        submissions = [generator.notification() for _ in range(count)]
-        print(f"\nsubmitting {count} synthetic referrals and one malformed message ...\n", flush=True)
+        print(f"\nsubmitting {len(submissions)} synthetic referrals and one malformed message ...\n", flush=True)
         started = time.monotonic()
         for s in submissions:
             await producer.send_and_wait(
@@ -118,6 +150,9 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                         f"RAG {d.rag.value}, outcome {d.outcome.value.replace('_', ' ')} [{contribs}]",
                         flush=True,
                     )
+                elif tp.topic.startswith("mash.contributions."):
+                    c = decode(Contribution, r.value)  # the demo's broker is fresh: every contribution is this run's
+                    print(f"{stamp()} {c.referral_id}   {c.agency.value}: {_contribution_line(c)}", flush=True)
                 elif tp.topic == REJECTIONS.name:
                     rejected += 1
                     rej = decode(Rejection, r.value)
@@ -137,3 +172,17 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
             return True
     print(f"\ntimed out after {timeout:.0f}s: {len(ours)} acknowledged, {len(expected_products)} decided", flush=True)
     return False
+
+
+def _contribution_line(c: Contribution) -> str:
+    shared = sum(1 for i in c.items if not i.signal_only)
+    parts = [c.status.value.replace("_", " ")]
+    if shared:
+        parts.append(f"{shared} records")
+    if any(i.signal_only for i in c.items):
+        parts.append("more held, not disclosable")
+    if c.findings:
+        parts.append("findings: " + ", ".join(c.findings))
+    if c.uncertain_matches:
+        parts.append(f"{len(c.uncertain_matches)} uncertain match(es) not shared")
+    return "; ".join(parts)

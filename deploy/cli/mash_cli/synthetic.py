@@ -72,9 +72,38 @@ class Generator:
     def _dob(self, min_years: int, max_years: int) -> date:
         return self.today - timedelta(days=self.rng.randint(min_years * 365, max_years * 365 + 364))
 
-    def notification(self, scenario: Scenario | None = None) -> NotificationSubmission:
+    def notification(
+        self,
+        scenario: Scenario | None = None,
+        subjects: list[Subject] | None = None,
+        consent: ConsentPosition | None = None,
+    ) -> NotificationSubmission:
+        """A notification about a new invented family, or about the given subjects (people of a population)."""
         self._count += 1
         scenario = scenario or SCENARIOS[(self._count - 1) % len(SCENARIOS)]
+        if subjects is None:
+            subjects = self._invented_family(scenario)
+        agency = self.rng.choice(REFERRER_AGENCIES)
+        return NotificationSubmission(
+            submission_id=f"SYN-{self.rng.getrandbits(40):010x}",
+            submitted_at=datetime.now(UTC),
+            referrer=Referrer(
+                kind=ReferrerKind.PROFESSIONAL, agency=agency, organisation=f"{self.fake.city()} {agency.value.title()}",
+                role="Designated safeguarding lead", name=self.fake.name(),
+                phone=f"07700 900{self.rng.randrange(1000):03d}", email=f"dsl{self._count}@example.org",
+            ),
+            subjects=subjects,
+            concern=Concern(
+                categories=list(scenario.categories), description=scenario.description,
+                occurred_at=datetime.now(UTC) - timedelta(days=self.rng.randint(0, 5)),
+                immediate_danger=scenario.immediate_danger,
+            ),
+            consent=consent or (ConsentPosition(status=ConsentStatus.GIVEN) if self.rng.random() < 0.6 else ConsentPosition(
+                status=ConsentStatus.NOT_SOUGHT, reason="Seeking consent could place the child at increased risk."
+            )),
+        )
+
+    def _invented_family(self, scenario: Scenario) -> list[Subject]:
         family = self.fake.last_name()
         home = self._address()
         subjects = [
@@ -95,22 +124,46 @@ class Generator:
                     family_name=self.fake.last_name(), date_of_birth=self._dob(20, 50), address=home,
                 )
             )
-        agency = self.rng.choice(REFERRER_AGENCIES)
-        return NotificationSubmission(
-            submission_id=f"SYN-{self.rng.getrandbits(40):010x}",
-            submitted_at=datetime.now(UTC),
-            referrer=Referrer(
-                kind=ReferrerKind.PROFESSIONAL, agency=agency, organisation=f"{self.fake.city()} {agency.value.title()}",
-                role="Designated safeguarding lead", name=self.fake.name(),
-                phone=f"07700 900{self.rng.randrange(1000):03d}", email=f"dsl{self._count}@example.org",
-            ),
-            subjects=subjects,
-            concern=Concern(
-                categories=list(scenario.categories), description=scenario.description,
-                occurred_at=datetime.now(UTC) - timedelta(days=self.rng.randint(0, 5)),
-                immediate_danger=scenario.immediate_danger,
-            ),
-            consent=ConsentPosition(status=ConsentStatus.GIVEN) if self.rng.random() < 0.6 else ConsentPosition(
-                status=ConsentStatus.NOT_SOUGHT, reason="Seeking consent could place the child at increased risk."
-            ),
-        )
+        return subjects
+
+
+# What each scripted case is referred for, and the consent position the referrer records.
+SCRIPTED_REFERRALS: dict[str, tuple[Scenario, ConsentStatus]] = {
+    "da_household": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Police called to the home overnight; the child was present and frightened.", immediate_danger=True), ConsentStatus.NOT_SOUGHT),
+    "neglect_old_intel": (Scenario((ConcernCategory.NEGLECT,), "Child often arrives at school hungry, in the same clothes all week."), ConsentStatus.GIVEN),
+    "open_cp_plan": (Scenario((ConcernCategory.OTHER,), "Child seemed withdrawn at nursery today and would not say why."), ConsentStatus.GIVEN),
+    "uncertain_match": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor about arguments at home."), ConsentStatus.GIVEN),
+    "unknown_family": (Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent after an operation and missing school."), ConsentStatus.GIVEN),
+    "consent_refused_s17": (Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother struggling with low mood; declined a referral for support."), ConsentStatus.REFUSED),
+}
+
+
+def consent_for(status: ConsentStatus) -> ConsentPosition:
+    reasons = {
+        ConsentStatus.GIVEN: None,
+        ConsentStatus.REFUSED: "The parent refused consent to share information with other agencies.",
+        ConsentStatus.NOT_SOUGHT: "Seeking consent could place the child at increased risk.",
+    }
+    return ConsentPosition(status=status, reason=reasons[status])
+
+
+def scripted_notification(generator: Generator, name: str, subjects: list[dict]) -> NotificationSubmission:
+    scenario, consent = SCRIPTED_REFERRALS[name]
+    return generator.notification(scenario, [Subject.model_validate(s) for s in subjects], consent_for(consent))
+
+
+_ROLE = {"child": SubjectRole.CHILD, "parent_carer": SubjectRole.PARENT_CARER, "partner": SubjectRole.HOUSEHOLD_MEMBER,
+         "household_member": SubjectRole.HOUSEHOLD_MEMBER}
+
+
+def household_notification(generator: Generator, people: list, scenario: Scenario | None = None) -> NotificationSubmission:
+    """A notification naming a household of the synthetic population as the referrer knows them."""
+    subjects = []
+    for i, p in enumerate(people, start=1):
+        role = _ROLE[p.role_in_household]
+        subjects.append(Subject(
+            subject_ref=f"{role.value[:6]}{i}", role=role, given_name=p.given_name, family_name=p.family_name,
+            date_of_birth=p.date_of_birth, nhs_number=p.nhs_number,
+            address=Address(line1=p.address_line1, town=p.town, postcode=p.postcode),
+        ))
+    return generator.notification(scenario, subjects)

@@ -1,0 +1,125 @@
+"""Agency desks over the real broker: each researches its own seeded records and decides what to share."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mash_cli.synthetic import Generator, scripted_notification
+from mash_contracts import Agency, ContributionStatus as S
+from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS
+
+from .watch import Seen, run
+
+pytestmark = pytest.mark.integration
+DESK_SERVICE = {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care", Agency.EDUCATION: "education_desk"}
+
+
+@pytest.fixture(scope="module")
+def outcomes(mesh, watcher_module, scripted):
+    """Submit every scripted case once; return, per case, its referral id and each desk's contribution."""
+    generator = Generator(seed=uuid.uuid4().int)
+    submissions = {name: scripted_notification(generator, name, case.subjects) for name, case in scripted.items()}
+    run(watcher_module.submit(*submissions.values()))
+    wanted = {s.submission_id: name for name, s in submissions.items()}
+
+    def refs(seen: Seen) -> dict[str, str]:
+        return {a.referral_id: wanted[a.submission_id] for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id in wanted}
+
+    def complete(seen: Seen) -> bool:
+        r = refs(seen)
+        return len(r) == len(wanted) and len({d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in r}) == len(wanted)
+
+    topics = [ACKNOWLEDGEMENTS.name, DECISIONS.name, *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
+    seen = run(watcher_module.read_until(topics, complete, timeout=90))
+    by_case = {}
+    for ref, name in refs(seen).items():
+        by_case[name] = {
+            "referral_id": ref,
+            "submission": submissions[name],
+            "contributions": {c.agency: c for t in CONTRIBUTIONS for c in seen.decoded(t.name) if c.referral_id == ref},
+            "products": [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref],
+        }
+    return by_case
+
+
+@pytest.fixture(scope="module")
+def watcher_module(topics):
+    from .watch import Watcher
+
+    return Watcher(topics)
+
+
+def disclosures(mesh, agency: Agency, referral_id: str) -> list[dict]:
+    service = DESK_SERVICE[agency]
+    engine = create_engine(f"sqlite:///{mesh.state_dir / 'services' / service / (service + '.db')}")
+    with engine.connect() as conn:
+        rows = conn.execute(text("select record from disclosure_records where referral_id = :r"), {"r": referral_id}).all()
+    engine.dispose()
+    return [json.loads(r.record) for r in rows]
+
+
+def test_s47_domestic_abuse_household_shares_the_partners_history_found_by_fuzzy_match(outcomes):
+    police = outcomes["da_household"]["contributions"][Agency.POLICE]
+    assert police.status is S.SHARED
+    da = [i for i in police.items if i.record_class == "domestic_abuse_incident"]
+    assert len(da) == 3 and all("perpetrator" in i.summary for i in da)
+    partner_items = [i for i in police.items if any(ref != "child1" and i.match_confidence < 1 for ref in i.subject_refs)]
+    assert partner_items, "the partner, misspelt and without an NHS number at the police, was matched fuzzily"
+    assert "arrest" in {i.record_class for i in police.items}, "under s47 the partner's assault arrest is relevant"
+    assert {"repeat_domestic_abuse", "domestic_abuse_history"} <= set(police.findings)
+    assert not any("6 years" in i.summary for i in police.items)
+    health = outcomes["da_household"]["contributions"][Agency.HEALTH]
+    assert {i.record_class for i in health.items} >= {"gp_registration", "mental_health_contact"}
+    assert "mental_health" in {s for i in health.items for s in i.sensitivity}
+
+
+def test_neglect_concern_does_not_pull_unrelated_old_police_records(outcomes):
+    case = outcomes["neglect_old_intel"]
+    police = case["contributions"][Agency.POLICE]
+    assert police.status is S.NOTHING_RELEVANT and police.items == []
+    assert case["contributions"][Agency.CHILDRENS_SOCIAL_CARE].status is S.SHARED
+    education = case["contributions"][Agency.EDUCATION]
+    assert {"persistent_absence", "school_safeguarding_concerns"} <= set(education.findings)
+
+
+def test_an_open_cp_plan_is_found_and_raised(outcomes):
+    csc = outcomes["open_cp_plan"]["contributions"][Agency.CHILDRENS_SOCIAL_CARE]
+    assert "open_cp_plan" in csc.findings and "current_cp_plan" in {i.record_class for i in csc.items}
+
+
+def test_an_uncertain_match_is_reported_as_uncertain_and_not_shared(outcomes):
+    police = outcomes["uncertain_match"]["contributions"][Agency.POLICE]
+    assert police.items == [] and police.status is S.NO_RECORDS_FOUND
+    [maybe] = [u for u in police.uncertain_matches if u.subject_ref != "child1"]
+    assert maybe.candidates == 2 and maybe.confidence < 0.85
+    assert "uncertain" in police.rationale
+
+
+def test_no_records_found_is_distinct_from_declined(outcomes):
+    unknown = outcomes["unknown_family"]["contributions"]
+    assert {c.status for c in unknown.values()} == {S.NO_RECORDS_FOUND}
+    refused = outcomes["consent_refused_s17"]["contributions"]
+    assert {c.status for c in refused.values()} == {S.DECLINED}
+    assert all("AB v Haringey" in c.rationale and c.items == [] for c in refused.values())
+
+
+def test_every_desk_decision_has_one_disclosure_record(mesh, outcomes):
+    for name, case in outcomes.items():
+        assert set(case["contributions"]) == set(DESK_SERVICE), f"{name}: every desk answered"
+        for agency, contribution in case["contributions"].items():
+            [record] = disclosures(mesh, agency, case["referral_id"])
+            assert record["outcome"] == contribution.status.value and record["disclosure_id"] == str(contribution.disclosure_id)
+            assert {i["record_ref"] for i in record["items_shared"] if i["record_ref"]} == {i.record_ref for i in contribution.items if i.record_ref}
+            assert record["retain_until"] > record["recorded_at"][:10] and record["art6_basis"] and record["statutory_footing"]
+
+
+def test_contributions_and_products_name_nobody_outside_the_referral(outcomes, scripted):
+    for name, case in outcomes.items():
+        named = {p.family_name for p in scripted[name].people}
+        for c in case["contributions"].values():
+            for item in c.items:
+                assert not any(n in item.summary for n in named), f"{name}: a summary names a person"
