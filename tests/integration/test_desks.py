@@ -70,8 +70,10 @@ def test_s47_domestic_abuse_household_shares_the_partners_history_found_by_fuzzy
     partner_items = [i for i in police.items if any(ref != "child1" and i.match_confidence < 1 for ref in i.subject_refs)]
     assert partner_items, "the partner, misspelt and without an NHS number at the police, was matched fuzzily"
     assert "arrest" in {i.record_class for i in police.items}, "under s47 the partner's assault arrest is relevant"
-    assert {"repeat_domestic_abuse", "domestic_abuse_history"} <= set(police.findings)
-    assert not any("6 years" in i.summary for i in police.items)
+    assert {"repeat_domestic_abuse", "domestic_abuse_history", "adult_offending_history"} <= set(police.findings)
+    oldest = next(i for i in da if i.record_ref == "INC-S003")
+    assert "s47" in oldest.relevance, "the incident older than two years is shared only because this is a s47 enquiry"
+    assert not {"INT-S001", "INT-S002"} & {i.record_ref for i in police.items}, "intelligence is not relevant to domestic abuse"
     health = outcomes["da_household"]["contributions"][Agency.HEALTH]
     assert {i.record_class for i in health.items} >= {"gp_registration", "mental_health_contact"}
     assert "mental_health" in {s for i in health.items for s in i.sensitivity}

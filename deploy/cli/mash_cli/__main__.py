@@ -2,6 +2,7 @@
 
   mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
   mash kafka start|stop|status
+  mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
   mash topics               create every catalogue topic (idempotent)
   mash up | down | ps       run the five services in the background against the local broker
 """
@@ -18,6 +19,7 @@ from .demo import run_demo
 from .kafka import LocalKafka
 from .mesh import Mesh
 from .paths import state_dir
+from .postgres import LocalPostgres
 from .topics import create_topics
 
 
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--timeout", type=float, default=180.0)
     kafka = sub.add_parser("kafka", help="the local broker")
     kafka.add_argument("action", choices=["start", "stop", "status"])
+    postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
+    postgres.add_argument("action", choices=["start", "stop", "status"])
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("up", help="start the broker and the five services in the background")
@@ -48,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped" if broker.stop() else "not running")
         else:
             print(f"kafka: {broker.status()}")
+        return 0
+    if args.command == "postgres":
+        server = LocalPostgres(root / "postgres")
+        if args.action == "start":
+            print(f"PostgreSQL accepting connections: MASH_DATABASE_URL={server.start()}")
+        elif args.action == "stop":
+            print("stopped" if server.stop() else "not running")
+        else:
+            print(f"postgres: {server.status()}")
         return 0
     if args.command == "topics":
         created = asyncio.run(create_topics(broker.bootstrap))

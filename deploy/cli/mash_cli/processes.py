@@ -45,8 +45,11 @@ def read_pid(pid_file: Path, must_contain: str) -> int | None:
     except (OSError, ValueError):
         pid_file.unlink(missing_ok=True)
         return None
-    if alive(pid) and must_contain in cmdline(pid):
-        return pid
+    if alive(pid):
+        # Just after exec the kernel can show an empty command line: a process still starting is ours.
+        command = cmdline(pid)
+        if not command.strip() or must_contain in command:
+            return pid
     pid_file.unlink(missing_ok=True)
     return None
 

@@ -6,8 +6,11 @@ import asyncio
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from aiokafka.errors import KafkaConnectionError
 from faststream import FastStream
 
 # Fields a handler may attach to a log record with extra=...; anything else is left out on purpose,
@@ -47,6 +50,18 @@ def make_app(broker, service: str) -> FastStream:
     return FastStream(broker, logger=logging.getLogger(f"mash.{service}"))
 
 
-def run(app: FastStream) -> None:
-    """Run until SIGINT or SIGTERM; FastStream then stops consuming and finishes in-flight handlers."""
-    asyncio.run(app.run())
+def run(build: Callable[[], FastStream], first_retry: float = 1.0, max_retry: float = 30.0) -> None:
+    """Run until SIGINT or SIGTERM; FastStream then stops consuming and finishes in-flight handlers.
+
+    A broker that is not reachable at start-up (still booting, restarting) is waited for with backoff,
+    rather than the service exiting: the app is built afresh for each attempt.
+    """
+    delay = first_retry
+    while True:
+        try:
+            asyncio.run(build().run())
+            return
+        except KafkaConnectionError as e:
+            logging.getLogger("mash.service").warning("broker unreachable at start-up (%s); retrying in %.0fs", e, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_retry)

@@ -37,4 +37,4 @@ def build() -> FastStream:
 
 
 def main() -> None:
-    run(build())
+    run(build)

@@ -29,4 +29,4 @@ def build() -> FastStream:
 
 
 def main() -> None:
-    run(build())
+    run(build)

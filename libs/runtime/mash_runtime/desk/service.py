@@ -146,4 +146,4 @@ def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:
         return
     if argv:
         sys.exit(f"usage: python -m mash_{definition.service} [seed POPULATION.json]")
-    run(build_desk_app(definition))
+    run(lambda: build_desk_app(definition))

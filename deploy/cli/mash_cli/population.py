@@ -1,0 +1,463 @@
+"""A synthetic population and each agency's records about it: seeded, reproducible, and nobody real.
+
+The truth is a list of people in households. Each agency knows only some families, and knows them its
+own way: a misspelt name, a nickname, a missing NHS number, an old address. That is what makes matching a
+judgement. `scripted_cases()` adds fixed families whose records the tests rely on.
+
+Output per agency: table name -> rows, with exactly the columns of that desk's own tables.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from faker import Faker
+
+from .synthetic import synthetic_nhs_number
+
+AGENCIES = ("police", "health", "childrens_social_care", "education")
+PREFIX = {"police": "POL", "health": "HLT", "childrens_social_care": "CSC", "education": "EDU"}
+SHORT_NAMES = {"William": "Will", "Robert": "Rob", "Elizabeth": "Liz", "Katherine": "Kate", "Thomas": "Tom", "James": "Jim",
+               "Jennifer": "Jen", "Michael": "Mike", "Daniel": "Dan", "Samantha": "Sam", "Alexander": "Alex", "Rebecca": "Becky",
+               "Joseph": "Joe", "Christopher": "Chris", "Jessica": "Jess", "Victoria": "Vicky", "Benjamin": "Ben", "Matthew": "Matt"}
+KNOWN_BY = {"police": 0.35, "health": 0.95, "childrens_social_care": 0.25}
+MISSING_NHS = {"police": 0.30, "health": 0.02, "childrens_social_care": 0.10, "education": 0.10}
+Tables = dict[str, dict[str, list[dict]]]
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: str
+    nhs_number: str | None
+    address_line1: str
+    town: str
+    postcode: str
+    household_id: str
+    role_in_household: str  # child, parent_carer, partner, household_member
+
+    def age(self, today: date) -> int:
+        return (today - self.date_of_birth).days // 365
+
+
+@dataclass
+class Population:
+    people: list[Person]
+    households: dict[str, list[str]]
+    agencies: Tables
+
+
+@dataclass
+class ScriptedCase:
+    name: str
+    people: list[Person]
+    agencies: Tables
+    subjects: list[dict]
+
+
+@dataclass
+class _Agency:
+    """One agency's tables under construction, with its own person index."""
+
+    name: str
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    local_ids: dict[str, str] = field(default_factory=dict)  # true person id -> agency person id
+    counter: int = 0
+
+    def next_id(self, kind: str) -> str:
+        self.counter += 1
+        return f"{PREFIX[self.name]}-{kind}{self.counter:06d}"
+
+    def add(self, table: str, row: dict) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+
+class _World:
+    def __init__(self, seed: int, today: date):
+        self.rng = random.Random(seed)
+        self.fake = Faker("en_GB")
+        self.fake.seed_instance(seed)
+        self.today = today
+        self.agencies = {a: _Agency(a) for a in AGENCIES}
+
+    def ago(self, days: int) -> str:
+        return (self.today - timedelta(days=days)).isoformat()
+
+    # -- how an agency records a person -------------------------------------------------------------
+
+    def know(self, agency: str, p: Person, exact: bool = False) -> str:
+        a = self.agencies[agency]
+        if p.person_id in a.local_ids:
+            return a.local_ids[p.person_id]
+        local = f"{PREFIX[agency]}-{p.person_id}"
+        given, family, nhs, line1, postcode = p.given_name, p.family_name, p.nhs_number, p.address_line1, p.postcode
+        if not exact:
+            roll = self.rng.random()
+            if roll < 0.05:
+                family = _typo(family, self.rng)
+            elif roll < 0.10:
+                given = _typo(given, self.rng)
+            elif roll < 0.13 and given in SHORT_NAMES:
+                given = SHORT_NAMES[given]
+            if self.rng.random() < MISSING_NHS[agency]:
+                nhs = None
+            if self.rng.random() < 0.08:  # known at an old address
+                line1, postcode = self.fake.street_address().split("\n")[0], self.fake.postcode()
+        a.add("people", {"person_id": local, "given_name": given, "family_name": family, "date_of_birth": p.date_of_birth.isoformat(),
+                         "nhs_number": nhs, "address_line1": line1, "postcode": postcode, "true_person_id": p.person_id})
+        a.local_ids[p.person_id] = local
+        return local
+
+
+def _typo(name: str, rng: random.Random) -> str:
+    """One slip of the keyboard: a swapped pair or a changed letter."""
+    if len(name) < 3:
+        return name + "e"
+    i = rng.randrange(1, len(name) - 1)
+    if rng.random() < 0.5:
+        return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+    letter = rng.choice("aeiouy".replace(name[i].lower(), ""))
+    return name[:i] + letter + name[i + 1:]
+
+
+def build_population(seed: int, families: int, today: date = date(2026, 11, 16)) -> Population:
+    w = _World(seed, today)
+    people: list[Person] = []
+    households: dict[str, list[str]] = {}
+    for h in range(1, families + 1):
+        members = _household(w, f"H{seed % 1000:03d}{h:05d}", len(people))
+        people += members
+        households[members[0].household_id] = [m.person_id for m in members]
+        _records(w, members)
+    return Population(people, households, {a: w.agencies[a].tables for a in AGENCIES})
+
+
+def _household(w: _World, household_id: str, start: int) -> list[Person]:
+    family = w.fake.last_name()
+    line1, town, postcode = w.fake.street_address().split("\n")[0], w.fake.city(), w.fake.postcode()
+    members: list[Person] = []
+
+    def person(role: str, min_age: int, max_age: int, nhs_rate: float, sex: str | None = None, family_name: str = family) -> Person:
+        sex = sex or w.rng.choice("FM")
+        given = w.fake.first_name_female() if sex == "F" else w.fake.first_name_male()
+        dob = w.today - timedelta(days=w.rng.randint(min_age * 365, max_age * 365 + 364))
+        p = Person(f"P{start + len(members) + 1:06d}", given, family_name, dob, sex,
+                   synthetic_nhs_number(w.rng) if w.rng.random() < nhs_rate else None, line1, town, postcode, household_id, role)
+        members.append(p)
+        return p
+
+    person("parent_carer", 19, 50, 0.6, sex="F" if w.rng.random() < 0.8 else "M")
+    if w.rng.random() < 0.6:
+        person("partner", 19, 55, 0.6, family_name=family if w.rng.random() < 0.5 else w.fake.last_name())
+    for _ in range(w.rng.randint(1, 4)):
+        person("child", 0, 17, 0.8)
+    return members
+
+
+def _records(w: _World, members: list[Person]) -> None:
+    adults = [m for m in members if m.role_in_household != "child"]
+    children = [m for m in members if m.role_in_household == "child"]
+    if w.rng.random() < KNOWN_BY["health"]:
+        _health(w, adults, children)
+    if w.rng.random() < KNOWN_BY["police"]:
+        _police(w, adults, children)
+    if w.rng.random() < KNOWN_BY["childrens_social_care"]:
+        _social_care(w, children)
+    _education(w, [c for c in children if 4 <= c.age(w.today) <= 17])
+
+
+def _police(w: _World, adults: list[Person], children: list[Person]) -> None:
+    a = w.agencies["police"]
+    ids = {p.person_id: w.know("police", p) for p in adults + children}
+    if len(adults) == 2 and w.rng.random() < 0.45:
+        victim, perpetrator = adults
+        for _ in range(w.rng.randint(1, 4)):
+            present = w.rng.random() < 0.6
+            a.add("incidents", {"incident_id": a.next_id("INC"), "occurred_on": w.ago(w.rng.randint(10, 1800)), "kind": "domestic_abuse",
+                                "victim_id": ids[victim.person_id], "perpetrator_id": ids[perpetrator.person_id], "children_present": present,
+                                "child_ids": [ids[c.person_id] for c in children] if present else [],
+                                "risk_grading": w.rng.choice(["standard", "medium", "high"]), "summary": "Incident at the home address"})
+    for adult in adults:
+        if w.rng.random() < 0.25:
+            a.add("arrests", {"arrest_id": a.next_id("ARR"), "person_id": ids[adult.person_id], "occurred_on": w.ago(w.rng.randint(30, 3600)),
+                              "offence": w.rng.choice(["assault", "theft", "possession of a controlled drug", "criminal damage"]),
+                              "outcome": w.rng.choice(["charged", "no further action", "caution"])})
+        if w.rng.random() < 0.2:
+            a.add("intelligence", {"intel_id": a.next_id("INT"), "subject_id": ids[adult.person_id], "recorded_on": w.ago(w.rng.randint(30, 3000)),
+                                   "summary": "Reported association with people involved in supply", "not_for_disclosure": w.rng.random() < 0.3,
+                                   "handling_code": w.rng.choice("PCS")})
+    for child in children:
+        if child.age(w.today) >= 11 and w.rng.random() < 0.1:
+            for _ in range(w.rng.randint(1, 3)):
+                day = w.rng.randint(5, 700)
+                a.add("missing_reports", {"report_id": a.next_id("MIS"), "person_id": ids[child.person_id], "reported_on": w.ago(day),
+                                          "returned_on": w.ago(day - 1), "summary": "Missing overnight, returned of own accord"})
+
+
+def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
+    a = w.agencies["health"]
+    practice = f"{w.fake.city()} Medical Practice"
+    for p in adults + children:
+        local = w.know("health", p)
+        a.add("gp_registrations", {"registration_id": a.next_id("GP"), "person_id": local, "practice": practice,
+                                   "registered_on": w.ago(w.rng.randint(60, 4000))})
+        if p.role_in_household == "child":
+            if p.age(w.today) < 5:
+                a.add("health_visitor_contacts", {"contact_id": a.next_id("HV"), "child_id": local, "contact_on": w.ago(w.rng.randint(10, 300)),
+                                                  "practitioner_role": "health_visitor", "summary": "Development review"})
+            if w.rng.random() < 0.15:
+                for _ in range(w.rng.randint(1, 4)):
+                    a.add("unscheduled_care", {"attendance_id": a.next_id("UC"), "person_id": local, "attended_on": w.ago(w.rng.randint(5, 500)),
+                                               "setting": w.rng.choice(["A&E", "urgent care", "walk-in"]),
+                                               "reason": w.rng.choice(["minor head injury", "fever", "fall", "burn to hand"])})
+            if w.rng.random() < 0.1:
+                for _ in range(w.rng.randint(1, 3)):
+                    a.add("missed_appointments", {"appointment_id": a.next_id("DNA"), "person_id": local, "due_on": w.ago(w.rng.randint(5, 400)),
+                                                  "clinic": "paediatric outpatients"})
+        else:
+            if w.rng.random() < 0.12:
+                a.add("mental_health_contacts", {"contact_id": a.next_id("MH"), "person_id": local, "service": "community mental health team",
+                                                 "contact_on": w.ago(w.rng.randint(10, 900)), "summary": "Assessment and follow-up"})
+            if w.rng.random() < 0.07:
+                a.add("substance_misuse_contacts", {"contact_id": a.next_id("SM"), "person_id": local, "service": "drug and alcohol service",
+                                                    "contact_on": w.ago(w.rng.randint(10, 900)), "summary": "Engaged with treatment"})
+            if p.sex == "F" and p.age(w.today) < 42 and w.rng.random() < 0.05:
+                a.add("maternity", {"episode_id": a.next_id("MAT"), "person_id": local, "booked_on": w.ago(w.rng.randint(20, 150)),
+                                    "expected_delivery": (w.today + timedelta(days=w.rng.randint(20, 200))).isoformat(), "concerns": None})
+
+
+def _social_care(w: _World, children: list[Person]) -> None:
+    a = w.agencies["childrens_social_care"]
+    for child in children:
+        local = w.know("childrens_social_care", child)
+        for _ in range(w.rng.randint(1, 3)):
+            a.add("referrals", {"referral_id": a.next_id("REF"), "child_id": local, "received_on": w.ago(w.rng.randint(20, 2500)),
+                                "reason": w.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
+                                "outcome": w.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"])})
+        roll = w.rng.random()
+        if roll < 0.2:
+            a.add("cases", {"case_id": a.next_id("CASE"), "child_id": local, "opened_on": w.ago(w.rng.randint(30, 600)), "closed_on": None,
+                            "team": "Family Safeguarding Team", "allocated_worker": f"Social worker {w.rng.randint(1, 40)}"})
+        if roll < 0.08:
+            a.add("cp_plans", {"plan_id": a.next_id("CP"), "child_id": local, "started_on": w.ago(w.rng.randint(30, 500)), "ended_on": None,
+                               "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"])})
+        elif roll < 0.2:
+            start = w.rng.randint(400, 2000)
+            a.add("cin_plans", {"plan_id": a.next_id("CIN"), "child_id": local, "started_on": w.ago(start), "ended_on": w.ago(start - 200)})
+        if w.rng.random() < 0.03:
+            a.add("looked_after", {"episode_id": a.next_id("LAC"), "child_id": local, "started_on": w.ago(w.rng.randint(100, 1500)),
+                                   "ended_on": None, "legal_status": w.rng.choice(["s20", "s31"])})
+
+
+def _education(w: _World, pupils: list[Person]) -> None:
+    a = w.agencies["education"]
+    for child in pupils:
+        local = w.know("education", child)
+        a.add("enrolments", {"enrolment_id": a.next_id("ENR"), "child_id": local, "school": f"{w.fake.city()} {'Primary' if child.age(w.today) < 11 else 'Academy'}",
+                             "enrolled_on": w.ago(w.rng.randint(60, 2500))})
+        a.add("attendance", {"attendance_id": a.next_id("ATT"), "child_id": local, "term": "2026 autumn",
+                             "attendance_pct": round(min(100.0, w.rng.gauss(94, 5)), 1)})
+        if w.rng.random() < 0.04:
+            a.add("exclusions", {"exclusion_id": a.next_id("EXC"), "child_id": local, "excluded_on": w.ago(w.rng.randint(10, 900)),
+                                 "kind": "fixed", "reason": "persistent disruptive behaviour"})
+        if w.rng.random() < 0.06:
+            a.add("safeguarding_log", {"entry_id": a.next_id("SGL"), "child_id": local, "logged_on": w.ago(w.rng.randint(5, 600)),
+                                       "summary": "Pupil disclosed worries about home"})
+
+
+def merge(population: Population, cases: list[ScriptedCase]) -> Tables:
+    tables: Tables = {a: {t: list(rows) for t, rows in population.agencies.get(a, {}).items()} for a in AGENCIES}
+    for case in cases:
+        for agency, agency_tables in case.agencies.items():
+            for table, rows in agency_tables.items():
+                tables[agency].setdefault(table, []).extend(rows)
+    return tables
+
+
+def write_population(path: Path, tables: Tables | Population) -> None:
+    agencies = tables.agencies if isinstance(tables, Population) else tables
+    path.write_text(json.dumps({"agencies": agencies}, default=str))
+
+
+def load_agency_tables(path: Path, agency: str) -> dict[str, list[dict]]:
+    return json.loads(path.read_text())["agencies"].get(agency, {})
+
+
+def as_dict(person: Person) -> dict:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(person).items()}
+
+
+# -- scripted cases: fixed families whose records the tests and the demo rely on ------------------------
+
+
+class _Case:
+    def __init__(self, name: str, today: date, town: str, line1: str, postcode: str):
+        self.name, self.today = name, today
+        self.home = (line1, town, postcode)
+        self.people: list[Person] = []
+        self.agencies: Tables = {}
+        self.subjects: list[dict] = []
+
+    def ago(self, days: int) -> str:
+        return (self.today - timedelta(days=days)).isoformat()
+
+    def person(self, pid: str, given: str, family: str, years: float, sex: str, nhs: str | None, role: str) -> Person:
+        dob = self.today - timedelta(days=round(years * 365.25))
+        p = Person(pid, given, family, dob, sex, nhs, *self.home, f"H{self.name}", role)
+        self.people.append(p)
+        return p
+
+    def subject(self, ref: str, role: str, p: Person, nhs: bool = True) -> None:
+        line1, town, postcode = self.home
+        self.subjects.append({"subject_ref": ref, "role": role, "given_name": p.given_name, "family_name": p.family_name,
+                              "date_of_birth": p.date_of_birth.isoformat(), "nhs_number": p.nhs_number if nhs else None,
+                              "address": {"line1": line1, "town": town, "postcode": postcode}})
+
+    def known(self, agency: str, p: Person, **changes) -> str:
+        local = f"{PREFIX[agency]}-{p.person_id}"
+        row = {"person_id": local, "given_name": p.given_name, "family_name": p.family_name, "date_of_birth": p.date_of_birth.isoformat(),
+               "nhs_number": p.nhs_number, "address_line1": p.address_line1, "postcode": p.postcode, "true_person_id": p.person_id}
+        row.update(changes)
+        self.row(agency, "people", row)
+        return local
+
+    def row(self, agency: str, table: str, row: dict) -> None:
+        self.agencies.setdefault(agency, {}).setdefault(table, []).append(row)
+
+    def gp(self, p: Person, practice: str = "Millbrook Medical Practice") -> str:
+        local = self.known("health", p)
+        self.row("health", "gp_registrations", {"registration_id": f"GP-{p.person_id}", "person_id": local, "practice": practice,
+                                                "registered_on": self.ago(1500)})
+        return local
+
+    def done(self) -> ScriptedCase:
+        return ScriptedCase(self.name, self.people, self.agencies, self.subjects)
+
+
+def scripted_cases(today: date = date(2026, 11, 16)) -> list[ScriptedCase]:
+    return [f(today) for f in (_da_household, _neglect_old_intel, _open_cp_plan, _uncertain_match, _unknown_family, _consent_refused)]
+
+
+def _da_household(today: date) -> ScriptedCase:
+    c = _Case("da_household", today, "Millbrook", "14 Larch Close", "MB1 4LC")
+    child = c.person("S001", "Poppy", "Ashdown", 6.2, "F", "9990001014", "child")
+    mother = c.person("S002", "Rachel", "Ashdown", 34.5, "F", "9990002010", "parent_carer")
+    partner = c.person("S003", "Craig", "Donnelly", 37.1, "M", None, "partner")
+    pol_child, pol_mother = c.known("police", child), c.known("police", mother)
+    pol_partner = c.known("police", partner, family_name="Donnolly")  # misspelt by the police, and no NHS number
+    for i, days in enumerate((40, 250, 900), start=1):  # the oldest is shared only under s47
+        c.row("police", "incidents", {"incident_id": f"INC-S00{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse",
+                                      "victim_id": pol_mother, "perpetrator_id": pol_partner, "children_present": True,
+                                      "child_ids": [pol_child], "risk_grading": ["high", "medium", "standard"][i - 1],
+                                      "summary": "Officers attended a report of shouting and an assault at the home"})
+    c.row("police", "arrests", {"arrest_id": "ARR-S001", "person_id": pol_partner, "occurred_on": c.ago(365), "offence": "assault",
+                                "outcome": "charged"})
+    c.row("police", "intelligence", {"intel_id": "INT-S001", "subject_id": pol_partner, "recorded_on": c.ago(6 * 365),
+                                     "summary": "Reported to be dealing from a vehicle", "not_for_disclosure": False, "handling_code": "P"})
+    c.row("police", "intelligence", {"intel_id": "INT-S002", "subject_id": pol_partner, "recorded_on": c.ago(20),
+                                     "summary": "Covert operation in progress", "not_for_disclosure": True, "handling_code": "S"})
+    hlt_child, hlt_mother = c.gp(child), c.gp(mother)
+    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S001", "child_id": hlt_child, "contact_on": c.ago(120),
+                                                "practitioner_role": "school_nurse", "summary": "Reception year health check"})
+    c.row("health", "mental_health_contacts", {"contact_id": "MH-S001", "person_id": hlt_mother, "service": "perinatal mental health team",
+                                               "contact_on": c.ago(200), "summary": "Anxiety; discharged to GP"})
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    c.subject("adult2", "alleged_perpetrator", partner, nhs=False)
+    return c.done()
+
+
+def _neglect_old_intel(today: date) -> ScriptedCase:
+    c = _Case("neglect_old_intel", today, "Eastleigh Vale", "7 Quarry Road", "EV3 7QR")
+    child = c.person("S011", "Jayden", "Pryce", 9.4, "M", "9990011028", "child")
+    father = c.person("S012", "Martin", "Pryce", 42.0, "M", None, "parent_carer")
+    pol_father = c.known("police", father)
+    c.row("police", "intelligence", {"intel_id": "INT-S011", "subject_id": pol_father, "recorded_on": c.ago(5 * 365),
+                                     "summary": "Seen with people linked to handling stolen goods", "not_for_disclosure": False, "handling_code": "C"})
+    c.row("police", "arrests", {"arrest_id": "ARR-S011", "person_id": pol_father, "occurred_on": c.ago(8 * 365), "offence": "assault",
+                                "outcome": "caution"})
+    csc_child = c.known("childrens_social_care", child)
+    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S011", "child_id": csc_child, "received_on": c.ago(730),
+                                                 "reason": "neglect", "outcome": "early help"})
+    edu_child = c.known("education", child)
+    c.row("education", "enrolments", {"enrolment_id": "ENR-S011", "child_id": edu_child, "school": "Eastleigh Vale Primary", "enrolled_on": c.ago(1900)})
+    c.row("education", "attendance", {"attendance_id": "ATT-S011", "child_id": edu_child, "term": "2026 autumn", "attendance_pct": 71.0})
+    c.row("education", "safeguarding_log", {"entry_id": "SGL-S011", "child_id": edu_child, "logged_on": c.ago(60),
+                                            "summary": "Pupil regularly hungry at breakfast club"})
+    c.gp(child)
+    c.gp(father)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", father)
+    return c.done()
+
+
+def _open_cp_plan(today: date) -> ScriptedCase:
+    c = _Case("open_cp_plan", today, "Hollins Green", "22 Wren Street", "HG5 2WS")
+    child = c.person("S021", "Isla", "Morgan", 3.3, "F", "9990021015", "child")
+    mother = c.person("S022", "Leanne", "Morgan", 27.8, "F", "9990022011", "parent_carer")
+    csc_child = c.known("childrens_social_care", child)
+    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S021", "child_id": csc_child, "started_on": c.ago(120), "ended_on": None,
+                                                "category": "neglect"})
+    c.row("childrens_social_care", "cases", {"case_id": "CASE-S021", "child_id": csc_child, "opened_on": c.ago(150), "closed_on": None,
+                                             "team": "Family Safeguarding Team 2", "allocated_worker": "Social worker 17"})
+    hlt_child = c.gp(child)
+    c.gp(mother)
+    for i, days in enumerate((30, 95), start=1):
+        c.row("health", "missed_appointments", {"appointment_id": f"DNA-S02{i}", "person_id": hlt_child, "due_on": c.ago(days),
+                                                "clinic": "community paediatrics"})
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _uncertain_match(today: date) -> ScriptedCase:
+    c = _Case("uncertain_match", today, "Orford", "2 Orchard Row", "OR2 6RW")
+    child = c.person("S031", "Ellie", "Baxter", 7.1, "F", "9990031010", "child")
+    mother = c.person("S032", "Sophie", "Baxter", 36.4, "F", None, "parent_carer")
+    # Two people the police know who resemble the mother; the mother herself is not known to the police.
+    year_out = mother.date_of_birth.replace(year=mother.date_of_birth.year - 1)
+    c.row("police", "people", {"person_id": "POL-S033", "given_name": "Sophie", "family_name": "Baxter", "date_of_birth": year_out.isoformat(),
+                               "nhs_number": None, "address_line1": "90 Canal Side", "postcode": "ZX9 1AA", "true_person_id": "S033"})
+    c.row("police", "people", {"person_id": "POL-S034", "given_name": "Sohpie", "family_name": "Baxter",
+                               "date_of_birth": mother.date_of_birth.isoformat(), "nhs_number": None, "address_line1": "5 Mill Yard",
+                               "postcode": "QR7 3TT", "true_person_id": "S034"})
+    for i, (victim, days) in enumerate((("POL-S033", 100), ("POL-S034", 300)), start=1):
+        c.row("police", "people", {"person_id": f"POL-S03{4 + i}", "given_name": "Lee", "family_name": "Carver", "date_of_birth": c.ago(14000),
+                                   "nhs_number": None, "address_line1": "1 Elsewhere", "postcode": "ZZ1 1ZZ", "true_person_id": f"S03{4 + i}"})
+        c.row("police", "incidents", {"incident_id": f"INC-S03{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse", "victim_id": victim,
+                                      "perpetrator_id": f"POL-S03{4 + i}", "children_present": False, "child_ids": [],
+                                      "risk_grading": "medium", "summary": "Domestic incident reported by a neighbour"})
+    c.gp(child, "Orford Surgery")
+    c.gp(mother, "Orford Surgery")
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _unknown_family(today: date) -> ScriptedCase:
+    c = _Case("unknown_family", today, "Westcombe", "31 Ferry Lane", "WC4 3FL")
+    child = c.person("S041", "Theo", "Lindqvist", 10.2, "M", "9990041016", "child")
+    parent = c.person("S042", "Anya", "Lindqvist", 39.9, "F", "9990042012", "parent_carer")
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", parent)
+    return c.done()
+
+
+def _consent_refused(today: date) -> ScriptedCase:
+    c = _Case("consent_refused_s17", today, "Kingsmere", "8 Beech Walk", "KM6 8BW")
+    child = c.person("S051", "Mia", "Okafor", 5.5, "F", "9990051011", "child")
+    mother = c.person("S052", "Grace", "Okafor", 31.0, "F", "9990052018", "parent_carer")
+    hlt_mother = c.gp(mother, "Kingsmere Health Centre")
+    c.gp(child, "Kingsmere Health Centre")
+    c.row("health", "mental_health_contacts", {"contact_id": "MH-S051", "person_id": hlt_mother, "service": "community mental health team",
+                                               "contact_on": c.ago(90), "summary": "Low mood; under review"})
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()

@@ -1,0 +1,20 @@
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path):
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "mash_intake"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, "still running, still trying"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert err.count("broker unreachable at start-up") >= 2
