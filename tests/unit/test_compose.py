@@ -1,0 +1,68 @@
+"""docker-compose.yml cannot run here (no Docker engine), so it is checked against the code instead."""
+
+import importlib
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mash_cli.mesh import SERVICES
+from mash_contracts.topics import CATALOGUE
+from mash_runtime.settings import KafkaSettings, ServiceSettings
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+APP_SERVICES = set(SERVICES)
+
+
+def settings_classes(service: str) -> list[type]:
+    if service == "decision":
+        return [KafkaSettings, importlib.import_module("mash_decision.settings").DecisionSettings]
+    if service == "intake":
+        return [KafkaSettings, ServiceSettings]
+    return [KafkaSettings, importlib.import_module("mash_runtime.desk.service").DeskSettings]
+
+
+def env_names(cls: type) -> set[str]:
+    prefix = cls.model_config.get("env_prefix", "")
+    return {(prefix + name).upper() for name in cls.model_fields}
+
+
+def test_compose_runs_every_service_the_mesh_runs():
+    assert set(COMPOSE["services"]) - {"kafka", "topics"} == APP_SERVICES
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_each_service_runs_its_module_from_its_own_dockerfile(service):
+    spec = COMPOSE["services"][service]
+    assert spec["command"] == ["python", "-m", f"mash_{service}"]
+    assert importlib.util.find_spec(f"mash_{service}") is not None
+    dockerfile = ROOT / spec["build"]["dockerfile"]
+    assert spec["build"]["context"] == "."
+    assert f'CMD ["python", "-m", "mash_{service}"]' in dockerfile.read_text()
+    assert f"COPY services/{service} " in dockerfile.read_text()
+
+
+@pytest.mark.parametrize("service", sorted(APP_SERVICES))
+def test_every_environment_variable_is_a_setting_of_that_service(service):
+    known = set().union(*(env_names(c) for c in settings_classes(service)))
+    configured = set(COMPOSE["services"][service]["environment"])
+    assert configured <= known, f"unknown settings: {configured - known}"
+    assert "KAFKA_BOOTSTRAP_SERVERS" in configured
+
+
+def test_decision_expects_the_desks_that_compose_runs():
+    expected = yaml.safe_load(COMPOSE["services"]["decision"]["environment"]["MASH_EXPECTED_DESKS"])
+    from mash_contracts.topics import DESK_AGENCIES
+
+    assert expected == [a.value for a in DESK_AGENCIES]
+
+
+def test_topics_service_creates_exactly_the_catalogue():
+    command = " ".join(COMPOSE["services"]["topics"]["command"])
+    created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", command))
+    assert created == {t.name: str(t.partitions) for t in CATALOGUE}
+    assert COMPOSE["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
