@@ -43,12 +43,25 @@ from .topics import create_topics
 MALFORMED = b'{"submission_id": "BROKEN-1", "subjects": "not a list"}'
 
 
-def _raise_interrupt(*_):
-    raise KeyboardInterrupt
+class _Interrupt:
+    """Ctrl-C or SIGTERM: remembered, so a library that swallows the KeyboardInterrupt cannot lose it."""
+
+    requested = False
+
+    @classmethod
+    def handle(cls, *_):
+        cls.requested = True
+        raise KeyboardInterrupt
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.requested:
+            raise KeyboardInterrupt
 
 
 def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _Interrupt.handle)
+    signal.signal(signal.SIGTERM, _Interrupt.handle)
     kafka = LocalKafka(root / "kafka")
     mesh: Mesh | None = None
     # A fresh broker and fresh service state every run, so the same seed tells the same story.
@@ -62,12 +75,15 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         bootstrap = kafka.start()
         print(f"  broker answering at {bootstrap} after {time.monotonic() - t0:.1f}s", flush=True)
         asyncio.run(create_topics(bootstrap))
+        _Interrupt.check()
         mesh = Mesh(bootstrap, root)
         population_file, submissions = build_referrals(root, referrals, seed)
         mesh.seed(population_file)
+        _Interrupt.check()
         print(f"  seeded the police, health, social care and education desks from {population_file.name}", flush=True)
         mesh.start()
         mesh.wait_ready()
+        _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
         ok = asyncio.run(_submit_and_watch(bootstrap, submissions, timeout))
         return 0 if ok else 1
@@ -75,7 +91,9 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         print("\ninterrupted: shutting down", flush=True)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up short
+        # A second Ctrl-C must not cut the clean-up short (it is bounded: stragglers get SIGKILL).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if mesh is not None:
             mesh.stop()
         kafka.stop()
@@ -133,6 +151,7 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
         return f"[{time.monotonic() - started:5.1f}s]"
 
     while time.monotonic() - started < timeout:
+        _Interrupt.check()
         batches = await consumer.getmany(timeout_ms=500)
         for tp, records in batches.items():
             for r in records:
