@@ -1,6 +1,7 @@
 """mash: run the local broker, the mesh and the demo.
 
   mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
+  mash bench                desk research and mesh throughput, latency and memory (prints figures)
   mash kafka start|stop|status
   mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
   mash topics               create every catalogue topic (idempotent)
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--referrals", type=int, default=10)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=180.0)
+    bench = sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures")
+    bench.add_argument("--families", type=int, default=2000)
+    bench.add_argument("--referrals", type=int, default=300)
+    bench.add_argument("--seed", type=int, default=7)
     kafka = sub.add_parser("kafka", help="the local broker")
     kafka.add_argument("action", choices=["start", "stop", "status"])
     postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
@@ -45,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     broker = LocalKafka(root / "kafka")
     if args.command == "demo":
         return run_demo(root / "demo", args.referrals, args.seed, args.timeout)
+    if args.command == "bench":
+        from .bench import bench_desk, bench_mesh
+
+        bench_desk(args.families, args.referrals, args.seed)
+        bench_mesh(args.families, args.referrals, args.seed, root / "bench")
+        return 0
     if args.command == "kafka":
         if args.action == "start":
             print(f"Kafka answering at {broker.start()}")

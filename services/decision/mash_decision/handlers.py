@@ -26,8 +26,9 @@ class DecisionHandlers:
         await self._after(await asyncio.to_thread(self.assembly.record_contribution, contribution), contribution.referral_id)
 
     async def _after(self, decided: bool, referral_id: str) -> None:
-        if decided:
-            log.info("decided", extra={"referral_id": referral_id})
+        if not decided:
+            return  # nothing was queued; rows a crash left behind go out at start-up or with the next decision
+        log.info("decided", extra={"referral_id": referral_id})
         # The offset is committed only after this returns, so unpublished rows are never forgotten:
         # a crash here leaves them in the outbox, and the relay sends them at the next start.
         await self.relay.flush()

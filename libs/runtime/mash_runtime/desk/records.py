@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Date, MetaData, String, Table, delete, func, insert, or_, select
+from sqlalchemy import Column, Date, MetaData, String, Table, delete, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from mash_contracts import Subject
@@ -30,13 +30,20 @@ def people_table(metadata: MetaData) -> Table:
         metadata,
         Column("person_id", String(32), primary_key=True),
         Column("given_name", String(120)),
-        Column("family_name", String(120), nullable=False, index=True),
+        Column("family_name", String(120), nullable=False),
+        Column("family_key", String(8), index=True),  # blocking key for candidate search: see family_key()
         Column("date_of_birth", Date, index=True),
         Column("nhs_number", String(10), index=True),
         Column("address_line1", String(200)),
         Column("postcode", String(10), index=True),
         Column("true_person_id", String(32)),  # synthetic data only: lets tests score matching; never read here
     )
+
+
+def family_key(family_name: str | None) -> str:
+    """The first three letters of the family name, lower case: an indexed key that narrows the search to
+    plausible candidates (a typo in those letters is still caught through the NHS number or date of birth)."""
+    return "".join(ch for ch in (family_name or "").lower() if ch.isalpha())[:3]
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class SqlRecordSource:
         p = self.people.c
         dob = subject.date_of_birth or subject.expected_date_of_birth
         # Cast a wide net (any one identifier agreeing, or the start of the family name); the matcher judges.
-        terms = [func.lower(p.family_name).startswith(subject.family_name[:3].lower())]
+        terms = [p.family_key == family_key(subject.family_name)]
         if subject.nhs_number:
             terms.append(p.nhs_number == subject.nhs_number)
         if dob:
@@ -111,6 +118,8 @@ def load_tables(db: Database, metadata: MetaData, tables: dict[str, list[dict]])
 
 
 def _coerce(table: Table, row: dict) -> dict:
+    if "family_key" in table.c and "family_key" not in row:
+        row = {**row, "family_key": family_key(row.get("family_name"))}
     out = {}
     for col in table.columns:
         value = row.get(col.name)

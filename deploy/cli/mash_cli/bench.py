@@ -1,0 +1,153 @@
+"""`mash bench`: figures, not assertions. What a desk's research costs, and what the whole mesh does under a burst.
+
+1. Desk research in one process: a police store seeded with a large synthetic population, one referral
+   after another (matching, record reads, policy, disclosure record, outbox row), on SQLite.
+2. The mesh end to end over the real broker: a burst of referrals submitted at once, each timed from
+   submission to its last information product; then each service's peak memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from mash_contracts import Decision, InformationProduct, decode, encode, headers_for
+from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS
+
+from . import population as pop
+from .kafka import LocalKafka
+from .mesh import Mesh
+from .synthetic import Generator, household_notification
+from .topics import create_topics
+
+
+def _households(world: pop.Population) -> list[list[pop.Person]]:
+    by: dict[str, list] = {}
+    for p in world.people:
+        by.setdefault(p.household_id, []).append(p)
+    return [people for people in by.values() if any(p.role_in_household == "child" for p in people)]
+
+
+def _pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def bench_desk(families: int, referrals: int, seed: int) -> None:
+    from mash_intake.screening import accept  # the bench stands where an operator does: it may use any package
+    from mash_police_desk.app import DESK
+    from mash_runtime.desk import disclosure
+    from mash_runtime.desk.records import load_tables
+    from mash_runtime.desk.service import Desk
+    from mash_runtime.store import Database
+
+    world = pop.build_population(seed, families)
+    home = Path(tempfile.mkdtemp(prefix="mash-bench-"))
+    try:
+        db = Database(f"sqlite:///{home / 'police.db'}", DESK.metadata, disclosure.metadata)
+        t = time.perf_counter()
+        counts = load_tables(db, DESK.metadata, world.agencies["police"])
+        seeded = time.perf_counter() - t
+        desk = Desk(DESK, db, relay=None)
+        generator = Generator(seed)
+        notifications = [accept(household_notification(generator, h), datetime.now(UTC)) for h in _households(world)[:referrals]]
+        timings = []
+        for n in notifications:
+            t = time.perf_counter()
+            desk.answer(n, datetime.now(UTC))
+            timings.append((time.perf_counter() - t) * 1000)
+        db.dispose()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    print(f"desk research (police, SQLite): {len(world.people)} people in {families} families; "
+          f"store {counts['people']} people, {sum(counts.values()) - counts['people']} records, seeded in {seeded:.2f}s")
+    print(f"  {len(timings)} referrals: p50 {_pct(timings, 50):.1f} ms, p95 {_pct(timings, 95):.1f} ms, max {max(timings):.1f} ms, "
+          f"{len(timings) / (sum(timings) / 1000):.0f} referrals/s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
+    shutil.rmtree(state, ignore_errors=True)
+    kafka = LocalKafka(state / "kafka")
+    mesh = None
+    try:
+        bootstrap = kafka.start()
+        asyncio.run(create_topics(bootstrap))
+        world = pop.build_population(seed, families)
+        path = state / "population.json"
+        pop.write_population(path, world)
+        mesh = Mesh(bootstrap, state)
+        mesh.seed(path)
+        mesh.start()
+        mesh.wait_ready()
+        time.sleep(3)  # let every group settle so the burst measures work, not start-up
+        generator = Generator(seed)
+        submissions = [household_notification(generator, h) for h in _households(world)[:referrals]]
+        latencies, wall = asyncio.run(_burst(bootstrap, submissions))
+        print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
+        print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
+              f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
+        peaks = {s: _peak_rss(pid) for s, pid in mesh.running().items() if pid}
+        print("  peak RSS: " + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items()) + f", broker {_peak_rss(kafka.pid()):.0f} MiB")
+    finally:
+        if mesh is not None:
+            mesh.stop()
+        kafka.stop()
+
+
+async def _burst(bootstrap: str, submissions: list) -> tuple[list[float], float]:
+    consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), bootstrap_servers=bootstrap,
+                                group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    try:
+        from mash_intake.screening import referral_id_for
+
+        sent_at = {referral_id_for(s): 0.0 for s in submissions}
+        started = time.monotonic()
+        futures = []
+        for s in submissions:
+            sent_at[referral_id_for(s)] = time.monotonic()
+            futures.append(await producer.send(NOTIFICATIONS_SUBMITTED.name, encode(s), key=s.submission_id.encode(),
+                                               headers=[(k, v.encode()) for k, v in headers_for(s).items()]))
+        await asyncio.gather(*futures)
+        expected: dict[str, int] = {}
+        received: dict[str, int] = {}
+        done: dict[str, float] = {}
+        while len(done) < len(sent_at) and time.monotonic() - started < 600:
+            for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+                for r in records:
+                    if tp.topic == DECISIONS.name:
+                        d = decode(Decision, r.value)
+                        expected[d.referral_id] = len(d.recipients)
+                        ref = d.referral_id
+                    else:
+                        ref = decode(InformationProduct, r.value).referral_id
+                        received[ref] = received.get(ref, 0) + 1
+                    if ref in sent_at and ref in expected and received.get(ref, 0) >= expected[ref] and ref not in done:
+                        done[ref] = time.monotonic()
+        wall = time.monotonic() - started
+        return [(done[r] - sent_at[r]) * 1000 for r in done], wall
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def _peak_rss(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
