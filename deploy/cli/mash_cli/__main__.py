@@ -5,6 +5,7 @@
   mash kafka start|stop|status
   mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
   mash topics               create every catalogue topic (idempotent)
+  mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
   mash up | down | ps       run the five services in the background against the local broker
 """
 
@@ -18,7 +19,7 @@ from mash_contracts.topics import markdown_table
 
 from .demo import run_demo
 from .kafka import LocalKafka
-from .mesh import Mesh
+from .mesh import SERVICES, Mesh
 from .paths import state_dir
 from .postgres import LocalPostgres
 from .topics import create_topics
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     kafka.add_argument("action", choices=["start", "stop", "status"])
     postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
     postgres.add_argument("action", choices=["start", "stop", "status"])
+    keys = sub.add_parser("keys", help="generate (init) or rotate the services' signing and encryption keys")
+    keys.add_argument("action", choices=["init", "rotate"])
+    keys.add_argument("services", nargs="*", help="default: every service")
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("up", help="start the broker and the five services in the background")
@@ -72,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             print("stopped" if server.stop() else "not running")
         else:
             print(f"postgres: {server.status()}")
+        return 0
+    if args.command == "keys":
+        from mash_runtime.firewall import generate
+
+        changed = generate(root / "keys", args.services or list(SERVICES), rotate=args.action == "rotate")
+        print(f"keys in {root / 'keys'}: " + (", ".join(f"{s} -> {kid}" for s, kid in changed.items()) or "already present"))
         return 0
     if args.command == "topics":
         created = asyncio.run(create_topics(broker.bootstrap))

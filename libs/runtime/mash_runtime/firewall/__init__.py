@@ -1,0 +1,6 @@
+"""The firewalled hub's cryptography: sealed and signed envelopes, service keys and their directory."""
+
+from .envelope import Header, SealError, header_of, open_sealed, seal
+from .keys import Directory, FileCustody, KeyCustody, generate
+
+__all__ = ["Directory", "FileCustody", "Header", "KeyCustody", "SealError", "generate", "header_of", "open_sealed", "seal"]

@@ -1,0 +1,128 @@
+"""The sealed envelope against the tampering a reader of the Kafka log could try."""
+
+import base64
+import json
+
+import pytest
+
+from mash_runtime.firewall import Directory, FileCustody, SealError, generate, open_sealed, seal
+from mash_runtime.firewall.envelope import _signed_bytes
+
+pytestmark = pytest.mark.unit
+SERVICES = ["intake", "police_desk", "health_desk", "decision"]
+SECRET = b'{"summary": "Domestic abuse incident, high risk", "name": "Zebedee Canarywhistle"}'
+
+
+@pytest.fixture
+def keys(tmp_path):
+    generate(tmp_path, SERVICES)
+    return tmp_path
+
+
+def custody(keys, service):
+    return FileCustody(keys, service)
+
+
+def sealed(keys, sender="police_desk", recipients=("decision",), referral="REF-0123456789AB", plaintext=SECRET):
+    return seal(plaintext, referral_id=referral, schema="Contribution", schema_version=1, recipients=list(recipients),
+                custody=custody(keys, sender), directory=Directory.load(keys))
+
+
+def opened(keys, envelope, me="decision", **kw):
+    return open_sealed(envelope, custody=custody(keys, me), directory=Directory.load(keys), **kw)
+
+
+def edit(envelope: bytes, change) -> bytes:
+    raw = json.loads(envelope)
+    change(raw)
+    return json.dumps(raw).encode()
+
+
+def test_round_trip_and_no_plaintext_on_the_wire(keys):
+    envelope = sealed(keys)
+    assert b"Canarywhistle" not in envelope and b"Domestic" not in envelope
+    header, plaintext = opened(keys, envelope, expected_senders={"police_desk"}, delivered_as="REF-0123456789AB")
+    assert plaintext == SECRET and header.sender == "police_desk"
+
+
+def test_every_recipient_opens_its_own_copy(keys):
+    envelope = sealed(keys, recipients=("decision", "health_desk"))
+    assert opened(keys, envelope, "decision")[1] == opened(keys, envelope, "health_desk")[1] == SECRET
+
+
+def test_a_flipped_byte_is_rejected(keys):
+    def flip(raw):
+        ct = bytearray(base64.b64decode(raw["ciphertext"]))
+        ct[5] ^= 0x01
+        raw["ciphertext"] = base64.b64encode(bytes(ct)).decode()
+
+    with pytest.raises(SealError, match="signature"):
+        opened(keys, edit(sealed(keys), flip))
+
+
+def test_a_swapped_referral_id_in_the_header_is_rejected(keys):
+    with pytest.raises(SealError, match="signature"):
+        opened(keys, edit(sealed(keys), lambda raw: raw["header"].update(referral_id="REF-FFFFFFFFFFFF")))
+
+
+def test_swapped_wrapped_keys_are_rejected(keys):
+    def swap(raw):
+        (a, ka), (b, kb) = raw["wrapped_keys"].items()
+        raw["wrapped_keys"] = {a: kb, b: ka}
+
+    with pytest.raises(SealError):
+        opened(keys, edit(sealed(keys, recipients=("decision", "health_desk")), swap))
+
+
+def test_a_message_signed_with_another_desks_key_is_rejected(keys):
+    envelope = sealed(keys)
+    raw = json.loads(envelope)
+    health = custody(keys, "health_desk")
+    aad = json.dumps(raw["header"], sort_keys=True, separators=(",", ":")).encode()
+    raw["signature"] = base64.b64encode(health.sign(_signed_bytes(aad, raw["wrapped_keys"], raw["nonce"], raw["ciphertext"]))).decode()
+    with pytest.raises(SealError, match="signature check failed for sender police_desk"):
+        opened(keys, json.dumps(raw).encode())
+
+
+def test_a_replayed_contribution_under_another_referral_is_refused(keys):
+    old = sealed(keys, referral="REF-0123456789AB")
+    with pytest.raises(SealError, match="replay refused"):
+        opened(keys, old, delivered_as="REF-ABCDEF012345")
+
+
+def test_ciphertext_is_bound_to_its_header_even_for_a_signing_insider(keys):
+    """A sender that re-signs a moved ciphertext under a new header still cannot make it open: the header is
+    the AEAD's associated data and the HPKE info."""
+    envelope = json.loads(sealed(keys))
+    envelope["header"]["referral_id"] = "REF-FFFFFFFFFFFF"
+    aad = json.dumps(envelope["header"], sort_keys=True, separators=(",", ":")).encode()
+    police = custody(keys, "police_desk")
+    envelope["signature"] = base64.b64encode(police.sign(_signed_bytes(aad, envelope["wrapped_keys"], envelope["nonce"], envelope["ciphertext"]))).decode()
+    with pytest.raises(SealError, match="cannot open"):
+        opened(keys, json.dumps(envelope).encode())
+
+
+def test_only_recipients_can_open(keys):
+    with pytest.raises(SealError, match="not a recipient"):
+        opened(keys, sealed(keys), "health_desk")
+
+
+def test_an_unexpected_sender_is_refused(keys):
+    with pytest.raises(SealError, match="may not write here"):
+        opened(keys, sealed(keys, sender="health_desk"), expected_senders={"police_desk"})
+
+
+def test_rotation_keeps_old_messages_readable(keys):
+    before = sealed(keys)
+    old_kid = json.loads(before)["header"]["recipient_key_ids"][0]
+    rotated = generate(keys, ["decision", "police_desk"], rotate=True)
+    after = sealed(keys)
+    assert json.loads(after)["header"]["recipient_key_ids"][0] == rotated["decision"] != old_kid
+    assert opened(keys, before)[1] == opened(keys, after)[1] == SECRET
+
+
+def test_generate_is_idempotent_and_private_keys_are_private(keys):
+    directory = (keys / "directory.json").read_text()
+    assert generate(keys, SERVICES) == {} and (keys / "directory.json").read_text() == directory
+    assert oct((keys / "decision" / "private.json").stat().st_mode & 0o777) == "0o600"
+    assert "private" not in directory and set(json.loads(directory)) == set(SERVICES)
