@@ -48,3 +48,22 @@ def database_url(request, tmp_path) -> str:
         conn.execute(text(f"create database {name}"))
     engine.dispose()
     return server.url(name)
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory) -> Path:
+    """Real keys for every principal, as `mash keys init` makes them."""
+    from mash_cli.mesh import SERVICES
+    from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRERS
+    from mash_runtime.firewall import generate
+
+    path = tmp_path_factory.mktemp("keys")
+    generate(path, [*SERVICES, REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)])
+    return path
+
+
+@pytest.fixture(scope="session")
+def principals(keys_dir):
+    from mash_cli.principals import Principals
+
+    return Principals(keys_dir)

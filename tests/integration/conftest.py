@@ -75,8 +75,8 @@ def mesh(topics: str, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
 
 
 @pytest.fixture
-def watcher(topics: str) -> Watcher:
-    return Watcher(topics)
+def watcher(topics: str, mesh: Mesh) -> Watcher:
+    return Watcher(topics, mesh.keys_dir)
 
 
 def service_log(mesh: Mesh, service: str) -> str:

@@ -47,10 +47,10 @@ def outcomes(mesh, watcher_module, scripted):
 
 
 @pytest.fixture(scope="module")
-def watcher_module(topics):
+def watcher_module(topics, mesh):
     from .watch import Watcher
 
-    return Watcher(topics)
+    return Watcher(topics, mesh.keys_dir)
 
 
 def disclosures(mesh, agency: Agency, referral_id: str) -> list[dict]:

@@ -81,9 +81,10 @@ def test_referrals_travel_intake_desks_decision_to_the_recipient(mesh, watcher, 
 
 def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(mesh, watcher, fresh):
     bad_reference = f"BAD-{uuid.uuid4().hex[:8]}"
-    not_utf8 = b"\xff\xfe\x00 not a notification"
-    invalid = json.dumps({"submission_id": bad_reference, "subjects": "not a list"}).encode()
-    sent = run(watcher.submit(raw=[not_utf8, invalid]))
+    not_utf8 = b"\xff\xfe\x00 not a notification"  # not even an envelope: refused by the firewall
+    invalid = json.dumps({"submission_id": bad_reference, "subjects": "not a list"}).encode()  # sealed, but not a notification
+    sent = run(watcher.submit(raw=[not_utf8]))
+    sent.append(run(watcher.submit_sealed_bytes(bad_reference, invalid)))
     garbage_for_desks = run(watcher.publish_raw(NOTIFICATIONS.name, b"REF-000000000000", b'{"referral_id": 42}'))
     good = fresh.notification()
     run(watcher.submit(good))
@@ -91,17 +92,24 @@ def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(
     def done(seen: Seen) -> bool:
         letters = seen.decoded(DEAD_LETTERS.name)
         at_desks = {d.service for d in letters if d.source_offset == garbage_for_desks.offset and d.source_topic == NOTIFICATIONS.name}
-        at_intake = {d.source_offset for d in letters if d.source_topic == sent[0].topic and d.source_partition == sent[0].partition}
+        at_intake = {(d.source_partition, d.source_offset) for d in letters if d.source_topic == sent[0].topic}
         acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
-        return at_desks == set(SERVICES) - {"intake"} and sent[0].offset in at_intake and good.submission_id in acked
+        rejected = {r.submission_id for r in seen.decoded(REJECTIONS.name)}
+        return (at_desks == set(SERVICES) - {"intake"} and all((m.partition, m.offset) in at_intake for m in sent)
+                and good.submission_id in acked and bad_reference in rejected)
 
     seen = run(watcher.read_until([DEAD_LETTERS.name, REJECTIONS.name, ACKNOWLEDGEMENTS.name], done, settle=1))
     letters = seen.decoded(DEAD_LETTERS.name)
-    for meta, raw in zip(sent, [not_utf8, invalid]):
-        [letter] = [d for d in letters if (d.source_topic, d.source_partition, d.source_offset) == (meta.topic, meta.partition, meta.offset)]
-        assert base64.b64decode(letter.original_b64) == raw
-        assert letter.service == "intake" and letter.error_type == "UnreadableMessage" and letter.error
-    assert any("not UTF-8" in d.error for d in letters if d.source_offset == sent[0].offset)
+    letter_for = {
+        (meta.partition, meta.offset): next(d for d in letters if (d.source_topic, d.source_partition, d.source_offset) == (meta.topic, meta.partition, meta.offset))
+        for meta in sent
+    }
+    garbage, unreadable = letter_for[(sent[0].partition, sent[0].offset)], letter_for[(sent[1].partition, sent[1].offset)]
+    assert base64.b64decode(garbage.original_b64) == not_utf8 and garbage.error_type == "SealError"
+    assert unreadable.error_type == "UnreadableMessage" and "subjects" in unreadable.error
+    assert b"not a list" not in base64.b64decode(unreadable.original_b64), "the dead letter keeps the sealed original"
+    assert all(d.service == "intake" for d in (garbage, unreadable))
+    assert {d.error_type for d in letters if d.source_offset == garbage_for_desks.offset and d.source_topic == NOTIFICATIONS.name} == {"SealError"}
     [rejection] = [r for r in seen.decoded(REJECTIONS.name) if r.submission_id == bad_reference]
     assert any(reason.startswith("subjects") for reason in rejection.reasons)
 

@@ -17,9 +17,9 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def assembly(database_url):
+def assembly(database_url, principals):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES)
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"))
     db.dispose()
 
 
@@ -38,11 +38,11 @@ def picture(generator):
 
 def outbox_rows(assembly):
     with assembly.db.transaction() as s:
-        return list(s.execute(select(outbox.c.topic, outbox.c.payload)))
+        return list(s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)))
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(1 + len(DESK_AGENCIES))))[::23])
-def test_decides_once_whatever_the_arrival_order(assembly, generator, order):
+def test_decides_once_whatever_the_arrival_order(assembly, generator, principals, order):
     notification, contributions = picture(generator)
     messages = [notification, *contributions]
     results = []
@@ -51,8 +51,9 @@ def test_decides_once_whatever_the_arrival_order(assembly, generator, order):
         results.append(assembly.record_notification(m) if m is notification else assembly.record_contribution(m))
     assert results.count(True) == 1 and results[-1] is True
     rows = outbox_rows(assembly)
-    decisions = [Decision.model_validate_json(p) for t, p in rows if t == DECISIONS.name]
-    products = [InformationProduct.model_validate_json(p) for t, p in rows if t.startswith("mash.products.")]
+    decisions = [principals.read(t, k, p) for t, k, p in rows if t == DECISIONS.name]
+    products = [principals.read(t, k, p) for t, k, p in rows if t.startswith("mash.products.")]
+    assert all(notification.subjects[0].family_name.encode() not in p for _, _, p in rows), "products are sealed in the outbox"
     assert len(decisions) == 1
     assert {p.recipient for p in products} == set(decisions[0].recipients)
     assert decisions[0].contributions == {a: ContributionStatus.NO_RECORDS_FOUND for a in DESK_AGENCIES}
@@ -77,14 +78,14 @@ def test_waits_for_every_expected_desk(assembly, generator):
     assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
 
 
-def test_state_survives_a_restart(database_url, generator):
+def test_state_survives_a_restart(database_url, generator, principals):
     url = database_url
     notification, contributions = picture(generator)
-    first = Assembly(Database(url, metadata), DESK_AGENCIES)
+    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"))
     first.record_notification(notification)
     first.record_contribution(contributions[0])
     first.db.dispose()
-    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES])
+    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"))
     for c in contributions[1:-1]:
         assert second.record_contribution(c) is False
     assert second.record_contribution(contributions[-1]) is True

@@ -6,13 +6,14 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from sqlalchemy.exc import OperationalError
 
-from mash_contracts import DeadLetter, NotificationSubmission, encode
-from mash_contracts.topics import DEAD_LETTERS
+from mash_contracts import DeadLetter, NotificationSubmission
+from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, REFERRERS
 from mash_runtime.consuming import Retry, Route, subscribe
 from mash_runtime.errors import Rejected
+from mash_runtime.firewall import seal
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
-TOPIC = "mash.notifications.submitted"
+TOPIC = NOTIFICATIONS_SUBMITTED.name
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def anyio_backend():
     return "asyncio"
 
 
-def build(handler, on_unreadable=None):
+def build(principals, handler, on_unreadable=None):
     broker = KafkaBroker()
     dead: list[DeadLetter] = []
 
@@ -30,43 +31,70 @@ def build(handler, on_unreadable=None):
 
     subscribe(
         broker, routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
-        group_id="t", service="test", retry=Retry(attempts=3, first_backoff=0.0),
+        group_id="t", service="intake", firewall=principals.firewall("intake"), retry=Retry(attempts=3, first_backoff=0.0),
     )
     return broker, dead
 
 
-async def test_unreadable_bytes_are_dead_lettered_with_the_original(generator):
+def sealed_bytes(principals, key: str, plaintext: bytes) -> bytes:
+    fw = principals.firewall(REFERRERS)
+    return seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
+                custody=fw.custody, directory=fw.directory)
+
+
+async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(principals, generator):
     seen, rejected = [], []
 
     async def handler(m, source):
         seen.append(m)
 
-    async def on_unreadable(record, reasons):
-        rejected.append(reasons)
+    async def on_unreadable(record, reasons, opened):
+        rejected.append((reasons, opened))
 
-    broker, dead = build(handler, on_unreadable)
-    raw = b'{"submission_id": "X-1", "subjects": 3}'
+    broker, dead = build(principals, handler, on_unreadable)
+    envelope = sealed_bytes(principals, "X-1", b'{"submission_id": "X-1", "subjects": 3}')
     async with TestKafkaBroker(broker) as br:
-        await br.publish(raw, TOPIC, key=b"X-1")
-        await br.publish(encode(generator.notification()), TOPIC)
+        await br.publish(envelope, TOPIC, key=b"X-1")
+        good = generator.notification()
+        await br.publish(principals.seal_submission(good), TOPIC, key=good.submission_id.encode())
     assert len(dead) == 1 and len(seen) == 1, "the bad message is set aside and the next one still handled"
-    assert base64.b64decode(dead[0].original_b64) == raw
+    assert base64.b64decode(dead[0].original_b64) == envelope
     assert dead[0].error_type == "UnreadableMessage" and dead[0].source_topic == TOPIC
-    assert any("subjects" in r for r in rejected[0])
+    reasons, opened = rejected[0]
+    assert any("subjects" in r for r in reasons) and b'"X-1"' in opened
+
+
+async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principals, generator):
+    seen = []
+
+    async def handler(m, source):
+        seen.append(m)
+
+    broker, dead = build(principals, handler)
+    s = generator.notification()
+    forged = principals.firewall("police_desk").custody  # a valid key, but not a writer of this topic
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(s.model_dump_json().encode(), TOPIC, key=s.submission_id.encode())
+        await br.publish(seal(s.model_dump_json().encode(), referral_id=s.submission_id, schema="NotificationSubmission",
+                              schema_version=1, recipients=["intake"], custody=forged, directory=principals.firewall("intake").directory),
+                         TOPIC, key=s.submission_id.encode())
+    assert seen == [] and [d.error_type for d in dead] == ["SealError", "SealError"]
+    assert "malformed envelope" in dead[0].error and "may not write here" in dead[1].error
 
 
 @pytest.mark.parametrize("error,kind", [(Rejected(["duplicate child"]), "Rejected"), (KeyError("boom"), "KeyError")])
-async def test_handler_failures_are_dead_lettered_not_raised(generator, error, kind):
+async def test_handler_failures_are_dead_lettered_not_raised(principals, generator, error, kind):
     async def handler(m, source):
         raise error
 
-    broker, dead = build(handler)
+    broker, dead = build(principals, handler)
+    s = generator.notification()
     async with TestKafkaBroker(broker) as br:
-        await br.publish(encode(generator.notification()), TOPIC)
+        await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
     assert [d.error_type for d in dead] == [kind]
 
 
-async def test_transient_failures_are_retried(generator):
+async def test_transient_failures_are_retried(principals, generator):
     calls = []
 
     async def handler(m, source):
@@ -74,7 +102,8 @@ async def test_transient_failures_are_retried(generator):
         if len(calls) < 3:
             raise OperationalError("select 1", {}, Exception("database is locked"))
 
-    broker, dead = build(handler)
+    broker, dead = build(principals, handler)
+    s = generator.notification()
     async with TestKafkaBroker(broker) as br:
-        await br.publish(encode(generator.notification()), TOPIC)
+        await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
     assert len(calls) == 3 and dead == []

@@ -22,6 +22,7 @@ from mash_police_desk.app import DESK as POLICE
 from mash_runtime.desk import disclosure
 from mash_runtime.desk.records import load_tables
 from mash_runtime.desk.service import Desk
+from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, outbox
 
 pytestmark = pytest.mark.unit
@@ -63,10 +64,10 @@ POLICE_ROWS = {
 
 
 @pytest.fixture
-def desk(database_url):
+def desk(database_url, principals):
     db = Database(database_url, POLICE.metadata, disclosure.metadata)
     load_tables(db, POLICE.metadata, POLICE_ROWS)
-    yield Desk(POLICE, db, relay=None)
+    yield Desk(POLICE, db, relay=None, firewall=principals.firewall("police_desk"))
     db.dispose()
 
 
@@ -82,12 +83,17 @@ def referral(generator, categories, danger=False, consent=ConsentStatus.NOT_SOUG
     return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}), NOW)
 
 
+def opened(desk, row):
+    return Firewall("decision", desk.firewall.custody.path.parents[1]).unwrap(row.topic, row.key, row.payload)
+
+
 def answered(desk, notification):
     assert desk.answer(notification, NOW)
     with desk.db.transaction() as s:
-        [payload] = [r.payload for r in s.execute(select(outbox.c.payload))]
+        [row] = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).all()
         [record] = disclosure.for_referral(s, notification.referral_id)
-    return Contribution.model_validate_json(payload), record
+    assert b"Harlow" not in row.payload, "the contribution is sealed in the outbox"
+    return Contribution.model_validate_json(opened(desk, row)), record
 
 
 def test_s47_shares_household_domestic_abuse_history_and_withholds_third_parties(desk, generator):
@@ -141,7 +147,7 @@ def test_answer_after_the_return_deadline_says_why(desk, generator):
     n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True)  # red: 2 hours
     assert desk.answer(n, NOW + timedelta(hours=3))
     with desk.db.transaction() as s:
-        c = Contribution.model_validate_json(s.execute(select(outbox.c.payload)).scalar_one())
+        c = Contribution.model_validate_json(opened(desk, s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).one()))
     assert c.due_by == n.received_at + timedelta(hours=2) and "after the red return deadline" in c.late_reason
 
 

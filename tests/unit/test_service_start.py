@@ -8,8 +8,8 @@ import pytest
 pytestmark = pytest.mark.unit
 
 
-def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path):
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path)}
+def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path, keys_dir):
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(keys_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "mash_intake"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(4)
@@ -18,3 +18,9 @@ def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert err.count("broker unreachable at start-up") >= 2
+
+
+def test_a_service_without_keys_refuses_to_start(tmp_path):
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(tmp_path / "none")}
+    result = subprocess.run([sys.executable, "-m", "mash_intake"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "no keys for intake" in result.stderr

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts import Decision, InformationProduct, decode, encode, headers_for
+from mash_contracts import headers_for
 from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS
 
 from . import population as pop
 from .kafka import LocalKafka
 from .mesh import Mesh
+from .principals import Principals
 from .synthetic import Generator, household_notification
 from .topics import create_topics
 
@@ -90,7 +91,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         time.sleep(3)  # let every group settle so the burst measures work, not start-up
         generator = Generator(seed)
         submissions = [household_notification(generator, h) for h in _households(world)[:referrals]]
-        latencies, wall = asyncio.run(_burst(bootstrap, submissions))
+        latencies, wall = asyncio.run(_burst(bootstrap, submissions, Principals(mesh.keys_dir)))
         print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
               f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
@@ -102,7 +103,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         kafka.stop()
 
 
-async def _burst(bootstrap: str, submissions: list) -> tuple[list[float], float]:
+async def _burst(bootstrap: str, submissions: list, principals: Principals) -> tuple[list[float], float]:
     consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), bootstrap_servers=bootstrap,
                                 group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="earliest")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
@@ -116,7 +117,7 @@ async def _burst(bootstrap: str, submissions: list) -> tuple[list[float], float]
         futures = []
         for s in submissions:
             sent_at[referral_id_for(s)] = time.monotonic()
-            futures.append(await producer.send(NOTIFICATIONS_SUBMITTED.name, encode(s), key=s.submission_id.encode(),
+            futures.append(await producer.send(NOTIFICATIONS_SUBMITTED.name, principals.seal_submission(s), key=s.submission_id.encode(),
                                                headers=[(k, v.encode()) for k, v in headers_for(s).items()]))
         await asyncio.gather(*futures)
         expected: dict[str, int] = {}
@@ -126,11 +127,11 @@ async def _burst(bootstrap: str, submissions: list) -> tuple[list[float], float]
             for tp, records in (await consumer.getmany(timeout_ms=200)).items():
                 for r in records:
                     if tp.topic == DECISIONS.name:
-                        d = decode(Decision, r.value)
+                        d = principals.read(tp.topic, r.key, r.value)
                         expected[d.referral_id] = len(d.recipients)
                         ref = d.referral_id
                     else:
-                        ref = decode(InformationProduct, r.value).referral_id
+                        ref = principals.read(tp.topic, r.key, r.value).referral_id
                         received[ref] = received.get(ref, 0) + 1
                     if ref in sent_at and ref in expected and received.get(ref, 0) >= expected[ref] and ref not in done:
                         done[ref] = time.monotonic()

@@ -12,18 +12,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts import (
-    Acknowledgement,
-    Contribution,
-    DeadLetter,
-    Decision,
-    InformationProduct,
-    NotificationSubmission,
-    Rejection,
-    decode,
-    encode,
-    headers_for,
-)
+from mash_contracts import Contribution, NotificationSubmission, headers_for
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
     CONTRIBUTIONS,
@@ -37,6 +26,7 @@ from mash_contracts.topics import (
 from . import population as pop
 from .kafka import LocalKafka
 from .mesh import Mesh
+from .principals import Principals
 from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
 
@@ -85,7 +75,7 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(bootstrap, submissions, timeout))
+        ok = asyncio.run(_submit_and_watch(bootstrap, submissions, timeout, Principals(mesh.keys_dir)))
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted: shutting down", flush=True)
@@ -117,7 +107,7 @@ def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[Notif
     return path, submissions
 
 
-async def _submit_and_watch(bootstrap: str, submissions: list[NotificationSubmission], timeout: float) -> bool:
+async def _submit_and_watch(bootstrap: str, submissions: list[NotificationSubmission], timeout: float, principals: Principals) -> bool:
     watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
                *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
     consumer = AIOKafkaConsumer(
@@ -131,17 +121,17 @@ async def _submit_and_watch(bootstrap: str, submissions: list[NotificationSubmis
         started = time.monotonic()
         for s in submissions:
             await producer.send_and_wait(
-                NOTIFICATIONS_SUBMITTED.name, encode(s), key=s.submission_id.encode(),
+                NOTIFICATIONS_SUBMITTED.name, principals.seal_submission(s), key=s.submission_id.encode(),
                 headers=[(k, v.encode()) for k, v in headers_for(s).items()],
             )
         await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
-        return await _watch(consumer, {s.submission_id for s in submissions}, started, timeout)
+        return await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals)
     finally:
         await producer.stop()
         await consumer.stop()
 
 
-async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float) -> bool:
+async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float, principals: Principals) -> bool:
     ours: set[str] = set()  # referral ids of this run
     expected_products: dict[str, int] = {}
     products: dict[str, list[str]] = defaultdict(list)
@@ -156,12 +146,12 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
         for tp, records in batches.items():
             for r in records:
                 if tp.topic == ACKNOWLEDGEMENTS.name:
-                    ack = decode(Acknowledgement, r.value)
+                    ack = principals.read(tp.topic, r.key, r.value)
                     if ack.submission_id in submitted:
                         ours.add(ack.referral_id)
                         print(f"{stamp()} {ack.referral_id} acknowledged to referrer (decision due by {ack.decision_due_by:%a %d %b %H:%M})", flush=True)
                 elif tp.topic == DECISIONS.name:
-                    d = decode(Decision, r.value)
+                    d = principals.read(tp.topic, r.key, r.value)
                     expected_products[d.referral_id] = len(d.recipients)
                     contribs = ", ".join(f"{a.value}={s.value}" for a, s in sorted(d.contributions.items()))
                     print(
@@ -170,18 +160,18 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                         flush=True,
                     )
                 elif tp.topic.startswith("mash.contributions."):
-                    c = decode(Contribution, r.value)  # the demo's broker is fresh: every contribution is this run's
+                    c = principals.read(tp.topic, r.key, r.value)  # the demo's broker is fresh: every contribution is this run's
                     print(f"{stamp()} {c.referral_id}   {c.agency.value}: {_contribution_line(c)}", flush=True)
                 elif tp.topic == REJECTIONS.name:
                     rejected += 1
-                    rej = decode(Rejection, r.value)
-                    print(f"{stamp()} submission {rej.submission_id} rejected: {'; '.join(rej.reasons)[:160]}", flush=True)
+                    rej = principals.read(tp.topic, r.key, r.value)
+                    print(f"{stamp()} submission {rej.submission_id or '(unreadable)'} rejected: {'; '.join(rej.reasons)[:160]}", flush=True)
                 elif tp.topic == DEAD_LETTERS.name:
                     dead += 1
-                    letter = decode(DeadLetter, r.value)
+                    letter = principals.read(tp.topic, r.key, r.value)
                     print(f"{stamp()} dead letter from {letter.service} ({letter.source_topic}@{letter.source_offset}): {letter.error_type}", flush=True)
                 else:
-                    p = decode(InformationProduct, r.value)
+                    p = principals.read(tp.topic, r.key, r.value)
                     products[p.referral_id].append(p.recipient.value)
                     print(f"{stamp()} {p.referral_id} information product routed to {p.recipient.value}", flush=True)
         routed = [ref for ref in ours if ref in expected_products and len(products[ref]) >= expected_products[ref]]

@@ -14,6 +14,9 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRERS
+from mash_runtime.firewall import generate
+
 from . import processes
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
@@ -45,8 +48,17 @@ class Mesh:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MASH_STATE_DIR": str(self.state_dir / "services" / service),
+            "MASH_KEYS_DIR": str(self.keys_dir),
             **self.extra_env,
         }
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.state_dir / "keys"
+
+    def ensure_keys(self) -> None:
+        """Keys for every service, the referrers' systems and each recipient agency (idempotent)."""
+        generate(self.keys_dir, [*SERVICES, REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)])
 
     def pid(self, service: str) -> int | None:
         return processes.read_pid(self._pid_file(service), f"mash_{service}")
@@ -62,6 +74,7 @@ class Mesh:
                 raise RuntimeError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
 
     def start(self, *services: str) -> None:
+        self.ensure_keys()
         for service in services or tuple(SERVICES):
             if self.pid(service) is None:
                 processes.spawn(

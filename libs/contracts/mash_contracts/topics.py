@@ -25,6 +25,9 @@ from .vocabulary import Agency
 
 FLOW_PARTITIONS = 6
 
+# The principal agency systems use to submit notifications (one shared identity in this build).
+REFERRERS = "referrers"
+
 # The desks that research for every referral, in the order the decision service lists them.
 DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION)
 
@@ -47,6 +50,7 @@ class Topic:
     readers: tuple[str, ...]
     description: str
     partitions: int = FLOW_PARTITIONS
+    sealed: bool = False  # carries personal data: each record is an envelope sealed for the readers only
 
 
 def contributions_topic(agency: Agency) -> str:
@@ -65,29 +69,29 @@ def desk_service(agency: Agency) -> str:
 
 NOTIFICATIONS_SUBMITTED = Topic(
     "mash.notifications.submitted", "submission id", NotificationSubmission,
-    writers=("referrers",), readers=("intake",),
-    description="The front door: every notification from any referrer, before screening.",
+    writers=(REFERRERS,), readers=("intake",),
+    description="The front door: every notification from any referrer, before screening.", sealed=True,
 )
 NOTIFICATIONS = Topic(
     "mash.notifications", "referral id", Notification,
     writers=("intake",), readers=(*(desk_service(a) for a in DESK_AGENCIES), "decision"),
-    description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.",
+    description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.", sealed=True,
 )
 REJECTIONS = Topic(
     "mash.notifications.rejected", "submission id", Rejection,
-    writers=("intake",), readers=("referrers",),
+    writers=("intake",), readers=(REFERRERS,),
     description="Submissions the front door could not accept, with the reasons (no personal data).",
 )
 ACKNOWLEDGEMENTS = Topic(
     "mash.acknowledgements", "submission id", Acknowledgement,
-    writers=("intake",), readers=("referrers",),
+    writers=("intake",), readers=(REFERRERS,),
     description="Receipt of a notification and the time by which the hub will decide.",
 )
 CONTRIBUTIONS = tuple(
     Topic(
         contributions_topic(a), "referral id", Contribution,
         writers=(desk_service(a),), readers=("decision",),
-        description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.",
+        description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.", sealed=True,
     )
     for a in DESK_AGENCIES
 )
@@ -100,7 +104,7 @@ PRODUCTS = tuple(
     Topic(
         products_topic(a), "referral id", InformationProduct,
         writers=("decision",), readers=(a.value,),
-        description=f"Information products routed to {a.value.replace('_', ' ')}.",
+        description=f"Information products routed to {a.value.replace('_', ' ')}.", sealed=True,
     )
     for a in PRODUCT_RECIPIENTS
 )
@@ -131,9 +135,10 @@ def by_name(name: str) -> Topic:
 
 
 def markdown_table() -> str:
-    rows = ["| topic | key | message | written by | read by | partitions |", "|---|---|---|---|---|---|"]
+    rows = ["| topic | key | message | written by | read by | partitions | sealed |", "|---|---|---|---|---|---|---|"]
     for t in CATALOGUE:
         rows.append(
-            f"| `{t.name}` | {t.key} | `{t.message.__name__}` | {', '.join(t.writers)} | {', '.join(t.readers)} | {t.partitions} |"
+            f"| `{t.name}` | {t.key} | `{t.message.__name__}` | {', '.join(t.writers)} | {', '.join(t.readers)} "
+            f"| {t.partitions} | {'yes' if t.sealed else 'no'} |"
         )
     return "\n".join(rows)

@@ -28,6 +28,7 @@ from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, header
 from mash_contracts.topics import DEAD_LETTERS
 
 from .errors import TRANSIENT, Rejected
+from .firewall import Firewall, SealError
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("mash.consumer")
@@ -87,7 +88,8 @@ class DeadLetters:
 
 
 Handler = Callable[[M, Source], Awaitable[None]]
-OnDeadLetter = Callable[[ConsumerRecord, list[str]], Awaitable[None]]
+# Called after a message is dead-lettered: the record, the reasons, and its opened bytes when it could be opened.
+OnDeadLetter = Callable[[ConsumerRecord, list[str], bytes | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def subscribe(
     routes: dict[str, Route],
     group_id: str,
     service: str,
+    firewall: Firewall,
     retry: Retry = Retry(),
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
@@ -119,11 +122,19 @@ def subscribe(
         route = routes[record.topic]
         source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp)
         try:
-            message = decode(route.model, record.value)
+            # Fail closed: an envelope that cannot be verified and opened is never handled.
+            opened = firewall.unwrap(record.topic, record.key, record.value)
+        except SealError as e:
+            await dead_letters.send(record, "SealError", str(e), attempts=1)
+            if route.on_unreadable is not None:
+                await route.on_unreadable(record, [f"envelope: {e}"], None)
+            return
+        try:
+            message = decode(route.model, opened)
         except UnreadableMessage as e:
             await dead_letters.send(record, "UnreadableMessage", str(e), attempts=1)
             if route.on_unreadable is not None:
-                await route.on_unreadable(record, e.reasons)
+                await route.on_unreadable(record, e.reasons, opened)
             return
         for attempt in range(1, retry.attempts + 1):
             try:
@@ -132,7 +143,7 @@ def subscribe(
             except Rejected as e:
                 await dead_letters.send(record, "Rejected", str(e), attempts=attempt)
                 if route.on_unreadable is not None:
-                    await route.on_unreadable(record, e.reasons)
+                    await route.on_unreadable(record, e.reasons, opened)
                 return
             except TRANSIENT as e:
                 if attempt == retry.attempts:
@@ -149,5 +160,5 @@ def subscribe(
     return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
 
 
-async def publish(broker: KafkaBroker, topic: str, key: str, message: BaseModel) -> None:
-    await broker.publish(encode(message), topic, key=key.encode(), headers=headers_for(message))
+async def publish(broker: KafkaBroker, firewall: Firewall, topic: str, key: str, message: BaseModel) -> None:
+    await broker.publish(firewall.wrap(topic, key, message), topic, key=key.encode(), headers=headers_for(message))

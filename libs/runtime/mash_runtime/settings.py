@@ -22,3 +22,4 @@ class ServiceSettings(BaseSettings):
     state_dir: Path = Field(Path(".mash"), description="Where the service keeps its database and files")
     log_level: str = "INFO"
     instance: str = Field("1", description="Distinguishes several instances of one service")
+    keys_dir: Path = Field(Path(".mash/keys"), description="Service keys and the public key directory (`mash keys init`)")

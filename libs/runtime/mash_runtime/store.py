@@ -33,7 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mash_contracts import encode, headers_for
+from mash_contracts import headers_for
+
+from .firewall import Firewall
 
 metadata = MetaData()
 
@@ -98,13 +100,14 @@ def first_time(session: Session, message_id: str, topic: str) -> bool:
     return True
 
 
-def enqueue(session: Session, topic: str, key: str, message: BaseModel, message_id: str) -> None:
+def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message: BaseModel, message_id: str) -> None:
+    """Queue a message; it is sealed now, so the outbox holds no personal data in plaintext either."""
     session.execute(
         insert(outbox).values(
             message_id=message_id,
             topic=topic,
             key=key.encode(),
-            payload=encode(message),
+            payload=firewall.wrap(topic, key, message, message_id),
             headers=headers_for(message),
             created_at=datetime.now(UTC),
         )

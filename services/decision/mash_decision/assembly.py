@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from mash_contracts import Agency, Contribution, Notification
 from mash_contracts.topics import DECISIONS, products_topic
 from mash_runtime.errors import TransientError
+from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, enqueue
 
 from .products import decision_for, products_for
@@ -49,8 +50,9 @@ decisions = Table(
 
 
 class Assembly:
-    def __init__(self, db: Database, expected_desks: Sequence[Agency]):
+    def __init__(self, db: Database, expected_desks: Sequence[Agency], firewall: Firewall):
         self.db = db
+        self.firewall = firewall
         self.expected = frozenset(expected_desks)
 
     def record_notification(self, notification: Notification) -> bool:
@@ -100,9 +102,9 @@ class Assembly:
         now = datetime.now(UTC)
         decision = decision_for(notification, received, recommend(notification, received), now)
         s.execute(insert(decisions).values(referral_id=referral_id, decision=decision.model_dump_json(), decided_at=now))
-        enqueue(s, DECISIONS.name, referral_id, decision, str(decision.message_id))
+        enqueue(s, self.firewall, DECISIONS.name, referral_id, decision, str(decision.message_id))
         for product in products_for(notification, received, decision):
-            enqueue(s, products_topic(product.recipient), referral_id, product, str(product.message_id))
+            enqueue(s, self.firewall, products_topic(product.recipient), referral_id, product, str(product.message_id))
         return True
 
     def decision_count(self) -> int:

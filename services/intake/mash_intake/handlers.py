@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from mash_contracts import NotificationSubmission, Rejection
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, REJECTIONS
 from mash_runtime.consuming import Source, publish
+from mash_runtime.firewall import Firewall
 
 from . import screening
 
@@ -19,26 +20,27 @@ log = logging.getLogger("mash.intake")
 
 
 class IntakeHandlers:
-    def __init__(self, broker: KafkaBroker):
+    def __init__(self, broker: KafkaBroker, firewall: Firewall):
         self.broker = broker
+        self.firewall = firewall
 
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
         # Received time is the record's own timestamp, so a redelivery reproduces the same notification.
         notification = screening.accept(submission, _record_time(source))
-        await publish(self.broker, NOTIFICATIONS.name, notification.referral_id, notification)
+        await publish(self.broker, self.firewall, NOTIFICATIONS.name, notification.referral_id, notification)
         ack = screening.acknowledgement(notification)
-        await publish(self.broker, ACKNOWLEDGEMENTS.name, submission.submission_id, ack)
+        await publish(self.broker, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack)
         log.info("accepted as %s (%s)", notification.referral_id, notification.rag.value, extra={"referral_id": notification.referral_id})
 
-    async def on_unreadable(self, record: ConsumerRecord, reasons: list[str]) -> None:
-        submission_id = screening.submission_id_of(record.value)
+    async def on_unreadable(self, record: ConsumerRecord, reasons: list[str], opened: bytes | None) -> None:
+        submission_id = screening.submission_id_of(opened)
         rejection = Rejection(
             message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"rejection:{record.topic}:{record.partition}:{record.offset}"),
             submission_id=submission_id,
             reasons=reasons,
             rejected_at=datetime.now(UTC),
         )
-        await publish(self.broker, REJECTIONS.name, submission_id or "unknown", rejection)
+        await publish(self.broker, self.firewall, REJECTIONS.name, submission_id or "unknown", rejection)
 
 
 def _record_time(source: Source) -> datetime:

@@ -25,6 +25,7 @@ from ..broker import make_broker
 from ..consuming import Route, Source, subscribe
 from ..service import configure_logging, make_app, run
 from ..settings import KafkaSettings, ServiceSettings
+from ..firewall import Firewall
 from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
@@ -77,8 +78,9 @@ def contribution_for(notification: Notification, policy: SharingPolicy, answer: 
 
 
 class Desk:
-    def __init__(self, definition: DeskDefinition, db: Database, relay: OutboxRelay | None):
+    def __init__(self, definition: DeskDefinition, db: Database, relay: OutboxRelay | None, firewall: Firewall):
         self.definition = definition
+        self.firewall = firewall
         self.policy = SharingPolicy.load(definition.policy_file)
         if self.policy.agency is not definition.agency:
             raise ValueError(f"{definition.policy_file} is {self.policy.agency.value}'s policy, not {definition.agency.value}'s")
@@ -99,7 +101,7 @@ class Desk:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
             disclosure.save(s, record)
-            enqueue(s, contributions_topic(self.policy.agency), notification.referral_id, contribution, str(contribution.message_id))
+            enqueue(s, self.firewall, contributions_topic(self.policy.agency), notification.referral_id, contribution, str(contribution.message_id))
         log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
         return True
 
@@ -121,12 +123,13 @@ def build_desk_app(definition: DeskDefinition) -> FastStream:
     broker = make_broker(definition.service, KafkaSettings())
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
-    desk = Desk(definition, db, relay)
+    desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
     subscribe(
         broker,
         routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)},
         group_id=definition.service,
         service=definition.service,
+        firewall=desk.firewall,
     )
     app = make_app(broker, definition.service)
     app.after_startup(relay.flush)

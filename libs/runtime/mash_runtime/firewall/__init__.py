@@ -2,5 +2,6 @@
 
 from .envelope import Header, SealError, header_of, open_sealed, seal
 from .keys import Directory, FileCustody, KeyCustody, generate
+from .wire import Firewall
 
-__all__ = ["Directory", "FileCustody", "Header", "KeyCustody", "SealError", "generate", "header_of", "open_sealed", "seal"]
+__all__ = ["Directory", "FileCustody", "Firewall", "Header", "KeyCustody", "SealError", "generate", "header_of", "open_sealed", "seal"]

@@ -1,0 +1,32 @@
+"""The demo's, the bench's and the tests' view of the wire: they act as the referrers' system (sealing
+submissions to intake) and read a sealed topic as one of its readers, with that reader's key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from mash_contracts import NotificationSubmission, decode
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, by_name
+from mash_runtime.firewall import Firewall
+
+
+class Principals:
+    def __init__(self, keys_dir: Path):
+        self.keys_dir = keys_dir
+        self._firewalls: dict[str, Firewall] = {}
+
+    def firewall(self, principal: str) -> Firewall:
+        if principal not in self._firewalls:
+            self._firewalls[principal] = Firewall(principal, self.keys_dir)
+        return self._firewalls[principal]
+
+    def seal_submission(self, submission: NotificationSubmission) -> bytes:
+        return self.firewall(REFERRERS).wrap(NOTIFICATIONS_SUBMITTED.name, submission.submission_id, submission)
+
+    def read(self, topic: str, key: bytes | None, value: bytes | None) -> BaseModel:
+        spec = by_name(topic)
+        if not spec.sealed:
+            return decode(spec.message, value)
+        return decode(spec.message, self.firewall(spec.readers[0]).unwrap(topic, key, value))

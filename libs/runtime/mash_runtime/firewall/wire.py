@@ -1,0 +1,52 @@
+"""What each service uses on the wire: seal on publish and open on consume, per the topic catalogue.
+
+A sealed topic's records are envelopes sealed for exactly the topic's readers and signed by one of its
+writers; anything else on such a topic (plaintext, a forged or replayed envelope) fails to open and is
+dead-lettered by the consumer. Unsealed topics carry no personal data and pass through as JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from mash_contracts import encode
+from mash_contracts.topics import CATALOGUE
+
+from .envelope import SealError, open_sealed, seal
+from .keys import Directory, FileCustody
+
+_TOPICS = {t.name: t for t in CATALOGUE}
+
+
+class Firewall:
+    def __init__(self, service: str, keys_dir: Path):
+        try:
+            self.custody = FileCustody(keys_dir, service)
+            self.directory = Directory.load(keys_dir)
+        except FileNotFoundError as e:
+            raise RuntimeError(f"no keys for {service} in {keys_dir}: run `mash keys init` (fails closed)") from e
+        self.service = service
+
+    def wrap(self, topic: str, key: str, message: BaseModel, message_id: str | None = None) -> bytes:
+        payload = encode(message)
+        spec = _TOPICS.get(topic)
+        if spec is None or not spec.sealed:
+            return payload
+        return seal(
+            payload, referral_id=key, schema=type(message).__name__, schema_version=getattr(message, "schema_version", 1),
+            recipients=list(spec.readers), custody=self.custody, directory=self.directory, message_id=message_id,
+        )
+
+    def unwrap(self, topic: str, key: bytes | None, value: bytes | None) -> bytes | None:
+        spec = _TOPICS.get(topic)
+        if spec is None or not spec.sealed:
+            return value
+        if value is None:
+            raise SealError("empty record on a sealed topic")
+        _, plaintext = open_sealed(
+            value, custody=self.custody, directory=self.directory, expected_senders=set(spec.writers),
+            delivered_as=key.decode(errors="replace") if key is not None else None,
+        )
+        return plaintext
