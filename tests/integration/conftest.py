@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mash_cli import population
-from mash_cli.kafka import LocalKafka
+from mash_cli.kafka import Access, LocalKafka
 from mash_cli.mesh import Mesh
 from mash_cli.topics import create_topics
 
@@ -30,27 +30,27 @@ def docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+def kafka_access(tmp_path_factory) -> Iterator[Access]:
     if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield bootstrap
+        yield Access(bootstrap)
     elif docker_answers():
         from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka:
-            yield kafka.get_bootstrap_server()
+            yield Access(kafka.get_bootstrap_server())
     else:
         broker = LocalKafka(tmp_path_factory.mktemp("broker") / "kafka")
-        bootstrap = broker.start()
+        access = broker.start()
         try:
-            yield bootstrap
+            yield access
         finally:
             broker.stop()
     
 
 @pytest.fixture(scope="session")
-def topics(kafka_bootstrap: str) -> str:
-    asyncio.run(create_topics(kafka_bootstrap))
-    return kafka_bootstrap
+def topics(kafka_access: Access) -> Access:
+    asyncio.run(create_topics(kafka_access))
+    return kafka_access
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,7 @@ def scripted() -> dict:
 
 
 @pytest.fixture(scope="session")
-def mesh(topics: str, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
+def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     root = tmp_path_factory.mktemp("mesh")
     mesh = Mesh(topics, root)
     world = root / "population.json"
@@ -75,7 +75,7 @@ def mesh(topics: str, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
 
 
 @pytest.fixture
-def watcher(topics: str, mesh: Mesh) -> Watcher:
+def watcher(topics: Access, mesh: Mesh) -> Watcher:
     return Watcher(topics, mesh.keys_dir)
 
 

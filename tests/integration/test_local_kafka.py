@@ -15,20 +15,20 @@ pytestmark = pytest.mark.integration
 def test_start_is_idempotent_handles_a_stale_pid_and_stops_cleanly(tmp_path):
     broker = LocalKafka(tmp_path / "kafka")
     try:
-        bootstrap = broker.start()
+        access = broker.start()
         pid = broker.pid()
-        assert pid and answers(bootstrap)
+        assert pid and answers(access)
         assert (tmp_path / "kafka" / "data" / "meta.properties").exists(), "KRaft storage was formatted"
 
-        assert broker.start() == bootstrap and broker.pid() == pid, "a second start is a no-op"
+        assert broker.start() == access and broker.pid() == pid, "a second start is a no-op"
 
         assert broker.stop() and not processes.alive(pid)
-        assert broker.status() == "stopped" and not answers(bootstrap, timeout=2)
+        assert broker.status() == "stopped" and not answers(access, timeout=2)
 
         broker.pid_file.write_text(str(os.getpid()))  # a live pid that is not Kafka: stale
         assert broker.pid() is None and not broker.pid_file.exists()
         broker.pid_file.write_text("999999999")  # a dead pid: stale
-        assert broker.start() == bootstrap, "restart on the same storage and ports"
+        assert broker.start() == access, "restart on the same storage and ports"
         assert broker.pid() not in (None, pid)
     finally:
         broker.stop()

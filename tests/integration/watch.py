@@ -13,6 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
+from mash_cli.kafka import ADMIN, Access
 from mash_cli.principals import Principals
 from mash_contracts import NotificationSubmission, UnreadableMessage, headers_for
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS
@@ -38,12 +39,14 @@ class Seen:
 
 
 class Watcher:
-    def __init__(self, bootstrap: str, keys_dir: Path):
-        self.bootstrap = bootstrap
+    """Submits as the referrers' system; reads as the operator's super user, to see every hop."""
+
+    def __init__(self, access: Access, keys_dir: Path):
+        self.access = access
         self.principals = Principals(keys_dir)
 
     async def submit(self, *submissions: NotificationSubmission, raw: list[bytes] = ()) -> list[RecordMetadata]:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**self.access.client(REFERRERS), acks="all", enable_idempotence=True)
         await producer.start()
         try:
             sent = []
@@ -65,10 +68,10 @@ class Watcher:
         fw = self.principals.firewall(REFERRERS)
         envelope = seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
                         custody=fw.custody, directory=fw.directory)
-        return await self.publish_raw(NOTIFICATIONS_SUBMITTED.name, key.encode(), envelope)
+        return await self.publish_raw(NOTIFICATIONS_SUBMITTED.name, key.encode(), envelope, principal=REFERRERS)
 
-    async def publish_raw(self, topic: str, key: bytes, value: bytes) -> RecordMetadata:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+    async def publish_raw(self, topic: str, key: bytes, value: bytes, principal: str = ADMIN) -> RecordMetadata:
+        producer = AIOKafkaProducer(**self.access.client(principal), acks="all")
         await producer.start()
         try:
             return await producer.send_and_wait(topic, value, key=key)
@@ -81,7 +84,7 @@ class Watcher:
         """Read the topics from the beginning until done(seen) holds (then `settle` seconds more, to catch
         anything that should NOT arrive, such as a duplicate), or fail after timeout."""
         consumer = AIOKafkaConsumer(
-            *topics, bootstrap_servers=self.bootstrap, group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest"
+            *topics, **self.access.client(ADMIN), group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest"
         )
         await consumer.start()
         seen = Seen(self.principals)

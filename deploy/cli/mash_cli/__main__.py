@@ -7,6 +7,9 @@
   mash topics               create every catalogue topic (idempotent)
   mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
   mash up | down | ps       run the five services in the background against the local broker
+  mash audit verify|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
+                            the confidential record of activity: verify its chains, who saw a referral,
+                            what was shared about a person (--state .mash/demo after a demo)
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import argparse
 import asyncio
 import sys
 
-from mash_contracts.topics import markdown_table
+from pathlib import Path
+
+from mash_contracts.topics import markdown_table, principals
 
 from .demo import run_demo
-from .kafka import LocalKafka
-from .mesh import SERVICES, Mesh
+from .kafka import Access, LocalKafka
+from .mesh import Mesh
 from .paths import state_dir
 from .postgres import LocalPostgres
 from .topics import create_topics
@@ -48,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start the broker and the five services in the background")
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
+    aud = sub.add_parser("audit", help="verify the record of activity; who has seen a referral; what was shared about a person")
+    aud.add_argument("action", choices=["verify", "seen", "shared"])
+    aud.add_argument("referral_id", nargs="?")
+    aud.add_argument("--nhs")
+    aud.add_argument("--family")
+    aud.add_argument("--given")
+    aud.add_argument("--dob")
+    aud.add_argument("--state", help="state directory of the run to read (default: the mesh's, .mash)")
     args = parser.parse_args(argv)
 
     root = state_dir()
@@ -62,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "kafka":
         if args.action == "start":
-            print(f"Kafka answering at {broker.start()}")
+            print(f"Kafka answering at {broker.start().bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})")
         elif args.action == "stop":
             print("stopped" if broker.stop() else "not running")
         else:
@@ -80,33 +93,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         from mash_runtime.firewall import generate
 
-        changed = generate(root / "keys", args.services or list(SERVICES), rotate=args.action == "rotate")
+        changed = generate(root / "keys", args.services or principals(), rotate=args.action == "rotate")
         print(f"keys in {root / 'keys'}: " + (", ".join(f"{s} -> {kid}" for s, kid in changed.items()) or "already present"))
         return 0
+    if args.command == "audit":
+        from . import audit
+
+        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        if args.action == "verify":
+            return 0 if audit.verify(mesh) else 1
+        if args.action == "seen":
+            if not args.referral_id:
+                parser.error("audit seen needs a referral id")
+            audit.seen(mesh, args.referral_id)
+            return 0
+        audit.shared(mesh, nhs=args.nhs, family=args.family, given=args.given, dob=args.dob)
+        return 0
     if args.command == "topics":
-        created = asyncio.run(create_topics(broker.bootstrap))
+        created = asyncio.run(create_topics(broker.access))
         print(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
         return 0
     if args.command == "topic-table":
         print(markdown_table())
         return 0
     if args.command == "up":
-        bootstrap = broker.start()
-        asyncio.run(create_topics(bootstrap))
-        mesh = Mesh(bootstrap, root)
+        access = broker.start()
+        asyncio.run(create_topics(access))
+        mesh = Mesh(access, root)
         mesh.start()
         mesh.wait_ready()
-        print(f"mesh up on {bootstrap}; `mash down` stops it")
+        print(f"mesh up on {access.bootstrap}; `mash down` stops it")
         return 0
     if args.command == "down":
-        Mesh("", root).stop()
+        Mesh(Access(""), root).stop()
         broker.stop()
         print("mesh down")
         return 0
     if args.command == "ps":
         print(f"kafka: {broker.status()}")
         if broker.properties.exists():
-            for service, pid in Mesh(broker.bootstrap, root).running().items():
+            for service, pid in Mesh(broker.access, root).running().items():
                 print(f"{service}: {'running (pid %d)' % pid if pid else 'stopped'}")
         return 0
     return 2

@@ -21,10 +21,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from mash_contracts import headers_for
-from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS
+from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS, REFERRERS
 
 from . import population as pop
-from .kafka import LocalKafka
+from .kafka import ADMIN, Access, LocalKafka
 from .mesh import Mesh
 from .principals import Principals
 from .synthetic import Generator, household_notification
@@ -79,19 +79,19 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
     kafka = LocalKafka(state / "kafka")
     mesh = None
     try:
-        bootstrap = kafka.start()
-        asyncio.run(create_topics(bootstrap))
+        access = kafka.start()
+        asyncio.run(create_topics(access))
         world = pop.build_population(seed, families)
         path = state / "population.json"
         pop.write_population(path, world)
-        mesh = Mesh(bootstrap, state)
+        mesh = Mesh(access, state)
         mesh.seed(path)
         mesh.start()
         mesh.wait_ready()
         time.sleep(3)  # let every group settle so the burst measures work, not start-up
         generator = Generator(seed)
         submissions = [household_notification(generator, h) for h in _households(world)[:referrals]]
-        latencies, wall = asyncio.run(_burst(bootstrap, submissions, Principals(mesh.keys_dir)))
+        latencies, wall = asyncio.run(_burst(access, submissions, Principals(mesh.keys_dir)))
         print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
               f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
@@ -103,10 +103,10 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         kafka.stop()
 
 
-async def _burst(bootstrap: str, submissions: list, principals: Principals) -> tuple[list[float], float]:
-    consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), bootstrap_servers=bootstrap,
+async def _burst(access: Access, submissions: list, principals: Principals) -> tuple[list[float], float]:
+    consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), **access.client(ADMIN),
                                 group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**access.client(REFERRERS), acks="all", enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()
     try:

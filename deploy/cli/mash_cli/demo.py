@@ -20,11 +20,13 @@ from mash_contracts.topics import (
     DECISIONS,
     NOTIFICATIONS_SUBMITTED,
     PRODUCTS,
+    REFERRERS,
     REJECTIONS,
 )
 
+from . import audit
 from . import population as pop
-from .kafka import LocalKafka
+from .kafka import ADMIN, Access, LocalKafka
 from .mesh import Mesh
 from .principals import Principals
 from .synthetic import Generator, household_notification, scripted_notification
@@ -57,16 +59,16 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
     # A fresh broker and fresh service state every run, so the same seed tells the same story.
     if (root / "kafka").exists():
         kafka.stop()
-        Mesh("", root).stop()
+        Mesh(Access(""), root).stop()
         shutil.rmtree(root)
     try:
         t0 = time.monotonic()
         print("starting Apache Kafka (KRaft) on 127.0.0.1 ...", flush=True)
-        bootstrap = kafka.start()
-        print(f"  broker answering at {bootstrap} after {time.monotonic() - t0:.1f}s", flush=True)
-        asyncio.run(create_topics(bootstrap))
+        access = kafka.start()
+        print(f"  broker answering at {access.bootstrap} (SASL/SCRAM, ACLs closed by default) after {time.monotonic() - t0:.1f}s", flush=True)
+        asyncio.run(create_topics(access))
         _Interrupt.check()
-        mesh = Mesh(bootstrap, root)
+        mesh = Mesh(access, root)
         population_file, submissions = build_referrals(root, referrals, seed)
         mesh.seed(population_file)
         _Interrupt.check()
@@ -75,7 +77,10 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(bootstrap, submissions, timeout, Principals(mesh.keys_dir)))
+        ok = asyncio.run(_submit_and_watch(access, submissions, timeout, Principals(mesh.keys_dir)))
+        print("\nthe confidential record of activity (hash-chained, signed by each service):", flush=True)
+        ok &= audit.verify(mesh)
+        print(f"  ask it: ./mash audit seen <referral id> --state {root}", flush=True)
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted: shutting down", flush=True)
@@ -107,13 +112,14 @@ def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[Notif
     return path, submissions
 
 
-async def _submit_and_watch(bootstrap: str, submissions: list[NotificationSubmission], timeout: float, principals: Principals) -> bool:
+async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals) -> bool:
     watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
                *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
+    # The demo narrates every hop, so it watches as the operator's super user; no service has that reach.
     consumer = AIOKafkaConsumer(
-        *watched, bootstrap_servers=bootstrap, group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
+        *watched, **access.client(ADMIN), group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**access.client(REFERRERS), acks="all", enable_idempotence=True)
     await consumer.start()
     await producer.start()
     try:

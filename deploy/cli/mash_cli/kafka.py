@@ -1,28 +1,38 @@
-"""The embedded broker: a real Apache Kafka (KRaft, broker+controller) on 127.0.0.1.
+"""The embedded broker: a real Apache Kafka (KRaft, broker+controller) on 127.0.0.1, secured.
 
 Jars come from Maven Central through deploy/kafka/pom.xml into a cache outside the repository; storage is
-formatted on first use; the broker's data, log and pid live in the state directory.
+formatted on first use; the broker's data, log and pid live in the state directory. Every principal in the
+topic catalogue gets its own SASL/SCRAM user with a password generated at format time (credentials.json,
+mode 0600, in the state directory); the StandardAuthorizer denies whatever the ACLs (acls.py) do not allow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
+import os
+import secrets
 import shutil
 import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
+
+from mash_contracts.topics import principals
 
 from . import processes
 from .paths import KAFKA_DEPLOY, cache_dir
 
 MAIN_CLASS = "kafka.Kafka"
+ADMIN = "admin"  # the operator's super user: creates topics, users and ACLs; no service runs as it
+SCRAM = "SCRAM-SHA-512"
 
 
 class KafkaError(RuntimeError):
@@ -51,6 +61,35 @@ def jars() -> Path:
     return libs
 
 
+@dataclass(frozen=True)
+class Access:
+    """Where the broker is and each principal's credentials; no credentials means an open broker."""
+
+    bootstrap: str
+    passwords: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.passwords)
+
+    def client(self, principal: str = ADMIN) -> dict:
+        """Keyword arguments for an aiokafka client acting as `principal`."""
+        kwargs: dict = {"bootstrap_servers": self.bootstrap}
+        if self.secured:
+            kwargs |= {
+                "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": SCRAM,
+                "sasl_plain_username": principal, "sasl_plain_password": self.passwords[principal],
+            }
+        return kwargs
+
+    def env(self, principal: str) -> dict[str, str]:
+        """Environment for a service process acting as `principal` (mash_runtime.settings.KafkaSettings)."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        if self.secured:
+            env |= {"KAFKA_USERNAME": principal, "KAFKA_PASSWORD": self.passwords[principal], "KAFKA_SASL_MECHANISM": SCRAM}
+        return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,6 +113,14 @@ class LocalKafka:
         return self.home / "kafka.log"
 
     @property
+    def credentials_file(self) -> Path:
+        return self.home / "credentials.json"
+
+    @property
+    def access(self) -> Access:
+        return Access(self.bootstrap, json.loads(self.credentials_file.read_text()))
+
+    @property
     def bootstrap(self) -> str:
         for line in self.properties.read_text().splitlines():
             if line.startswith("advertised.listeners="):
@@ -86,19 +133,60 @@ class LocalKafka:
     def _configure(self, libs: Path) -> None:
         """Write server.properties with free ports and format KRaft storage, once per state directory."""
         if self.properties.exists():
-            return
+            if "StandardAuthorizer" in self.properties.read_text() and self.credentials_file.exists():
+                return
+            # State from an earlier, open broker: local data only, so start again secured.
+            logging.getLogger("mash.kafka").warning("re-formatting %s: it was an unsecured broker", self.home)
+            shutil.rmtree(self.home / "data", ignore_errors=True)
+            self.properties.unlink()
         data = self.home / "data"
         data.mkdir(parents=True, exist_ok=True)
         client, controller = free_port(), free_port()
         while controller == client:
             controller = free_port()
+        passwords = {p: secrets.token_urlsafe(24) for p in (ADMIN, *principals())}
+        self._write_credentials(passwords)
         text = (KAFKA_DEPLOY / "server.properties.template").read_text().format(
-            client_port=client, controller_port=controller, data_dir=data
+            client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN]
         )
         staged = self.home / "server.properties.new"
         staged.write_text(text)
-        self._java(libs, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(staged), "--ignore-formatted")
+        os.chmod(staged, 0o600)  # it holds the admin password
+        users = [a for p, pw in passwords.items() for a in ("--add-scram", f"{SCRAM}=[name={p},password={pw}]")]
+        self._java(libs, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(staged), "--ignore-formatted", *users)
         staged.rename(self.properties)
+
+    def _write_credentials(self, passwords: dict[str, str]) -> None:
+        tmp = self.credentials_file.with_suffix(".new")
+        tmp.write_text(json.dumps(passwords, indent=1))
+        os.chmod(tmp, 0o600)
+        tmp.rename(self.credentials_file)
+
+    def _register_missing_users(self, libs: Path) -> None:
+        """A principal added to the catalogue after the storage was formatted (a new agency desk) gets its
+        SCRAM user through Kafka's own ConfigCommand."""
+        known = json.loads(self.credentials_file.read_text())
+        pending = {p: secrets.token_urlsafe(24) for p in principals() if p not in known}
+        if not pending:
+            return
+        config = self.home / "admin.properties"
+        admin_pw = known[ADMIN]
+        config.write_text(
+            "security.protocol=SASL_PLAINTEXT\n"
+            f"sasl.mechanism={SCRAM}\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{ADMIN}" password="{admin_pw}";\n'
+        )
+        os.chmod(config, 0o600)
+        try:
+            for principal, password in pending.items():
+                self._java(
+                    libs, "kafka.admin.ConfigCommand", "--bootstrap-server", self.bootstrap, "--command-config", str(config),
+                    "--alter", "--add-config", f"{SCRAM}=[password={password}]", "--entity-type", "users", "--entity-name", principal,
+                )
+        finally:
+            config.unlink(missing_ok=True)
+        self._write_credentials({**known, **pending})
 
     def _java_opts(self) -> list[str]:
         return [
@@ -114,11 +202,11 @@ class LocalKafka:
         if result.returncode != 0:
             raise KafkaError(f"{main} failed: {result.stdout[-2000:]} {result.stderr[-2000:]}")
 
-    def start(self, timeout: float = 90.0) -> str:
-        """Start the broker if it is not running; return its bootstrap address once it answers."""
+    def start(self, timeout: float = 90.0) -> Access:
+        """Start the broker if it is not running; return how to reach it once it answers."""
         if self.pid() is not None:
             self.wait_until_answering(timeout)
-            return self.bootstrap
+            return self.access
         libs = jars()
         self.home.mkdir(parents=True, exist_ok=True)
         self._configure(libs)
@@ -128,17 +216,18 @@ class LocalKafka:
         )
         try:
             self.wait_until_answering(timeout, pid)
+            self._register_missing_users(libs)
         except BaseException:
             self.stop()
             raise
-        return self.bootstrap
+        return self.access
 
     def wait_until_answering(self, timeout: float, pid: int | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if pid is not None and not processes.alive(pid):
                 raise KafkaError(f"the broker exited during start-up; see {self.log_file}:\n{self._log_tail()}")
-            if answers(self.bootstrap):
+            if answers(self.access):
                 return
             time.sleep(0.5)
         raise KafkaError(f"the broker did not answer within {timeout:.0f}s; see {self.log_file}")
@@ -155,7 +244,7 @@ class LocalKafka:
         pid = self.pid()
         if pid is None:
             return "stopped"
-        return f"running (pid {pid}, {self.bootstrap}, {'answering' if answers(self.bootstrap) else 'not answering'})"
+        return f"running (pid {pid}, {self.bootstrap}, {'answering' if answers(self.access) else 'not answering'})"
 
     def _log_tail(self, lines: int = 30) -> str:
         try:
@@ -164,12 +253,12 @@ class LocalKafka:
             return ""
 
 
-def answers(bootstrap: str, timeout: float = 5.0) -> bool:
+def answers(access: Access, timeout: float = 5.0) -> bool:
     """True when the broker answers a metadata request."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # connection refused is the expected answer while it boots
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+        admin = AIOKafkaAdminClient(**access.client(ADMIN), request_timeout_ms=int(timeout * 1000))
         try:
             await asyncio.wait_for(admin.start(), timeout)
             await asyncio.wait_for(admin.list_topics(), timeout)

@@ -14,10 +14,11 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRERS
+from mash_contracts.topics import principals
 from mash_runtime.firewall import generate
 
 from . import processes
+from .kafka import ADMIN, Access
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 SERVICES: dict[str, tuple[str, ...]] = {
@@ -33,7 +34,7 @@ DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 
 @dataclass
 class Mesh:
-    bootstrap: str
+    access: Access
     state_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -46,7 +47,7 @@ class Mesh:
     def env(self, service: str) -> dict[str, str]:
         return {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            **self.access.env(service),
             "MASH_STATE_DIR": str(self.state_dir / "services" / service),
             "MASH_KEYS_DIR": str(self.keys_dir),
             **self.extra_env,
@@ -57,8 +58,16 @@ class Mesh:
         return self.state_dir / "keys"
 
     def ensure_keys(self) -> None:
-        """Keys for every service, the referrers' systems and each recipient agency (idempotent)."""
-        generate(self.keys_dir, [*SERVICES, REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)])
+        """Keys for every principal in the catalogue: services, referrers' systems, recipients (idempotent)."""
+        generate(self.keys_dir, principals())
+
+    def database_url(self, service: str) -> str | None:
+        """The service's store, as the service itself resolves it (MASH_DATABASE_URL or its SQLite file)."""
+        env = self.env(service)
+        if url := env.get("MASH_DATABASE_URL"):
+            return url
+        path = Path(env["MASH_STATE_DIR"]) / f"{service}.db"
+        return f"sqlite:///{path}" if path.exists() else None
 
     def pid(self, service: str) -> int | None:
         return processes.read_pid(self._pid_file(service), f"mash_{service}")
@@ -102,11 +111,11 @@ class Mesh:
         return {s: self.pid(s) for s in SERVICES}
 
     def wait_ready(self, *services: str, timeout: float = 60.0) -> None:
-        asyncio.run(_wait_groups(self.bootstrap, [g for s in services or tuple(SERVICES) for g in SERVICES[s]], timeout, self))
+        asyncio.run(_wait_groups(self.access, [g for s in services or tuple(SERVICES) for g in SERVICES[s]], timeout, self))
 
 
-async def _wait_groups(bootstrap: str, groups: list[str], timeout: float, mesh: Mesh) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _wait_groups(access: Access, groups: list[str], timeout: float, mesh: Mesh) -> None:
+    admin = AIOKafkaAdminClient(**access.client(ADMIN))
     await admin.start()
     try:
         deadline = time.monotonic() + timeout

@@ -28,6 +28,10 @@ FLOW_PARTITIONS = 6
 # The principal agency systems use to submit notifications (one shared identity in this build).
 REFERRERS = "referrers"
 
+# Principals for the MASH managers' tools and the operations team.
+MANAGERS = "managers"
+OPERATIONS = "operations"
+
 # The desks that research for every referral, in the order the decision service lists them.
 DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION)
 
@@ -97,7 +101,7 @@ CONTRIBUTIONS = tuple(
 )
 DECISIONS = Topic(
     "mash.decisions", "referral id", Decision,
-    writers=("decision",), readers=("mash managers",),
+    writers=("decision",), readers=(MANAGERS,),
     description="The threshold decision for each referral, with its explanation.",
 )
 PRODUCTS = tuple(
@@ -110,7 +114,7 @@ PRODUCTS = tuple(
 )
 DEAD_LETTERS = Topic(
     "mash.deadletter", "original key", DeadLetter,
-    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=("operations",),
+    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=(OPERATIONS,),
     description="Messages a service could not process, with the original bytes, the error and the source offset.",
     partitions=3,
 )
@@ -142,3 +146,8 @@ def markdown_table() -> str:
             f"| {t.partitions} | {'yes' if t.sealed else 'no'} |"
         )
     return "\n".join(rows)
+
+
+def principals() -> list[str]:
+    """Every identity that writes or reads a catalogue topic: one Kafka user and one key pair each."""
+    return sorted({p for t in CATALOGUE for p in (*t.writers, *t.readers)})

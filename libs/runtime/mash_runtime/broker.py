@@ -6,8 +6,20 @@ import logging
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 
 from .settings import KafkaSettings
+
+
+_MECHANISMS = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+
+
+def _security(kafka: KafkaSettings):
+    if kafka.username is None:
+        return None
+    if kafka.password is None:
+        raise RuntimeError("KAFKA_USERNAME is set but KAFKA_PASSWORD is not")
+    return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value())
 
 
 def make_broker(service: str, kafka: KafkaSettings) -> KafkaBroker:
@@ -15,6 +27,7 @@ def make_broker(service: str, kafka: KafkaSettings) -> KafkaBroker:
     # message so it is delivered again. FastStream's default (ACK_FIRST) would lose work on a crash.
     return KafkaBroker(
         kafka.bootstrap_servers,
+        security=_security(kafka),
         client_id=f"mash-{service}",
         acks="all",
         enable_idempotence=True,

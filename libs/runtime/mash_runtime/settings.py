@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +12,10 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:9092"
+    # The service's own Kafka identity; the broker's ACLs allow it exactly its catalogue topics.
+    username: str | None = None
+    password: SecretStr | None = None
+    sasl_mechanism: str = "SCRAM-SHA-512"
 
 
 class ServiceSettings(BaseSettings):
@@ -23,3 +27,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     instance: str = Field("1", description="Distinguishes several instances of one service")
     keys_dir: Path = Field(Path(".mash/keys"), description="Service keys and the public key directory (`mash keys init`)")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the service's store; default SQLite in the state dir")
+
+    def db_url(self, service: str) -> str:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return self.database_url or f"sqlite:///{self.state_dir / (service + '.db')}"

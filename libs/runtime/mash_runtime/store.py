@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from mash_contracts import headers_for
 
+from .audit import audit_metadata
 from .firewall import Firewall
 
 metadata = MetaData()
@@ -80,7 +81,7 @@ def make_engine(url: str) -> Engine:
 class Database:
     def __init__(self, url: str, *extra: MetaData):
         self.engine = make_engine(url)
-        for md in (metadata, *extra):
+        for md in (metadata, audit_metadata, *extra):
             md.create_all(self.engine)
 
     @contextmanager

@@ -21,9 +21,8 @@ SERVICE = "decision"
 def build() -> FastStream:
     settings = DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
     broker = make_broker(SERVICE, KafkaSettings())
-    db = Database(settings.db_url(), assembly.metadata)
+    db = Database(settings.db_url(SERVICE), assembly.metadata)
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
     handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall), relay)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mash_contracts import Agency, Contribution, Notification
 from mash_contracts.topics import DECISIONS, products_topic
+from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.errors import TransientError
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, enqueue
@@ -54,6 +55,7 @@ class Assembly:
         self.db = db
         self.firewall = firewall
         self.expected = frozenset(expected_desks)
+        self.audit = AuditLog(firewall.custody)
 
     def record_notification(self, notification: Notification) -> bool:
         return self._record(notification.referral_id, lambda s: self._store_notification(s, notification))
@@ -71,13 +73,13 @@ class Assembly:
             # Another instance stored the same fact or decided first: retrying re-reads and finds it.
             raise TransientError("concurrent write for the same referral") from e
 
-    @staticmethod
-    def _store_notification(s: Session, n: Notification) -> None:
+    def _store_notification(self, s: Session, n: Notification) -> None:
         if s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == n.referral_id)).first() is None:
             s.execute(insert(referrals).values(referral_id=n.referral_id, notification=n.model_dump_json(), received_at=n.received_at))
+            self.audit.append(s, "decrypted", referral_id=n.referral_id, reason="notification opened for assembly",
+                              subjects=subject_tokens(self.firewall.pepper, n.subjects), detail={"rag": n.rag.value})
 
-    @staticmethod
-    def _store_contribution(s: Session, c: Contribution) -> None:
+    def _store_contribution(self, s: Session, c: Contribution) -> None:
         key = (contributions.c.referral_id == c.referral_id) & (contributions.c.agency == c.agency.value)
         if s.execute(select(contributions.c.agency).where(key)).first() is None:
             s.execute(
@@ -85,6 +87,8 @@ class Assembly:
                     referral_id=c.referral_id, agency=c.agency.value, contribution=c.model_dump_json(), received_at=datetime.now(UTC)
                 )
             )
+            self.audit.append(s, "decrypted", referral_id=c.referral_id, reason=f"{c.agency.value} contribution opened",
+                              detail={"agency": c.agency.value, "status": c.status.value, "items": len(c.items)})
 
     def _decide_if_complete(self, s: Session, referral_id: str) -> bool:
         if s.execute(select(decisions.c.referral_id).where(decisions.c.referral_id == referral_id)).first():
@@ -103,8 +107,15 @@ class Assembly:
         decision = decision_for(notification, received, recommend(notification, received), now)
         s.execute(insert(decisions).values(referral_id=referral_id, decision=decision.model_dump_json(), decided_at=now))
         enqueue(s, self.firewall, DECISIONS.name, referral_id, decision, str(decision.message_id))
+        subjects = subject_tokens(self.firewall.pepper, notification.subjects)
+        self.audit.append(s, "decided", referral_id=referral_id, actor=decision.decided_by, subjects=subjects,
+                          reason=f"level {decision.level.value}, {decision.outcome.value}",
+                          detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version})
         for product in products_for(notification, received, decision):
             enqueue(s, self.firewall, products_topic(product.recipient), referral_id, product, str(product.message_id))
+            self.audit.append(s, "routed", referral_id=referral_id, subjects=subjects,
+                              reason=f"information product to {product.recipient.value}",
+                              detail={"recipient": product.recipient.value, "message_id": str(product.message_id)})
         return True
 
     def decision_count(self) -> int:

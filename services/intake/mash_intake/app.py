@@ -9,6 +9,7 @@ from mash_runtime.consuming import Route, subscribe
 from mash_runtime.firewall import Firewall
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings, ServiceSettings
+from mash_runtime.store import Database
 
 from .handlers import IntakeHandlers
 
@@ -20,7 +21,8 @@ def build() -> FastStream:
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(SERVICE, KafkaSettings())
     firewall = Firewall(SERVICE, settings.keys_dir)
-    handlers = IntakeHandlers(broker, firewall)
+    db = Database(settings.db_url(SERVICE))
+    handlers = IntakeHandlers(broker, firewall, db)
     subscribe(
         broker,
         routes={NOTIFICATIONS_SUBMITTED.name: Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)},
@@ -28,7 +30,9 @@ def build() -> FastStream:
         service=SERVICE,
         firewall=firewall,
     )
-    return make_app(broker, SERVICE)
+    app = make_app(broker, SERVICE)
+    app.after_shutdown(db.dispose)
+    return app
 
 
 def main() -> None:

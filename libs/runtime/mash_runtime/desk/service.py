@@ -18,9 +18,10 @@ from faststream import FastStream
 from pydantic import Field
 from sqlalchemy import MetaData, Table
 
-from mash_contracts import Agency, Contribution, Notification
+from mash_contracts import Agency, Contribution, ContributionStatus, Notification
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_service
 
+from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
 from ..consuming import Route, Source, subscribe
 from ..service import configure_logging, make_app, run
@@ -36,8 +37,15 @@ from .research import research
 log = logging.getLogger("mash.desk")
 
 
+_AUDITED_OUTCOME = {
+    ContributionStatus.SHARED: "shared",
+    ContributionStatus.DECLINED: "declined",
+    ContributionStatus.NOT_RESEARCHED: "declined",
+}
+
+
 class DeskSettings(ServiceSettings):
-    database_url: str | None = Field(None, description="SQLAlchemy URL of the desk's store; default SQLite in the state dir")
+    pass
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class Desk:
         self.db = db
         self.source = SqlRecordSource(db, definition.people, definition.record_classes)
         self.relay = relay
+        self.audit = AuditLog(firewall.custody)
 
     def answer(self, notification: Notification, now: datetime) -> bool:
         """Research and record; False when this referral was already answered (a redelivery)."""
@@ -101,6 +110,22 @@ class Desk:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
             disclosure.save(s, record)
+            subjects = subject_tokens(self.firewall.pepper, notification.subjects)
+            self.audit.append(
+                s, "researched", referral_id=notification.referral_id, subjects=subjects,
+                reason=f"{self.policy.agency.value} records searched under policy {self.policy.version}",
+                detail={"status": answer.status.value, "uncertain_matches": len(answer.uncertain),
+                        "footing": notification.statutory_footing.value},
+            )
+            # The rationale quotes the referrer's subject labels, which may be names: the log keeps counts.
+            outcome = _AUDITED_OUTCOME.get(answer.status)
+            if outcome:
+                self.audit.append(
+                    s, outcome, referral_id=notification.referral_id, subjects=subjects,
+                    reason=f"{answer.status.value} under {self.policy.agency.value} policy {self.policy.version}",
+                    detail={"status": answer.status.value, "items": len(answer.items), "disclosure_id": disclosure_id,
+                            "record_classes": sorted({i.record_class for i in answer.items})},
+                )
             enqueue(s, self.firewall, contributions_topic(self.policy.agency), notification.referral_id, contribution, str(contribution.message_id))
         log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
         return True
@@ -112,9 +137,7 @@ class Desk:
 
 
 def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.database_url or f"sqlite:///{settings.state_dir / (definition.service + '.db')}"
-    return Database(url, definition.metadata, disclosure.metadata)
+    return Database(settings.db_url(definition.service), definition.metadata, disclosure.metadata)
 
 
 def build_desk_app(definition: DeskDefinition) -> FastStream:

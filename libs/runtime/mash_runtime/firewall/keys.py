@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 HPKE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 DIRECTORY = "directory.json"
+PEPPER = "subject-pepper"  # the hub's secret for subject tokens in the audit log (keyed hashes, not names)
 
 
 class KeyError_(LookupError):
@@ -120,6 +121,12 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
 
     Idempotent without rotate: a service that already has keys keeps them."""
     keys_dir.mkdir(parents=True, exist_ok=True)
+    pepper_path = keys_dir / PEPPER
+    if not pepper_path.exists():
+        tmp = pepper_path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        os.chmod(tmp, 0o600)
+        tmp.replace(pepper_path)
     directory_path = keys_dir / DIRECTORY
     directory = json.loads(directory_path.read_text()) if directory_path.exists() else {}
     changed = {}
@@ -148,3 +155,7 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
     tmp.write_text(json.dumps(directory, indent=1, sort_keys=True))
     tmp.replace(directory_path)
     return changed
+
+
+def load_pepper(keys_dir: Path) -> bytes:
+    return bytes.fromhex((keys_dir / PEPPER).read_text().strip())

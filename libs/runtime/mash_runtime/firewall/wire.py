@@ -15,7 +15,7 @@ from mash_contracts import encode
 from mash_contracts.topics import CATALOGUE
 
 from .envelope import SealError, open_sealed, seal
-from .keys import Directory, FileCustody
+from .keys import Directory, FileCustody, load_pepper
 
 _TOPICS = {t.name: t for t in CATALOGUE}
 
@@ -25,6 +25,7 @@ class Firewall:
         try:
             self.custody = FileCustody(keys_dir, service)
             self.directory = Directory.load(keys_dir)
+            self.pepper = load_pepper(keys_dir)
         except FileNotFoundError as e:
             raise RuntimeError(f"no keys for {service} in {keys_dir}: run `mash keys init` (fails closed)") from e
         self.service = service

@@ -1,0 +1,105 @@
+"""The broker's ACLs, derived from the topic catalogue: a principal may write a topic only if the catalogue
+names it a writer, and read it only if it names it a reader. Everything else is denied by the broker.
+
+aiokafka has no CreateAcls call, so the request is built from its protocol structs (Kafka API key 30).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
+from aiokafka.protocol.api import Request
+
+from mash_contracts.topics import CATALOGUE, principals
+
+from .kafka import ADMIN, Access
+
+# Kafka's wire codes (org.apache.kafka.common.acl / resource).
+TOPIC, GROUP = 2, 3
+LITERAL, PREFIXED = 3, 4
+READ, WRITE, DESCRIBE = 3, 4, 8
+ALLOW = 3
+ANY = 1
+OPERATIONS = {READ: "read", WRITE: "write", DESCRIBE: "describe"}
+
+
+@dataclass(frozen=True)
+class Binding:
+    resource_type: int
+    name: str
+    pattern: int
+    principal: str
+    operation: int
+
+    def describe(self) -> str:
+        kind = {TOPIC: "topic", GROUP: "group"}[self.resource_type]
+        suffix = "*" if self.pattern == PREFIXED else ""
+        return f"User:{self.principal} {OPERATIONS[self.operation]} {kind} {self.name}{suffix}"
+
+
+def bindings() -> list[Binding]:
+    out: list[Binding] = []
+    for topic in CATALOGUE:
+        for p in topic.writers:
+            out.append(Binding(TOPIC, topic.name, LITERAL, p, WRITE))
+        for p in topic.readers:
+            out.append(Binding(TOPIC, topic.name, LITERAL, p, READ))
+    # Each principal commits offsets only in its own consumer groups: "<principal>" and "<principal>.<anything>".
+    for p in principals():
+        out.append(Binding(GROUP, p, LITERAL, p, READ))
+        out.append(Binding(GROUP, f"{p}.", PREFIXED, p, READ))
+    return out
+
+
+class _CreateAcls(Request[CreateAclsRequest_v1]):
+    API_KEY = 30
+
+    def __init__(self, creations: list[tuple]):
+        self.creations = creations
+
+    def build(self, request_struct_class):
+        return request_struct_class(self.creations)
+
+
+async def apply(access: Access, timeout: float = 30.0) -> int:
+    """Create every binding (idempotent: the authorizer keeps one copy of an identical ACL)."""
+    if not access.secured:
+        return 0
+    wanted = bindings()
+    admin = AIOKafkaAdminClient(**access.client(ADMIN))
+    await admin.start()
+    try:
+        creations = [(b.resource_type, b.name, b.pattern, f"User:{b.principal}", "*", b.operation, ALLOW) for b in wanted]
+        response = await admin._send_to_controller(_CreateAcls(creations))
+        errors = [(wanted[i].describe(), msg) for i, (code, msg) in enumerate(response.creation_responses) if code != 0]
+        if errors:
+            raise RuntimeError(f"the broker refused ACLs: {errors[:5]}")
+        # ACLs reach the broker's authorizer through the metadata log a moment later; a client started
+        # before that would be refused, so wait until the broker itself reports them.
+        deadline = time.monotonic() + timeout
+        while (held := await _count(admin)) < len(wanted):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the broker holds {held} of {len(wanted)} ACLs after {timeout:.0f}s")
+            await asyncio.sleep(0.1)
+        return len(wanted)
+    finally:
+        await admin.close()
+
+
+async def _count(admin: AIOKafkaAdminClient) -> int:
+    response = await admin._send_request(DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY))
+    return sum(len(r[-1]) for r in response.resources)
+
+
+def matrix_markdown() -> str:
+    """Principal x topic: what the broker allows (W write, R read, - nothing)."""
+    names = principals()
+    rows = ["| topic | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for t in CATALOGUE:
+        cells = [("W" if p in t.writers else "") + ("R" if p in t.readers else "") or "-" for p in names]
+        rows.append(f"| `{t.name}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
