@@ -126,3 +126,40 @@ def test_generate_is_idempotent_and_private_keys_are_private(keys):
     assert generate(keys, SERVICES) == {} and (keys / "directory.json").read_text() == directory
     assert oct((keys / "decision" / "private.json").stat().st_mode & 0o777) == "0o600"
     assert "private" not in directory and set(json.loads(directory)) == set(SERVICES)
+
+
+def test_a_case_bound_message_needs_the_case_key_too(keys):
+    from mash_runtime.firewall import FileCaseKeys
+
+    cases = FileCaseKeys(keys)
+    key = cases.key_for("REF-0123456789AB", create=True)
+    assert cases.key_for("REF-0123456789AB", create=True) == key, "one key per case"
+    envelope = seal(SECRET, referral_id="REF-0123456789AB", schema="Contribution", schema_version=1, recipients=["decision"],
+                    custody=custody(keys, "police_desk"), directory=Directory.load(keys), case_key=key)
+    assert opened(keys, envelope, case_key_for=lambda r: cases.key_for(r, create=False))[1] == SECRET
+    with pytest.raises(SealError, match="cannot open"):  # the recipient's private key alone is not enough
+        opened(keys, envelope, case_key_for=lambda r: b"\x00" * 32)
+    with pytest.raises(SealError, match="no case key custody"):
+        opened(keys, envelope)
+
+
+def test_a_shredded_case_cannot_be_opened_or_given_a_new_key(keys):
+    from mash_runtime.firewall import CaseShredded, FileCaseKeys
+
+    cases = FileCaseKeys(keys)
+    key = cases.key_for("REF-AAAAAAAAAAAA", create=True)
+    envelope = seal(SECRET, referral_id="REF-AAAAAAAAAAAA", schema="Notification", schema_version=1, recipients=["decision"],
+                    custody=custody(keys, "intake"), directory=Directory.load(keys), case_key=key)
+    assert cases.shred("REF-AAAAAAAAAAAA", "test: retention") is True
+    assert not (keys / "cases" / "REF-AAAAAAAAAAAA.key").exists()
+    assert cases.shredded("REF-AAAAAAAAAAAA")["reason"] == "test: retention"
+    with pytest.raises(SealError, match="shredded"):
+        opened(keys, envelope, case_key_for=lambda r: cases.key_for(r, create=False))
+    with pytest.raises(CaseShredded):
+        cases.key_for("REF-AAAAAAAAAAAA", create=True)
+
+
+def test_envelopes_without_a_case_key_keep_their_header_bytes(keys):
+    envelope = sealed(keys)
+    assert "case_bound" not in json.loads(envelope)["header"], "messages sealed before case keys stay readable"
+    assert opened(keys, envelope)[1] == SECRET

@@ -41,3 +41,18 @@ def test_each_desk_and_recipient_has_its_topic():
 
 def test_readme_topic_table_matches_the_catalogue():
     assert markdown_table() in README.read_text(), "README topic table drifted: paste `./mash topic-table` into it"
+
+
+def test_readme_acl_matrix_matches_the_catalogue():
+    from mash_cli.acls import matrix_markdown
+
+    assert matrix_markdown() in README.read_text(), "README ACL matrix drifted: paste `python -m mash_cli.acls` into it"
+
+
+def test_acl_bindings_follow_the_catalogue_and_nothing_else():
+    from mash_cli.acls import READ, TOPIC, WRITE, bindings
+
+    topic_acls = {(b.principal, b.name, b.operation) for b in bindings() if b.resource_type == TOPIC}
+    expected = {(p, t.name, WRITE) for t in CATALOGUE for p in t.writers} | {(p, t.name, READ) for t in CATALOGUE for p in t.readers}
+    assert topic_acls == expected
+    assert ("police_desk", "mash.contributions.health", WRITE) not in topic_acls

@@ -10,6 +10,8 @@
   mash audit verify|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                             the confidential record of activity: verify its chains, who saw a referral,
                             what was shared about a person (--state .mash/demo after a demo)
+  mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
+                            crypto-shred closed cases: destroy their case keys, record the erasure
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--given")
     aud.add_argument("--dob")
     aud.add_argument("--state", help="state directory of the run to read (default: the mesh's, .mash)")
+    ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
+    ret.add_argument("--older-than-days", type=int, default=90)
+    ret.add_argument("--outcome", action="append", help="outcomes that close a case (default: no_further_action, advice_and_signposting)")
+    ret.add_argument("--referral", action="append", help="shred exactly these referrals (an erasure request)")
+    ret.add_argument("--dry-run", action="store_true")
+    ret.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     args = parser.parse_args(argv)
 
     root = state_dir()
@@ -108,6 +116,19 @@ def main(argv: list[str] | None = None) -> int:
             audit.seen(mesh, args.referral_id)
             return 0
         audit.shared(mesh, nhs=args.nhs, family=args.family, given=args.given, dob=args.dob)
+        return 0
+    if args.command == "retention":
+        from datetime import timedelta
+
+        from . import retention
+
+        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        done = retention.run(mesh, older_than=timedelta(days=args.older_than_days),
+                             outcomes=tuple(args.outcome or retention.DEFAULT_OUTCOMES),
+                             referral_ids=tuple(args.referral or ()), dry_run=args.dry_run)
+        for d in done:
+            print(f"{'would shred' if args.dry_run else 'shredded'} {d.referral_id} ({d.outcome}, decided {d.decided_at:%Y-%m-%d})")
+        print(f"{len(done)} cases {'would be ' if args.dry_run else ''}shredded")
         return 0
     if args.command == "topics":
         created = asyncio.run(create_topics(broker.access))

@@ -103,3 +103,7 @@ def matrix_markdown() -> str:
         cells = [("W" if p in t.writers else "") + ("R" if p in t.readers else "") or "-" for p in names]
         rows.append(f"| `{t.name}` | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(matrix_markdown())

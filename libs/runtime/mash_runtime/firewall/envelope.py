@@ -6,6 +6,9 @@
   as HPKE info: a wrapped key moved to another envelope does not unwrap.
 - The sender signs header, wrapped keys, nonce and ciphertext with its Ed25519 key; recipients verify the
   signature against the key directory before they unwrap anything.
+- With a case key (per referral, see casekeys.py) the content key is HKDF(data key || case key, header):
+  opening then needs both a recipient's private key and the case key, so shredding the case key erases
+  every copy. The header says whether a case key was used, and the header is authenticated.
 Nothing is compressed before encryption.
 """
 
@@ -19,7 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .keys import HPKE, Directory, KeyCustody, KeyError_
 
@@ -41,9 +46,12 @@ class Header:
     schema: str
     schema_version: int
     sealed_at: str
+    case_bound: bool = False
 
     def canonical(self) -> bytes:
         body = {**self.__dict__, "recipients": list(self.recipients), "recipient_key_ids": list(self.recipient_key_ids)}
+        if not self.case_bound:  # envelopes sealed before case keys existed keep their exact header bytes
+            del body["case_bound"]
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -53,6 +61,12 @@ def _b64(data: bytes) -> str:
 
 def _signed_bytes(header: bytes, wrapped: dict[str, str], nonce: str, ciphertext: str) -> bytes:
     return b"\x1f".join([FORMAT.encode(), header, json.dumps(wrapped, sort_keys=True).encode(), nonce.encode(), ciphertext.encode()])
+
+
+def _content_key(data_key: bytes, case_key: bytes | None, aad: bytes) -> bytes:
+    if case_key is None:
+        return data_key
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mash-case-bound|" + aad).derive(data_key + case_key)
 
 
 def seal(
@@ -65,6 +79,7 @@ def seal(
     custody: KeyCustody,
     directory: Directory,
     message_id: str | None = None,
+    case_key: bytes | None = None,
 ) -> bytes:
     keys = [directory.encryption_key(r) for r in recipients]
     header = Header(
@@ -77,11 +92,12 @@ def seal(
         schema=schema,
         schema_version=schema_version,
         sealed_at=datetime.now(UTC).isoformat(),
+        case_bound=case_key is not None,
     )
     aad = header.canonical()
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
-    ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, aad)
+    ciphertext = AESGCM(_content_key(data_key, case_key, aad)).encrypt(nonce, plaintext, aad)
     wrapped = {f"{r}/{kid}": _b64(HPKE.encrypt(data_key, key, info=aad)) for r, (kid, key) in zip(recipients, keys)}
     nonce_b64, ct_b64 = _b64(nonce), _b64(ciphertext)
     signature = custody.sign(_signed_bytes(aad, wrapped, nonce_b64, ct_b64))
@@ -110,11 +126,13 @@ def open_sealed(
     directory: Directory,
     expected_senders: set[str] | None = None,
     delivered_as: str | None = None,
+    case_key_for=None,
 ) -> tuple[Header, bytes]:
     """Verify, then decrypt. Every failure is a SealError naming what failed; nothing is returned unverified.
 
     delivered_as: the referral id the message arrived under (its Kafka key); an envelope sealed for another
-    referral is a replay and is refused."""
+    referral is a replay and is refused. case_key_for(referral_id) returns the case key of a case-bound
+    message (raising LookupError when it is gone)."""
     header = header_of(envelope)
     raw = json.loads(envelope)
     aad = header.canonical()
@@ -134,9 +152,17 @@ def open_sealed(
     wrapped = raw["wrapped_keys"].get(f"{me}/{kid}")
     if wrapped is None:
         raise SealError(f"no wrapped key for {me}")
+    case_key = None
+    if header.case_bound:
+        if case_key_for is None:
+            raise SealError("case-bound message and no case key custody to open it")
+        try:
+            case_key = case_key_for(header.referral_id)
+        except LookupError as e:
+            raise SealError(f"cannot open: {e}") from None
     try:
         data_key = custody.unwrap(kid, base64.b64decode(wrapped), aad)
-        plaintext = AESGCM(data_key).decrypt(base64.b64decode(raw["nonce"]), base64.b64decode(raw["ciphertext"]), aad)
+        plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(base64.b64decode(raw["nonce"]), base64.b64decode(raw["ciphertext"]), aad)
     except (InvalidTag, KeyError_, ValueError, Exception) as e:  # HPKE raises its own errors on a bad key or tag
         raise SealError(f"cannot open: {type(e).__name__}") from None
     return header, plaintext

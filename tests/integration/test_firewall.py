@@ -1,0 +1,161 @@
+"""The firewall on the running mesh: tampered and forged messages are refused and recorded, a canary name
+never appears in plaintext outside the hub's decrypted view, and a shredded case can no longer be opened."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mash_cli import audit as audit_cli
+from mash_cli import retention
+from mash_cli.mesh import SERVICES
+from mash_cli.synthetic import Generator
+from mash_contracts import Agency
+from mash_contracts.topics import CATALOGUE, CONTRIBUTIONS, DEAD_LETTERS, NOTIFICATIONS, PRODUCTS, contributions_topic
+from mash_runtime.audit import verify, who_has_seen
+from mash_runtime.firewall import Directory, SealError
+from mash_runtime.store import make_engine, outbox
+
+from .test_mesh import FLOW, referral_ids, routed
+from .watch import Seen, run
+
+pytestmark = pytest.mark.integration
+POLICE = contributions_topic(Agency.POLICE)
+
+
+@pytest.fixture
+def fresh() -> Generator:
+    return Generator(seed=uuid.uuid4().int)  # fresh submission ids, so no other test's records share the key
+
+
+def route(watcher, *submissions) -> tuple[Seen, list[str]]:
+    run(watcher.submit(*submissions))
+    ours = {s.submission_id for s in submissions}
+    seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == len(ours) and routed(s, referral_ids(s, ours)), settle=1))
+    refs = referral_ids(seen, ours)
+    return seen, [next(r for r in refs if any(a.submission_id == s.submission_id and a.referral_id == r
+                                              for a in seen.decoded("mash.acknowledgements"))) for s in submissions]
+
+
+def record_of(seen: Seen, topic: str, ref: str):
+    return next(r for r in seen.records[topic] if r.key == ref.encode())
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def test_tampered_forged_and_replayed_contributions_are_refused_and_recorded(mesh, watcher, fresh):
+    seen, (a, b) = route(watcher, fresh.notification(), fresh.notification())
+    original = json.loads(record_of(seen, POLICE, a).value)
+    other = json.loads(record_of(seen, POLICE, b).value)
+
+    flipped = json.loads(json.dumps(original))
+    ct = bytearray(base64.b64decode(flipped["ciphertext"]))
+    ct[len(ct) // 2] ^= 0x01
+    flipped["ciphertext"] = _b64(bytes(ct))
+
+    moved = json.loads(json.dumps(original))
+    moved["header"]["referral_id"] = b  # and delivered under b, so only the signature can tell
+
+    swapped = json.loads(json.dumps(original))
+    swapped["wrapped_keys"] = other["wrapped_keys"]
+
+    contribution = watcher.principals.read(POLICE, a.encode(), record_of(seen, POLICE, a).value)
+    wrong_desk = watcher.principals.firewall("health_desk").wrap(POLICE, a, contribution)
+
+    cases = {
+        "flipped byte": (a, json.dumps(flipped).encode(), "signature check failed"),
+        "referral id swapped in the header": (b, json.dumps(moved).encode(), "signature check failed"),
+        "wrapped keys swapped": (a, json.dumps(swapped).encode(), "signature check failed"),
+        "signed by the wrong desk": (a, wrong_desk, "health_desk may not write here"),
+        "old contribution replayed into another referral": (b, record_of(seen, POLICE, a).value, "replay refused"),
+    }
+    sent = {name: run(watcher.publish_raw(POLICE, ref.encode(), value)) for name, (ref, value, _) in cases.items()}
+
+    def letters(s: Seen) -> dict:
+        by_offset = {(d.source_partition, d.source_offset): d for d in s.decoded(DEAD_LETTERS.name) if d.source_topic == POLICE}
+        return {name: by_offset.get((m.partition, m.offset)) for name, m in sent.items()}
+
+    seen = run(watcher.read_until([DEAD_LETTERS.name, *FLOW], lambda s: all(letters(s).values()), settle=2))
+    outcomes = letters(seen)
+    for name, (_, value, reason) in cases.items():
+        letter = outcomes[name]
+        assert letter.service == "decision" and letter.error_type == "SealError", name
+        assert reason in letter.error, f"{name}: {letter.error}"
+        assert base64.b64decode(letter.original_b64) == value, f"{name}: the dead letter keeps the original bytes"
+    decisions = [d for d in seen.decoded("mash.decisions") if d.referral_id in (a, b)]
+    assert sorted(d.referral_id for d in decisions) == sorted([a, b]), "no second decision from a forged message"
+    print("\n" + "\n".join(f"  {name}: {outcomes[name].error}" for name in cases))
+
+
+def test_a_canary_name_appears_in_plaintext_on_no_topic_log_or_outbox(mesh, watcher, fresh):
+    canary = f"Canary{uuid.uuid4().hex[:10]}"
+    submission = fresh.notification()
+    child = submission.subjects[0].model_copy(update={"family_name": canary, "given_name": canary + "ina"})
+    submission = submission.model_copy(update={"subjects": [child, *submission.subjects[1:]]})
+    seen, [ref] = route(watcher, submission)
+    assert any(canary in s.family_name for n in seen.decoded(NOTIFICATIONS.name) if n.referral_id == ref for s in n.subjects), \
+        "the hub's decrypted view does hold the name: the canary is really in the referral"
+
+    # Every topic read raw with a plain consumer, from the beginning.
+    raw = run(watcher.read_until([t.name for t in CATALOGUE], lambda s: any(r.key == ref.encode() for r in s.records["mash.decisions"]), settle=1))
+    needles = [canary.encode(), canary.lower().encode(), canary.upper().encode()]
+    for topic, records in raw.records.items():
+        for r in records:
+            blob = b"".join([r.key or b"", r.value or b"", *(v for _, v in r.headers)])
+            assert not any(n in blob for n in needles), f"canary in plaintext on {topic}"
+            assert not any(base64.b64encode(n) in blob for n in needles), f"canary base64-encoded on {topic}"
+    for service in SERVICES:
+        assert canary.lower() not in mesh.log_file(service).read_text(errors="replace").lower(), f"canary in {service}'s log"
+        engine = make_engine(mesh.database_url(service))
+        with engine.connect() as conn:  # what leaves a service (outbox) and what auditors read (audit log)
+            for row in conn.execute(select(outbox.c.payload, outbox.c.headers)):
+                assert canary.encode() not in row.payload and canary not in json.dumps(row.headers), f"canary in {service}'s outbox"
+            for row in conn.execute(select(audit_log_table())):
+                assert canary not in json.dumps([str(v) for v in row]), f"canary in {service}'s audit log"
+        engine.dispose()
+
+
+def audit_log_table():
+    from mash_runtime.audit import audit_log
+
+    return audit_log
+
+
+def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is_recorded(mesh, watcher, fresh):
+    seen, [ref] = route(watcher, fresh.notification())
+    topics = [NOTIFICATIONS.name, *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
+    sealed = [(t, r) for t in topics for r in seen.records[t] if r.key == ref.encode()]
+    assert len(sealed) >= 1 + len(CONTRIBUTIONS) + 1
+    for topic, r in sealed:  # readable before
+        assert watcher.principals.read(topic, r.key, r.value).referral_id == ref
+
+    done = retention.run(mesh, older_than=timedelta(0), referral_ids=(ref,))
+    assert [d.referral_id for d in done] == [ref]
+
+    for topic, r in sealed:
+        with pytest.raises(SealError, match="shredded"):
+            watcher.principals.read(topic, r.key, r.value)
+    engine = make_engine(mesh.database_url("decision"))
+    try:
+        report = verify(engine, Directory.load(mesh.keys_dir))
+        assert report.ok, report.problems
+        from mash_decision.assembly import referrals
+
+        with engine.connect() as conn:
+            assert conn.execute(select(referrals).where(referrals.c.referral_id == ref)).first() is None, "the hub's copy is gone"
+            from mash_runtime.audit import audit_log
+
+            actions = [row.action for row in conn.execute(select(audit_log.c.action).where(audit_log.c.referral_id == ref))]
+        assert "shredded" in actions and "decided" in actions
+        assert who_has_seen(engine, ref), "the record of who saw the case outlives the case"
+    finally:
+        engine.dispose()
+    assert audit_cli.verify(mesh)
+    assert retention.run(mesh, older_than=timedelta(0), referral_ids=(ref,)) == [], "a shredded case is not shredded twice"
