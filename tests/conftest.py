@@ -53,12 +53,11 @@ def database_url(request, tmp_path) -> str:
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory) -> Path:
     """Real keys for every principal, as `mash keys init` makes them."""
-    from mash_cli.mesh import SERVICES
-    from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRERS
+    from mash_contracts.topics import principals
     from mash_runtime.firewall import generate
 
     path = tmp_path_factory.mktemp("keys")
-    generate(path, [*SERVICES, REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)])
+    generate(path, principals())
     return path
 
 

@@ -88,7 +88,7 @@ def test_tampered_forged_and_replayed_contributions_are_refused_and_recorded(mes
         letter = outcomes[name]
         assert letter.service == "decision" and letter.error_type == "SealError", name
         assert reason in letter.error, f"{name}: {letter.error}"
-        assert base64.b64decode(letter.original_b64) == value, f"{name}: the dead letter keeps the original bytes"
+        assert watcher.principals.original_of(letter) == value, f"{name}: the dead letter keeps the original bytes"
     decisions = [d for d in seen.decoded("mash.decisions") if d.referral_id in (a, b)]
     assert sorted(d.referral_id for d in decisions) == sorted([a, b]), "no second decision from a forged message"
     print("\n" + "\n".join(f"  {name}: {outcomes[name].error}" for name in cases))

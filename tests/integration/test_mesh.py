@@ -105,9 +105,11 @@ def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(
         for meta in sent
     }
     garbage, unreadable = letter_for[(sent[0].partition, sent[0].offset)], letter_for[(sent[1].partition, sent[1].offset)]
-    assert base64.b64decode(garbage.original_b64) == not_utf8 and garbage.error_type == "SealError"
+    assert watcher.principals.original_of(garbage) == not_utf8 and garbage.error_type == "SealError"
+    assert not_utf8 not in base64.b64decode(garbage.original_b64), "sealed for operations, not in plaintext on the topic"
     assert unreadable.error_type == "UnreadableMessage" and "subjects" in unreadable.error
     assert b"not a list" not in base64.b64decode(unreadable.original_b64), "the dead letter keeps the sealed original"
+    assert b"not a list" in watcher.principals.original_of(unreadable) or unreadable.original_sealed_for == "operations"
     assert all(d.service == "intake" for d in (garbage, unreadable))
     assert {d.error_type for d in letters if d.source_offset == garbage_for_desks.offset and d.source_topic == NOTIFICATIONS.name} == {"SealError"}
     [rejection] = [r for r in seen.decoded(REJECTIONS.name) if r.submission_id == bad_reference]

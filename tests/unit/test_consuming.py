@@ -58,7 +58,7 @@ async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(prin
         good = generator.notification()
         await br.publish(principals.seal_submission(good), TOPIC, key=good.submission_id.encode())
     assert len(dead) == 1 and len(seen) == 1, "the bad message is set aside and the next one still handled"
-    assert base64.b64decode(dead[0].original_b64) == envelope
+    assert principals.original_of(dead[0]) == envelope and dead[0].original_sealed_for == "operations"
     assert dead[0].error_type == "UnreadableMessage" and dead[0].source_topic == TOPIC
     reasons, opened = rejected[0]
     assert any("subjects" in r for r in reasons) and b'"X-1"' in opened
@@ -80,6 +80,9 @@ async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principa
                          TOPIC, key=s.submission_id.encode())
     assert seen == [] and [d.error_type for d in dead] == ["SealError", "SealError"]
     assert "malformed envelope" in dead[0].error and "may not write here" in dead[1].error
+    plaintext = s.model_dump_json().encode()
+    assert principals.original_of(dead[0]) == plaintext, "operations can recover the exact bytes"
+    assert s.subjects[0].family_name.encode() not in base64.b64decode(dead[0].original_b64), "but the topic never holds them in plaintext"
 
 
 @pytest.mark.parametrize("error,kind", [(Rejected(["duplicate child"]), "Rejected"), (KeyError("boom"), "KeyError")])

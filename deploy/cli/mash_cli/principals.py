@@ -3,13 +3,14 @@ submissions to intake) and read a sealed topic as one of its readers, with that 
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from mash_contracts import NotificationSubmission, decode
+from mash_contracts import DeadLetter, NotificationSubmission, decode
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, by_name
-from mash_runtime.firewall import Firewall
+from mash_runtime.firewall import Firewall, open_sealed
 
 
 class Principals:
@@ -30,3 +31,11 @@ class Principals:
         if not spec.sealed:
             return decode(spec.message, value)
         return decode(spec.message, self.firewall(spec.readers[0]).unwrap(topic, key, value))
+
+    def original_of(self, letter: DeadLetter) -> bytes:
+        """A dead letter's original bytes, opened as the principal they were sealed for (operations)."""
+        raw = base64.b64decode(letter.original_b64)
+        if letter.original_sealed_for is None:
+            return raw
+        fw = self.firewall(letter.original_sealed_for)
+        return open_sealed(raw, custody=fw.custody, directory=fw.directory, expected_senders={letter.service})[1]

@@ -284,6 +284,10 @@ class DeadLetter(Message):
     source_offset: int
     source_key_b64: str | None
     original_b64: str
+    original_sealed_for: str | None = Field(
+        None, description="Set when original_b64 is an envelope sealed for this principal around the original bytes: "
+        "records from sealed topics may carry personal data even when they are not valid envelopes",
+    )
     error_type: str
     error: str
     attempts: int

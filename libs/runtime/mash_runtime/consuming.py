@@ -25,7 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
-from mash_contracts.topics import DEAD_LETTERS
+from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, by_name
 
 from .errors import TRANSIENT, Rejected
 from .firewall import Firewall, SealError
@@ -58,11 +58,29 @@ class Retry:
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, service: str):
+    def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0):
         self._broker = broker
         self._service = service
+        self._firewall = firewall
+        self._pause = pause
 
     async def send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
+        try:
+            return await self._send(record, error_type, error, attempts)
+        except Exception:
+            # The record is handed back for redelivery; pause first, so a broken dead-letter path does not
+            # spin the consumer at full speed.
+            log.exception("could not dead-letter %s[%d]@%d; it will be redelivered", record.topic, record.partition, record.offset)
+            await asyncio.sleep(self._pause)
+            raise
+
+    async def _send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
+        original, sealed_for = record.value or b"", None
+        if by_name(record.topic).sealed:
+            # Whatever arrived on a sealed topic may be personal data (a referrer's plaintext by mistake, say):
+            # operations gets the exact bytes back, but only operations can open them.
+            key = record.key.decode(errors="replace") if record.key is not None else "unknown"
+            original, sealed_for = self._firewall.seal_for(OPERATIONS, key, original, "DeadLetterOriginal"), OPERATIONS
         letter = DeadLetter(
             dead_letter_id=uuid.uuid4(),
             service=self._service,
@@ -70,7 +88,8 @@ class DeadLetters:
             source_partition=record.partition,
             source_offset=record.offset,
             source_key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
-            original_b64=base64.b64encode(record.value or b"").decode(),
+            original_b64=base64.b64encode(original).decode(),
+            original_sealed_for=sealed_for,
             error_type=error_type,
             error=error[:4000],
             attempts=attempts,
@@ -115,7 +134,7 @@ def subscribe(
     One member per service rather than one per topic: every member that joins a group makes the whole
     group rebalance, and a service with four subscribers would stall for each join.
     """
-    dead_letters = DeadLetters(broker, service)
+    dead_letters = DeadLetters(broker, service, firewall, pause=retry.max_backoff)
 
     async def consume(msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]

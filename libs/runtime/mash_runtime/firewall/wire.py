@@ -48,6 +48,11 @@ class Firewall:
             case_key=case_key,
         )
 
+    def seal_for(self, principal: str, key: str, payload: bytes, schema: str) -> bytes:
+        """Seal arbitrary bytes for one principal: how a dead letter keeps a sealed topic's original."""
+        return seal(payload, referral_id=key, schema=schema, schema_version=1, recipients=[principal],
+                    custody=self.custody, directory=self.directory)
+
     def unwrap(self, topic: str, key: bytes | None, value: bytes | None) -> bytes | None:
         spec = _TOPICS.get(topic)
         if spec is None or not spec.sealed:
