@@ -16,7 +16,7 @@ import pytest
 
 from mash_cli import population
 from mash_cli.kafka import Access, LocalKafka
-from mash_cli.mesh import Mesh
+from mash_cli.mesh import UNATTENDED, Mesh
 from mash_cli.topics import create_topics
 
 from .watch import Watcher
@@ -61,7 +61,7 @@ def scripted() -> dict:
 @pytest.fixture(scope="session")
 def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     root = tmp_path_factory.mktemp("mesh")
-    mesh = Mesh(topics, root)
+    mesh = Mesh(topics, root, extra_env=dict(UNATTENDED))
     world = root / "population.json"
     population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
     mesh.seed(world)

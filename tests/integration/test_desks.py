@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mash_cli.synthetic import Generator, scripted_notification
-from mash_contracts import Agency, ContributionStatus as S
+from mash_contracts import Agency, ContributionStatus as S, RagRating
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS
 
 from .watch import Seen, run
@@ -42,6 +42,7 @@ def outcomes(mesh, watcher_module, scripted):
             "submission": submissions[name],
             "contributions": {c.agency: c for t in CONTRIBUTIONS for c in seen.decoded(t.name) if c.referral_id == ref},
             "products": [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref],
+            "decision": next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref),
         }
     return by_case
 
@@ -91,6 +92,14 @@ def test_neglect_concern_does_not_pull_unrelated_old_police_records(outcomes):
 def test_an_open_cp_plan_is_found_and_raised(outcomes):
     csc = outcomes["open_cp_plan"]["contributions"][Agency.CHILDRENS_SOCIAL_CARE]
     assert "open_cp_plan" in csc.findings and "current_cp_plan" in {i.record_class for i in csc.items}
+
+
+def test_an_open_cp_plan_regrades_the_referral_from_green_to_red(outcomes):
+    decision = outcomes["open_cp_plan"]["decision"]
+    assert [(c.from_rag, c.to_rag) for c in decision.rag_history] == [(RagRating.GREEN, RagRating.RED)]
+    assert "childrens_social_care reported open cp plan" in decision.rag_history[0].reason
+    assert decision.rag is RagRating.RED and decision.level == 4
+    assert any(f.name == "open child protection plan" and f.source == "childrens_social_care" for f in decision.explanation)
 
 
 def test_an_uncertain_match_is_reported_as_uncertain_and_not_shared(outcomes):

@@ -1,14 +1,16 @@
 """The decision service's assembly on each real backend (SQLite, PostgreSQL): any order, duplicates, gaps."""
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Decision, InformationProduct, derived_id
+from mash_contracts import Agency, Contribution, ContributionStatus, Decision, InformationProduct, ThresholdLevel, derived_id
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
+from mash_decision.model import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox
 
@@ -19,7 +21,8 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def assembly(database_url, principals):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"))
+    model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW)
     db.dispose()
 
 
@@ -81,11 +84,12 @@ def test_waits_for_every_expected_desk(assembly, generator):
 def test_state_survives_a_restart(database_url, generator, principals):
     url = database_url
     notification, contributions = picture(generator)
-    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"))
+    model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
+    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model)
     first.record_notification(notification)
     first.record_contribution(contributions[0])
     first.db.dispose()
-    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"))
+    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"), model)
     for c in contributions[1:-1]:
         assert second.record_contribution(c) is False
     assert second.record_contribution(contributions[-1]) is True

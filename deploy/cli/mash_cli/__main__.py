@@ -10,6 +10,9 @@
   mash audit verify|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                             the confidential record of activity: verify its chains, who saw a referral,
                             what was shared about a person (--state .mash/demo after a demo)
+  mash decision pending | confirm REF --manager NAME |
+                override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT
+                            the MASH manager's desk: recommendations waiting for a person
   mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
                             crypto-shred closed cases: destroy their case keys, record the erasure
 """
@@ -63,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--given")
     aud.add_argument("--dob")
     aud.add_argument("--state", help="state directory of the run to read (default: the mesh's, .mash)")
+    dec = sub.add_parser("decision", help="the MASH manager: pending recommendations, confirm, override with a rationale")
+    dec.add_argument("action", choices=["pending", "confirm", "override"])
+    dec.add_argument("referral_id", nargs="?")
+    dec.add_argument("--manager", default=None)
+    dec.add_argument("--level", type=int)
+    dec.add_argument("--outcome")
+    dec.add_argument("--recipient", action="append", default=[])
+    dec.add_argument("--rationale")
+    dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
     ret.add_argument("--older-than-days", type=int, default=90)
     ret.add_argument("--outcome", action="append", help="outcomes that close a case (default: no_further_action, advice_and_signposting)")
@@ -116,6 +128,26 @@ def main(argv: list[str] | None = None) -> int:
             audit.seen(mesh, args.referral_id)
             return 0
         audit.shared(mesh, nhs=args.nhs, family=args.family, given=args.given, dob=args.dob)
+        return 0
+    if args.command == "decision":
+        from . import manager
+
+        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        if args.action == "pending":
+            manager.pending(mesh)
+            return 0
+        if not args.referral_id or not args.manager:
+            parser.error("confirm and override need a referral id and --manager")
+        try:
+            if args.action == "confirm":
+                manager.confirm(mesh, args.referral_id, args.manager)
+            else:
+                if args.level is None or not args.outcome or not args.rationale:
+                    parser.error("override needs --level, --outcome and --rationale")
+                manager.override(mesh, args.referral_id, args.manager, args.level, args.outcome, args.recipient, args.rationale)
+        except ValueError as e:  # NotPending, a missing rationale, an unknown level or outcome
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "retention":
         from datetime import timedelta

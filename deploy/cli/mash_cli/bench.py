@@ -25,7 +25,7 @@ from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS, 
 
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
-from .mesh import Mesh
+from .mesh import UNATTENDED, Mesh
 from .principals import Principals
 from .synthetic import Generator, household_notification
 from .topics import create_topics
@@ -84,7 +84,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         world = pop.build_population(seed, families)
         path = state / "population.json"
         pop.write_population(path, world)
-        mesh = Mesh(access, state)
+        mesh = Mesh(access, state, extra_env=dict(UNATTENDED))
         mesh.seed(path)
         mesh.start()
         mesh.wait_ready()

@@ -27,7 +27,7 @@ from mash_contracts.topics import (
 from . import audit
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
-from .mesh import Mesh
+from .mesh import UNATTENDED, Mesh
 from .principals import Principals
 from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
@@ -68,7 +68,7 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         print(f"  broker answering at {access.bootstrap} (SASL/SCRAM, ACLs closed by default) after {time.monotonic() - t0:.1f}s", flush=True)
         asyncio.run(create_topics(access))
         _Interrupt.check()
-        mesh = Mesh(access, root)
+        mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
         population_file, submissions = build_referrals(root, referrals, seed)
         mesh.seed(population_file)
         _Interrupt.check()

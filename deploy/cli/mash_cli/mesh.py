@@ -30,6 +30,9 @@ SERVICES: dict[str, tuple[str, ...]] = {
     "decision": ("decision",),
 }
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
+# The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
+# default, where nothing at Level 4 is routed without a MASH manager's confirmation.
+UNATTENDED = {"MASH_AUTO_CONFIRM_LEVELS": "[1, 2, 3, 4]", "MASH_SWEEP_SECONDS": "1"}
 
 
 @dataclass
@@ -68,6 +71,13 @@ class Mesh:
             return url
         path = Path(env["MASH_STATE_DIR"]) / f"{service}.db"
         return f"sqlite:///{path}" if path.exists() else None
+
+    def start_instance(self, service: str, instance: str) -> int:
+        """Another instance of a service (same group, same store): for sharing load and for fault tests."""
+        return processes.spawn(
+            [sys.executable, "-m", f"mash_{service}"], self.state_dir / "logs" / f"{service}-{instance}.log",
+            self.state_dir / "run" / f"{service}-{instance}.pid", env={**self.env(service), "MASH_INSTANCE": instance},
+        )
 
     def pid(self, service: str) -> int | None:
         return processes.read_pid(self._pid_file(service), f"mash_{service}")

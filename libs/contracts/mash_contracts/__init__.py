@@ -4,6 +4,9 @@ from . import topics
 from .codec import UnreadableMessage, decode, derived_id, encode, headers_for
 from .messages import (
     Acknowledgement,
+    Alert,
+    OutcomeNotice,
+    RagChange,
     Address,
     Concern,
     ConsentPosition,
@@ -22,6 +25,7 @@ from .messages import (
 )
 from .vocabulary import (
     Agency,
+    AlertKind,
     ConcernCategory,
     ConsentStatus,
     ContributionStatus,
@@ -34,6 +38,7 @@ from .vocabulary import (
 )
 
 __all__ = [
+    "Alert", "AlertKind", "OutcomeNotice", "RagChange",
     "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
     "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "InformationProduct", "Notification",
     "NotificationSubmission", "Outcome", "RagRating", "Referrer", "ReferrerKind", "Rejection", "SharedItem",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from .vocabulary import (
     SUBJECTS_AT_RISK,
     Agency,
+    AlertKind,
     ConcernCategory,
     ConsentStatus,
     ContributionStatus,
@@ -221,6 +222,15 @@ class Factor(BaseModel):
     weight: int
 
 
+class RagChange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    at: datetime
+    from_rag: RagRating
+    to_rag: RagRating
+    reason: ShortText
+
+
 class Decision(Message):
     """The hub's decision on a referral. Topic: mash.decisions."""
 
@@ -235,6 +245,26 @@ class Decision(Message):
     contributions: dict[Agency, ContributionStatus]
     decided_by: ShortText
     decided_at: datetime
+    level_name: ShortText | None = Field(None, description="The level's name in the area's threshold model")
+    score: int | None = None
+    recommended_level: ThresholdLevel | None = Field(None, description="The model's level, when a manager overrode it")
+    override_rationale: LongText | None = None
+    no_answer: list[Agency] = Field(default_factory=list, description="Desks that missed the return deadline")
+    rag_history: list[RagChange] = Field(default_factory=list)
+    decision_due_by: datetime | None = None
+
+
+class Alert(Message):
+    """A deadline near or missed, a recommendation awaiting a manager, a re-grade. Topic: mash.alerts.
+    Ids, ratings, times and agency names only: no personal data."""
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    kind: AlertKind
+    rag: RagRating
+    deadline: datetime | None = None
+    detail: ShortText
+    raised_at: datetime
 
 
 class InformationProduct(Message):
@@ -262,6 +292,17 @@ class Acknowledgement(Message):
     referral_id: ReferralId
     received_at: datetime
     decision_due_by: datetime
+    text: LongText
+
+
+class OutcomeNotice(Message):
+    """What the referrer is told once the hub has decided: the response, without sensitive detail.
+    Topic: mash.outcomes, keyed by the referrer's submission id."""
+
+    message_id: uuid.UUID
+    submission_id: str
+    referral_id: ReferralId
+    decided_at: datetime
     text: LongText
 
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 
 from .messages import (
     Acknowledgement,
+    Alert,
+    OutcomeNotice,
     Contribution,
     DeadLetter,
     Decision,
@@ -104,6 +106,16 @@ DECISIONS = Topic(
     writers=("decision",), readers=(MANAGERS,),
     description="The threshold decision for each referral, with its explanation.",
 )
+ALERTS = Topic(
+    "mash.alerts", "referral id", Alert,
+    writers=("decision",), readers=(MANAGERS, OPERATIONS),
+    description="Deadlines near and missed, recommendations awaiting a manager, re-grades (no personal data).",
+)
+OUTCOMES = Topic(
+    "mash.outcomes", "submission id", OutcomeNotice,
+    writers=("decision",), readers=(REFERRERS,),
+    description="The response decided for a referrer's notification, without sensitive detail.",
+)
 PRODUCTS = tuple(
     Topic(
         products_topic(a), "referral id", InformationProduct,
@@ -126,6 +138,8 @@ CATALOGUE: tuple[Topic, ...] = (
     ACKNOWLEDGEMENTS,
     *CONTRIBUTIONS,
     DECISIONS,
+    ALERTS,
+    OUTCOMES,
     *PRODUCTS,
     DEAD_LETTERS,
 )

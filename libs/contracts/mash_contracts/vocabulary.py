@@ -82,6 +82,16 @@ class ContributionStatus(StrEnum):
     NO_RECORDS_FOUND = "no_records_found"
     DECLINED = "declined"
     NOT_RESEARCHED = "not_researched"
+    NO_ANSWER = "no_answer"  # set by the hub: the desk did not answer before the return deadline
+
+
+class AlertKind(StrEnum):
+    RETURNS_DUE_SOON = "returns_due_soon"
+    RETURNS_OVERDUE = "returns_overdue"  # a desk missed its return deadline: decided without it, escalated
+    DECISION_DUE_SOON = "decision_due_soon"
+    DECISION_OVERDUE = "decision_overdue"  # the one-working-day decision deadline was missed
+    CONFIRMATION_NEEDED = "confirmation_needed"  # the model recommends a level a manager must confirm
+    REGRADED = "regraded"
 
 
 class ThresholdLevel(IntEnum):

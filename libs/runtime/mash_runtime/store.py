@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
@@ -59,6 +60,10 @@ outbox = Table(
     Column("headers", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    # A relay leases rows before publishing them, so two instances sharing a store never send a row twice;
+    # a lease left by a crashed instance expires and another picks the rows up.
+    Column("claimed_by", String(36), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -116,22 +121,29 @@ def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order. One relay per process; flushes never overlap."""
+    """Publishes committed outbox rows in order. One relay per process; flushes never overlap; several
+    processes sharing one store each publish only the rows they leased."""
 
-    def __init__(self, db: Database, broker: KafkaBroker, batch: int = 200):
+    def __init__(self, db: Database, broker: KafkaBroker, batch: int = 200, lease: timedelta = timedelta(seconds=60)):
         self._db = db
         self._broker = broker
         self._batch = batch
+        self._lease = lease
         self._lock = asyncio.Lock()
 
     def _pending(self) -> list:
+        token, now = str(uuid.uuid4()), datetime.now(UTC)
+        free = outbox.c.published_at.is_(None) & (outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now))
+        with self._db.transaction() as s:
+            batch = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(self._batch).scalar_subquery()
+            # `free` again in the outer clause: PostgreSQL re-checks it on a row another relay just leased.
+            s.execute(update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease))
         with self._db.transaction() as s:
             return list(
                 s.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
-                    .where(outbox.c.published_at.is_(None))
+                    .where((outbox.c.claimed_by == token) & outbox.c.published_at.is_(None))
                     .order_by(outbox.c.id)
-                    .limit(self._batch)
                 )
             )
 

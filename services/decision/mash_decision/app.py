@@ -1,8 +1,11 @@
 """Composition root of the decision service."""
 
+import asyncio
+import dataclasses
+
 from faststream import FastStream
 
-from mash_contracts import Contribution, Notification
+from mash_contracts import Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
@@ -13,9 +16,26 @@ from mash_runtime.store import Database, OutboxRelay
 
 from . import assembly
 from .handlers import DecisionHandlers
+from .model import ThresholdModel, load_model
 from .settings import DecisionSettings
 
 SERVICE = "decision"
+
+
+def threshold_model(settings: DecisionSettings) -> ThresholdModel:
+    model = load_model(settings.model)
+    if settings.auto_confirm_levels is not None:
+        model = dataclasses.replace(model, auto_confirm_levels=frozenset(ThresholdLevel(x) for x in settings.auto_confirm_levels))
+    if settings.timescales:
+        t = dict(settings.timescales)
+        changes = {"return_hours": {**model.timescales.return_hours,
+                                    **{RagRating(k.removesuffix("_return_hours")): float(v) for k, v in t.items() if k.endswith("_return_hours")}}}
+        if "around_the_clock" in t:
+            changes["around_the_clock"] = frozenset(RagRating(r) for r in t["around_the_clock"])
+        if "alert_before_minutes" in t:
+            changes["alert_before_minutes"] = int(t["alert_before_minutes"])
+        model = dataclasses.replace(model, timescales=dataclasses.replace(model.timescales, **changes))
+    return model
 
 
 def build() -> FastStream:
@@ -25,14 +45,26 @@ def build() -> FastStream:
     db = Database(settings.db_url(SERVICE), assembly.metadata)
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
-    handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall), relay)
+    handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall, threshold_model(settings)), relay)
 
     routes = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification)}
     routes |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
     subscribe(broker, routes=routes, group_id=SERVICE, service=SERVICE, firewall=firewall)
 
     app = make_app(broker, SERVICE)
-    app.after_startup(relay.flush)  # whatever a crash left unsent goes out before new work
+    sweeper: list[asyncio.Task] = []
+
+    async def start_clock() -> None:
+        await relay.flush()  # whatever a crash left unsent goes out before new work
+        sweeper.append(asyncio.create_task(handlers.keep_time(settings.sweep_seconds)))
+
+    async def stop_clock() -> None:
+        for task in sweeper:
+            task.cancel()
+        await asyncio.gather(*sweeper, return_exceptions=True)
+
+    app.after_startup(start_clock)
+    app.on_shutdown(stop_clock)
     app.after_shutdown(db.dispose)
     return app
 

@@ -1,30 +1,51 @@
-"""Assembly of a referral's picture, persisted so a restarted instance carries on where it stopped.
+"""Assembly of a referral's picture: a persistent state machine, so a restarted instance carries on.
 
-Messages arrive in any order (the notification and the three contributions travel on different topics).
-Each one is stored idempotently; when the notification and every expected contribution are present and
-no decision exists yet, the decision and its products are written to the outbox in the same transaction.
+    awaiting contributions -> complete (every expected desk answered)
+                           -> due (the return deadline passed: missing desks recorded as "no answer", escalated)
+    complete | due -> recommended (the model's level needs a manager) -> decided -> routed
+    complete | due -> decided -> routed (levels the model may route on its own)
+
+Messages arrive in any order, on several topics, to several instances: every fact is stored once, and each
+step is one transaction that also writes its outbox rows and audit entries. A second instance that races
+for the same step fails on a primary key and retries, finding the step done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, select
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mash_contracts import Agency, Contribution, Notification
-from mash_contracts.topics import DECISIONS, products_topic
+from mash_contracts import (
+    Agency,
+    Alert,
+    AlertKind,
+    Contribution,
+    ContributionStatus,
+    Decision,
+    Notification,
+    Outcome,
+    RagChange,
+    RagRating,
+    ThresholdLevel,
+    derived_id,
+)
+from mash_contracts.topics import ALERTS, DECISIONS, OUTCOMES, products_topic
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.errors import TransientError
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, enqueue
 
-from .products import decision_for, products_for
-from .threshold import recommend
+from .clock import Clock
+from .model import Recommendation, ThresholdModel
+from .products import decision_for, outcome_notice, products_for
 
 metadata = MetaData()
+
+AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
 
 referrals = Table(
     "referrals",
@@ -32,6 +53,10 @@ referrals = Table(
     Column("referral_id", String(16), primary_key=True),
     Column("notification", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(32), nullable=False, index=True),
+    Column("rag", String(8), nullable=False),
+    Column("returns_due_at", DateTime(timezone=True), nullable=False),
+    Column("decision_due_at", DateTime(timezone=True), nullable=False),
 )
 contributions = Table(
     "contributions",
@@ -41,6 +66,24 @@ contributions = Table(
     Column("contribution", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+rag_changes = Table(
+    "rag_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(16), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("from_rag", String(8), nullable=False),
+    Column("to_rag", String(8), nullable=False),
+    Column("reason", String(120), nullable=False),
+)
+recommendations = Table(
+    "recommendations",
+    metadata,
+    Column("referral_id", String(16), primary_key=True),
+    Column("recommendation", JSON, nullable=False),
+    Column("no_answer", JSON, nullable=False),
+    Column("recommended_at", DateTime(timezone=True), nullable=False),
+)
 decisions = Table(
     "decisions",
     metadata,
@@ -48,76 +91,246 @@ decisions = Table(
     Column("decision", Text, nullable=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
+alerts = Table(  # one alert of each kind per referral: instances racing to raise it raise it once
+    "alerts",
+    metadata,
+    Column("referral_id", String(16), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class NotPending(ValueError):
+    """A manager's confirmation or override for a referral that has no recommendation waiting."""
 
 
 class Assembly:
-    def __init__(self, db: Database, expected_desks: Sequence[Agency], firewall: Firewall):
+    def __init__(self, db: Database, expected_desks: Sequence[Agency], firewall: Firewall, model: ThresholdModel,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.db = db
         self.firewall = firewall
         self.expected = frozenset(expected_desks)
+        self.model = model
+        self.clock = Clock(model.timescales)
+        self.now = now
         self.audit = AuditLog(firewall.custody)
 
+    # -- messages ---------------------------------------------------------------------------------------
+
     def record_notification(self, notification: Notification) -> bool:
-        return self._record(notification.referral_id, lambda s: self._store_notification(s, notification))
+        return self._step(lambda s: self._store_notification(s, notification) or self._advance(s, notification.referral_id))
 
     def record_contribution(self, contribution: Contribution) -> bool:
-        return self._record(contribution.referral_id, lambda s: self._store_contribution(s, contribution))
+        return self._step(lambda s: self._store_contribution(s, contribution) | self._advance(s, contribution.referral_id))
 
-    def _record(self, referral_id: str, store) -> bool:
-        """Store one message and decide if the picture is complete. True when a decision was made."""
+    def _step(self, work: Callable[[Session], bool]) -> bool:
+        """One transaction; True when it queued something to publish."""
         try:
             with self.db.transaction() as s:
-                store(s)
-                return self._decide_if_complete(s, referral_id)
+                return bool(work(s))
         except IntegrityError as e:
-            # Another instance stored the same fact or decided first: retrying re-reads and finds it.
+            # Another instance stored the same fact or took the same step first: retrying finds it done.
             raise TransientError("concurrent write for the same referral") from e
 
-    def _store_notification(self, s: Session, n: Notification) -> None:
-        if s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == n.referral_id)).first() is None:
-            s.execute(insert(referrals).values(referral_id=n.referral_id, notification=n.model_dump_json(), received_at=n.received_at))
-            self.audit.append(s, "decrypted", referral_id=n.referral_id, reason="notification opened for assembly",
-                              subjects=subject_tokens(self.firewall.pepper, n.subjects), detail={"rag": n.rag.value})
-
-    def _store_contribution(self, s: Session, c: Contribution) -> None:
-        key = (contributions.c.referral_id == c.referral_id) & (contributions.c.agency == c.agency.value)
-        if s.execute(select(contributions.c.agency).where(key)).first() is None:
-            s.execute(
-                insert(contributions).values(
-                    referral_id=c.referral_id, agency=c.agency.value, contribution=c.model_dump_json(), received_at=datetime.now(UTC)
-                )
-            )
-            self.audit.append(s, "decrypted", referral_id=c.referral_id, reason=f"{c.agency.value} contribution opened",
-                              detail={"agency": c.agency.value, "status": c.status.value, "items": len(c.items)})
-
-    def _decide_if_complete(self, s: Session, referral_id: str) -> bool:
-        if s.execute(select(decisions.c.referral_id).where(decisions.c.referral_id == referral_id)).first():
+    def _store_notification(self, s: Session, n: Notification) -> bool:
+        if s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == n.referral_id)).first() is not None:
             return False
-        row = s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).first()
-        if row is None:
+        s.execute(insert(referrals).values(
+            referral_id=n.referral_id, notification=n.model_dump_json(), received_at=n.received_at, state=AWAITING,
+            rag=n.rag.value, returns_due_at=self.clock.returns_due(n.received_at, n.rag),
+            decision_due_at=self.clock.decision_due(n.received_at),
+        ))
+        self.audit.append(s, "decrypted", referral_id=n.referral_id, reason="notification opened for assembly",
+                          subjects=subject_tokens(self.firewall.pepper, n.subjects), detail={"rag": n.rag.value})
+        return False
+
+    def _store_contribution(self, s: Session, c: Contribution) -> bool:
+        key = (contributions.c.referral_id == c.referral_id) & (contributions.c.agency == c.agency.value)
+        if s.execute(select(contributions.c.agency).where(key)).first() is not None:
+            return False
+        s.execute(insert(contributions).values(
+            referral_id=c.referral_id, agency=c.agency.value, contribution=c.model_dump_json(), received_at=self.now()))
+        self.audit.append(s, "decrypted", referral_id=c.referral_id, reason=f"{c.agency.value} contribution opened",
+                          detail={"agency": c.agency.value, "status": c.status.value, "items": len(c.items)})
+        return self._regrade(s, c.referral_id)
+
+    def _regrade(self, s: Session, referral_id: str) -> bool:
+        row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
+        if row is None or row.state != AWAITING:
+            return False
+        change = self.model.regrade(RagRating(row.rag), self._received(s, referral_id))
+        if change is None:
+            return False
+        new, reason = change
+        now = self.now()
+        s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(
+            rag=new.value, returns_due_at=min(_utc(row.returns_due_at), self.clock.returns_due(_utc(row.received_at), new))))
+        s.execute(insert(rag_changes).values(referral_id=referral_id, at=now, from_rag=row.rag, to_rag=new.value, reason=reason[:120]))
+        return self._alert(s, referral_id, AlertKind.REGRADED, new, None, f"{row.rag} to {new.value}: {reason}"[:120])
+
+    # -- the state machine ------------------------------------------------------------------------------
+
+    def _received(self, s: Session, referral_id: str) -> dict[Agency, Contribution]:
+        rows = s.execute(select(contributions.c.agency, contributions.c.contribution).where(contributions.c.referral_id == referral_id))
+        return {Agency(r.agency): Contribution.model_validate_json(r.contribution) for r in rows}
+
+    def _advance(self, s: Session, referral_id: str, due: bool = False) -> bool:
+        row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
+        if row is None or row.state != AWAITING:
+            return False
+        received = self._received(s, referral_id)
+        missing = self.expected - received.keys()
+        if missing and not due:
             return False
         notification = Notification.model_validate_json(row.notification)
-        received = {
-            Agency(r.agency): Contribution.model_validate_json(r.contribution)
-            for r in s.execute(select(contributions.c.agency, contributions.c.contribution).where(contributions.c.referral_id == referral_id))
-        }
-        if not self.expected <= received.keys():
-            return False
-        now = datetime.now(UTC)
-        decision = decision_for(notification, received, recommend(notification, received), now)
-        s.execute(insert(decisions).values(referral_id=referral_id, decision=decision.model_dump_json(), decided_at=now))
-        enqueue(s, self.firewall, DECISIONS.name, referral_id, decision, str(decision.message_id))
+        rec = self.model.recommend(notification, received, no_answer=frozenset(missing), today=self.now().date())
+        if missing:
+            self._alert(s, referral_id, AlertKind.RETURNS_OVERDUE, RagRating(row.rag), _utc(row.returns_due_at),
+                        f"decided without {', '.join(sorted(a.value for a in missing))}: no answer by the deadline")
+        if rec.level in self.model.auto_confirm_levels:
+            self._route(s, row, notification, received, missing, rec, decided_by="model (auto-confirmed)")
+            return True
+        s.execute(insert(recommendations).values(
+            referral_id=referral_id, recommendation=_recommendation_json(rec), no_answer=sorted(a.value for a in missing),
+            recommended_at=self.now()))
+        s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(state=RECOMMENDED))
+        self._alert(s, referral_id, AlertKind.CONFIRMATION_NEEDED, RagRating(row.rag), _utc(row.decision_due_at),
+                    f"model recommends level {rec.level.value} {rec.level_name}: a manager must confirm")
+        return True
+
+    def _route(self, s: Session, row, notification: Notification, received: dict[Agency, Contribution], missing,
+               rec: Recommendation, decided_by: str, override: tuple[Recommendation, str] | None = None) -> Decision:
+        history = [RagChange(at=_utc(r.at), from_rag=RagRating(r.from_rag), to_rag=RagRating(r.to_rag), reason=r.reason)
+                   for r in s.execute(select(rag_changes).where(rag_changes.c.referral_id == row.referral_id).order_by(rag_changes.c.id))]
+        answers = {**{a: c.status for a, c in received.items()}, **{a: ContributionStatus.NO_ANSWER for a in missing}}
+        final, rationale = override if override else (rec, None)
+        decision = decision_for(
+            notification, answers, final, self.model.version, self.now(), decided_by=decided_by, rag=RagRating(row.rag),
+            recommended=rec if override else None, rationale=rationale, no_answer=sorted(missing),
+            history=history, due_by=_utc(row.decision_due_at),
+        )
+        s.execute(insert(decisions).values(referral_id=row.referral_id, decision=decision.model_dump_json(), decided_at=decision.decided_at))
+        s.execute(update(referrals).where(referrals.c.referral_id == row.referral_id).values(state=ROUTED))
+        enqueue(s, self.firewall, DECISIONS.name, row.referral_id, decision, str(decision.message_id))
         subjects = subject_tokens(self.firewall.pepper, notification.subjects)
-        self.audit.append(s, "decided", referral_id=referral_id, actor=decision.decided_by, subjects=subjects,
-                          reason=f"level {decision.level.value}, {decision.outcome.value}",
+        self.audit.append(s, "overridden" if override else "decided", referral_id=row.referral_id, actor=decided_by, subjects=subjects,
+                          reason=f"level {decision.level.value}, {decision.outcome.value}" + (f"; overrode level {rec.level.value}" if override else ""),
                           detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version})
+        notice = outcome_notice(notification, decision)
+        enqueue(s, self.firewall, OUTCOMES.name, notification.submission_id, notice, str(notice.message_id))
         for product in products_for(notification, received, decision):
-            enqueue(s, self.firewall, products_topic(product.recipient), referral_id, product, str(product.message_id))
-            self.audit.append(s, "routed", referral_id=referral_id, subjects=subjects,
+            enqueue(s, self.firewall, products_topic(product.recipient), row.referral_id, product, str(product.message_id))
+            self.audit.append(s, "routed", referral_id=row.referral_id, subjects=subjects,
                               reason=f"information product to {product.recipient.value}",
                               detail={"recipient": product.recipient.value, "message_id": str(product.message_id)})
+        return decision
+
+    # -- the clock --------------------------------------------------------------------------------------
+
+    def sweep(self) -> bool:
+        """Deadlines: decide referrals whose returns are overdue, and raise near and missed alerts.
+        Each referral is its own transaction, so one failure does not hold up the rest."""
+        now = self.now()
+        queued = False
+        with self.db.transaction() as s:
+            open_rows = s.execute(select(referrals.c.referral_id).where(referrals.c.state != ROUTED)).all()
+        for (referral_id,) in open_rows:
+            try:
+                queued |= self._step(lambda s, r=referral_id: self._sweep_one(s, r, now))
+            except TransientError:
+                continue  # another instance is on it
+        return queued
+
+    def _sweep_one(self, s: Session, referral_id: str, now: datetime) -> bool:
+        row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
+        if row is None or row.state == ROUTED:
+            return False
+        queued = False
+        rag, returns_due, decision_due = RagRating(row.rag), _utc(row.returns_due_at), _utc(row.decision_due_at)
+        if row.state == AWAITING:
+            if now >= returns_due:
+                return self._advance(s, referral_id, due=True)
+            if now >= self.clock.alert_at(returns_due):
+                waiting = sorted(a.value for a in self.expected - self._received(s, referral_id).keys())
+                queued |= self._alert(s, referral_id, AlertKind.RETURNS_DUE_SOON, rag, returns_due, f"waiting for {', '.join(waiting)}")
+        if now >= decision_due:
+            queued |= self._alert(s, referral_id, AlertKind.DECISION_OVERDUE, rag, decision_due, "the one-working-day decision deadline has passed")
+        elif now >= self.clock.alert_at(decision_due):
+            queued |= self._alert(s, referral_id, AlertKind.DECISION_DUE_SOON, rag, decision_due, "decision due within the alert window")
+        return queued
+
+    def _alert(self, s: Session, referral_id: str, kind: AlertKind, rag: RagRating, deadline: datetime | None, detail: str) -> bool:
+        if s.execute(select(alerts.c.kind).where((alerts.c.referral_id == referral_id) & (alerts.c.kind == kind.value))).first():
+            return False
+        now = self.now()
+        s.execute(insert(alerts).values(referral_id=referral_id, kind=kind.value, raised_at=now))
+        alert = Alert(message_id=derived_id("alert", referral_id, kind.value), referral_id=referral_id, kind=kind, rag=rag,
+                      deadline=deadline, detail=detail[:120], raised_at=now)
+        enqueue(s, self.firewall, ALERTS.name, referral_id, alert, str(alert.message_id))
         return True
 
     def decision_count(self) -> int:
         with self.db.transaction() as s:
             return len(s.execute(select(decisions.c.referral_id)).all())
+
+    def state_of(self, referral_id: str) -> str | None:
+        with self.db.transaction() as s:
+            row = s.execute(select(referrals.c.state).where(referrals.c.referral_id == referral_id)).first()
+            return row.state if row else None
+
+    # -- the MASH manager -------------------------------------------------------------------------------
+
+    def pending(self) -> list[dict]:
+        with self.db.transaction() as s:
+            rows = s.execute(select(recommendations, referrals.c.rag, referrals.c.decision_due_at)
+                             .join(referrals, referrals.c.referral_id == recommendations.c.referral_id)
+                             .where(referrals.c.state == RECOMMENDED)).all()
+        return [{"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": _utc(r.decision_due_at).isoformat(), **r.recommendation}
+                for r in rows]
+
+    def confirm(self, referral_id: str, manager: str) -> Decision:
+        return self._manager_decides(referral_id, manager, None)
+
+    def override(self, referral_id: str, manager: str, level: ThresholdLevel, outcome: Outcome,
+                 recipients: Sequence[Agency], rationale: str) -> Decision:
+        if len(rationale.strip()) < 10:
+            raise ValueError("an override needs a recorded rationale (at least a sentence)")
+        return self._manager_decides(referral_id, manager, (level, outcome, tuple(recipients), rationale.strip()))
+
+    def _manager_decides(self, referral_id: str, manager: str, change) -> Decision:
+        with self.db.transaction() as s:
+            row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
+            if row is None:
+                raise NotPending(f"{referral_id} is not known to the decision service")
+            if row.state == ROUTED:
+                raise NotPending(f"{referral_id} was already decided and routed: products are not sent twice")
+            if row.state != RECOMMENDED:
+                raise NotPending(f"{referral_id} is still awaiting contributions; there is no recommendation yet")
+            pending = s.execute(select(recommendations).where(recommendations.c.referral_id == referral_id)).first()
+            rec = _recommendation_from(pending.recommendation, self.model)
+            missing = frozenset(Agency(a) for a in pending.no_answer)
+            notification = Notification.model_validate_json(row.notification)
+            override = None
+            if change:
+                level, outcome, recipients, rationale = change
+                override = (Recommendation(level, self.model.level_name(level), outcome, recipients or self.model.levels[level].recipients,
+                                           rec.factors, rec.score), rationale)
+            return self._route(s, row, notification, self._received(s, referral_id), missing, rec,
+                               decided_by=f"manager {manager}", override=override)
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _recommendation_json(rec: Recommendation) -> dict:
+    return {"level": rec.level.value, "level_name": rec.level_name, "outcome": rec.outcome.value,
+            "recipients": [a.value for a in rec.recipients], "score": rec.score,
+            "factors": [f.model_dump() for f in rec.factors]}
+
+
+def _recommendation_from(raw: dict, model: ThresholdModel) -> Recommendation:
+    from mash_contracts import Factor
+
+    return Recommendation(ThresholdLevel(raw["level"]), raw["level_name"], Outcome(raw["outcome"]),
+                          tuple(Agency(a) for a in raw["recipients"]), tuple(Factor(**f) for f in raw["factors"]), raw["score"])

@@ -25,6 +25,18 @@ class DecisionHandlers:
     async def on_contribution(self, contribution: Contribution, _source: Source) -> None:
         await self._after(await asyncio.to_thread(self.assembly.record_contribution, contribution), contribution.referral_id)
 
+    async def keep_time(self, every: float) -> None:
+        """The clock: deadlines are checked, and decisions a manager made through the CLI are relayed."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await asyncio.to_thread(self.assembly.sweep)
+                await self.relay.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed sweep is retried at the next tick; the work is idempotent
+                log.exception("deadline sweep failed")
+
     async def _after(self, decided: bool, referral_id: str) -> None:
         if not decided:
             return  # nothing was queued; rows a crash left behind go out at start-up or with the next decision

@@ -1,40 +1,93 @@
-"""Building the decision and each recipient's information product: pure functions."""
+"""The decision, each recipient's view of the picture, and the referrer's outcome notice: pure functions.
+
+Each recipient gets only what it needs to act (the Caldicott minimum): children's and adult social care
+assess, so they get the whole picture; early help gets a summary and no agency records; police and
+health get what their own desk shared plus what bears on a crime or on health respectively.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from mash_contracts import Agency, Contribution, Decision, InformationProduct, Notification, derived_id
+from mash_contracts import (
+    Agency,
+    Contribution,
+    ContributionStatus,
+    Decision,
+    InformationProduct,
+    Notification,
+    OutcomeNotice,
+    RagChange,
+    RagRating,
+    derived_id,
+)
 
-from .threshold import MODEL_VERSION, Recommendation
+from .model import Recommendation
+
+FULL = "full picture"
+SUMMARY = "summary"
+# Recipient -> the agencies whose shared items it sees (FULL: all; SUMMARY: none).
+VIEWS: dict[Agency, object] = {
+    Agency.CHILDRENS_SOCIAL_CARE: FULL,
+    Agency.ADULT_SOCIAL_CARE: FULL,
+    Agency.EARLY_HELP: SUMMARY,
+    Agency.POLICE: {Agency.POLICE},
+    Agency.HEALTH: {Agency.HEALTH},
+}
+# Record classes that bear on a crime: the police view includes them whichever desk shared them.
+CRIME_RELEVANT = {"domestic_abuse_incident", "other_incident", "missing_person_report", "arrest", "offence", "bail_conditions"}
 
 
 def decision_for(
-    notification: Notification, contributions: dict[Agency, Contribution], rec: Recommendation, now: datetime
+    notification: Notification, answers: dict[Agency, ContributionStatus], rec: Recommendation, model_version: str,
+    now: datetime, *, decided_by: str, rag: RagRating, recommended: Recommendation | None = None,
+    rationale: str | None = None, no_answer: list[Agency] = (), history: list[RagChange] = (), due_by: datetime | None = None,
 ) -> Decision:
     return Decision(
         message_id=derived_id("decision", notification.referral_id),
         referral_id=notification.referral_id,
         level=rec.level,
+        level_name=rec.level_name,
         outcome=rec.outcome,
-        rag=notification.rag,
+        rag=rag,
         recipients=list(rec.recipients),
-        model_version=MODEL_VERSION,
+        model_version=model_version,
         explanation=list(rec.factors),
-        contributions={a: c.status for a, c in contributions.items()},
-        decided_by="model (auto-confirmed)",
+        score=rec.score,
+        contributions=dict(answers),
+        decided_by=decided_by,
         decided_at=now,
+        recommended_level=recommended.level if recommended else None,
+        override_rationale=rationale,
+        no_answer=list(no_answer),
+        rag_history=list(history),
+        decision_due_by=due_by,
     )
 
 
-def products_for(
-    notification: Notification, contributions: dict[Agency, Contribution], decision: Decision
-) -> list[InformationProduct]:
-    summary = (
-        f"Level {decision.level.value} ({decision.level.name.replace('_', ' ').lower()}): "
-        f"{decision.outcome.value.replace('_', ' ')}. "
-        f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}."
-    )
+def _summary(decision: Decision) -> str:
+    name = decision.level_name or decision.level.name.replace("_", " ").lower()
+    gaps = f" No answer from: {', '.join(a.value for a in decision.no_answer)}." if decision.no_answer else ""
+    return (f"Level {decision.level.value} ({name}): {decision.outcome.value.replace('_', ' ')}. RAG {decision.rag.value}. "
+            f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}.{gaps}")
+
+
+def _items_for(recipient: Agency, contributions: dict[Agency, Contribution]) -> dict:
+    view = VIEWS.get(recipient, SUMMARY)
+    if view == FULL:
+        return {a: c.items for a, c in contributions.items() if c.items}
+    if view == SUMMARY:
+        return {}
+    out = {}
+    for a, c in contributions.items():
+        items = [i for i in c.items if a in view or (recipient is Agency.POLICE and i.record_class in CRIME_RELEVANT)]
+        if items:
+            out[a] = items
+    return out
+
+
+def products_for(notification: Notification, contributions: dict[Agency, Contribution], decision: Decision) -> list[InformationProduct]:
+    summary = _summary(decision)
     return [
         InformationProduct(
             message_id=derived_id("product", notification.referral_id, recipient.value),
@@ -43,12 +96,27 @@ def products_for(
             level=decision.level,
             outcome=decision.outcome,
             rag=decision.rag,
-            summary=summary,
+            summary=f"{summary} View: {VIEWS.get(recipient, SUMMARY) if isinstance(VIEWS.get(recipient, SUMMARY), str) else 'own and relevant records'}.",
             subjects=notification.subjects,
             concern=notification.concern,
-            shared_items={a: c.items for a, c in contributions.items() if c.items},
+            shared_items=_items_for(recipient, contributions),
             explanation=decision.explanation,
             decided_at=decision.decided_at,
         )
         for recipient in decision.recipients
     ]
+
+
+def outcome_notice(notification: Notification, decision: Decision) -> OutcomeNotice:
+    """No levels, findings or agency records: the referrer learns that the hub acted and who leads."""
+    lead = {Agency.CHILDRENS_SOCIAL_CARE: "children's social care", Agency.EARLY_HELP: "the early help service",
+            Agency.ADULT_SOCIAL_CARE: "adult social care", Agency.POLICE: "the police", Agency.HEALTH: "health services"}
+    who = lead.get(decision.recipients[0], "the responsible agency") if decision.recipients else "the responsible agency"
+    return OutcomeNotice(
+        message_id=derived_id("outcome-notice", notification.referral_id),
+        submission_id=notification.submission_id,
+        referral_id=notification.referral_id,
+        decided_at=decision.decided_at,
+        text=(f"The MASH has considered your notification {notification.submission_id} (referral {notification.referral_id}) "
+              f"and decided the response; {who} will take it forward. Please continue to share any new concerns."),
+    )

@@ -7,3 +7,9 @@ from mash_runtime.settings import ServiceSettings
 
 class DecisionSettings(ServiceSettings):
     expected_desks: list[Agency] = Field(list(DESK_AGENCIES), description="Desks whose contribution completes a referral")
+    model: str = Field("default", description="Threshold model: a name in mash_decision/models/ or a path to a TOML file")
+    auto_confirm_levels: list[int] | None = Field(
+        None, description="Override the model's levels routed without a manager (the demo and tests confirm all)")
+    timescales: dict | None = Field(
+        None, description='Override model timescales, e.g. {"green_return_hours": 0.01, "around_the_clock": ["red", "green"]}')
+    sweep_seconds: float = Field(5.0, description="How often deadlines are checked and manager decisions relayed")

@@ -1,0 +1,51 @@
+"""`mash decision`: the MASH manager's desk. Lists recommendations waiting for a person, confirms them, or
+overrides them with a recorded rationale. Writes through the decision service's own store and outbox
+(the service relays within a few seconds), so a manager's decision is routed exactly like the model's."""
+
+from __future__ import annotations
+
+import json
+
+from mash_contracts import Agency, Outcome, ThresholdLevel
+from mash_runtime.firewall import Firewall
+from mash_runtime.store import Database
+
+from .mesh import Mesh
+
+
+def _assembly(mesh: Mesh):
+    from mash_decision.app import threshold_model
+    from mash_decision.assembly import Assembly, metadata
+    from mash_decision.settings import DecisionSettings
+
+    url = mesh.database_url("decision")
+    if url is None:
+        raise SystemExit("no decision store in this state directory (is the mesh running? try --state)")
+    settings = DecisionSettings(**{k.removeprefix("MASH_").lower(): v for k, v in mesh.extra_env.items()
+                                   if k in ("MASH_MODEL", "MASH_AUTO_CONFIRM_LEVELS")})
+    return Assembly(Database(url, metadata), settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings))
+
+
+def pending(mesh: Mesh) -> None:
+    waiting = _assembly(mesh).pending()
+    for p in waiting:
+        print(f"{p['referral_id']}  RAG {p['rag']:<5}  due {p['decision_due_at']}  model: level {p['level']} {p['level_name']}, "
+              f"{p['outcome']} -> {', '.join(p['recipients'])} (score {p['score']})")
+        for f in p["factors"]:
+            print(f"    {f['weight']:>4}  {f['name']}  [{f['source']}]")
+    if not waiting:
+        print("no recommendations waiting for a manager")
+
+
+def confirm(mesh: Mesh, referral_id: str, manager: str) -> None:
+    decision = _assembly(mesh).confirm(referral_id, manager)
+    print(json.dumps({"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
+                      "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by}))
+
+
+def override(mesh: Mesh, referral_id: str, manager: str, level: int, outcome: str, recipients: list[str], rationale: str) -> None:
+    decision = _assembly(mesh).override(referral_id, manager, ThresholdLevel(level), Outcome(outcome),
+                                        [Agency(a) for a in recipients], rationale)
+    print(json.dumps({"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
+                      "recommended_level": decision.recommended_level.value if decision.recommended_level else None,
+                      "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by}))

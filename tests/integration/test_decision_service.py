@@ -1,0 +1,138 @@
+"""The decision service on the running mesh: a desk that never answers, the manager in charge, two instances."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+
+import pytest
+
+from mash_cli import processes
+from mash_cli.synthetic import Generator, Scenario
+from mash_contracts import Agency, AlertKind, ConcernCategory, ContributionStatus, Outcome
+from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, DECISIONS, OUTCOMES, PRODUCTS
+
+from .test_mesh import FLOW, referral_ids, routed
+from .watch import Seen, run
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fresh() -> Generator:
+    return Generator(seed=uuid.uuid4().int)
+
+
+@contextmanager
+def decision_configured(mesh, **env: str):
+    """Restart the decision service with extra settings; put it back as it was afterwards."""
+    saved = dict(mesh.extra_env)
+    mesh.stop("decision")
+    mesh.extra_env.update(env)
+    mesh.start("decision")
+    mesh.wait_ready("decision")
+    try:
+        yield
+    finally:
+        mesh.stop("decision")
+        mesh.extra_env.clear()
+        mesh.extra_env.update(saved)
+        mesh.start("decision")
+        mesh.wait_ready("decision")
+
+
+def referral_of(watcher, submission) -> str:
+    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name], lambda s: referral_ids(s, {submission.submission_id})))
+    [ref] = referral_ids(seen, {submission.submission_id})
+    return ref
+
+
+def test_a_desk_that_never_answers_leads_to_a_due_decision_the_gap_recorded_and_an_alert(mesh, watcher, fresh):
+    fast = {"MASH_TIMESCALES": json.dumps({f"{r}_return_hours": 0.003 for r in ("red", "amber", "green", "blue")}
+                                          | {"around_the_clock": ["red", "amber", "green", "blue"], "alert_before_minutes": 0})}
+    mesh.stop("police_desk")
+    try:
+        with decision_configured(mesh, **fast):
+            submission = fresh.notification(Scenario((ConcernCategory.NEGLECT,), "Child often left alone in the evenings."))
+            run(watcher.submit(submission))
+            ref = referral_of(watcher, submission)
+
+            def due(s: Seen) -> bool:
+                return any(d.referral_id == ref for d in s.decoded(DECISIONS.name))
+
+            seen = run(watcher.read_until([DECISIONS.name, ALERTS.name], due, timeout=90, settle=1))
+    finally:
+        mesh.start("police_desk")
+        mesh.wait_ready("police_desk")
+    [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+    assert decision.no_answer == [Agency.POLICE] and decision.contributions[Agency.POLICE] is ContributionStatus.NO_ANSWER
+    assert all(decision.contributions[a] is not ContributionStatus.NO_ANSWER for a in (Agency.HEALTH, Agency.EDUCATION))
+    assert any(f.source == "police" and "did not answer" in f.name for f in decision.explanation)
+    overdue = [a for a in seen.decoded(ALERTS.name) if a.referral_id == ref and a.kind is AlertKind.RETURNS_OVERDUE]
+    assert len(overdue) == 1 and "police" in overdue[0].detail
+
+
+def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, watcher, fresh):
+    with decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):
+        submission = fresh.notification(Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Bruise on the child's arm seen at nursery."))
+        run(watcher.submit(submission))
+        ref = referral_of(watcher, submission)
+        seen = run(watcher.read_until([ALERTS.name], lambda s: any(
+            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
+        assert not any(d.referral_id == ref for d in run(watcher.read_until([DECISIONS.name], lambda s: True, settle=1)).decoded(DECISIONS.name)), \
+            "nothing routed at level 4 before a manager decides"
+
+        cli = [sys.executable, "-m", "mash_cli", "decision"]
+        state = ["--state", str(mesh.state_dir)]
+        listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
+        assert ref in listed.stdout and "level 4" in listed.stdout, listed.stdout + listed.stderr
+        refused = subprocess.run([*cli, "override", ref, "--manager", "t.manager", "--level", "3", "--outcome", "cin_assessment",
+                                  "--rationale", "no", *state], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "rationale" in refused.stderr
+        rationale = "Bruising explained by a recorded medical condition; single assessment instead of s47."
+        done = subprocess.run([*cli, "override", ref, "--manager", "t.manager", "--level", "3", "--outcome", "cin_assessment",
+                               "--recipient", "childrens_social_care", "--rationale", rationale, *state],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+        def decided(s: Seen) -> bool:
+            return any(d.referral_id == ref for d in s.decoded(DECISIONS.name)) and any(
+                n.referral_id == ref for n in s.decoded(OUTCOMES.name))
+
+        seen = run(watcher.read_until([DECISIONS.name, OUTCOMES.name, *(t.name for t in PRODUCTS)], decided, settle=2))
+    [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+    assert (decision.level, decision.outcome, decision.recommended_level) == (3, Outcome.CIN_ASSESSMENT, 4)
+    assert decision.override_rationale == rationale and decision.decided_by == "manager t.manager"
+    products = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref]
+    assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE]
+    again = subprocess.run([*cli, "confirm", ref, "--manager", "t.manager", *state], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "not sent twice" in again.stderr
+    seen_by = subprocess.run([sys.executable, "-m", "mash_cli", "audit", "seen", ref, *state], capture_output=True, text=True, timeout=60)
+    assert "decision" in seen_by.stdout
+    notice = next(n for n in seen.decoded(OUTCOMES.name) if n.referral_id == ref)
+    assert notice.submission_id == submission.submission_id and "bruis" not in notice.text.lower()
+
+
+def test_two_decision_instances_share_the_load_with_one_product_per_referral(mesh, watcher, fresh):
+    second = mesh.start_instance("decision", "2")
+    try:
+        mesh.wait_ready("decision")
+        submissions = [fresh.notification() for _ in range(24)]
+        run(watcher.submit(*submissions))
+        ours = {s.submission_id for s in submissions}
+        seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 24 and routed(s, referral_ids(s, ours)),
+                                      timeout=120, settle=3))
+    finally:
+        processes.terminate(second, 30)
+    refs = referral_ids(seen, ours)
+    decisions = Counter(d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in refs)
+    assert set(decisions) == refs and set(decisions.values()) == {1}
+    products = Counter((p.referral_id, p.recipient) for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id in refs)
+    assert set(products.values()) == {1}, "each recipient exactly one product per referral"
+    log = (mesh.state_dir / "logs" / "decision-2.log").read_text()
+    assert len(re.findall(r'"message": "decided"', log)) > 0, "the second instance took a share of the referrals"

@@ -1,0 +1,150 @@
+"""The decision state machine on each backend: due decisions, re-grades, alerts, the manager in charge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mash_contracts import (
+    Agency,
+    AlertKind,
+    ConcernCategory as C,
+    Contribution,
+    ContributionStatus,
+    Outcome,
+    RagRating,
+    ThresholdLevel as L,
+    derived_id,
+)
+from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
+from mash_decision.assembly import Assembly, NotPending, metadata, rag_changes
+from mash_decision.model import load_model
+from mash_intake.screening import accept
+from mash_runtime.store import Database, outbox
+
+pytestmark = pytest.mark.unit
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+class Now:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def now() -> Now:
+    return Now(MONDAY)
+
+
+@pytest.fixture
+def assembly(database_url, principals, now):
+    db = Database(database_url, metadata)
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now)
+    db.dispose()
+
+
+def notify(generator, categories, danger=False):
+    s = generator.notification()
+    s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})})
+    return accept(s, MONDAY)
+
+
+def answer(n, agency, findings=()):
+    return Contribution(
+        message_id=derived_id("contribution", n.referral_id, agency.value), referral_id=n.referral_id, agency=agency,
+        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND, findings=list(findings),
+        rationale="test", policy_version="test-1", researched_at=MONDAY,
+    )
+
+
+def published(assembly, principals, topic):
+    with assembly.db.transaction() as s:
+        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic)).all()
+    return [principals.read(t, k, p) for t, k, p in rows]
+
+
+def test_a_desk_that_never_answers_leads_to_a_due_decision_with_the_gap_recorded(assembly, principals, generator, now):
+    n = notify(generator, [C.NEGLECT])  # green: returns due in 6 working hours, 16:00
+    assembly.record_notification(n)
+    for a in (Agency.POLICE, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION):
+        assert not assembly.record_contribution(answer(n, a))
+    now.at = MONDAY + timedelta(hours=5, minutes=10)  # 15:10: within the hour before the deadline
+    assembly.sweep()
+    assert [a.kind for a in published(assembly, principals, ALERTS.name)] == [AlertKind.RETURNS_DUE_SOON]
+    now.at = MONDAY + timedelta(hours=6, minutes=30)  # 16:30: overdue
+    assert assembly.sweep()
+    [decision] = published(assembly, principals, DECISIONS.name)
+    assert decision.no_answer == [Agency.HEALTH] and decision.contributions[Agency.HEALTH] is ContributionStatus.NO_ANSWER
+    assert any(f.name == "a desk did not answer in time" and f.source == "health" for f in decision.explanation)
+    kinds = [a.kind for a in published(assembly, principals, ALERTS.name)]
+    assert AlertKind.RETURNS_OVERDUE in kinds and AlertKind.DECISION_OVERDUE not in kinds
+    assert not assembly.record_contribution(answer(n, Agency.HEALTH)), "a late answer is kept but decides nothing twice"
+    assert len(published(assembly, principals, DECISIONS.name)) == 1
+
+
+def test_an_open_cp_plan_regrades_green_to_red_with_the_reason_on_record(assembly, principals, generator):
+    n = notify(generator, [C.PARENTAL_MENTAL_HEALTH])
+    assert n.rag is RagRating.GREEN
+    assembly.record_notification(n)
+    assembly.record_contribution(answer(n, Agency.CHILDRENS_SOCIAL_CARE, ["open_cp_plan"]))
+    with assembly.db.transaction() as s:
+        [change] = s.execute(select(rag_changes)).all()
+    assert (change.from_rag, change.to_rag) == ("green", "red") and "open cp plan" in change.reason
+    [alert] = published(assembly, principals, ALERTS.name)
+    assert alert.kind is AlertKind.REGRADED and alert.rag is RagRating.RED
+
+
+def test_level_four_waits_for_a_manager_who_can_confirm(assembly, principals, generator):
+    n = notify(generator, [C.PHYSICAL_ABUSE])
+    assembly.record_notification(n)
+    for a in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, a))
+    assert published(assembly, principals, DECISIONS.name) == [], "nothing routed at level 4 without a person"
+    assert [p["referral_id"] for p in assembly.pending()] == [n.referral_id]
+    assert published(assembly, principals, ALERTS.name)[0].kind is AlertKind.CONFIRMATION_NEEDED
+    decision = assembly.confirm(n.referral_id, "j.bloggs")
+    assert decision.level is L.CHILD_PROTECTION and decision.decided_by == "manager j.bloggs"
+    assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [n.referral_id]
+    [notice] = published(assembly, principals, OUTCOMES.name)
+    assert notice.submission_id == n.submission_id and n.subjects[0].family_name not in notice.text
+    with pytest.raises(NotPending, match="not sent twice"):
+        assembly.confirm(n.referral_id, "j.bloggs")
+
+
+def test_a_manager_override_changes_the_outcome_with_its_rationale_on_record(assembly, principals, generator):
+    n = notify(generator, [C.SEXUAL_ABUSE])
+    assembly.record_notification(n)
+    for a in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, a))
+    with pytest.raises(ValueError, match="rationale"):
+        assembly.override(n.referral_id, "a.manager", L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, [], "no")
+    decision = assembly.override(n.referral_id, "a.manager", L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, [Agency.CHILDRENS_SOCIAL_CARE],
+                                 "Disclosure withdrawn and explained by a medical condition; single assessment instead.")
+    assert (decision.level, decision.outcome, decision.recommended_level) == (L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, L.CHILD_PROTECTION)
+    assert decision.override_rationale.startswith("Disclosure withdrawn") and decision.recipients == [Agency.CHILDRENS_SOCIAL_CARE]
+    products = [p for t in ("mash.products.childrens_social_care", "mash.products.police") for p in published(assembly, principals, t)]
+    assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE], "routed as the manager decided"
+
+
+def test_a_confirmation_before_the_picture_is_complete_is_refused(assembly, generator):
+    n = notify(generator, [C.NEGLECT])
+    assembly.record_notification(n)
+    with pytest.raises(NotPending, match="awaiting contributions"):
+        assembly.confirm(n.referral_id, "someone")
+
+
+def test_the_decision_deadline_alert_fires_once(assembly, principals, generator, now):
+    n = notify(generator, [C.PHYSICAL_ABUSE])  # level 4: waits for a manager
+    assembly.record_notification(n)
+    for a in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, a))
+    now.at = MONDAY + timedelta(days=2)
+    assembly.sweep()
+    assembly.sweep()
+    kinds = [a.kind for a in published(assembly, principals, ALERTS.name)]
+    assert kinds.count(AlertKind.DECISION_OVERDUE) == 1
