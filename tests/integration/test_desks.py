@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from mash_cli.synthetic import Generator, scripted_notification
 from mash_contracts import Agency, ContributionStatus as S, RagRating
-from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS
+from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS, lanes
 
 from .watch import Seen, run
 
@@ -33,14 +33,14 @@ def outcomes(mesh, watcher_module, scripted):
         r = refs(seen)
         return len(r) == len(wanted) and len({d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in r}) == len(wanted)
 
-    topics = [ACKNOWLEDGEMENTS.name, DECISIONS.name, *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
+    topics = [ACKNOWLEDGEMENTS.name, DECISIONS.name, *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
     seen = run(watcher_module.read_until(topics, complete, timeout=90))
     by_case = {}
     for ref, name in refs(seen).items():
         by_case[name] = {
             "referral_id": ref,
             "submission": submissions[name],
-            "contributions": {c.agency: c for t in CONTRIBUTIONS for c in seen.decoded(t.name) if c.referral_id == ref},
+            "contributions": {c.agency: c for t in CONTRIBUTIONS for c in seen.lanes(t.name) if c.referral_id == ref},
             "products": [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref],
             "decision": next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref),
         }

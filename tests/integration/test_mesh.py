@@ -21,13 +21,15 @@ from mash_contracts.topics import (
     PRODUCTS,
     REJECTIONS,
     contributions_topic,
+    lanes,
     products_topic,
 )
 
 from .watch import Seen, run
 
 pytestmark = pytest.mark.integration
-FLOW = [ACKNOWLEDGEMENTS.name, NOTIFICATIONS.name, *(t.name for t in CONTRIBUTIONS), DECISIONS.name, *(t.name for t in PRODUCTS)]
+FLOW = [ACKNOWLEDGEMENTS.name, *lanes(NOTIFICATIONS.name), *(n for t in CONTRIBUTIONS for n in lanes(t.name)), DECISIONS.name,
+        *(t.name for t in PRODUCTS)]
 
 
 @pytest.fixture
@@ -52,11 +54,11 @@ def test_referrals_travel_intake_desks_decision_to_the_recipient(mesh, watcher, 
 
     seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 6 and routed(s, referral_ids(s, ours)), settle=2))
     refs = referral_ids(seen, ours)
-    notifications = {n.referral_id: n for n in seen.decoded(NOTIFICATIONS.name) if n.referral_id in refs}
+    notifications = {n.referral_id: n for n in seen.lanes(NOTIFICATIONS.name) if n.referral_id in refs}
     assert {n.submission_id for n in notifications.values()} == ours
 
     for agency in DESK_AGENCIES:
-        answered = [c for c in seen.decoded(contributions_topic(agency)) if c.referral_id in refs]
+        answered = [c for c in seen.lanes(contributions_topic(agency)) if c.referral_id in refs]
         assert sorted(c.referral_id for c in answered) == sorted(refs), f"{agency} answered each referral once"
         # Invented families are in no agency's records: each desk finds nothing, or declines without consent.
         assert {c.status for c in answered} <= {ContributionStatus.NO_RECORDS_FOUND, ContributionStatus.DECLINED}
@@ -124,13 +126,13 @@ def test_a_redelivered_message_produces_no_second_product(mesh, watcher, fresh):
 
     # Redeliver everything that led to the decision: the submission, the notification, every contribution.
     run(watcher.submit(submission))
-    for topic in [NOTIFICATIONS.name, *(t.name for t in CONTRIBUTIONS)]:
+    for topic in [*lanes(NOTIFICATIONS.name), *(n for t in CONTRIBUTIONS for n in lanes(t.name))]:
         for record in seen.records[topic]:
             if record.key == ref.encode():
                 run(watcher.publish_raw(topic, record.key, record.value))
 
     def redelivered(s: Seen) -> bool:
-        return sum(n.referral_id == ref for n in s.decoded(NOTIFICATIONS.name)) >= 3
+        return sum(n.referral_id == ref for n in s.lanes(NOTIFICATIONS.name)) >= 3
 
     seen = run(watcher.read_until(FLOW, redelivered, settle=4))
     decisions = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
@@ -149,7 +151,7 @@ def test_decision_service_restarted_carries_on(mesh, watcher, fresh):
 
     def researched(s: Seen) -> bool:
         refs = referral_ids(s, ours)
-        return len(refs) == 3 and all(sum(c.referral_id in refs for c in s.decoded(t.name)) == 3 for t in CONTRIBUTIONS)
+        return len(refs) == 3 and all(sum(c.referral_id in refs for c in s.lanes(t.name)) == 3 for t in CONTRIBUTIONS)
 
     run(watcher.read_until(FLOW, researched))
     mesh.start("decision")

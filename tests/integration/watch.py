@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from mash_cli.kafka import ADMIN, Access
-from mash_cli.principals import Principals
+from mash_cli.principals import Principals, submission_lane
 from mash_contracts import NotificationSubmission, UnreadableMessage, headers_for
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, lanes
 from mash_runtime.firewall import SealError
 
 
@@ -26,6 +26,10 @@ class Seen:
 
     principals: Principals
     records: dict[str, list] = field(default_factory=lambda: defaultdict(list))
+
+    def lanes(self, topic: str) -> list:
+        """Decoded messages of a topic and of its urgent lane."""
+        return [m for name in lanes(topic) for m in self.decoded(name)]
 
     def decoded(self, topic: str) -> list:
         # Earlier tests leave deliberate garbage on shared topics: skip what is not a message.
@@ -52,7 +56,7 @@ class Watcher:
             sent = []
             for s in submissions:
                 sent.append(await producer.send_and_wait(
-                    NOTIFICATIONS_SUBMITTED.name, self.principals.seal_submission(s), key=s.submission_id.encode(),
+                    submission_lane(s).name, self.principals.seal_submission(s), key=s.submission_id.encode(),
                     headers=[(k, v.encode()) for k, v in headers_for(s).items()],
                 ))
             for r in raw:

@@ -21,12 +21,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from mash_contracts import headers_for
-from mash_contracts.topics import DECISIONS, NOTIFICATIONS_SUBMITTED, PRODUCTS, REFERRERS
+from mash_contracts.topics import DECISIONS, PRODUCTS, REFERRERS
 
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
-from .principals import Principals
+from .principals import Principals, submission_lane
 from .synthetic import Generator, household_notification
 from .topics import create_topics
 
@@ -117,7 +117,7 @@ async def _burst(access: Access, submissions: list, principals: Principals) -> t
         futures = []
         for s in submissions:
             sent_at[referral_id_for(s)] = time.monotonic()
-            futures.append(await producer.send(NOTIFICATIONS_SUBMITTED.name, principals.seal_submission(s), key=s.submission_id.encode(),
+            futures.append(await producer.send(submission_lane(s).name, principals.seal_submission(s), key=s.submission_id.encode(),
                                                headers=[(k, v.encode()) for k, v in headers_for(s).items()]))
         await asyncio.gather(*futures)
         expected: dict[str, int] = {}

@@ -22,13 +22,14 @@ from mash_contracts.topics import (
     PRODUCTS,
     REFERRERS,
     REJECTIONS,
+    lanes,
 )
 
 from . import audit
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
-from .principals import Principals
+from .principals import Principals, submission_lane
 from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
 
@@ -114,7 +115,7 @@ def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[Notif
 
 async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals) -> bool:
     watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
-               *(t.name for t in CONTRIBUTIONS), *(t.name for t in PRODUCTS)]
+               *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
     # The demo narrates every hop, so it watches as the operator's super user; no service has that reach.
     consumer = AIOKafkaConsumer(
         *watched, **access.client(ADMIN), group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
@@ -127,7 +128,7 @@ async def _submit_and_watch(access: Access, submissions: list[NotificationSubmis
         started = time.monotonic()
         for s in submissions:
             await producer.send_and_wait(
-                NOTIFICATIONS_SUBMITTED.name, principals.seal_submission(s), key=s.submission_id.encode(),
+                submission_lane(s).name, principals.seal_submission(s), key=s.submission_id.encode(),
                 headers=[(k, v.encode()) for k, v in headers_for(s).items()],
             )
         await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
@@ -160,9 +161,10 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                     d = principals.read(tp.topic, r.key, r.value)
                     expected_products[d.referral_id] = len(d.recipients)
                     contribs = ", ".join(f"{a.value}={s.value}" for a, s in sorted(d.contributions.items()))
+                    regraded = f" (re-graded from {d.rag_history[0].from_rag.value}: {d.rag_history[-1].reason})" if d.rag_history else ""
                     print(
-                        f"{stamp()} {d.referral_id} decided: level {d.level.value} {d.level.name.replace('_', ' ').lower()}, "
-                        f"RAG {d.rag.value}, outcome {d.outcome.value.replace('_', ' ')} [{contribs}]",
+                        f"{stamp()} {d.referral_id} decided: level {d.level.value} {d.level_name}, "
+                        f"RAG {d.rag.value}{regraded}, outcome {d.outcome.value.replace('_', ' ')}, by {d.decided_by} [{contribs}]",
                         flush=True,
                     )
                 elif tp.topic.startswith("mash.contributions."):

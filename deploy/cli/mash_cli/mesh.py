@@ -22,12 +22,7 @@ from .kafka import ADMIN, Access
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 SERVICES: dict[str, tuple[str, ...]] = {
-    "intake": ("intake",),
-    "police_desk": ("police_desk",),
-    "health_desk": ("health_desk",),
-    "social_care": ("social_care",),
-    "education_desk": ("education_desk",),
-    "decision": ("decision",),
+    s: (s, s + ".urgent") for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "decision")
 }
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's

@@ -9,8 +9,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, NotificationSubmission, decode
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, by_name
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, REFERRERS, Topic, by_name
 from mash_runtime.firewall import Firewall, open_sealed
+
+
+def submission_lane(submission: NotificationSubmission) -> Topic:
+    """A referrer reporting immediate danger uses the front door's urgent lane."""
+    return NOTIFICATIONS_SUBMITTED_URGENT if submission.concern.immediate_danger else NOTIFICATIONS_SUBMITTED
 
 
 class Principals:

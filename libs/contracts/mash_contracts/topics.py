@@ -26,6 +26,10 @@ from .messages import (
 from .vocabulary import Agency
 
 FLOW_PARTITIONS = 6
+# Immediate-danger referrals travel a lane of their own at every stage where a backlog can form (the front
+# door, the desks' research, the decision's assembly), read by a consumer of its own in each service, so
+# they never queue behind routine work.
+URGENT_SUFFIX = ".urgent"
 
 # The principal agency systems use to submit notifications (one shared identity in this build).
 REFERRERS = "referrers"
@@ -59,8 +63,8 @@ class Topic:
     sealed: bool = False  # carries personal data: each record is an envelope sealed for the readers only
 
 
-def contributions_topic(agency: Agency) -> str:
-    return f"mash.contributions.{agency.value}"
+def contributions_topic(agency: Agency, urgent: bool = False) -> str:
+    return f"mash.contributions.{agency.value}" + (URGENT_SUFFIX if urgent else "")
 
 
 def products_topic(agency: Agency) -> str:
@@ -101,6 +105,24 @@ CONTRIBUTIONS = tuple(
     )
     for a in DESK_AGENCIES
 )
+NOTIFICATIONS_SUBMITTED_URGENT = Topic(
+    NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX, "submission id", NotificationSubmission,
+    writers=(REFERRERS,), readers=("intake",),
+    description="The front door's urgent lane: notifications reporting immediate danger.", sealed=True,
+)
+NOTIFICATIONS_URGENT = Topic(
+    NOTIFICATIONS.name + URGENT_SUFFIX, "referral id", Notification,
+    writers=("intake",), readers=NOTIFICATIONS.readers,
+    description="Accepted notifications reporting immediate danger: researched and decided ahead of routine work.", sealed=True,
+)
+CONTRIBUTIONS_URGENT = tuple(
+    Topic(
+        contributions_topic(a, urgent=True), "referral id", Contribution,
+        writers=(desk_service(a),), readers=("decision",),
+        description=f"The {a.value.replace('_', ' ')} desk's contributions for immediate-danger referrals.", sealed=True,
+    )
+    for a in DESK_AGENCIES
+)
 DECISIONS = Topic(
     "mash.decisions", "referral id", Decision,
     writers=("decision",), readers=(MANAGERS,),
@@ -133,16 +155,24 @@ DEAD_LETTERS = Topic(
 
 CATALOGUE: tuple[Topic, ...] = (
     NOTIFICATIONS_SUBMITTED,
+    NOTIFICATIONS_SUBMITTED_URGENT,
     NOTIFICATIONS,
+    NOTIFICATIONS_URGENT,
     REJECTIONS,
     ACKNOWLEDGEMENTS,
     *CONTRIBUTIONS,
+    *CONTRIBUTIONS_URGENT,
     DECISIONS,
     ALERTS,
     OUTCOMES,
     *PRODUCTS,
     DEAD_LETTERS,
 )
+
+
+def lanes(name: str) -> list[str]:
+    """A topic and, where it has one, its urgent lane: every topic a stage's messages can travel on."""
+    return [name] + [t.name for t in CATALOGUE if t.name == name + URGENT_SUFFIX]
 
 
 def by_name(name: str) -> Topic:

@@ -175,7 +175,7 @@ def subscribe(
                 await dead_letters.send(record, type(e).__name__, detail, attempts=attempt)
                 return
 
-    consume.__name__ = f"consume_{service}"
+    consume.__name__ = "consume_" + group_id.replace(".", "_")
     return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
 
 

@@ -3,7 +3,7 @@
 from faststream import FastStream
 
 from mash_contracts import NotificationSubmission
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, URGENT_SUFFIX
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
 from mash_runtime.firewall import Firewall
@@ -23,13 +23,11 @@ def build() -> FastStream:
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE))
     handlers = IntakeHandlers(broker, firewall, db)
-    subscribe(
-        broker,
-        routes={NOTIFICATIONS_SUBMITTED.name: Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)},
-        group_id=SERVICE,
-        service=SERVICE,
-        firewall=firewall,
-    )
+    route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
+    # Two consumers: the urgent lane is never behind the routine one.
+    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall)
+    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED_URGENT.name: route}, group_id=SERVICE + URGENT_SUFFIX,
+              service=SERVICE, firewall=firewall)
     app = make_app(broker, SERVICE)
     app.after_shutdown(db.dispose)
     return app

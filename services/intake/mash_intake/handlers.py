@@ -11,7 +11,7 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from mash_contracts import NotificationSubmission, Rejection
-from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, REJECTIONS
+from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.consuming import Source, publish
 from mash_runtime.firewall import Firewall
@@ -44,7 +44,8 @@ class IntakeHandlers:
             detail={"submission_id": submission.submission_id, "rag": notification.rag.value,
                     "categories": sorted(c.value for c in notification.concern.categories)},
         )
-        await publish(self.broker, self.firewall, NOTIFICATIONS.name, notification.referral_id, notification)
+        lane = NOTIFICATIONS_URGENT if notification.concern.immediate_danger else NOTIFICATIONS
+        await publish(self.broker, self.firewall, lane.name, notification.referral_id, notification)
         ack = screening.acknowledgement(notification)
         await publish(self.broker, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack)
         log.info("accepted as %s (%s)", notification.referral_id, notification.rag.value, extra={"referral_id": notification.referral_id})

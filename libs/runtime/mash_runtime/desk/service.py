@@ -19,7 +19,7 @@ from pydantic import Field
 from sqlalchemy import MetaData, Table
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification
-from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_service
+from mash_contracts.topics import NOTIFICATIONS, NOTIFICATIONS_URGENT, URGENT_SUFFIX, contributions_topic, desk_service
 
 from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
@@ -126,7 +126,8 @@ class Desk:
                     detail={"status": answer.status.value, "items": len(answer.items), "disclosure_id": disclosure_id,
                             "record_classes": sorted({i.record_class for i in answer.items})},
                 )
-            enqueue(s, self.firewall, contributions_topic(self.policy.agency), notification.referral_id, contribution, str(contribution.message_id))
+            topic = contributions_topic(self.policy.agency, urgent=notification.concern.immediate_danger)
+            enqueue(s, self.firewall, topic, notification.referral_id, contribution, str(contribution.message_id))
         log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
         return True
 
@@ -147,13 +148,10 @@ def build_desk_app(definition: DeskDefinition) -> FastStream:
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
-    subscribe(
-        broker,
-        routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)},
-        group_id=definition.service,
-        service=definition.service,
-        firewall=desk.firewall,
-    )
+    route = Route(Notification, desk.on_notification)
+    # Two consumers: immediate-danger referrals are researched while a routine backlog waits.
+    for topic, group in ((NOTIFICATIONS, definition.service), (NOTIFICATIONS_URGENT, definition.service + URGENT_SUFFIX)):
+        subscribe(broker, routes={topic.name: route}, group_id=group, service=definition.service, firewall=desk.firewall)
     app = make_app(broker, definition.service)
     app.after_startup(relay.flush)
     app.after_shutdown(db.dispose)
