@@ -146,3 +146,54 @@ def test_two_decision_instances_share_the_load_with_one_product_per_referral(mes
     products = Counter((p.referral_id, p.recipient) for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id in refs)
     assert set(products.values()) == {1}, "each recipient exactly one product per referral"
     print(f"\n{len(refs)} referrals in {rounds} rounds; the second instance decided {shares}")
+
+
+def _http(mesh, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, object]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{mesh.http_port('decision')}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
+    from mash_decision.http import manager_token
+
+    token = manager_token(mesh.keys_dir)
+    with decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = _http(mesh, "GET", "/health/ready")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the decision service never became ready"
+            time.sleep(0.5)
+        submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
+        run(watcher.submit(submission))
+        ref = referral_of(watcher, submission)
+        run(watcher.read_until([ALERTS.name], lambda s: any(
+            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
+
+        assert _http(mesh, "GET", "/recommendations")[0] == 401
+        status, pending = _http(mesh, "GET", "/recommendations", token=token)
+        assert status == 200 and any(p["referral_id"] == ref and p["level"] == 4 for p in pending)
+        assert _http(mesh, "POST", "/decisions", {"referral_id": ref, "manager": "h.manager", "action": "confirm"})[0] == 401
+        status, body = _http(mesh, "POST", "/decisions", {"referral_id": ref, "manager": "h.manager", "action": "approve"}, token)
+        assert status == 400 and "confirm or override" in body["error"]
+        status, body = _http(mesh, "POST", "/decisions", {"referral_id": ref, "manager": "h.manager", "action": "confirm"}, token)
+        assert status == 200 and body["level"] == 4 and body["decided_by"] == "manager h.manager"
+        status, body = _http(mesh, "POST", "/decisions", {"referral_id": ref, "manager": "h.manager", "action": "confirm"}, token)
+        assert status == 409 and "not sent twice" in body["error"]
+        seen = run(watcher.read_until([DECISIONS.name, *(t.name for t in PRODUCTS)],
+                                      lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)), settle=2))
+    [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+    assert decision.decided_by == "manager h.manager" and set(decision.recipients) == {Agency.CHILDRENS_SOCIAL_CARE, Agency.POLICE}

@@ -18,7 +18,7 @@ from mash_contracts.topics import principals
 from mash_runtime.firewall import generate
 
 from . import processes
-from .kafka import ADMIN, Access
+from .kafka import ADMIN, Access, free_port
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 SERVICES: dict[str, tuple[str, ...]] = {
@@ -27,6 +27,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
 # default, where nothing at Level 4 is routed without a MASH manager's confirmation.
+HTTP_SERVICES = ("decision",)  # services with an HTTP interface (the manager's), on a free loopback port
 UNATTENDED = {"MASH_AUTO_CONFIRM_LEVELS": "[1, 2, 3, 4]", "MASH_SWEEP_SECONDS": "1"}
 
 
@@ -87,13 +88,21 @@ class Mesh:
             if result.returncode != 0:
                 raise RuntimeError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
 
+    def http_port(self, service: str) -> int | None:
+        path = self.state_dir / "run" / f"{service}.http"
+        return int(path.read_text()) if path.exists() else None
+
     def start(self, *services: str) -> None:
         self.ensure_keys()
         for service in services or tuple(SERVICES):
             if self.pid(service) is None:
-                processes.spawn(
-                    [sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=self.env(service)
-                )
+                env = self.env(service)
+                if service in HTTP_SERVICES:
+                    port = free_port()
+                    (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
+                    (self.state_dir / "run" / f"{service}.http").write_text(str(port))
+                    env["MASH_HTTP_PORT"] = str(port)
+                processes.spawn([sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env)
 
     def stop(self, *services: str, timeout: float = 30.0) -> dict[str, bool]:
         """SIGTERM each service (intake first, decision last, so in-flight work can drain) and wait."""

@@ -94,6 +94,10 @@ class Database:
         with Session(self.engine) as session, session.begin():
             yield session
 
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("select 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

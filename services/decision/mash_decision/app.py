@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 
 from faststream import FastStream
+from faststream.asgi import AsgiFastStream
 
 from mash_contracts import Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.topics import NOTIFICATIONS, NOTIFICATIONS_URGENT, URGENT_SUFFIX, contributions_topic
@@ -14,7 +15,8 @@ from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
-from . import assembly
+from . import assembly, http
+from .http import manager_token
 from .handlers import DecisionHandlers
 from .model import ThresholdModel, load_model
 from .settings import DecisionSettings
@@ -38,7 +40,17 @@ def threshold_model(settings: DecisionSettings) -> ThresholdModel:
     return model
 
 
-def build() -> FastStream:
+class Served:
+    """The service's ASGI app (broker lifespan + the manager's HTTP routes), run by uvicorn."""
+
+    def __init__(self, app: AsgiFastStream, host: str, port: int):
+        self.app, self.host, self.port = app, host, port
+
+    async def run(self) -> None:
+        await self.app.run(run_extra_options={"host": self.host, "port": self.port})
+
+
+def build() -> FastStream | Served:
     settings = DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
     broker = make_broker(SERVICE, KafkaSettings())
@@ -67,7 +79,19 @@ def build() -> FastStream:
     app.after_startup(start_clock)
     app.on_shutdown(stop_clock)
     app.after_shutdown(db.dispose)
-    return app
+    if settings.http_port is None:
+        return app
+
+    async def ready() -> bool:
+        try:
+            await asyncio.to_thread(db.ping)
+            return await broker.ping(timeout=2.0)
+        except Exception:
+            return False
+
+    token = manager_token(settings.keys_dir)
+    asgi = AsgiFastStream.from_app(app, asgi_routes=http.routes(handlers.assembly, token, ready))
+    return Served(asgi, settings.http_host, settings.http_port)
 
 
 def main() -> None:

@@ -12,4 +12,6 @@ class DecisionSettings(ServiceSettings):
         None, description="Override the model's levels routed without a manager (the demo and tests confirm all)")
     timescales: dict | None = Field(
         None, description='Override model timescales, e.g. {"green_return_hours": 0.01, "around_the_clock": ["red", "green"]}')
+    http_host: str = Field("127.0.0.1", description="Where the manager's HTTP interface listens")
+    http_port: int | None = Field(None, description="Port of the manager's HTTP interface and health checks; unset: no HTTP")
     sweep_seconds: float = Field(5.0, description="How often deadlines are checked and manager decisions relayed")

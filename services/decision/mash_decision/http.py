@@ -1,0 +1,102 @@
+"""The MASH manager's HTTP interface (mounted on the decision service's ASGI app, loopback only).
+
+    GET  /recommendations                      recommendations waiting for a manager
+    POST /decisions  {"referral_id", "manager", "action": "confirm"}
+    POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
+    GET  /health/live, /health/ready
+
+Every call but health needs `Authorization: Bearer <token>`; the token is generated at setup in the keys
+directory (`manager-token`, mode 0600). Refusals are 4xx with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from mash_contracts import Agency, Outcome, ThresholdLevel
+
+from .assembly import Assembly, NotPending
+
+TOKEN_FILE = "manager-token"
+MAX_BODY = 16 * 1024
+
+
+def manager_token(keys_dir: Path) -> str:
+    path = keys_dir / TOKEN_FILE
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
+async def _respond(send, status: int, body: object) -> None:
+    data = json.dumps(body, default=str).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def _body(receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ValueError("request body too large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def routes(assembly: Assembly, token: str, ready: Callable[[], Awaitable[bool]]) -> list[tuple[str, Callable]]:
+    def authorised(scope) -> bool:
+        given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
+        return hmac.compare_digest(given, f"Bearer {token}")
+
+    async def recommendations(scope, receive, send):
+        if scope["method"] != "GET":
+            return await _respond(send, 405, {"error": "use GET"})
+        if not authorised(scope):
+            return await _respond(send, 401, {"error": "a manager's bearer token is required"})
+        await _respond(send, 200, await asyncio.to_thread(assembly.pending))
+
+    async def decide(scope, receive, send):
+        if scope["method"] != "POST":
+            return await _respond(send, 405, {"error": "use POST"})
+        if not authorised(scope):
+            return await _respond(send, 401, {"error": "a manager's bearer token is required"})
+        try:
+            body = json.loads(await _body(receive))
+            ref, manager, action = body["referral_id"], body["manager"], body["action"]
+            if action == "confirm":
+                decision = await asyncio.to_thread(assembly.confirm, ref, manager)
+            elif action == "override":
+                decision = await asyncio.to_thread(
+                    assembly.override, ref, manager, ThresholdLevel(int(body["level"])), Outcome(body["outcome"]),
+                    [Agency(a) for a in body.get("recipients", [])], str(body.get("rationale", "")))
+            else:
+                return await _respond(send, 400, {"error": "action must be confirm or override"})
+        except NotPending as e:
+            return await _respond(send, 409, {"error": str(e)})
+        except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown level or outcome, no rationale
+            return await _respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
+        await _respond(send, 200, {"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
+                                   "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by,
+                                   "recommended_level": decision.recommended_level})
+
+    async def live(scope, receive, send):
+        await _respond(send, 200, {"status": "live"})
+
+    async def readiness(scope, receive, send):
+        ok = await ready()
+        await _respond(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
+
+    return [("/recommendations", recommendations), ("/decisions", decide), ("/health/live", live), ("/health/ready", readiness)]
