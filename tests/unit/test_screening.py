@@ -43,9 +43,10 @@ def test_initial_rag(generator, categories, danger, rag):
 @pytest.mark.parametrize(
     "received,due",
     [
-        (datetime(2026, 11, 18, 9, 0, tzinfo=UTC), datetime(2026, 11, 19, 9, 0, tzinfo=UTC)),  # Wed -> Thu
+        (datetime(2026, 11, 18, 9, 0, tzinfo=UTC), datetime(2026, 11, 18, 17, 0, tzinfo=UTC)),  # Wed 09:00 -> Wed 17:00
         (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), datetime(2026, 11, 23, 16, 0, tzinfo=UTC)),  # Fri -> Mon
-        (datetime(2026, 11, 21, 11, 0, tzinfo=UTC), datetime(2026, 11, 23, 11, 0, tzinfo=UTC)),  # Sat -> Mon
+        (datetime(2026, 11, 21, 11, 0, tzinfo=UTC), datetime(2026, 11, 23, 17, 0, tzinfo=UTC)),  # Sat: clock starts Mon 09:00
+        (datetime(2026, 12, 24, 16, 0, tzinfo=UTC), datetime(2026, 12, 29, 16, 0, tzinfo=UTC)),  # Christmas, Boxing Day substitute
     ],
 )
 def test_decision_due_one_working_day_later(received, due):

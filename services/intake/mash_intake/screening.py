@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mash_contracts import (
     Acknowledgement,
@@ -15,6 +15,7 @@ from mash_contracts import (
     SubjectRole,
     derived_id,
 )
+from mash_runtime.calendar import WorkingCalendar
 
 # Categories that on their own mean significant harm may be happening: Amber at least until researched.
 _SERIOUS = frozenset(
@@ -74,12 +75,13 @@ def initial_rag(submission: NotificationSubmission) -> RagRating:
     return RagRating.GREEN
 
 
+_CALENDAR = WorkingCalendar()
+
+
 def next_working_day(moment: datetime) -> datetime:
-    """One working day on (weekends skipped). Bank holidays and local RAG timescales arrive with the clock."""
-    due = moment + timedelta(days=1)
-    while due.weekday() >= 5:
-        due += timedelta(days=1)
-    return due
+    """The decision promised to the referrer: one working day on, on the hub's working calendar (the same
+    one the decision service keeps its deadlines by)."""
+    return _CALENDAR.working_days_after(moment, 1)
 
 
 def accept(submission: NotificationSubmission, received_at: datetime) -> Notification:
