@@ -111,6 +111,8 @@ def test_a_canary_name_appears_in_plaintext_on_no_topic_log_or_outbox(mesh, watc
             blob = b"".join([r.key or b"", r.value or b"", *(v for _, v in r.headers)])
             assert not any(n in blob for n in needles), f"canary in plaintext on {topic}"
             assert not any(base64.b64encode(n) in blob for n in needles), f"canary base64-encoded on {topic}"
+    for spans in (mesh.state_dir / "traces").glob("*.jsonl"):
+        assert canary.lower() not in spans.read_text(errors="replace").lower(), f"canary in a span attribute ({spans.name})"
     for service in SERVICES:
         assert canary.lower() not in mesh.log_file(service).read_text(errors="replace").lower(), f"canary in {service}'s log"
         engine = make_engine(mesh.database_url(service))

@@ -13,6 +13,7 @@
   mash decision pending | confirm REF --manager NAME |
                 override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT
                             the MASH manager's desk: recommendations waiting for a person
+  mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
   mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
                             crypto-shred closed cases: destroy their case keys, record the erasure
 """
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--recipient", action="append", default=[])
     dec.add_argument("--rationale")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
+    tr = sub.add_parser("trace", help="a referral's journey through every service, as a waterfall of spans")
+    tr.add_argument("referral_id")
+    tr.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
     ret.add_argument("--older-than-days", type=int, default=90)
     ret.add_argument("--outcome", action="append", help="outcomes that close a case (default: no_further_action, advice_and_signposting)")
@@ -149,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refused: {e}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "trace":
+        from . import trace
+
+        state = Path(args.state).resolve() if args.state else root
+        lines = trace.waterfall(trace.of_referral(trace.load(state / "traces"), args.referral_id))
+        print("\n".join(lines) if lines else f"no spans for {args.referral_id} in {state / 'traces'}")
+        return 0 if lines else 1
     if args.command == "retention":
         from datetime import timedelta
 

@@ -49,6 +49,7 @@ class Mesh:
             **self.access.env(service),
             "MASH_STATE_DIR": str(self.state_dir / "services" / service),
             "MASH_KEYS_DIR": str(self.keys_dir),
+            "MASH_TRACES_DIR": str(self.state_dir / "traces"),
             **self.extra_env,
         }
 

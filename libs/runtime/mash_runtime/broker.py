@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 
 from .settings import KafkaSettings
+from .telemetry import tracer_provider
 
 
 _MECHANISMS = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
@@ -22,12 +25,14 @@ def _security(kafka: KafkaSettings):
     return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value())
 
 
-def make_broker(service: str, kafka: KafkaSettings) -> KafkaBroker:
+def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = None) -> KafkaBroker:
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
     # message so it is delivered again. FastStream's default (ACK_FIRST) would lose work on a crash.
     return KafkaBroker(
         kafka.bootstrap_servers,
         security=_security(kafka),
+        # Trace context in Kafka headers, so a referral's journey through every service is one trace.
+        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider(service, traces_dir))],
         client_id=f"mash-{service}",
         acks="all",
         enable_idempotence=True,

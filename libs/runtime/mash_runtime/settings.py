@@ -28,6 +28,7 @@ class ServiceSettings(BaseSettings):
     instance: str = Field("1", description="Distinguishes several instances of one service")
     keys_dir: Path = Field(Path(".mash/keys"), description="Service keys and the public key directory (`mash keys init`)")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the service's store; default SQLite in the state dir")
+    traces_dir: Path | None = Field(None, description="Where spans are written as JSON lines (`mash trace`); OTLP by OTEL_* variables")
 
     def db_url(self, service: str) -> str:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
@@ -118,10 +120,16 @@ def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message:
             topic=topic,
             key=key.encode(),
             payload=firewall.wrap(topic, key, message, message_id),
-            headers=headers_for(message),
+            headers=_with_trace_context(headers_for(message)),
             created_at=datetime.now(UTC),
         )
     )
+
+
+def _with_trace_context(headers: dict[str, str]) -> dict[str, str]:
+    # The context the message was queued under, so the relay publishes it inside the same trace.
+    propagate.inject(headers)
+    return headers
 
 
 class OutboxRelay:
@@ -160,7 +168,11 @@ class OutboxRelay:
         async with self._lock:
             while rows := await asyncio.to_thread(self._pending):
                 for row in rows:
-                    await self._broker.publish(row.payload, row.topic, key=row.key, headers=dict(row.headers))
+                    token = otel_context.attach(propagate.extract(row.headers))
+                    try:
+                        await self._broker.publish(row.payload, row.topic, key=row.key, headers=dict(row.headers))
+                    finally:
+                        otel_context.detach(token)
                 await asyncio.to_thread(self._mark, [r.id for r in rows])
                 sent += len(rows)
         return sent

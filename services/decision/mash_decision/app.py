@@ -53,7 +53,7 @@ class Served:
 def build() -> FastStream | Served:
     settings = DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
-    broker = make_broker(SERVICE, KafkaSettings())
+    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir)
     db = Database(settings.db_url(SERVICE), assembly.metadata)
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)

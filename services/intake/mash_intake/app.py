@@ -19,7 +19,7 @@ SERVICE = "intake"
 def build() -> FastStream:
     settings = ServiceSettings()
     configure_logging(SERVICE, settings.log_level)
-    broker = make_broker(SERVICE, KafkaSettings())
+    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir)
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE))
     handlers = IntakeHandlers(broker, firewall, db)

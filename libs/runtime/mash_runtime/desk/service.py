@@ -144,7 +144,7 @@ def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
 def build_desk_app(definition: DeskDefinition) -> FastStream:
     settings = DeskSettings()
     configure_logging(definition.service, settings.log_level)
-    broker = make_broker(definition.service, KafkaSettings())
+    broker = make_broker(definition.service, KafkaSettings(), settings.traces_dir)
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))

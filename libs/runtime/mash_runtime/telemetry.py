@@ -1,0 +1,68 @@
+"""Tracing for every service: one trace per referral across every hop.
+
+FastStream's Kafka telemetry middleware carries W3C trace context in Kafka headers; the outbox keeps the
+context a message was queued under, so a relayed message stays in its referral's trace. Spans go to any
+OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set, and otherwise to one
+JSON-lines file per service in MASH_TRACES_DIR, which `mash trace <referral-id>` reads.
+Span attributes are ids, topics, partitions and outcomes: never message bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+
+class JsonLinesExporter(SpanExporter):
+    """One line per finished span, appended to <dir>/<service>.jsonl."""
+
+    def __init__(self, directory: Path, service: str):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{service}.jsonl"
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = [json.dumps(span_record(s)) for s in spans]
+        with self._lock, open(self.path, "a") as f:
+            f.write("\n".join(lines) + "\n")
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def span_record(span: ReadableSpan) -> dict:
+    ctx = span.get_span_context()
+    return {
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "links": [f"{link.context.span_id:016x}" for link in span.links],
+        "name": span.name,
+        "kind": span.kind.name,
+        "service": span.resource.attributes.get("service.name"),
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "status": span.status.status_code.name,
+        "error": span.status.description,
+        "attributes": {k: (v.decode(errors="replace") if isinstance(v, bytes) else v) for k, v in (span.attributes or {}).items()},
+    }
+
+
+def tracer_provider(service: str, traces_dir: Path | None) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if traces_dir is not None:
+        # Synchronous: a span is on disk when its handler returns, so `mash trace` sees finished work.
+        provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(traces_dir, service)))
+    return provider
