@@ -7,6 +7,7 @@
   mash topics               create every catalogue topic (idempotent)
   mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
   mash up | down | ps       run the five services in the background against the local broker
+  mash status               each service's readiness and consumer lag, the oldest waiting referral
   mash audit verify|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                             the confidential record of activity: verify its chains, who saw a referral,
                             what was shared about a person (--state .mash/demo after a demo)
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="start the broker and the five services in the background")
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
+    sub.add_parser("status", help="each service's readiness and consumer lag, and the oldest waiting referral")
     aud = sub.add_parser("audit", help="verify the record of activity; who has seen a referral; what was shared about a person")
     aud.add_argument("action", choices=["verify", "seen", "shared"])
     aud.add_argument("referral_id", nargs="?")
@@ -192,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         Mesh(Access(""), root).stop()
         broker.stop()
         print("mesh down")
+        return 0
+    if args.command == "status":
+        from .status import status
+
+        print(f"kafka: {broker.status()}")
+        if broker.properties.exists() and broker.pid():
+            print("\n".join(status(Mesh(broker.access, root))))
         return 0
     if args.command == "ps":
         print(f"kafka: {broker.status()}")

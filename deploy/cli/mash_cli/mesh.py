@@ -27,7 +27,7 @@ SERVICES: dict[str, tuple[str, ...]] = {
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
 # default, where nothing at Level 4 is routed without a MASH manager's confirmation.
-HTTP_SERVICES = ("decision",)  # services with an HTTP interface (the manager's), on a free loopback port
+HTTP_SERVICES = tuple(SERVICES)  # health, metrics (and the manager's routes) on a free loopback port each
 UNATTENDED = {"MASH_AUTO_CONFIRM_LEVELS": "[1, 2, 3, 4]", "MASH_SWEEP_SECONDS": "1"}
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 
 from .settings import KafkaSettings
@@ -25,14 +27,19 @@ def _security(kafka: KafkaSettings):
     return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value())
 
 
-def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = None) -> KafkaBroker:
+def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = None,
+                registry: CollectorRegistry | None = None) -> KafkaBroker:
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
     # message so it is delivered again. FastStream's default (ACK_FIRST) would lose work on a crash.
     return KafkaBroker(
         kafka.bootstrap_servers,
         security=_security(kafka),
         # Trace context in Kafka headers, so a referral's journey through every service is one trace.
-        middlewares=[KafkaTelemetryMiddleware(tracer_provider=tracer_provider(service, traces_dir))],
+        # Messages in and out, failures and handler latency per topic, for /metrics.
+        middlewares=[
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider(service, traces_dir)),
+            *([KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="mash")] if registry else []),
+        ],
         client_id=f"mash-{service}",
         acks="all",
         enable_idempotence=True,

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
@@ -58,11 +59,12 @@ class Retry:
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0):
+    def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0, counter=None):
         self._broker = broker
         self._service = service
         self._firewall = firewall
         self._pause = pause
+        self._counter = counter
 
     async def send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
         try:
@@ -98,12 +100,24 @@ class DeadLetters:
         headers = headers_for(letter) | {HEADER_ATTEMPTS: str(attempts), "mash-source-topic": record.topic}
         # Awaited: if the dead letter cannot be written, the original is not committed either.
         await self._broker.publish(encode(letter), DEAD_LETTERS.name, key=record.key, headers=headers)
+        if self._counter is not None:
+            self._counter.labels(record.topic, error_type).inc()
         log.warning(
             "dead-lettered %s[%d]@%d from %s: %s",
             record.topic, record.partition, record.offset, self._service, error_type,
             extra={"dead_letter_id": str(letter.dead_letter_id)},
         )
         return letter
+
+
+def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    # One counter per registry, shared by a service's consumers (it may subscribe more than once).
+    existing = getattr(registry, "_mash_dead_letters", None)
+    if existing is None:
+        existing = Counter("mash_dead_letters", "Messages set aside on mash.deadletter", ["source_topic", "error_type"],
+                           registry=registry)
+        registry._mash_dead_letters = existing
+    return existing
 
 
 Handler = Callable[[M, Source], Awaitable[None]]
@@ -128,13 +142,17 @@ def subscribe(
     service: str,
     firewall: Firewall,
     retry: Retry = Retry(),
+    registry: CollectorRegistry | None = None,
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
 
     One member per service rather than one per topic: every member that joins a group makes the whole
     group rebalance, and a service with four subscribers would stall for each join.
     """
-    dead_letters = DeadLetters(broker, service, firewall, pause=retry.max_backoff)
+    counter = None
+    if registry is not None:
+        counter = _dead_letter_counter(registry)
+    dead_letters = DeadLetters(broker, service, firewall, pause=retry.max_backoff, counter=counter)
 
     async def consume(msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaConnectionError
 from faststream import FastStream
+from opentelemetry import trace
 
 # Fields a handler may attach to a log record with extra=...; anything else is left out on purpose,
 # so a careless extra cannot leak a message body into the logs.
@@ -31,6 +32,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # the log line joins its referral's trace
+            entry["trace_id"], entry["span_id"] = f"{span.trace_id:032x}", f"{span.span_id:016x}"
         entry.update({k: getattr(record, k) for k in _SAFE_EXTRAS if hasattr(record, k)})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info).splitlines()[-1]

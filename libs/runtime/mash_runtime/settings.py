@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     instance: str = Field("1", description="Distinguishes several instances of one service")
     keys_dir: Path = Field(Path(".mash/keys"), description="Service keys and the public key directory (`mash keys init`)")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the service's store; default SQLite in the state dir")
+    http_host: str = Field("127.0.0.1", description="Where health, metrics (and any service routes) listen")
+    http_port: int | None = Field(None, description="Port for /health/live, /health/ready, /metrics; unset: no HTTP")
     traces_dir: Path | None = Field(None, description="Where spans are written as JSON lines (`mash trace`); OTLP by OTEL_* variables")
 
     def db_url(self, service: str) -> str:

@@ -3,19 +3,19 @@
 import asyncio
 import dataclasses
 
-from faststream import FastStream
-from faststream.asgi import AsgiFastStream
+from prometheus_client import CollectorRegistry
 
 from mash_contracts import Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.topics import NOTIFICATIONS, NOTIFICATIONS_URGENT, URGENT_SUFFIX, contributions_topic
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
 from mash_runtime.firewall import Firewall
+from mash_runtime.http import readiness, serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
-from . import assembly, http
+from . import assembly, http, metrics
 from .http import manager_token
 from .handlers import DecisionHandlers
 from .model import ThresholdModel, load_model
@@ -40,20 +40,11 @@ def threshold_model(settings: DecisionSettings) -> ThresholdModel:
     return model
 
 
-class Served:
-    """The service's ASGI app (broker lifespan + the manager's HTTP routes), run by uvicorn."""
-
-    def __init__(self, app: AsgiFastStream, host: str, port: int):
-        self.app, self.host, self.port = app, host, port
-
-    async def run(self) -> None:
-        await self.app.run(run_extra_options={"host": self.host, "port": self.port})
-
-
-def build() -> FastStream | Served:
+def build():
     settings = DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
-    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir)
+    registry = CollectorRegistry()
+    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
     db = Database(settings.db_url(SERVICE), assembly.metadata)
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
@@ -62,7 +53,8 @@ def build() -> FastStream | Served:
     for urgent in (False, True):  # two consumers: the urgent lane never waits behind routine assembly
         routes = {(NOTIFICATIONS_URGENT if urgent else NOTIFICATIONS).name: Route(Notification, handlers.on_notification)}
         routes |= {contributions_topic(a, urgent): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
-        subscribe(broker, routes=routes, group_id=SERVICE + (URGENT_SUFFIX if urgent else ""), service=SERVICE, firewall=firewall)
+        subscribe(broker, routes=routes, group_id=SERVICE + (URGENT_SUFFIX if urgent else ""), service=SERVICE, firewall=firewall,
+                  registry=registry)
 
     app = make_app(broker, SERVICE)
     sweeper: list[asyncio.Task] = []
@@ -79,19 +71,9 @@ def build() -> FastStream | Served:
     app.after_startup(start_clock)
     app.on_shutdown(stop_clock)
     app.after_shutdown(db.dispose)
-    if settings.http_port is None:
-        return app
-
-    async def ready() -> bool:
-        try:
-            await asyncio.to_thread(db.ping)
-            return await broker.ping(timeout=2.0)
-        except Exception:
-            return False
-
-    token = manager_token(settings.keys_dir)
-    asgi = AsgiFastStream.from_app(app, asgi_routes=http.routes(handlers.assembly, token, ready))
-    return Served(asgi, settings.http_host, settings.http_port)
+    registry.register(metrics.AssemblyCollector(handlers.assembly))
+    routes = standard_routes(readiness(broker, db), registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))
+    return serve(app, settings.http_host, settings.http_port, routes)
 
 
 def main() -> None:

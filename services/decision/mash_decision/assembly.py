@@ -273,6 +273,29 @@ class Assembly:
         with self.db.transaction() as s:
             return len(s.execute(select(decisions.c.referral_id)).all())
 
+    def snapshot(self) -> dict:
+        """Counts for metrics and `mash status`: no personal data."""
+        from sqlalchemy import func
+
+        with self.db.transaction() as s:
+            waiting = dict(s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag)).all())
+            open_ids = [r.referral_id for r in s.execute(select(referrals.c.referral_id).where(referrals.c.state == AWAITING))]
+            answered = s.execute(select(contributions.c.agency, contributions.c.referral_id)
+                                 .join(referrals, referrals.c.referral_id == contributions.c.referral_id)
+                                 .where(referrals.c.state == AWAITING)).all()
+            kinds = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all())
+            oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
+            levels: dict[int, int] = {}
+            for (raw,) in s.execute(select(decisions.c.decision)):
+                level = Decision.model_validate_json(raw).level.value
+                levels[level] = levels.get(level, 0) + 1
+        have = {(a, r) for a, r in answered}
+        awaiting = {a.value: sum((a.value, r) not in have for r in open_ids) for a in self.expected}
+        age = (self.now() - _utc(oldest)).total_seconds() if oldest else 0.0
+        return {"waiting_by_rag": {r.value: waiting.get(r.value, 0) for r in RagRating}, "awaiting_desk": awaiting,
+                "alerts": {k.value: kinds.get(k.value, 0) for k in AlertKind}, "decisions_by_level": {lv.value: levels.get(lv.value, 0) for lv in ThresholdLevel},
+                "oldest_waiting_seconds": max(age, 0.0)}
+
     def state_of(self, referral_id: str) -> str | None:
         with self.db.transaction() as s:
             row = s.execute(select(referrals.c.state).where(referrals.c.referral_id == referral_id)).first()

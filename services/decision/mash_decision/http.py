@@ -3,7 +3,7 @@
     GET  /recommendations                      recommendations waiting for a manager
     POST /decisions  {"referral_id", "manager", "action": "confirm"}
     POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
-    GET  /health/live, /health/ready
+    (and the runtime's /health/live, /health/ready, /metrics)
 
 Every call but health needs `Authorization: Bearer <token>`; the token is generated at setup in the keys
 directory (`manager-token`, mode 0600). Refusals are 4xx with a reason a person can act on.
@@ -15,7 +15,7 @@ import asyncio
 import hmac
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from mash_contracts import Agency, Outcome, ThresholdLevel
@@ -56,7 +56,7 @@ async def _body(receive) -> bytes:
             return b"".join(chunks)
 
 
-def routes(assembly: Assembly, token: str, ready: Callable[[], Awaitable[bool]]) -> list[tuple[str, Callable]]:
+def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
     def authorised(scope) -> bool:
         given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
         return hmac.compare_digest(given, f"Bearer {token}")
@@ -92,11 +92,4 @@ def routes(assembly: Assembly, token: str, ready: Callable[[], Awaitable[bool]])
                                    "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by,
                                    "recommended_level": decision.recommended_level})
 
-    async def live(scope, receive, send):
-        await _respond(send, 200, {"status": "live"})
-
-    async def readiness(scope, receive, send):
-        ok = await ready()
-        await _respond(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
-
-    return [("/recommendations", recommendations), ("/decisions", decide), ("/health/live", live), ("/health/ready", readiness)]
+    return [("/recommendations", recommendations), ("/decisions", decide)]

@@ -1,12 +1,13 @@
 """Composition root of the intake service."""
 
-from faststream import FastStream
+from prometheus_client import CollectorRegistry
 
 from mash_contracts import NotificationSubmission
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, URGENT_SUFFIX
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe
 from mash_runtime.firewall import Firewall
+from mash_runtime.http import readiness, serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings, ServiceSettings
 from mash_runtime.store import Database
@@ -16,21 +17,23 @@ from .handlers import IntakeHandlers
 SERVICE = "intake"
 
 
-def build() -> FastStream:
+def build():
     settings = ServiceSettings()
     configure_logging(SERVICE, settings.log_level)
-    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir)
+    registry = CollectorRegistry()
+    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE))
     handlers = IntakeHandlers(broker, firewall, db)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
     # Two consumers: the urgent lane is never behind the routine one.
-    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall)
+    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
+              registry=registry)
     subscribe(broker, routes={NOTIFICATIONS_SUBMITTED_URGENT.name: route}, group_id=SERVICE + URGENT_SUFFIX,
-              service=SERVICE, firewall=firewall)
+              service=SERVICE, firewall=firewall, registry=registry)
     app = make_app(broker, SERVICE)
     app.after_shutdown(db.dispose)
-    return app
+    return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
 
 
 def main() -> None:

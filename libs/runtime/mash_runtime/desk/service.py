@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from faststream import FastStream
+from prometheus_client import CollectorRegistry
 from pydantic import Field
 from sqlalchemy import MetaData, Table
 
@@ -27,6 +28,7 @@ from ..consuming import Route, Source, subscribe
 from ..service import configure_logging, make_app, run
 from ..settings import KafkaSettings, ServiceSettings
 from ..firewall import Firewall
+from ..http import readiness, serve, standard_routes
 from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
@@ -141,21 +143,23 @@ def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
     return Database(settings.db_url(definition.service), definition.metadata, disclosure.metadata)
 
 
-def build_desk_app(definition: DeskDefinition) -> FastStream:
+def build_desk_app(definition: DeskDefinition):
     settings = DeskSettings()
     configure_logging(definition.service, settings.log_level)
-    broker = make_broker(definition.service, KafkaSettings(), settings.traces_dir)
+    registry = CollectorRegistry()
+    broker = make_broker(definition.service, KafkaSettings(), settings.traces_dir, registry)
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
     route = Route(Notification, desk.on_notification)
     # Two consumers: immediate-danger referrals are researched while a routine backlog waits.
     for topic, group in ((NOTIFICATIONS, definition.service), (NOTIFICATIONS_URGENT, definition.service + URGENT_SUFFIX)):
-        subscribe(broker, routes={topic.name: route}, group_id=group, service=definition.service, firewall=desk.firewall)
+        subscribe(broker, routes={topic.name: route}, group_id=group, service=definition.service, firewall=desk.firewall,
+                  registry=registry)
     app = make_app(broker, definition.service)
     app.after_startup(relay.flush)
     app.after_shutdown(db.dispose)
-    return app
+    return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
 
 
 def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:

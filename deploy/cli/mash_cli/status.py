@@ -1,0 +1,65 @@
+"""`mash status`: every service's process, readiness and consumer lag, and the oldest waiting referral."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from .kafka import ADMIN
+from .mesh import SERVICES, Mesh
+
+
+def http_get(port: int, path: str, timeout: float = 3.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+async def group_lag(mesh: Mesh) -> dict[str, int | None]:
+    """Messages each consumer group has yet to process (end offset minus committed offset, summed)."""
+    admin = AIOKafkaAdminClient(**mesh.access.client(ADMIN), request_timeout_ms=5000)
+    consumer = AIOKafkaConsumer(**mesh.access.client(ADMIN), request_timeout_ms=5000)
+    await admin.start()
+    await consumer.start()
+    lag: dict[str, int | None] = {}
+    try:
+        for groups in SERVICES.values():
+            for group in groups:
+                try:
+                    committed = await admin.list_consumer_group_offsets(group)
+                    ends = await consumer.end_offsets(list(committed)) if committed else {}
+                    lag[group] = sum(max(ends[tp] - meta.offset, 0) for tp, meta in committed.items() if meta.offset >= 0)
+                except Exception:
+                    lag[group] = None
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return lag
+
+
+def status(mesh: Mesh) -> list[str]:
+    lines = []
+    lag = asyncio.run(group_lag(mesh)) if mesh.access.bootstrap else {}
+    for service, groups in SERVICES.items():
+        pid, port = mesh.pid(service), mesh.http_port(service)
+        ready = http_get(port, "/health/ready")[0] == 200 if (pid and port) else False
+        lags = ", ".join(f"{g} lag {lag.get(g) if lag.get(g) is not None else '?'}" for g in groups)
+        lines.append(f"{service:<15} {'running (pid %d)' % pid if pid else 'stopped':<20} {'ready' if ready else 'NOT READY':<10} {lags}")
+    port = mesh.http_port("decision")
+    if mesh.pid("decision") and port:
+        code, body = http_get(port, "/metrics")
+        if code == 200:
+            values = {(m.name, tuple(sorted(s.labels.items()))): s.value for m in text_string_to_metric_families(body) for s in m.samples}
+            oldest = values.get(("mash_oldest_waiting_seconds", ()), 0)
+            waiting = {dict(k[1]).get("rag"): int(v) for k, v in values.items() if k[0] == "mash_referrals_waiting"}
+            lines.append(f"referrals waiting: {json.dumps(waiting)}; oldest waiting {oldest:.0f}s")
+    return lines

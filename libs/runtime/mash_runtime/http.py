@@ -1,0 +1,68 @@
+"""Every service's HTTP surface, on its ASGI app (loopback by default): liveness, readiness (connected to
+the broker and to its database) and Prometheus metrics. A service adds its own routes (the decision
+service's manager interface) to the same app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+
+from faststream import FastStream
+from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from .store import Database
+
+Route = tuple[str, Callable]
+
+
+async def respond(send, status: int, body: object, content_type: bytes = b"application/json") -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def readiness(broker: KafkaBroker, db: Database | None) -> Callable[[], Awaitable[bool]]:
+    async def ready() -> bool:
+        try:
+            if db is not None:
+                await asyncio.to_thread(db.ping)
+            return await broker.ping(timeout=2.0)
+        except Exception:
+            return False
+
+    return ready
+
+
+def standard_routes(ready: Callable[[], Awaitable[bool]], registry: CollectorRegistry) -> list[Route]:
+    async def live(scope, receive, send):
+        await respond(send, 200, {"status": "live"})
+
+    async def ready_route(scope, receive, send):
+        ok = await ready()
+        await respond(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
+
+    async def metrics(scope, receive, send):
+        body = await asyncio.to_thread(generate_latest, registry)
+        await respond(send, 200, body, CONTENT_TYPE_LATEST.encode())
+
+    return [("/health/live", live), ("/health/ready", ready_route), ("/metrics", metrics)]
+
+
+class Served:
+    """The service's ASGI app (the broker's lifespan plus its routes), run by uvicorn until SIGTERM."""
+
+    def __init__(self, app: AsgiFastStream, host: str, port: int):
+        self.app, self.host, self.port = app, host, port
+
+    async def run(self) -> None:
+        await self.app.run(run_extra_options={"host": self.host, "port": self.port, "access_log": "false"})
+
+
+def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route]) -> FastStream | Served:
+    if port is None:
+        return app
+    return Served(AsgiFastStream.from_app(app, asgi_routes=list(routes)), host, port)

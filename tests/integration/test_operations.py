@@ -1,0 +1,90 @@
+"""Operations: metrics that count what the test did, readiness that tells the truth, `mash status`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from mash_cli.kafka import LocalKafka
+from mash_cli.mesh import SERVICES, Mesh
+from mash_cli.status import http_get, status
+from mash_cli.synthetic import Generator
+from mash_cli.topics import create_topics
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+
+from .test_mesh import FLOW, referral_ids, routed
+from .watch import run
+
+pytestmark = pytest.mark.integration
+
+
+def scrape(mesh: Mesh, service: str) -> dict[tuple[str, tuple], float]:
+    code, body = http_get(mesh.http_port(service), "/metrics")
+    assert code == 200, f"{service} /metrics answered {code}"
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for m in text_string_to_metric_families(body) for s in m.samples}
+
+
+def total(metrics: dict, name: str, **labels) -> float:
+    return sum(v for (n, lab), v in metrics.items() if n == name and all(dict(lab).get(k) == want for k, want in labels.items()))
+
+
+def test_metrics_count_what_the_mesh_did(mesh, watcher):
+    before = {s: scrape(mesh, s) for s in SERVICES}
+    generator = Generator(seed=uuid.uuid4().int)
+    submissions = [generator.notification() for _ in range(4)]
+    submissions = [s.model_copy(update={"concern": s.concern.model_copy(update={"immediate_danger": False})}) for s in submissions]
+    run(watcher.submit(*submissions, raw=[b"not an envelope"]))
+    ours = {s.submission_id for s in submissions}
+    run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 4 and routed(s, referral_ids(s, ours)), settle=2))
+    time.sleep(1)
+    after = {s: scrape(mesh, s) for s in SERVICES}
+
+    received = "mash_received_messages_total"
+    assert total(after["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name) - total(before["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name) == 5
+    for desk in ("police_desk", "health_desk", "social_care", "education_desk"):
+        assert total(after[desk], received) - total(before[desk], received) >= 4, f"{desk} counted the notifications"
+    assert total(after["intake"], "mash_dead_letters_total", error_type="SealError") - total(before["intake"], "mash_dead_letters_total", error_type="SealError") == 1
+    assert total(after["decision"], "mash_decisions") - total(before["decision"], "mash_decisions") == 4
+    assert ("mash_oldest_waiting_seconds", ()) in after["decision"]
+    assert total(after["intake"], "mash_received_processed_messages_duration_seconds_count") > 0, "handler latency is measured"
+
+
+def test_mash_status_shows_every_service_ready_with_its_lag(mesh):
+    lines = status(mesh)
+    for service in SERVICES:
+        [line] = [line for line in lines if line.startswith(service + " ")]
+        assert "running" in line and " ready" in line and f"{service} lag" in line, line
+    assert any(line.startswith("referrals waiting:") for line in lines)
+
+
+def test_readiness_flips_when_the_broker_stops(tmp_path):
+    broker = LocalKafka(tmp_path / "kafka")
+    access = broker.start()
+    asyncio.run(create_topics(access))
+    mesh = Mesh(access, tmp_path)
+    mesh.start("intake")
+    try:
+        port = mesh.http_port("intake")
+
+        def ready(expected: int, within: float) -> bool:
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline:
+                if http_get(port, "/health/ready")[0] == expected:
+                    return True
+                time.sleep(0.5)
+            return False
+
+        assert ready(200, 60), "intake never became ready"
+        assert http_get(port, "/health/live")[0] == 200
+        broker.stop()
+        assert ready(503, 30), "readiness stayed up with the broker gone"
+        assert http_get(port, "/health/live")[0] == 200, "still alive: it waits for the broker rather than dying"
+        broker.start()
+        assert ready(200, 60), "readiness did not come back with the broker"
+    finally:
+        mesh.stop("intake")
+        broker.stop()
