@@ -49,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--referrals", type=int, default=300)
     bench.add_argument("--seed", type=int, default=7)
     kafka = sub.add_parser("kafka", help="the local broker")
-    kafka.add_argument("action", choices=["start", "stop", "status"])
+    kafka.add_argument("action", choices=["start", "stop", "status", "client-config"])
+    kafka.add_argument("principal", nargs="?", help="client-config: whose connection settings (librdkafka/kcat -F format)")
+    for name, text in (("seal", "seal a message (JSON on stdin) as PRINCIPAL for a topic's readers"),
+                       ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--as", dest="principal", required=True)
+        cmd.add_argument("--topic", required=True)
+        cmd.add_argument("--key", required=True, help="the record's key (submission id or referral id)")
     postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
     postgres.add_argument("action", choices=["start", "stop", "status"])
     keys = sub.add_parser("keys", help="generate (init) or rotate the services' signing and encryption keys")
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("services", nargs="*", help="default: every service")
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
+    sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
     sub.add_parser("up", help="start the broker and the five services in the background")
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
@@ -100,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         bench_mesh(args.families, args.referrals, args.seed, root / "bench")
         return 0
     if args.command == "kafka":
+        if args.action == "client-config":
+            from .integrate import client_config
+
+            if not args.principal:
+                parser.error("client-config needs a principal")
+            sys.stdout.write(client_config(broker, args.principal))
+            return 0
         if args.action == "start":
             print(f"Kafka answering at {broker.start().bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})")
         elif args.action == "stop":
@@ -178,6 +193,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "topics":
         created = asyncio.run(create_topics(broker.access))
         print(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+        return 0
+    if args.command in ("seal", "open"):
+        from . import integrate
+
+        data = sys.stdin.buffer.read()
+        try:
+            out = (integrate.seal if args.command == "seal" else integrate.open_)(root / "keys", args.principal, args.topic, args.key, data)
+        except ValueError as e:  # not a valid message, or an envelope that does not open
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
+        sys.stdout.buffer.write(out + b"\n")
+        return 0
+    if args.command == "docs":
+        from .specs import write
+
+        changed = write()
+        print(f"{len(changed)} documents updated" + "".join(f"\n  {p}" for p in changed))
         return 0
     if args.command == "topic-table":
         print(markdown_table())

@@ -1,0 +1,43 @@
+"""What an agency system needs besides a Kafka client: its connection settings, and sealing and opening
+envelopes with its own keys (the reference implementation of mash-envelope-1, docs/schemas/SealedEnvelope.json).
+kcat (Debian's package) is installed on demand for the integration guide."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from mash_contracts import decode
+from mash_contracts.topics import by_name
+from mash_runtime.firewall import Firewall
+
+from .kafka import SCRAM, LocalKafka
+
+
+def client_config(broker: LocalKafka, principal: str) -> str:
+    """librdkafka properties (kcat -F) for one principal."""
+    password = broker.access.passwords[principal]
+    return "\n".join([
+        f"bootstrap.servers={broker.bootstrap}", "security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}",
+        f"sasl.username={principal}", f"sasl.password={password}", "",
+    ])
+
+
+def seal(keys_dir, principal: str, topic: str, key: str, plaintext: bytes) -> bytes:
+    """Validate the plaintext against the topic's contract, then seal it for the topic's readers."""
+    spec = by_name(topic)
+    message = decode(spec.message, plaintext)
+    return Firewall(principal, keys_dir).wrap(topic, key, message)
+
+
+def open_(keys_dir, principal: str, topic: str, key: str, envelope: bytes) -> bytes:
+    return Firewall(principal, keys_dir).unwrap(topic, key.encode(), envelope)
+
+
+def ensure_kcat() -> str:
+    found = shutil.which("kcat")
+    if found:
+        return found
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "kcat"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    return shutil.which("kcat") or "kcat"

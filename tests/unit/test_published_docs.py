@@ -1,0 +1,37 @@
+"""The documents integrators read are generated from the code; a change to a contract or a topic that is
+not republished (`./mash docs`) fails here."""
+
+import json
+
+import pytest
+
+from mash_cli.specs import DOCS, asyncapi, render
+from mash_contracts.topics import CATALOGUE
+
+pytestmark = pytest.mark.unit
+
+
+def test_published_documents_match_the_code():
+    stale = [str(p.relative_to(DOCS)) for p, text in render().items() if not p.exists() or p.read_text() != text]
+    assert not stale, f"docs drifted from the code, run `./mash docs`: {stale}"
+    published = {p.name for p in (DOCS / "schemas").glob("*.json")}
+    assert published == {p.name for p in render() if p.parent.name == "schemas"}, "a schema with no contract behind it"
+
+
+def test_asyncapi_names_every_topic_its_writers_and_readers():
+    doc = asyncapi()
+    assert doc["asyncapi"] == "3.0.0"
+    assert {c["address"] for c in doc["channels"].values()} == {t.name for t in CATALOGUE}
+    sends = {(op["summary"].split()[0], op["channel"]["$ref"]) for op in doc["operations"].values() if op["action"] == "send"}
+    for t in CATALOGUE:
+        for writer in t.writers:
+            assert (writer, f"#/channels/{t.name.replace('.', '_')}") in sends
+
+
+def test_each_schema_validates_a_real_message(generator):
+    from mash_intake.screening import accept
+    from datetime import UTC, datetime
+
+    schema = json.loads((DOCS / "schemas" / "Notification.json").read_text())
+    n = accept(generator.notification(), datetime(2026, 11, 20, tzinfo=UTC))
+    assert set(schema["required"]) <= set(json.loads(n.model_dump_json()))
