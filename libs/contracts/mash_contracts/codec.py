@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -51,6 +53,32 @@ def describe(error: ValidationError) -> list[str]:
     return reasons
 
 
+# Upcasters, per message type: {from_version: function(dict) -> dict of from_version + 1}. A consumer on a
+# newer version of a contract reads older messages through them; a consumer on an older version reads
+# newer messages because contracts only ever add optional fields and unknown fields are ignored.
+UPCASTERS: dict[str, dict[int, "Callable[[dict], dict]"]] = {}
+
+
+def upcaster(message_type: str, from_version: int):
+    def register(fn):
+        UPCASTERS.setdefault(message_type, {})[from_version] = fn
+        return fn
+
+    return register
+
+
+def _upcast(model: type[BaseModel], data: object) -> object:
+    current = getattr(model, "SCHEMA_VERSION", 1)
+    steps = UPCASTERS.get(getattr(model, "CONTRACT_NAME", model.__name__), {})
+    if not isinstance(data, dict) or not steps:
+        return data
+    version = data.get("schema_version", 1)
+    while isinstance(version, int) and version < current and version in steps:
+        data = {**steps[version](dict(data)), "schema_version": version + 1}
+        version += 1
+    return data
+
+
 def decode(model: type[M], raw: bytes | None) -> M:
     if raw is None:
         raise UnreadableMessage(["message: empty record (tombstone) where a message was expected"])
@@ -61,6 +89,12 @@ def decode(model: type[M], raw: bytes | None) -> M:
     except UnicodeDecodeError as e:
         raise UnreadableMessage([f"message: not UTF-8 ({e.reason} at byte {e.start})"]) from None
     try:
+        if UPCASTERS:
+            try:
+                data = json.loads(text)
+            except ValueError as e:
+                raise UnreadableMessage([f"message: not JSON ({e})"]) from None
+            return model.model_validate(_upcast(model, data))
         return model.model_validate_json(text)
     except ValidationError as e:
         raise UnreadableMessage(describe(e)) from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -49,7 +49,10 @@ def nhs_number_is_valid(value: str) -> bool:
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    schema_version: Literal[1] = 1
+    # Readers accept any version from 1 up: a newer producer's message adds only optional fields, which an
+    # older reader ignores (extra="ignore"); an older message reaches a newer reader through its upcasters.
+    SCHEMA_VERSION: ClassVar[int] = 1
+    schema_version: int = Field(1, ge=1)
 
 
 class Address(BaseModel):
