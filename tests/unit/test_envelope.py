@@ -163,3 +163,11 @@ def test_envelopes_without_a_case_key_keep_their_header_bytes(keys):
     envelope = sealed(keys)
     assert "case_bound" not in json.loads(envelope)["header"], "messages sealed before case keys stay readable"
     assert opened(keys, envelope)[1] == SECRET
+
+
+@pytest.mark.parametrize("hostile", [b"0", b"[]", b'"text"', b"null", b'{"format": "mash-envelope-1", "header": 1}',
+                                     b'{"format": "mash-envelope-1", "header": {"recipients": 5}}'])
+def test_json_that_is_not_an_envelope_is_a_seal_error_not_a_crash(keys, hostile):
+    # Found by the fuzz tier: b"0" is valid JSON, and an AttributeError escaped the consumer's guard.
+    with pytest.raises(SealError, match="envelope"):
+        opened(keys, hostile)

@@ -14,6 +14,7 @@
   mash decision pending | confirm REF --manager NAME |
                 override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT
                             the MASH manager's desk: recommendations waiting for a person
+  mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
   mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
   mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
                             crypto-shred closed cases: destroy their case keys, record the erasure
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--recipient", action="append", default=[])
     dec.add_argument("--rationale")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
+    dlq = sub.add_parser("dlq", help="list dead letters with their reasons; replay chosen ones after a fix")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("ids", nargs="*", help="replay: dead letter ids")
     tr = sub.add_parser("trace", help="a referral's journey through every service, as a waterfall of spans")
     tr.add_argument("referral_id")
     tr.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
@@ -169,6 +173,22 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:  # NotPending, a missing rationale, an unknown level or outcome
             print(f"refused: {e}", file=sys.stderr)
             return 1
+        return 0
+    if args.command == "dlq":
+        from . import dlq as dead
+
+        mesh = Mesh(broker.access, root)
+        if args.action == "list":
+            print("\n".join(dead.render(asyncio.run(dead.letters(mesh)))))
+            return 0
+        if not args.ids:
+            parser.error("dlq replay needs dead letter ids (see `mash dlq list`)")
+        try:
+            done = asyncio.run(dead.replay(mesh, args.ids))
+        except LookupError as e:
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
+        print("\n".join(f"replayed {d.dead_letter_id} to {d.source_topic}" for d in done))
         return 0
     if args.command == "trace":
         from . import trace

@@ -48,6 +48,8 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
     from mash_runtime.desk import disclosure
     from mash_runtime.desk.records import load_tables
     from mash_runtime.desk.service import Desk
+    from mash_contracts.topics import principals
+    from mash_runtime.firewall import Firewall, generate
     from mash_runtime.store import Database
 
     world = pop.build_population(seed, families)
@@ -57,7 +59,8 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         t = time.perf_counter()
         counts = load_tables(db, DESK.metadata, world.agencies["police"])
         seeded = time.perf_counter() - t
-        desk = Desk(DESK, db, relay=None)
+        generate(home / "keys", principals())
+        desk = Desk(DESK, db, relay=None, firewall=Firewall(DESK.service, home / "keys"))
         generator = Generator(seed)
         notifications = [accept(household_notification(generator, h), datetime.now(UTC)) for h in _households(world)[:referrals]]
         timings = []

@@ -111,11 +111,11 @@ def header_of(envelope: bytes) -> Header:
     """The header, unverified: for routing and dead-letter reasons only, never for trust."""
     try:
         raw = json.loads(envelope)
-        if raw.get("format") != FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:  # b"0" is valid JSON too
             raise SealError("not a sealed envelope")
         h = raw["header"]
         return Header(**{**h, "recipients": tuple(h["recipients"]), "recipient_key_ids": tuple(h["recipient_key_ids"])})
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
 
 
@@ -133,6 +133,15 @@ def open_sealed(
     delivered_as: the referral id the message arrived under (its Kafka key); an envelope sealed for another
     referral is a replay and is refused. case_key_for(referral_id) returns the case key of a case-bound
     message (raising LookupError when it is gone)."""
+    try:
+        return _open(envelope, custody, directory, expected_senders, delivered_as, case_key_for)
+    except SealError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as e:  # any other shape a hostile record can take
+        raise SealError(f"malformed envelope: {type(e).__name__}") from None
+
+
+def _open(envelope, custody, directory, expected_senders, delivered_as, case_key_for) -> tuple[Header, bytes]:
     header = header_of(envelope)
     raw = json.loads(envelope)
     aad = header.canonical()
