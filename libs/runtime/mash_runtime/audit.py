@@ -23,6 +23,7 @@ from sqlalchemy import JSON, DDL, Column, DateTime, Integer, MetaData, String, T
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from .calendar import as_utc
 from .firewall.keys import Directory, KeyCustody, KeyError_
 
 GENESIS = "0" * 64
@@ -69,13 +70,8 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _utc(at: datetime) -> datetime:
-    # SQLite hands timestamps back naive and PostgreSQL in the session's zone; both were written in UTC.
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _hash(fields: dict) -> str:
-    return hashlib.sha256(canonical({**fields, "at": _utc(fields["at"]).isoformat()}).encode()).hexdigest()
+    return hashlib.sha256(canonical({**fields, "at": as_utc(fields["at"]).isoformat()}).encode()).hexdigest()
 
 
 _HASHED = ("seq", "service", "at", "action", "referral_id", "actor", "reason", "subjects", "detail", "prev_hash", "key_id")
@@ -192,7 +188,7 @@ def verify(engine: Engine, directory: Directory) -> VerifyReport:
 
 
 def _entry(row) -> dict:
-    return {"seq": row.seq, "at": _utc(row.at), "service": row.service, "actor": row.actor, "action": row.action,
+    return {"seq": row.seq, "at": as_utc(row.at), "service": row.service, "actor": row.actor, "action": row.action,
             "referral_id": row.referral_id, "reason": row.reason, "detail": row.detail}
 
 

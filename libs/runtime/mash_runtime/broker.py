@@ -30,7 +30,7 @@ def _security(kafka: KafkaSettings):
 def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = None,
                 registry: CollectorRegistry | None = None) -> KafkaBroker:
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
-    # message so it is delivered again. FastStream's default (ACK_FIRST) would lose work on a crash.
+    # message so it is delivered again. Committing before the work (FastStream's default) would lose it on a crash.
     return KafkaBroker(
         kafka.bootstrap_servers,
         security=_security(kafka),

@@ -45,3 +45,9 @@ class WorkingCalendar:
     def working_days_after(self, moment: datetime, days: int = 1) -> datetime:
         """The statutory "within one working day", counted in working hours from receipt."""
         return self.add_working_hours(moment, days * self.hours_per_day)
+
+
+def as_utc(at: datetime) -> datetime:
+    """A timestamp read back from a store, in UTC: SQLite returns it naive, PostgreSQL in the session's zone;
+    every store writes UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

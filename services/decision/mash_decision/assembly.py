@@ -35,6 +35,7 @@ from mash_contracts import (
 )
 from mash_contracts.topics import ALERTS, DECISIONS, OUTCOMES, products_topic
 from mash_runtime.audit import AuditLog, subject_tokens
+from mash_runtime.calendar import as_utc
 from mash_runtime.errors import TransientError
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, enqueue
@@ -89,6 +90,7 @@ decisions = Table(
     metadata,
     Column("referral_id", String(16), primary_key=True),
     Column("decision", Text, nullable=False),
+    Column("level", Integer, nullable=False, index=True),
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
 alerts = Table(  # one alert of each kind per referral: instances racing to raise it raise it once
@@ -164,7 +166,7 @@ class Assembly:
         new, reason = change
         now = self.now()
         s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(
-            rag=new.value, returns_due_at=min(_utc(row.returns_due_at), self.clock.returns_due(_utc(row.received_at), new))))
+            rag=new.value, returns_due_at=min(as_utc(row.returns_due_at), self.clock.returns_due(as_utc(row.received_at), new))))
         s.execute(insert(rag_changes).values(referral_id=referral_id, at=now, from_rag=row.rag, to_rag=new.value, reason=reason[:120]))
         return self._alert(s, referral_id, AlertKind.REGRADED, new, None, f"{row.rag} to {new.value}: {reason}"[:120])
 
@@ -185,7 +187,7 @@ class Assembly:
         notification = Notification.model_validate_json(row.notification)
         rec = self.model.recommend(notification, received, no_answer=frozenset(missing), today=self.now().date())
         if missing:
-            self._alert(s, referral_id, AlertKind.RETURNS_OVERDUE, RagRating(row.rag), _utc(row.returns_due_at),
+            self._alert(s, referral_id, AlertKind.RETURNS_OVERDUE, RagRating(row.rag), as_utc(row.returns_due_at),
                         f"decided without {', '.join(sorted(a.value for a in missing))}: no answer by the deadline")
         if rec.level in self.model.auto_confirm_levels:
             self._route(s, row, notification, received, missing, rec, decided_by="model (auto-confirmed)")
@@ -194,22 +196,23 @@ class Assembly:
             referral_id=referral_id, recommendation=_recommendation_json(rec), no_answer=sorted(a.value for a in missing),
             recommended_at=self.now()))
         s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(state=RECOMMENDED))
-        self._alert(s, referral_id, AlertKind.CONFIRMATION_NEEDED, RagRating(row.rag), _utc(row.decision_due_at),
+        self._alert(s, referral_id, AlertKind.CONFIRMATION_NEEDED, RagRating(row.rag), as_utc(row.decision_due_at),
                     f"model recommends level {rec.level.value} {rec.level_name}: a manager must confirm")
         return True
 
     def _route(self, s: Session, row, notification: Notification, received: dict[Agency, Contribution], missing,
                rec: Recommendation, decided_by: str, override: tuple[Recommendation, str] | None = None) -> Decision:
-        history = [RagChange(at=_utc(r.at), from_rag=RagRating(r.from_rag), to_rag=RagRating(r.to_rag), reason=r.reason)
+        history = [RagChange(at=as_utc(r.at), from_rag=RagRating(r.from_rag), to_rag=RagRating(r.to_rag), reason=r.reason)
                    for r in s.execute(select(rag_changes).where(rag_changes.c.referral_id == row.referral_id).order_by(rag_changes.c.id))]
         answers = {**{a: c.status for a, c in received.items()}, **{a: ContributionStatus.NO_ANSWER for a in missing}}
         final, rationale = override if override else (rec, None)
         decision = decision_for(
             notification, answers, final, self.model.version, self.now(), decided_by=decided_by, rag=RagRating(row.rag),
             recommended=rec if override else None, rationale=rationale, no_answer=sorted(missing),
-            history=history, due_by=_utc(row.decision_due_at),
+            history=history, due_by=as_utc(row.decision_due_at),
         )
-        s.execute(insert(decisions).values(referral_id=row.referral_id, decision=decision.model_dump_json(), decided_at=decision.decided_at))
+        s.execute(insert(decisions).values(referral_id=row.referral_id, decision=decision.model_dump_json(),
+                                           level=decision.level.value, decided_at=decision.decided_at))
         s.execute(update(referrals).where(referrals.c.referral_id == row.referral_id).values(state=ROUTED))
         enqueue(s, self.firewall, DECISIONS.name, row.referral_id, decision, str(decision.message_id))
         subjects = subject_tokens(self.firewall.pepper, notification.subjects)
@@ -246,7 +249,7 @@ class Assembly:
         if row is None or row.state == ROUTED:
             return False
         queued = False
-        rag, returns_due, decision_due = RagRating(row.rag), _utc(row.returns_due_at), _utc(row.decision_due_at)
+        rag, returns_due, decision_due = RagRating(row.rag), as_utc(row.returns_due_at), as_utc(row.decision_due_at)
         if row.state == AWAITING:
             if now >= returns_due:
                 return self._advance(s, referral_id, due=True)
@@ -285,13 +288,10 @@ class Assembly:
                                  .where(referrals.c.state == AWAITING)).all()
             kinds = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all())
             oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
-            levels: dict[int, int] = {}
-            for (raw,) in s.execute(select(decisions.c.decision)):
-                level = Decision.model_validate_json(raw).level.value
-                levels[level] = levels.get(level, 0) + 1
+            levels = dict(s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).all())
         have = {(a, r) for a, r in answered}
         awaiting = {a.value: sum((a.value, r) not in have for r in open_ids) for a in self.expected}
-        age = (self.now() - _utc(oldest)).total_seconds() if oldest else 0.0
+        age = (self.now() - as_utc(oldest)).total_seconds() if oldest else 0.0
         return {"waiting_by_rag": {r.value: waiting.get(r.value, 0) for r in RagRating}, "awaiting_desk": awaiting,
                 "alerts": {k.value: kinds.get(k.value, 0) for k in AlertKind}, "decisions_by_level": {lv.value: levels.get(lv.value, 0) for lv in ThresholdLevel},
                 "oldest_waiting_seconds": max(age, 0.0)}
@@ -308,7 +308,7 @@ class Assembly:
             rows = s.execute(select(recommendations, referrals.c.rag, referrals.c.decision_due_at)
                              .join(referrals, referrals.c.referral_id == recommendations.c.referral_id)
                              .where(referrals.c.state == RECOMMENDED)).all()
-        return [{"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": _utc(r.decision_due_at).isoformat(), **r.recommendation}
+        return [{"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": as_utc(r.decision_due_at).isoformat(), **r.recommendation}
                 for r in rows]
 
     def confirm(self, referral_id: str, manager: str) -> Decision:
@@ -340,10 +340,6 @@ class Assembly:
                                            rec.factors, rec.score), rationale)
             return self._route(s, row, notification, self._received(s, referral_id), missing, rec,
                                decided_by=f"manager {manager}", override=override)
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _recommendation_json(rec: Recommendation) -> dict:

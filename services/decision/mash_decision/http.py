@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mash_contracts import Agency, Outcome, ThresholdLevel
+from mash_runtime.http import respond
 
 from .assembly import Assembly, NotPending
 
@@ -34,13 +35,6 @@ def manager_token(keys_dir: Path) -> str:
         tmp.chmod(0o600)
         tmp.replace(path)
     return path.read_text().strip()
-
-
-async def _respond(send, status: int, body: object) -> None:
-    data = json.dumps(body, default=str).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
-    await send({"type": "http.response.body", "body": data})
 
 
 async def _body(receive) -> bytes:
@@ -63,16 +57,16 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
 
     async def recommendations(scope, receive, send):
         if scope["method"] != "GET":
-            return await _respond(send, 405, {"error": "use GET"})
+            return await respond(send, 405, {"error": "use GET"})
         if not authorised(scope):
-            return await _respond(send, 401, {"error": "a manager's bearer token is required"})
-        await _respond(send, 200, await asyncio.to_thread(assembly.pending))
+            return await respond(send, 401, {"error": "a manager's bearer token is required"})
+        await respond(send, 200, await asyncio.to_thread(assembly.pending))
 
     async def decide(scope, receive, send):
         if scope["method"] != "POST":
-            return await _respond(send, 405, {"error": "use POST"})
+            return await respond(send, 405, {"error": "use POST"})
         if not authorised(scope):
-            return await _respond(send, 401, {"error": "a manager's bearer token is required"})
+            return await respond(send, 401, {"error": "a manager's bearer token is required"})
         try:
             body = json.loads(await _body(receive))
             ref, manager, action = body["referral_id"], body["manager"], body["action"]
@@ -83,12 +77,12 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                     assembly.override, ref, manager, ThresholdLevel(int(body["level"])), Outcome(body["outcome"]),
                     [Agency(a) for a in body.get("recipients", [])], str(body.get("rationale", "")))
             else:
-                return await _respond(send, 400, {"error": "action must be confirm or override"})
+                return await respond(send, 400, {"error": "action must be confirm or override"})
         except NotPending as e:
-            return await _respond(send, 409, {"error": str(e)})
+            return await respond(send, 409, {"error": str(e)})
         except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown level or outcome, no rationale
-            return await _respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
-        await _respond(send, 200, {"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
+            return await respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
+        await respond(send, 200, {"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
                                    "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by,
                                    "recommended_level": decision.recommended_level})
 

@@ -72,6 +72,11 @@ def _summary(decision: Decision) -> str:
             f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}.{gaps}")
 
 
+def _view_name(recipient: Agency) -> str:
+    view = VIEWS.get(recipient, SUMMARY)
+    return view if isinstance(view, str) else "own and relevant records"
+
+
 def _items_for(recipient: Agency, contributions: dict[Agency, Contribution]) -> dict:
     view = VIEWS.get(recipient, SUMMARY)
     if view == FULL:
@@ -96,7 +101,7 @@ def products_for(notification: Notification, contributions: dict[Agency, Contrib
             level=decision.level,
             outcome=decision.outcome,
             rag=decision.rag,
-            summary=f"{summary} View: {VIEWS.get(recipient, SUMMARY) if isinstance(VIEWS.get(recipient, SUMMARY), str) else 'own and relevant records'}.",
+            summary=f"{summary} View: {_view_name(recipient)}.",
             subjects=notification.subjects,
             concern=notification.concern,
             shared_items=_items_for(recipient, contributions),
