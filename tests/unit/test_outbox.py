@@ -16,9 +16,22 @@ class Recorder:
     def __init__(self):
         self.sent = []
 
-    async def publish(self, payload, topic, key=None, headers=None):
+    async def publish(self, payload, topic, key=None, headers=None, no_confirm=False):
         await asyncio.sleep(0)  # let the other relay run in between
         self.sent.append(payload)
+        acked = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
+
+
+class Refusing(Recorder):
+    """A broker that takes the first records, then fails the acknowledgement (it went away mid-batch)."""
+
+    async def publish(self, payload, topic, key=None, headers=None, no_confirm=False):
+        self.sent.append(payload)
+        acked = asyncio.get_running_loop().create_future()
+        acked.set_exception(ConnectionError("broker went away"))
+        return acked
 
 
 def fill(db: Database, n: int) -> None:
@@ -55,4 +68,41 @@ def test_an_expired_lease_is_taken_over(database_url):
     assert asyncio.run(OutboxRelay(db, broker).flush()) == 3
     with db.transaction() as s:
         assert all(r.published_at for r in s.execute(select(outbox.c.published_at)))
+    db.dispose()
+
+
+def test_rows_whose_publishing_failed_are_handed_back_at_once_and_sent_later(database_url):
+    db = Database(database_url)
+    fill(db, 5)
+    with pytest.raises(ConnectionError):
+        asyncio.run(OutboxRelay(db, Refusing()).flush())
+    with db.transaction() as s:
+        rows = list(s.execute(select(outbox.c.published_at, outbox.c.claimed_by)))
+    assert rows and all(r.published_at is None and r.claimed_by is None for r in rows), "no lease left to expire"
+    broker = Recorder()
+    assert asyncio.run(OutboxRelay(db, broker).flush()) == 5 and broker.sent == [f"{i}".encode() for i in range(5)]
+    db.dispose()
+
+
+def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url):
+    db = Database(database_url)
+
+    async def sent_after(relay: OutboxRelay, broker: Recorder, wake: bool) -> list:
+        await relay.start()
+        if not wake:
+            fill(db, 2)
+        if wake:
+            with db.transaction() as s:
+                s.execute(insert(outbox).values(message_id="m-woken", topic="t", key=b"k", payload=b"woken", headers={},
+                                                created_at=datetime.now(UTC)))
+            relay.wake()
+        await asyncio.sleep(0.5)
+        seen = list(broker.sent)
+        await relay.stop()
+        return seen
+
+    polled = Recorder()  # rows committed by another process are found by the poll
+    assert asyncio.run(sent_after(OutboxRelay(db, polled, poll=0.1), polled, wake=False)) == [b"0", b"1"]
+    woken = Recorder()  # a handler's wake-up sends at once, long before the next poll
+    assert asyncio.run(sent_after(OutboxRelay(db, woken, poll=60), woken, wake=True)) == [b"woken"]
     db.dispose()

@@ -196,6 +196,3 @@ def subscribe(
     consume.__name__ = "consume_" + group_id.replace(".", "_")
     return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
 
-
-async def publish(broker: KafkaBroker, firewall: Firewall, topic: str, key: str, message: BaseModel) -> None:
-    await broker.publish(firewall.wrap(topic, key, message), topic, key=key.encode(), headers=headers_for(message))

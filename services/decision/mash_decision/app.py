@@ -60,7 +60,6 @@ def build():
     sweeper: list[asyncio.Task] = []
 
     async def start_clock() -> None:
-        await relay.flush()  # whatever a crash left unsent goes out before new work
         sweeper.append(asyncio.create_task(handlers.keep_time(settings.sweep_seconds)))
 
     async def stop_clock() -> None:
@@ -68,8 +67,9 @@ def build():
             task.cancel()
         await asyncio.gather(*sweeper, return_exceptions=True)
 
+    app.on_shutdown(stop_clock)  # before the relay drains, so the clock queues nothing after the last flush
+    relay.attach(app)  # whatever a crash left unsent goes out before new work
     app.after_startup(start_clock)
-    app.on_shutdown(stop_clock)
     app.after_shutdown(db.dispose)
     registry.register(metrics.AssemblyCollector(handlers.assembly))
     routes = standard_routes(readiness(broker, db), registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))

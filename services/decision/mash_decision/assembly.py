@@ -232,35 +232,62 @@ class Assembly:
 
     def sweep(self) -> bool:
         """Deadlines: decide referrals whose returns are overdue, and raise near and missed alerts.
-        Each referral is its own transaction, so one failure does not hold up the rest."""
+        Two reads find the referrals with something to do, however long the backlog; each of those is then
+        its own transaction, so one failure does not hold up the rest."""
         now = self.now()
         queued = False
-        with self.db.transaction() as s:
-            open_rows = s.execute(select(referrals.c.referral_id).where(referrals.c.state != ROUTED)).all()
-        for (referral_id,) in open_rows:
+        for referral_id in self._needing_attention(now):
             try:
                 queued |= self._step(lambda s, r=referral_id: self._sweep_one(s, r, now))
             except TransientError:
                 continue  # another instance is on it
         return queued
 
+    def _deadline_work(self, state: str, returns_due: datetime, decision_due: datetime, now: datetime):
+        """(decide now?, the alerts due by now with their deadlines) for an open referral."""
+        if state == AWAITING and now >= returns_due:
+            return True, []
+        due = []
+        if state == AWAITING and now >= self.clock.alert_at(returns_due):
+            due.append((AlertKind.RETURNS_DUE_SOON, returns_due))
+        if now >= decision_due:
+            due.append((AlertKind.DECISION_OVERDUE, decision_due))
+        elif now >= self.clock.alert_at(decision_due):
+            due.append((AlertKind.DECISION_DUE_SOON, decision_due))
+        return False, due
+
+    def _needing_attention(self, now: datetime) -> list[str]:
+        open_ = referrals.c.state != ROUTED
+        with self.db.transaction() as s:
+            rows = s.execute(select(referrals.c.referral_id, referrals.c.state, referrals.c.returns_due_at,
+                                    referrals.c.decision_due_at).where(open_)).all()
+            raised = set(s.execute(select(alerts.c.referral_id, alerts.c.kind)
+                                   .join(referrals, referrals.c.referral_id == alerts.c.referral_id).where(open_)).all())
+        wanted = []
+        for r in rows:
+            decide, due = self._deadline_work(r.state, as_utc(r.returns_due_at), as_utc(r.decision_due_at), now)
+            if decide or any((r.referral_id, kind.value) not in raised for kind, _ in due):
+                wanted.append(r.referral_id)
+        return wanted
+
     def _sweep_one(self, s: Session, referral_id: str, now: datetime) -> bool:
         row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
         if row is None or row.state == ROUTED:
             return False
-        queued = False
-        rag, returns_due, decision_due = RagRating(row.rag), as_utc(row.returns_due_at), as_utc(row.decision_due_at)
-        if row.state == AWAITING:
-            if now >= returns_due:
-                return self._advance(s, referral_id, due=True)
-            if now >= self.clock.alert_at(returns_due):
-                waiting = sorted(a.value for a in self.expected - self._received(s, referral_id).keys())
-                queued |= self._alert(s, referral_id, AlertKind.RETURNS_DUE_SOON, rag, returns_due, f"waiting for {', '.join(waiting)}")
-        if now >= decision_due:
-            queued |= self._alert(s, referral_id, AlertKind.DECISION_OVERDUE, rag, decision_due, "the one-working-day decision deadline has passed")
-        elif now >= self.clock.alert_at(decision_due):
-            queued |= self._alert(s, referral_id, AlertKind.DECISION_DUE_SOON, rag, decision_due, "decision due within the alert window")
+        decide, due = self._deadline_work(row.state, as_utc(row.returns_due_at), as_utc(row.decision_due_at), now)
+        if decide:
+            return self._advance(s, referral_id, due=True)
+        queued, rag = False, RagRating(row.rag)
+        for kind, deadline in due:
+            queued |= self._alert(s, referral_id, kind, rag, deadline, self._alert_detail(s, kind, referral_id))
         return queued
+
+    def _alert_detail(self, s: Session, kind: AlertKind, referral_id: str) -> str:
+        if kind is AlertKind.RETURNS_DUE_SOON:
+            return f"waiting for {', '.join(sorted(a.value for a in self.expected - self._received(s, referral_id).keys()))}"
+        if kind is AlertKind.DECISION_OVERDUE:
+            return "the one-working-day decision deadline has passed"
+        return "decision due within the alert window"
 
     def _alert(self, s: Session, referral_id: str, kind: AlertKind, rag: RagRating, deadline: datetime | None, detail: str) -> bool:
         if s.execute(select(alerts.c.kind).where((alerts.c.referral_id == referral_id) & (alerts.c.kind == kind.value))).first():

@@ -1,4 +1,4 @@
-"""Thin handlers: store the message, then publish whatever the transaction put in the outbox."""
+"""Thin handlers: store the message, then wake the relay for whatever the transaction put in the outbox."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ class DecisionHandlers:
         while True:
             await asyncio.sleep(every)
             try:
-                await asyncio.to_thread(self.assembly.sweep)
-                await self.relay.flush()
+                if await asyncio.to_thread(self.assembly.sweep):
+                    self.relay.wake()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failed sweep is retried at the next tick; the work is idempotent
@@ -41,6 +41,5 @@ class DecisionHandlers:
         if not decided:
             return  # nothing was queued; rows a crash left behind go out at start-up or with the next decision
         log.info("decided", extra={"referral_id": referral_id})
-        # The offset is committed only after this returns, so unpublished rows are never forgotten:
-        # a crash here leaves them in the outbox, and the relay sends them at the next start.
-        await self.relay.flush()
+        # The products are committed in the outbox; the relay sends them (at the next start, after a crash).
+        self.relay.wake()

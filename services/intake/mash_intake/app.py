@@ -10,7 +10,7 @@ from mash_runtime.firewall import Firewall
 from mash_runtime.http import readiness, serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings, ServiceSettings
-from mash_runtime.store import Database
+from mash_runtime.store import Database, OutboxRelay
 
 from .handlers import IntakeHandlers
 
@@ -24,7 +24,8 @@ def build():
     broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE))
-    handlers = IntakeHandlers(broker, firewall, db)
+    relay = OutboxRelay(db, broker)
+    handlers = IntakeHandlers(firewall, db, relay)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
     # Two consumers: the urgent lane is never behind the routine one.
     subscribe(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
@@ -32,6 +33,7 @@ def build():
     subscribe(broker, routes={NOTIFICATIONS_SUBMITTED_URGENT.name: route}, group_id=SERVICE + URGENT_SUFFIX,
               service=SERVICE, firewall=firewall, registry=registry)
     app = make_app(broker, SERVICE)
+    relay.attach(app)
     app.after_shutdown(db.dispose)
     return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
 

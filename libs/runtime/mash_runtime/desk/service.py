@@ -1,7 +1,7 @@
 """Turns a desk definition (agency, policy file, record tables) into a running service.
 
 Per notification: research under the agency's policy, then in one transaction write the disclosure record
-and put the contribution in the outbox; then publish. A redelivered notification finds its disclosure
+and put the contribution in the outbox; the relay publishes it. A redelivered notification finds its disclosure
 record already written and adds nothing.
 """
 
@@ -134,9 +134,9 @@ class Desk:
         return True
 
     async def on_notification(self, notification: Notification, _source: Source) -> None:
-        await asyncio.to_thread(self.answer, notification, datetime.now(UTC))
-        # Offsets commit after this returns: a crash before the flush leaves the row for the next start.
-        await self.relay.flush()
+        # The contribution is in the outbox once this returns, and only then is the offset committed.
+        if await asyncio.to_thread(self.answer, notification, datetime.now(UTC)):
+            self.relay.wake()
 
 
 def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
@@ -157,7 +157,7 @@ def build_desk_app(definition: DeskDefinition):
         subscribe(broker, routes={topic.name: route}, group_id=group, service=definition.service, firewall=desk.firewall,
                   registry=registry)
     app = make_app(broker, definition.service)
-    app.after_startup(relay.flush)
+    relay.attach(app)
     app.after_shutdown(db.dispose)
     return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
 
