@@ -34,3 +34,4 @@ def test_terminate_kills_what_ignores_sigterm(tmp_path):
     subprocess.run(["sleep", "0.3"])
     assert processes.terminate(pid, timeout=1) is False  # needed SIGKILL
     assert not processes.alive(pid)
+

@@ -31,13 +31,6 @@ from .synthetic import Generator, household_notification
 from .topics import create_topics
 
 
-def _households(world: pop.Population) -> list[list[pop.Person]]:
-    by: dict[str, list] = {}
-    for p in world.people:
-        by.setdefault(p.household_id, []).append(p)
-    return [people for people in by.values() if any(p.role_in_household == "child" for p in people)]
-
-
 def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
@@ -62,7 +55,7 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         generate(home / "keys", principals())
         desk = Desk(DESK, db, relay=None, firewall=Firewall(DESK.service, home / "keys"))
         generator = Generator(seed)
-        notifications = [accept(household_notification(generator, h), datetime.now(UTC)) for h in _households(world)[:referrals]]
+        notifications = [accept(household_notification(generator, h), datetime.now(UTC)) for h in world.families()[:referrals]]
         timings = []
         for n in notifications:
             t = time.perf_counter()
@@ -93,7 +86,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         mesh.wait_ready()
         time.sleep(3)  # let every group settle so the burst measures work, not start-up
         generator = Generator(seed)
-        submissions = [household_notification(generator, h) for h in _households(world)[:referrals]]
+        submissions = [household_notification(generator, h) for h in world.families()[:referrals]]
         latencies, wall = asyncio.run(_burst(access, submissions, Principals(mesh.keys_dir)))
         print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "

@@ -104,11 +104,7 @@ def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[Notif
     pop.write_population(path, pop.merge(population, cases))
     generator = Generator(seed)
     submissions = [scripted_notification(generator, c.name, c.subjects) for c in cases][:count]
-    by_household: dict[str, list] = {}
-    for person in population.people:
-        by_household.setdefault(person.household_id, []).append(person)
-    households = [people for people in by_household.values() if any(p.role_in_household == "child" for p in people)]
-    for people in households[: max(0, count - len(submissions))]:
+    for people in population.families()[: max(0, count - len(submissions))]:
         submissions.append(household_notification(generator, people))
     return path, submissions
 

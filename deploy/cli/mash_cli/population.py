@@ -53,6 +53,13 @@ class Population:
     households: dict[str, list[str]]
     agencies: Tables
 
+    def families(self) -> list[list[Person]]:
+        """Households with at least one child, their members together: who a referral is about."""
+        by: dict[str, list[Person]] = {}
+        for person in self.people:
+            by.setdefault(person.household_id, []).append(person)
+        return [people for people in by.values() if any(p.role_in_household == "child" for p in people)]
+
 
 @dataclass
 class ScriptedCase:

@@ -41,9 +41,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class Throttle(logging.Filter):
+    """While the broker is away aiokafka reports the same connection failure thousands of times a second:
+    each distinct message is let through once per window, with a count of what was held back."""
+
+    def __init__(self, window: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.window = window
+        self.clock = clock
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        key, now = f"{record.name}:{record.msg}", self.clock()
+        since, held = self._seen.get(key, (None, 0))
+        if since is not None and now - since < self.window:
+            self._seen[key] = (since, held + 1)
+            return False
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last {self.window:.0f}s)"
+        return True
+
+
 def configure_logging(service: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(Throttle())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
