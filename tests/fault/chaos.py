@@ -99,7 +99,7 @@ class Tape:
 @dataclass
 class Chaos:
     """SIGKILL the desks, then decision, then intake, each at a random moment and back after a random pause;
-    the broker is stopped and restarted once, at a random place in that order."""
+    the broker is stopped and restarted once, and one service is sent SIGTERM, each at a random place in that order."""
 
     mesh: Mesh
     kafka: LocalKafka
@@ -110,9 +110,13 @@ class Chaos:
     def _note(self, what: str) -> None:
         self.timeline.append(f"{time.monotonic() - self.started:6.1f}s  {what}")
 
+    graceful: dict[str, bool] = field(default_factory=dict)
+
     def plan(self) -> list[str]:
         order = [*DESKS, "decision", "intake"]
         order.insert(self.rng.randrange(len(order) + 1), "broker")
+        # And one SIGTERM mid-flow: the service must drain (finish, commit, flush) and exit in time.
+        order.insert(self.rng.randrange(len(order) + 1), "sigterm:" + self.rng.choice([*DESKS, "decision", "intake"]))
         return order
 
     def run(self) -> None:
@@ -124,6 +128,14 @@ class Chaos:
                 time.sleep(self.rng.uniform(1.0, 4.0))
                 self.kafka.start()
                 self._note("broker: answering again")
+                continue
+            if target.startswith("sigterm:"):
+                service = target.split(":", 1)[1]
+                self._note(f"{service}: SIGTERM (pid {self.mesh.pid(service)})")
+                self.graceful[service] = self.mesh.stop(service).get(service, False)
+                self._note(f"{service}: drained and exited" if self.graceful[service] else f"{service}: did NOT exit in time")
+                self.mesh.start(service)
+                self._note(f"{service}: restarted (pid {self.mesh.pid(service)})")
                 continue
             self._note(f"{target}: SIGKILL (pid {self.mesh.pid(target)})")
             self.mesh.kill(target)

@@ -234,7 +234,7 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
               + f"; rejections sent {len(rejections)}")
         print(f"  desk down ({STAYS_DOWN}): {len(down_decisions)} of {WHILE_DOWN} decided at the deadline, "
               f"{len(overdue_alerts & later_ids)} overdue alerts")
-        print(f"  services stopped on SIGTERM: {stopped}; audit chains verify: {chains_verify}\n")
+        print(f"  drained on SIGTERM mid-flow: {chaos.graceful}; at the end: {stopped}; audit chains verify: {chains_verify}\n")
 
     assert decisions.keys() == expected and all(len(ids) == 1 for ids in decisions.values()), "one decision per referral"
     assert products.keys() == expected_products and all(len(ids) == 1 for ids in products.values()), "one product per recipient"
@@ -246,5 +246,6 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
     assert all(d.no_answer == [Agency.EDUCATION] for d in down_decisions.values()), "decided without the desk that stayed down"
     assert all(d.contributions[Agency.EDUCATION] is ContributionStatus.NO_ANSWER for d in down_decisions.values())
     assert later_ids <= overdue_alerts, "each due decision raised an alert"
+    assert chaos.graceful and all(chaos.graceful.values()), f"a service did not drain on SIGTERM mid-flow: {chaos.graceful}"
     assert all(stopped.values()), f"a service did not stop on SIGTERM: {stopped}"
     assert chains_verify, "an audit chain does not verify"

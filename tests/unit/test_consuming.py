@@ -110,3 +110,23 @@ async def test_transient_failures_are_retried(principals, generator):
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
     assert len(calls) == 3 and dead == []
+
+
+async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead_letter(principals, generator):
+    calls = []
+
+    async def handler(m, source):
+        calls.append(1)
+        if len(calls) <= 5:
+            raise OperationalError("select 1", {}, Exception("database is locked"))
+        raise KeyError("a bug found on the sixth attempt")
+
+    broker, dead = build(principals, handler)
+    s = generator.notification()
+    async with TestKafkaBroker(broker) as br:
+        for delivery in range(2):  # the in-memory broker gives every record offset 0: a redelivery of the same record
+            try:
+                await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
+            except OperationalError:
+                assert delivery == 0, "handed back to Kafka after three attempts"
+    assert len(calls) == 6 and [(d.error_type, d.attempts) for d in dead] == [("KeyError", 6)]

@@ -35,3 +35,22 @@ def test_each_schema_validates_a_real_message(generator):
     schema = json.loads((DOCS / "schemas" / "Notification.json").read_text())
     n = accept(generator.notification(), datetime(2026, 11, 20, tzinfo=UTC))
     assert set(schema["required"]) <= set(json.loads(n.model_dump_json()))
+
+
+def test_the_input_limits_in_docs_reliability_are_the_ones_the_code_enforces():
+    import re
+
+    from mash_contracts import messages
+    from mash_contracts.codec import MAX_MESSAGE_BYTES
+
+    doc = (DOCS / "reliability.md").read_text()
+    limits = dict(re.findall(r"^\| ([^|]+?) \| ([^|]+?) \|$", doc, re.M))
+
+    def max_length(alias) -> int:
+        return next(m.max_length for m in alias.__metadata__ if getattr(m, "max_length", None))
+
+    assert limits["an opened message (the plaintext inside the envelope)"].startswith(f"{MAX_MESSAGE_BYTES // 1024} KiB")
+    assert limits["names, places, labels (`ShortText`)"] == f"1–{max_length(messages.ShortText)} characters after trimming"
+    assert limits["concern description and rationales (`LongText`)"] == f"1–{max_length(messages.LongText):,} characters"
+    fields = messages.NotificationSubmission.model_fields
+    assert limits["subjects in one notification"] == f"1–{next(m.max_length for m in fields['subjects'].metadata if hasattr(m, 'max_length'))}"

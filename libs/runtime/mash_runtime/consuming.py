@@ -4,7 +4,8 @@ A message is decoded at the edge into its contract type, then handed to a plain 
 - handler returns: the offset is committed (by the broker's NACK_ON_ERROR policy, after the work);
 - unreadable bytes, a Rejected message, or an unexpected bug: published to the dead-letter topic with the
   original bytes and the reason, then committed, so one bad message never blocks or crashes a consumer;
-- a transient failure: retried here with backoff, then re-raised so Kafka redelivers it later.
+- a transient failure: retried here with backoff, then re-raised so Kafka redelivers it; attempts are counted
+  across redeliveries and recorded on a dead letter if the message later fails for good.
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ def subscribe(
     if registry is not None:
         counter = _dead_letter_counter(registry)
     dead_letters = DeadLetters(broker, service, firewall, pause=retry.max_backoff, counter=counter)
+    # Kafka redelivers the same record, not a copy with a header: the count of attempts is kept here, and a
+    # dead letter's `attempts` (and its mash-attempts header) counts every attempt this process made.
+    handed_back: dict[tuple[str, int, int], int] = {}
 
     async def consume(msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
@@ -173,7 +177,9 @@ def subscribe(
             if route.on_unreadable is not None:
                 await route.on_unreadable(record, e.reasons, opened)
             return
-        for attempt in range(1, retry.attempts + 1):
+        where = (record.topic, record.partition, record.offset)
+        before = handed_back.pop(where, 0)  # attempts made before this record was handed back to Kafka
+        for attempt in range(before + 1, before + retry.attempts + 1):
             try:
                 await route.handler(message, source)
                 return
@@ -183,10 +189,14 @@ def subscribe(
                     await route.on_unreadable(record, e.reasons, opened)
                 return
             except TRANSIENT as e:
-                if attempt == retry.attempts:
-                    log.warning("transient failure on %s@%d, handing back for redelivery: %r", record.topic, record.offset, e)
-                    raise
+                # The backoff keeps growing across redeliveries (up to its cap), so a dependency that stays
+                # down is retried at a steady pace rather than at full speed.
                 await asyncio.sleep(retry.backoff(attempt))
+                if attempt == before + retry.attempts:
+                    handed_back[where] = attempt
+                    log.warning("transient failure on %s[%d]@%d after %d attempts, handing back for redelivery: %r",
+                                record.topic, record.partition, record.offset, attempt, e)
+                    raise
             except Exception as e:  # a bug must not wedge the partition: keep the evidence and move on
                 log.exception("handler failed on %s[%d]@%d", record.topic, record.partition, record.offset)
                 detail = "".join(traceback.format_exception_only(e)).strip()
