@@ -89,12 +89,10 @@ def decode(model: type[M], raw: bytes | None) -> M:
     except UnicodeDecodeError as e:
         raise UnreadableMessage([f"message: not UTF-8 ({e.reason} at byte {e.start})"]) from None
     try:
-        if UPCASTERS:
-            try:
-                data = json.loads(text)
-            except ValueError as e:
-                raise UnreadableMessage([f"message: not JSON ({e})"]) from None
-            return model.model_validate(_upcast(model, data))
-        return model.model_validate_json(text)
+        data = json.loads(text)
+    except ValueError as e:
+        raise UnreadableMessage([f"message: not JSON ({e})"]) from None
+    try:
+        return model.model_validate(_upcast(model, data))
     except ValidationError as e:
         raise UnreadableMessage(describe(e)) from None

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
-from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, by_name
+from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, URGENT_SUFFIX, by_name, lanes
 
 from .errors import TRANSIENT, Rejected
 from .firewall import Firewall, SealError
@@ -111,14 +111,8 @@ class DeadLetters:
         return letter
 
 
-def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
-    # One counter per registry, shared by a service's consumers (it may subscribe more than once).
-    existing = getattr(registry, "_mash_dead_letters", None)
-    if existing is None:
-        existing = Counter("mash_dead_letters", "Messages set aside on mash.deadletter", ["source_topic", "error_type"],
-                           registry=registry)
-        registry._mash_dead_letters = existing
-    return existing
+def dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    return Counter("mash_dead_letters", "Messages set aside on mash.deadletter", ["source_topic", "error_type"], registry=registry)
 
 
 Handler = Callable[[M, Source], Awaitable[None]]
@@ -143,16 +137,13 @@ def subscribe(
     service: str,
     firewall: Firewall,
     retry: Retry = Retry(),
-    registry: CollectorRegistry | None = None,
+    counter: Counter | None = None,
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
 
     One member per service rather than one per topic: every member that joins a group makes the whole
     group rebalance, and a service with four subscribers would stall for each join.
     """
-    counter = None
-    if registry is not None:
-        counter = _dead_letter_counter(registry)
     dead_letters = DeadLetters(broker, service, firewall, pause=retry.max_backoff, counter=counter)
     # Kafka redelivers the same record, not a copy with a header: the count of attempts is kept here, and a
     # dead letter's `attempts` (and its mash-attempts header) counts every attempt this process made.
@@ -206,3 +197,21 @@ def subscribe(
     consume.__name__ = "consume_" + group_id.replace(".", "_")
     return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
 
+
+
+def subscribe_lanes(
+    broker: KafkaBroker,
+    *,
+    routes: dict[str, Route],
+    group_id: str,
+    service: str,
+    firewall: Firewall,
+    registry: CollectorRegistry | None = None,
+) -> None:
+    """A service's consumers: one for its topics, and one for their urgent lanes (group `<group_id>.urgent`),
+    so an immediate-danger referral is never behind a routine backlog. Both count dead letters on one metric."""
+    counter = None if registry is None else dead_letter_counter(registry)
+    subscribe(broker, routes=routes, group_id=group_id, service=service, firewall=firewall, counter=counter)
+    urgent = {lane: route for topic, route in routes.items() for lane in lanes(topic)[1:]}
+    if urgent:
+        subscribe(broker, routes=urgent, group_id=group_id + URGENT_SUFFIX, service=service, firewall=firewall, counter=counter)

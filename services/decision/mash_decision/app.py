@@ -6,9 +6,9 @@ import dataclasses
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import Contribution, Notification, RagRating, ThresholdLevel
-from mash_contracts.topics import NOTIFICATIONS, NOTIFICATIONS_URGENT, URGENT_SUFFIX, contributions_topic
+from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.broker import make_broker
-from mash_runtime.consuming import Route, subscribe
+from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import readiness, serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
@@ -50,11 +50,9 @@ def build():
     firewall = Firewall(SERVICE, settings.keys_dir)
     handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall, threshold_model(settings)), relay)
 
-    for urgent in (False, True):  # two consumers: the urgent lane never waits behind routine assembly
-        routes = {(NOTIFICATIONS_URGENT if urgent else NOTIFICATIONS).name: Route(Notification, handlers.on_notification)}
-        routes |= {contributions_topic(a, urgent): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
-        subscribe(broker, routes=routes, group_id=SERVICE + (URGENT_SUFFIX if urgent else ""), service=SERVICE, firewall=firewall,
-                  registry=registry)
+    consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification)}
+    consumed |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
+    subscribe_lanes(broker, routes=consumed, group_id=SERVICE, service=SERVICE, firewall=firewall, registry=registry)
 
     app = make_app(broker, SERVICE)
     sweeper: list[asyncio.Task] = []

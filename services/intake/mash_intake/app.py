@@ -3,9 +3,9 @@
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import NotificationSubmission
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, URGENT_SUFFIX
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.broker import make_broker
-from mash_runtime.consuming import Route, subscribe
+from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import readiness, serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
@@ -27,11 +27,8 @@ def build():
     relay = OutboxRelay(db, broker)
     handlers = IntakeHandlers(firewall, db, relay)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
-    # Two consumers: the urgent lane is never behind the routine one.
-    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
-              registry=registry)
-    subscribe(broker, routes={NOTIFICATIONS_SUBMITTED_URGENT.name: route}, group_id=SERVICE + URGENT_SUFFIX,
-              service=SERVICE, firewall=firewall, registry=registry)
+    subscribe_lanes(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
+                    registry=registry)
     app = make_app(broker, SERVICE)
     relay.attach(app)
     app.after_shutdown(db.dispose)

@@ -20,11 +20,11 @@ from pydantic import Field
 from sqlalchemy import MetaData, Table
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification
-from mash_contracts.topics import NOTIFICATIONS, NOTIFICATIONS_URGENT, URGENT_SUFFIX, contributions_topic, desk_service
+from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_service
 
 from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
-from ..consuming import Route, Source, subscribe
+from ..consuming import Route, Source, subscribe_lanes
 from ..service import configure_logging, make_app, run
 from ..settings import KafkaSettings, ServiceSettings
 from ..firewall import Firewall
@@ -151,11 +151,8 @@ def build_desk_app(definition: DeskDefinition):
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
-    route = Route(Notification, desk.on_notification)
-    # Two consumers: immediate-danger referrals are researched while a routine backlog waits.
-    for topic, group in ((NOTIFICATIONS, definition.service), (NOTIFICATIONS_URGENT, definition.service + URGENT_SUFFIX)):
-        subscribe(broker, routes={topic.name: route}, group_id=group, service=definition.service, firewall=desk.firewall,
-                  registry=registry)
+    subscribe_lanes(broker, routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)}, group_id=definition.service,
+                    service=definition.service, firewall=desk.firewall, registry=registry)
     app = make_app(broker, definition.service)
     relay.attach(app)
     app.after_shutdown(db.dispose)
