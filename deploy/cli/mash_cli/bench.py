@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import shutil
 import statistics
@@ -87,11 +88,15 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         time.sleep(3)  # let every group settle so the burst measures work, not start-up
         generator = Generator(seed)
         submissions = [household_notification(generator, h) for h in world.families()[:referrals]]
+        pids = {**{s: pid for s, pid in mesh.running().items() if pid}, "broker": kafka.pid()}
+        cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
         latencies, wall = asyncio.run(_burst(access, submissions, Principals(mesh.keys_dir)))
+        cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / len(submissions) for s, pid in pids.items()}
         print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
               f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
         peaks = {s: _peak_rss(pid) for s, pid in mesh.running().items() if pid}
+        print(f"  CPU per referral ({sum(cpu.values()):.0f} ms in all): " + ", ".join(f"{s} {ms:.1f} ms" for s, ms in cpu.items()))
         print("  peak RSS: " + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items()) + f", broker {_peak_rss(kafka.pid()):.0f} MiB")
     finally:
         if mesh is not None:
@@ -136,6 +141,15 @@ async def _burst(access: Access, submissions: list, principals: Principals) -> t
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time a process has used so far (its own, from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss(pid: int | None) -> float:
