@@ -51,6 +51,59 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
     assert total(after["decision"], "mash_decisions") - total(before["decision"], "mash_decisions") == 4
     assert ("mash_oldest_waiting_seconds", ()) in after["decision"]
     assert total(after["intake"], "mash_received_processed_messages_duration_seconds_count") > 0, "handler latency is measured"
+    for service in SERVICES:
+        assert any(n == "mash_consumer_lag" for n, _ in after[service]), f"{service} reports its consumer lag"
+        assert total(after[service], "mash_consumer_lag") == 0, f"{service} has caught up"
+
+
+def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):
+    """The lag metric on a real broker: records behind a handler that is held up are counted as waiting."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from prometheus_client import CollectorRegistry
+
+    from mash_cli.kafka import ADMIN
+    from mash_runtime.broker import make_broker
+    from mash_runtime.lag import ConsumerLag
+    from mash_runtime.settings import KafkaSettings
+
+    topic = f"test.lag.{uuid.uuid4().hex[:8]}"
+    creds = {"username": ADMIN, "password": topics.passwords[ADMIN]} if topics.secured else {}
+    settings = KafkaSettings(bootstrap_servers=topics.bootstrap, **creds)
+
+    async def lag_when(lag: ConsumerLag, registry: CollectorRegistry, want) -> float | None:
+        value, deadline = None, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            await lag.refresh()
+            value = registry.get_sample_value("mash_consumer_lag", {"topic": topic, "partition": "0"})
+            if value is not None and want(value):
+                break
+            await asyncio.sleep(0.5)
+        return value
+
+    async def scenario() -> tuple[float | None, float | None]:
+        admin = AIOKafkaAdminClient(**topics.client(ADMIN))
+        await admin.start()
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+        await admin.close()
+        release = asyncio.Event()
+        registry = CollectorRegistry()
+        broker = make_broker("lag-test", settings)
+
+        @broker.subscriber(topic, group_id=f"lag-{topic}", auto_offset_reset="earliest")
+        async def held_up(body) -> None:
+            await release.wait()
+
+        lag = ConsumerLag(broker, registry)
+        async with broker:
+            await broker.start()
+            for i in range(5):
+                await broker.publish(f"{i}".encode(), topic)
+            stuck = await lag_when(lag, registry, lambda v: v == 5)
+            release.set()
+            drained = await lag_when(lag, registry, lambda v: v == 0)
+        return stuck, drained
+
+    assert asyncio.run(scenario()) == (5, 0)
 
 
 def test_mash_status_shows_every_service_ready_with_its_lag(mesh):

@@ -13,6 +13,7 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from .lag import ConsumerLag
 from .store import Database
 
 Route = tuple[str, Callable]
@@ -37,7 +38,9 @@ def readiness(broker: KafkaBroker, db: Database | None) -> Callable[[], Awaitabl
     return ready
 
 
-def standard_routes(ready: Callable[[], Awaitable[bool]], registry: CollectorRegistry) -> list[Route]:
+def standard_routes(broker: KafkaBroker, db: Database | None, registry: CollectorRegistry) -> list[Route]:
+    ready, lag = readiness(broker, db), ConsumerLag(broker, registry)
+
     async def live(scope, receive, send):
         await respond(send, 200, {"status": "live"})
 
@@ -46,6 +49,7 @@ def standard_routes(ready: Callable[[], Awaitable[bool]], registry: CollectorReg
         await respond(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
 
     async def metrics(scope, receive, send):
+        await lag.refresh()
         body = await asyncio.to_thread(generate_latest, registry)
         await respond(send, 200, body, CONTENT_TYPE_LATEST.encode())
 

@@ -10,7 +10,7 @@ from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import readiness, serve, standard_routes
+from mash_runtime.http import serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
@@ -70,7 +70,7 @@ def build():
     app.after_startup(start_clock)
     app.after_shutdown(db.dispose)
     registry.register(metrics.AssemblyCollector(handlers.assembly))
-    routes = standard_routes(readiness(broker, db), registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))
+    routes = standard_routes(broker, db, registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))
     return serve(app, settings.http_host, settings.http_port, routes)
 
 

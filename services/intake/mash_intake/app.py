@@ -7,7 +7,7 @@ from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import readiness, serve, standard_routes
+from mash_runtime.http import serve, standard_routes
 from mash_runtime.service import configure_logging, make_app, run
 from mash_runtime.settings import KafkaSettings, ServiceSettings
 from mash_runtime.store import Database, OutboxRelay
@@ -32,7 +32,7 @@ def build():
     app = make_app(broker, SERVICE)
     relay.attach(app)
     app.after_shutdown(db.dispose)
-    return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
+    return serve(app, settings.http_host, settings.http_port, standard_routes(broker, db, registry))
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from ..consuming import Route, Source, subscribe_lanes
 from ..service import configure_logging, make_app, run
 from ..settings import KafkaSettings, ServiceSettings
 from ..firewall import Firewall
-from ..http import readiness, serve, standard_routes
+from ..http import serve, standard_routes
 from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
@@ -156,7 +156,7 @@ def build_desk_app(definition: DeskDefinition):
     app = make_app(broker, definition.service)
     relay.attach(app)
     app.after_shutdown(db.dispose)
-    return serve(app, settings.http_host, settings.http_port, standard_routes(readiness(broker, db), registry))
+    return serve(app, settings.http_host, settings.http_port, standard_routes(broker, db, registry))
 
 
 def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:
