@@ -106,3 +106,18 @@ def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url)
     woken = Recorder()  # a handler's wake-up sends at once, long before the next poll
     assert asyncio.run(sent_after(OutboxRelay(db, woken, poll=60), woken, wake=True)) == [b"woken"]
     db.dispose()
+
+
+def test_a_store_made_by_an_older_version_is_refused_at_start_with_what_is_missing(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from mash_runtime.store import StaleStore
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as conn:  # the outbox as it was before leases
+        conn.execute(text("create table outbox (id integer primary key, message_id varchar(64), topic varchar(255), "
+                          "key blob, payload blob, headers json, created_at datetime, published_at datetime)"))
+    old.dispose()
+    with pytest.raises(StaleStore, match=r"table 'outbox' has no claimed_by, claimed_until: the store was made by an older"):
+        Database(url)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
     update,
 )
@@ -87,11 +88,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class StaleStore(RuntimeError):
+    """The store was made by an older version: refuse to start rather than fail on every message."""
+
+
 class Database:
     def __init__(self, url: str, *extra: MetaData):
         self.engine = make_engine(url)
         for md in (metadata, audit_metadata, *extra):
             md.create_all(self.engine)
+            _check_columns(self.engine, md)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -104,6 +110,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _check_columns(engine: Engine, md: MetaData) -> None:
+    # create_all adds missing tables, never missing columns. Without this check a store from an older version
+    # fails each message with "no such column", which looks transient and would be retried for ever.
+    found = inspect(engine)
+    for table in md.sorted_tables:
+        missing = {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}
+        if missing:
+            raise StaleStore(
+                f"{engine.url.render_as_string(hide_password=True)}: table {table.name!r} has no {', '.join(sorted(missing))}: "
+                "the store was made by an older version of the service. There are no migrations yet: move it aside "
+                "(a local state directory such as .mash/ can be deleted) and start again."
+            )
 
 
 def first_time(session: Session, message_id: str, topic: str) -> bool:
