@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Decision, InformationProduct, ThresholdLevel, derived_id
+from mash_contracts import Agency, Contribution, ContributionStatus, ThresholdLevel, derived_id
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
 from mash_decision.model import load_model

@@ -6,7 +6,7 @@ Each row is a referral as the decision service would assemble it: the concern, t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 

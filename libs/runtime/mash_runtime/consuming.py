@@ -198,7 +198,6 @@ def subscribe(
     return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
 
 
-
 def subscribe_lanes(
     broker: KafkaBroker,
     *,
