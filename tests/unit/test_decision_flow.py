@@ -148,3 +148,21 @@ def test_the_decision_deadline_alert_fires_once(assembly, principals, generator,
     assembly.sweep()
     kinds = [a.kind for a in published(assembly, principals, ALERTS.name)]
     assert kinds.count(AlertKind.DECISION_OVERDUE) == 1
+
+
+def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadlines(assembly, principals, generator, now, monkeypatch):
+    stuck, other = notify(generator, [C.NEGLECT]), notify(generator, [C.NEGLECT])
+    assembly.record_notification(stuck)
+    assembly.record_notification(other)
+    real = assembly._sweep_one
+
+    def failing(s, referral_id, at):
+        if referral_id == stuck.referral_id:
+            raise ValueError("a bug in one referral's picture")
+        return real(s, referral_id, at)
+
+    monkeypatch.setattr(assembly, "_sweep_one", failing)
+    now.at = MONDAY + timedelta(hours=6, minutes=30)  # both overdue
+    assert assembly.sweep()
+    assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [other.referral_id]
+    assert assembly.state_of(stuck.referral_id) == "awaiting_contributions", "left as it was, for the next sweep"

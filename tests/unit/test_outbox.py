@@ -121,3 +121,21 @@ def test_a_store_made_by_an_older_version_is_refused_at_start_with_what_is_missi
     old.dispose()
     with pytest.raises(StaleStore, match=r"table 'outbox' has no claimed_by, claimed_until: the store was made by an older"):
         Database(url)
+
+
+def test_a_message_the_broker_could_never_take_is_refused_inside_the_transaction(database_url, principals, generator):
+    from mash_contracts.topics import NOTIFICATIONS
+    from mash_intake.screening import accept
+    from mash_runtime.errors import Rejected
+    from mash_runtime.store import MAX_RECORD_BYTES, enqueue
+
+    db = Database(database_url)
+    n = accept(generator.notification(), datetime.now(UTC))
+    huge = n.model_copy(update={"concern": n.concern.model_copy(update={"description": "x" * (MAX_RECORD_BYTES + 1)})})
+    with pytest.raises(Rejected, match=r"over the 1,000,000 byte record limit"):
+        with db.transaction() as s:
+            enqueue(s, principals.firewall("intake"), NOTIFICATIONS.name, n.referral_id, n, "m-ok")
+            enqueue(s, principals.firewall("intake"), NOTIFICATIONS.name, n.referral_id, huge, "m-huge")
+    with db.transaction() as s:
+        assert s.execute(select(outbox.c.message_id)).all() == [], "the whole transaction rolled back"
+    db.dispose()

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from mash_contracts import headers_for
 
 from .audit import audit_metadata
+from .errors import Rejected
 from .firewall import Firewall
 
 log = logging.getLogger("mash.outbox")
@@ -134,14 +135,26 @@ def first_time(session: Session, message_id: str, topic: str) -> bool:
     return True
 
 
+# The broker takes records up to 1 MiB (message.max.bytes); a little is kept back for the key and headers.
+MAX_RECORD_BYTES = 1_000_000
+
+
 def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message: BaseModel, message_id: str) -> None:
-    """Queue a message; it is sealed now, so the outbox holds no personal data in plaintext either."""
+    """Queue a message; it is sealed now, so the outbox holds no personal data in plaintext either.
+
+    A message the broker could never take is refused here, inside the transaction: the work is rolled back
+    and the message that caused it is dead-lettered with the reason, instead of an outbox row that would
+    block every row behind it."""
+    payload = firewall.wrap(topic, key, message, message_id)
+    if len(payload) > MAX_RECORD_BYTES:
+        raise Rejected([f"{type(message).__name__} for {topic} would be {len(payload):,} bytes sealed, "
+                        f"over the {MAX_RECORD_BYTES:,} byte record limit"])
     session.execute(
         insert(outbox).values(
             message_id=message_id,
             topic=topic,
             key=key.encode(),
-            payload=firewall.wrap(topic, key, message, message_id),
+            payload=payload,
             headers=_with_trace_context(headers_for(message)),
             created_at=datetime.now(UTC),
         )

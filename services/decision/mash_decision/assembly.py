@@ -12,6 +12,7 @@ for the same step fails on a primary key and retries, finding the step done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -44,6 +45,7 @@ from .clock import Clock
 from .model import Recommendation, ThresholdModel
 from .products import decision_for, outcome_notice, products_for
 
+log = logging.getLogger("mash.decision")
 metadata = MetaData()
 
 AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
@@ -241,6 +243,8 @@ class Assembly:
                 queued |= self._step(lambda s, r=referral_id: self._sweep_one(s, r, now))
             except TransientError:
                 continue  # another instance is on it
+            except Exception:  # one referral that cannot be decided must not hold up every other deadline
+                log.exception("deadline step failed; it is tried again at the next sweep", extra={"referral_id": referral_id})
         return queued
 
     def _deadline_work(self, state: str, returns_due: datetime, decision_due: datetime, now: datetime):
