@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--referrals", type=int, default=10)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=180.0)
+    demo.add_argument("--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite")
     bench = sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures")
     bench.add_argument("--families", type=int, default=2000)
     bench.add_argument("--referrals", type=int, default=300)
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     root = state_dir()
     broker = LocalKafka(root / "kafka")
     if args.command == "demo":
-        return run_demo(root / "demo", args.referrals, args.seed, args.timeout)
+        return run_demo(root / "demo", args.referrals, args.seed, args.timeout, args.postgres)
     if args.command == "bench":
         from .bench import bench_desk, bench_mesh
 

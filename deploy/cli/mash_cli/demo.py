@@ -29,6 +29,7 @@ from . import audit
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
+from .postgres import LocalPostgres
 from .principals import Principals, submission_lane
 from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
@@ -52,15 +53,18 @@ class _Interrupt:
             raise KeyboardInterrupt
 
 
-def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
+def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bool = False) -> int:
     signal.signal(signal.SIGINT, _Interrupt.handle)
     signal.signal(signal.SIGTERM, _Interrupt.handle)
     kafka = LocalKafka(root / "kafka")
+    server = LocalPostgres(root / "postgres")
     mesh: Mesh | None = None
     # A fresh broker and fresh service state every run, so the same seed tells the same story.
-    if (root / "kafka").exists():
+    if root.exists():
         kafka.stop()
         Mesh(Access(""), root).stop()
+        if server.data.exists():
+            server.stop()
         shutil.rmtree(root)
     try:
         t0 = time.monotonic()
@@ -70,6 +74,11 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         asyncio.run(create_topics(access))
         _Interrupt.check()
         mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
+        if postgres:
+            print("starting PostgreSQL (Debian's package) ...", flush=True)
+            server.start()
+            mesh.on_postgres(server)
+            print(f"  each service's store is its own database on {server.url('')}", flush=True)
         population_file, submissions = build_referrals(root, referrals, seed)
         mesh.seed(population_file)
         _Interrupt.check()
@@ -81,7 +90,8 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         ok = asyncio.run(_submit_and_watch(access, submissions, timeout, Principals(mesh.keys_dir)))
         print("\nthe confidential record of activity (hash-chained, signed by each service):", flush=True)
         ok &= audit.verify(mesh)
-        print(f"  ask it: ./mash audit seen <referral id> --state {root}", flush=True)
+        if not postgres:  # the stores go with the demo's PostgreSQL server, which stops at the end
+            print(f"  ask it: ./mash audit seen <referral id> --state {root}", flush=True)
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted: shutting down", flush=True)
@@ -93,6 +103,8 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float) -> int:
         if mesh is not None:
             mesh.stop()
         kafka.stop()
+        if postgres:
+            server.stop()
         print(f"stopped the services and the broker; logs in {root}", flush=True)
 
 

@@ -36,6 +36,13 @@ class Mesh:
     access: Access
     state_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Each service's own store when it is not the SQLite file in its state directory (its own database:
+    # services never share tables).
+    database_urls: dict[str, str] = field(default_factory=dict)
+
+    def on_postgres(self, server) -> None:
+        """Give every service its own database on a PostgreSQL server (mash_cli.postgres.LocalPostgres)."""
+        self.database_urls = {service: server.database(f"mash_{service}") for service in SERVICES}
 
     def _pid_file(self, service: str) -> Path:
         return self.state_dir / "run" / f"{service}.pid"
@@ -50,6 +57,7 @@ class Mesh:
             "MASH_STATE_DIR": str(self.state_dir / "services" / service),
             "MASH_KEYS_DIR": str(self.keys_dir),
             "MASH_TRACES_DIR": str(self.state_dir / "traces"),
+            **({"MASH_DATABASE_URL": self.database_urls[service]} if service in self.database_urls else {}),
             **self.extra_env,
         }
 

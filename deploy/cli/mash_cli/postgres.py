@@ -83,11 +83,16 @@ class LocalPostgres:
             if time.monotonic() > deadline:
                 raise PostgresError(f"PostgreSQL did not accept connections; see {self.home / 'postgres.log'}")
             time.sleep(0.2)
+        return self.database("mash")
+
+    def database(self, name: str) -> str:
+        """The URL of a database on this server, created if it is not there yet."""
+        bin_dir = binaries()
         exists = self._run(str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
-                           "select 1 from pg_database where datname = 'mash'").stdout.strip()
+                           f"select 1 from pg_database where datname = '{name}'").stdout.strip()
         if exists != "1":
-            self._run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "mash")
-        return self.url()
+            self._run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
 
     def running(self) -> bool:
         if not (self.data / "postmaster.pid").exists():
