@@ -54,6 +54,8 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
     for service in SERVICES:
         assert any(n == "mash_consumer_lag" for n, _ in after[service]), f"{service} reports its consumer lag"
         assert total(after[service], "mash_consumer_lag") == 0, f"{service} has caught up"
+        assert ("mash_outbox_unsent", ()) in after[service] and total(after[service], "mash_outbox_unsent") == 0, \
+            f"{service} has published everything it committed"
 
 
 def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):

@@ -139,3 +139,20 @@ def test_a_message_the_broker_could_never_take_is_refused_inside_the_transaction
     with db.transaction() as s:
         assert s.execute(select(outbox.c.message_id)).all() == [], "the whole transaction rolled back"
     db.dispose()
+
+
+def test_the_outbox_backlog_is_a_metric(database_url):
+    from prometheus_client import CollectorRegistry
+
+    from mash_runtime.store import OutboxCollector
+
+    db = Database(database_url)
+    registry = CollectorRegistry()
+    registry.register(OutboxCollector(db))
+    assert registry.get_sample_value("mash_outbox_unsent") == 0
+    fill(db, 3)
+    assert registry.get_sample_value("mash_outbox_unsent") == 3
+    assert registry.get_sample_value("mash_outbox_oldest_unsent_seconds") >= 0
+    asyncio.run(OutboxRelay(db, Recorder()).flush())
+    assert registry.get_sample_value("mash_outbox_unsent") == 0
+    db.dispose()

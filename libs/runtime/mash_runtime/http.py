@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from .lag import ConsumerLag
-from .store import Database
+from .store import Database, OutboxCollector
 
 Route = tuple[str, Callable]
 
@@ -39,7 +39,10 @@ def readiness(broker: KafkaBroker, db: Database | None) -> Callable[[], Awaitabl
 
 
 def standard_routes(broker: KafkaBroker, db: Database | None, registry: CollectorRegistry) -> list[Route]:
+    """Health and metrics for a service; its metrics gain consumer lag and, with a store, the outbox backlog."""
     ready, lag = readiness(broker, db), ConsumerLag(broker, registry)
+    if db is not None:
+        registry.register(OutboxCollector(db))
 
     async def live(scope, receive, send):
         await respond(send, 200, {"status": "live"})

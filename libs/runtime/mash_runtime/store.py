@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -41,6 +44,7 @@ from sqlalchemy.orm import Session
 from mash_contracts import headers_for
 
 from .audit import audit_metadata
+from .calendar import as_utc
 from .errors import Rejected
 from .firewall import Firewall
 
@@ -289,3 +293,19 @@ class OutboxRelay:
         """Run alongside a FastStream app: started after the broker, drained before it closes."""
         app.after_startup(self.start)
         app.on_shutdown(self.drain)
+
+
+class OutboxCollector(Collector):
+    """What the relay has still to send, read at scrape time: a growing count or age means the broker is not
+    taking this service's messages."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def collect(self):
+        unsent = outbox.c.published_at.is_(None)
+        with self._db.transaction() as s:
+            count, oldest = s.execute(select(func.count(), func.min(outbox.c.created_at)).where(unsent)).one()
+        yield GaugeMetricFamily("mash_outbox_unsent", "Messages committed to the outbox and not yet published", value=count)
+        age = (datetime.now(UTC) - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily("mash_outbox_oldest_unsent_seconds", "Age of the oldest message not yet published", value=age)
