@@ -138,6 +138,8 @@ def test_readiness_flips_when_the_broker_stops(tmp_path):
         broker.stop()
         assert ready(503, 30), "readiness stayed up with the broker gone"
         assert http_get(port, "/health/live")[0] == 200, "still alive: it waits for the broker rather than dying"
+        started = time.monotonic()
+        assert http_get(port, "/metrics", timeout=10)[0] == 200 and time.monotonic() - started < 10, "metrics answer inside a scrape timeout"
         broker.start()
         assert ready(200, 60), "readiness did not come back with the broker"
     finally:

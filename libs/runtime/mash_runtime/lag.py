@@ -7,6 +7,7 @@ handler is stuck stops fetching, so its own view of the end of the log goes stal
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka import TopicPartition
@@ -17,21 +18,25 @@ log = logging.getLogger("mash.lag")
 
 
 class ConsumerLag:
-    def __init__(self, broker: KafkaBroker, registry: CollectorRegistry):
+    def __init__(self, broker: KafkaBroker, registry: CollectorRegistry, timeout: float = 3.0):
         self._broker = broker
+        self._timeout = timeout
         self._gauge = Gauge("mash_consumer_lag", "Records on the broker not yet processed and committed",
                             ["topic", "partition"], registry=registry)
 
     async def refresh(self) -> None:
         self._gauge.clear()  # partitions moved to another instance by a rebalance are no longer ours to report
+        try:
+            # Bounded, so a scrape while the broker is away answers (without lag) inside a scrape timeout.
+            await asyncio.wait_for(self._refresh(), self._timeout)
+        except Exception as e:  # the broker is away: the metric is missing rather than wrong
+            log.debug("consumer lag not available: %r", e)
+
+    async def _refresh(self) -> None:
         for subscriber in self._broker.subscribers:
             consumer = getattr(subscriber, "consumer", None)
-            if consumer is None or not consumer.assignment():
-                continue
-            try:
+            if consumer is not None and consumer.assignment():
                 await self._report(consumer, sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)))
-            except Exception as e:  # the broker is away: the metric is missing rather than wrong
-                log.debug("consumer lag not available: %r", e)
 
     async def _report(self, consumer, partitions: list[TopicPartition]) -> None:
         ends = await consumer.end_offsets(partitions)
