@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from mash_cli.kafka import ADMIN, Access, LocalKafka
 from mash_cli.mesh import DESKS, Mesh
-from mash_cli.principals import Principals, submission_lane
-from mash_contracts import NotificationSubmission, UnreadableMessage, headers_for
+from mash_cli.principals import Principals
+from mash_contracts import NotificationSubmission, UnreadableMessage
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, by_name
 from mash_runtime.firewall import SealError
 
@@ -29,7 +29,7 @@ class Referrer:
         self.resends = 0
         self._producer: AIOKafkaProducer | None = None
 
-    async def _send(self, topic: str, key: bytes, value: bytes, headers: list) -> None:
+    async def _send(self, *, topic: str, key: bytes, value: bytes, headers: list) -> None:
         while True:
             try:
                 if self._producer is None:
@@ -44,12 +44,10 @@ class Referrer:
                 await asyncio.sleep(1.0)
 
     async def submit(self, submission: NotificationSubmission) -> None:
-        await self._send(submission_lane(submission).name, submission.submission_id.encode(),
-                         self.principals.seal_submission(submission),
-                         [(k, v.encode()) for k, v in headers_for(submission).items()])
+        await self._send(**self.principals.submission_record(submission))
 
     async def submit_raw(self, key: bytes, value: bytes) -> None:
-        await self._send(NOTIFICATIONS_SUBMITTED.name, key, value, [])
+        await self._send(topic=NOTIFICATIONS_SUBMITTED.name, key=key, value=value, headers=[])
 
     async def close(self) -> None:
         if self._producer is not None:

@@ -7,11 +7,10 @@ import time
 import uuid
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import SERVICES, Mesh
-from mash_cli.status import http_get, status
+from mash_cli.status import http_get, metric_values, status
 from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.integration
 def scrape(mesh: Mesh, service: str) -> dict[tuple[str, tuple], float]:
     code, body = http_get(mesh.http_port(service), "/metrics")
     assert code == 200, f"{service} /metrics answered {code}"
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for m in text_string_to_metric_families(body) for s in m.samples}
+    return metric_values(body)
 
 
 def total(metrics: dict, name: str, **labels) -> float:

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from mash_cli.kafka import ADMIN, Access
-from mash_cli.principals import Principals, submission_lane
-from mash_contracts import NotificationSubmission, UnreadableMessage, headers_for
+from mash_cli.principals import Principals
+from mash_contracts import NotificationSubmission, UnreadableMessage
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, lanes
 from mash_runtime.firewall import SealError
 
@@ -55,10 +55,7 @@ class Watcher:
         try:
             sent = []
             for s in submissions:
-                sent.append(await producer.send_and_wait(
-                    submission_lane(s).name, self.principals.seal_submission(s), key=s.submission_id.encode(),
-                    headers=[(k, v.encode()) for k, v in headers_for(s).items()],
-                ))
+                sent.append(await producer.send_and_wait(**self.principals.submission_record(s)))
             for r in raw:
                 sent.append(await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, r, key=b"raw"))
             return sent

@@ -166,3 +166,13 @@ def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadline
     assert assembly.sweep()
     assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [other.referral_id]
     assert assembly.state_of(stuck.referral_id) == "awaiting_contributions", "left as it was, for the next sweep"
+
+
+def test_the_snapshot_counts_referrals_still_waiting_for_each_desk(assembly, generator):
+    first, second = notify(generator, [C.NEGLECT]), notify(generator, [C.NEGLECT])
+    assembly.record_notification(first)
+    assembly.record_notification(second)
+    assembly.record_contribution(answer(first, Agency.POLICE))
+    assembly.record_contribution(answer(second, Agency.POLICE))
+    assembly.record_contribution(answer(first, Agency.HEALTH))
+    assert assembly.snapshot()["awaiting_desk"] == {"police": 0, "health": 1, "childrens_social_care": 2, "education": 2}

@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = state_dir()
+    # The run a reading command looks at: --state (a demo's, say) or the mesh's own.
+    state = Path(args.state).resolve() if getattr(args, "state", None) else root
     broker = LocalKafka(root / "kafka")
     if args.command == "demo":
         return run_demo(root / "demo", args.referrals, args.seed, args.timeout, args.postgres)
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit":
         from . import audit
 
-        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        mesh = Mesh(Access(""), state)
         if args.action == "verify":
             return 0 if audit.verify(mesh) else 1
         if args.action == "seen":
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "decision":
         from . import manager
 
-        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        mesh = Mesh(Access(""), state)
         if args.action == "pending":
             manager.pending(mesh)
             return 0
@@ -194,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "trace":
         from . import trace
 
-        state = Path(args.state).resolve() if args.state else root
         lines = trace.waterfall(trace.of_referral(trace.load(state / "traces"), args.referral_id))
         print("\n".join(lines) if lines else f"no spans for {args.referral_id} in {state / 'traces'}")
         return 0 if lines else 1
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from . import retention
 
-        mesh = Mesh(Access(""), Path(args.state).resolve() if args.state else root)
+        mesh = Mesh(Access(""), state)
         done = retention.run(mesh, older_than=timedelta(days=args.older_than_days),
                              outcomes=tuple(args.outcome or retention.DEFAULT_OUTCOMES),
                              referral_ids=tuple(args.referral or ()), dry_run=args.dry_run)

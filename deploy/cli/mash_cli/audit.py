@@ -41,12 +41,16 @@ def _print(entries: list[dict]) -> None:
         print("no entries")
 
 
-def seen(mesh: Mesh, referral_id: str) -> None:
+def _across_services(mesh: Mesh, query) -> list[dict]:
     entries = []
     for _, engine in _engines(mesh):
-        entries += audit.who_has_seen(engine, referral_id)
+        entries += query(engine)
         engine.dispose()
-    _print(entries)
+    return entries
+
+
+def seen(mesh: Mesh, referral_id: str) -> None:
+    _print(_across_services(mesh, lambda engine: audit.who_has_seen(engine, referral_id)))
 
 
 def shared(mesh: Mesh, *, nhs: str | None, family: str | None, given: str | None, dob: str | None) -> None:
@@ -57,8 +61,4 @@ def shared(mesh: Mesh, *, nhs: str | None, family: str | None, given: str | None
         token = audit.subject_token(pepper, family_name=family, given_name=given or "", date_of_birth=date.fromisoformat(dob))
     else:
         raise SystemExit("give --nhs, or --family and --dob (and --given)")
-    entries = []
-    for _, engine in _engines(mesh):
-        entries += audit.shared_about(engine, token)
-        engine.dispose()
-    _print(entries)
+    _print(_across_services(mesh, lambda engine: audit.shared_about(engine, token)))

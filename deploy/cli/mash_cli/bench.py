@@ -21,13 +21,13 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts import headers_for
 from mash_contracts.topics import DECISIONS, PRODUCTS, REFERRERS
 
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
-from .principals import Principals, submission_lane
+from .principals import Principals
+from .processes import stat_fields
 from .synthetic import Generator, household_notification
 from .topics import create_topics
 
@@ -118,8 +118,7 @@ async def _burst(access: Access, submissions: list, principals: Principals) -> t
         futures = []
         for s in submissions:
             sent_at[referral_id_for(s)] = time.monotonic()
-            futures.append(await producer.send(submission_lane(s).name, principals.seal_submission(s), key=s.submission_id.encode(),
-                                               headers=[(k, v.encode()) for k, v in headers_for(s).items()]))
+            futures.append(await producer.send(**principals.submission_record(s)))
         await asyncio.gather(*futures)
         expected: dict[str, int] = {}
         received: dict[str, int] = {}
@@ -144,12 +143,9 @@ async def _burst(access: Access, submissions: list, principals: Principals) -> t
 
 
 def _cpu_seconds(pid: int | None) -> float:
-    """User plus system CPU time a process has used so far (its own, from /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, TypeError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time a process has used so far."""
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def _peak_rss(pid: int | None) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts import Contribution, NotificationSubmission, headers_for
+from mash_contracts import Contribution, NotificationSubmission
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
     CONTRIBUTIONS,
@@ -30,7 +30,7 @@ from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
 from .postgres import LocalPostgres
-from .principals import Principals, submission_lane
+from .principals import Principals
 from .synthetic import Generator, household_notification, scripted_notification
 from .topics import create_topics
 
@@ -135,10 +135,7 @@ async def _submit_and_watch(access: Access, submissions: list[NotificationSubmis
         print(f"\nsubmitting {len(submissions)} synthetic referrals and one malformed message ...\n", flush=True)
         started = time.monotonic()
         for s in submissions:
-            await producer.send_and_wait(
-                submission_lane(s).name, principals.seal_submission(s), key=s.submission_id.encode(),
-                headers=[(k, v.encode()) for k, v in headers_for(s).items()],
-            )
+            await producer.send_and_wait(**principals.submission_record(s))
         await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
         return await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals)
     finally:

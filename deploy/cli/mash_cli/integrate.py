@@ -5,13 +5,13 @@ kcat (Debian's package) is installed on demand for the integration guide."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from mash_contracts import decode
 from mash_contracts.topics import by_name
 from mash_runtime.firewall import Firewall
 
 from .kafka import SCRAM, LocalKafka
+from .processes import apt_install
 
 
 def client_config(broker: LocalKafka, principal: str) -> str:
@@ -38,6 +38,5 @@ def ensure_kcat() -> str:
     found = shutil.which("kcat")
     if found:
         return found
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "kcat"]):
-        subprocess.run(cmd, check=True, capture_output=True)
+    apt_install("kcat")
     return shutil.which("kcat") or "kcat"

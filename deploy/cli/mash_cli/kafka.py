@@ -26,6 +26,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from mash_contracts.topics import principals
+from mash_runtime.firewall.keys import write_secret
 
 from . import processes
 from .paths import KAFKA_DEPLOY, cache_dir
@@ -150,17 +151,13 @@ class LocalKafka:
             client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN]
         )
         staged = self.home / "server.properties.new"
-        staged.write_text(text)
-        os.chmod(staged, 0o600)  # it holds the admin password
+        write_secret(staged, text)  # it holds the admin password
         users = [a for p, pw in passwords.items() for a in ("--add-scram", f"{SCRAM}=[name={p},password={pw}]")]
         self._java(libs, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(staged), "--ignore-formatted", *users)
         staged.rename(self.properties)
 
     def _write_credentials(self, passwords: dict[str, str]) -> None:
-        tmp = self.credentials_file.with_suffix(".new")
-        tmp.write_text(json.dumps(passwords, indent=1))
-        os.chmod(tmp, 0o600)
-        tmp.rename(self.credentials_file)
+        write_secret(self.credentials_file, json.dumps(passwords, indent=1))
 
     def _register_missing_users(self, libs: Path) -> None:
         """A principal added to the catalogue after the storage was formatted (a new agency desk) gets its

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .kafka import free_port
+from .processes import apt_install
 
 
 class PostgresError(RuntimeError):
@@ -27,11 +28,10 @@ def binaries() -> Path:
     if not found:
         if os.geteuid() != 0:
             raise PostgresError("PostgreSQL is not installed: run `apt-get install postgresql` as root")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-            result = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if result.returncode != 0:
-                raise PostgresError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
+        try:
+            apt_install("postgresql")
+        except RuntimeError as e:
+            raise PostgresError(str(e)) from None
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(found[-1]).parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from mash_contracts import DeadLetter, NotificationSubmission, decode
+from mash_contracts import DeadLetter, NotificationSubmission, decode, headers_for
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, REFERRERS, Topic, by_name
 from mash_runtime.firewall import Firewall, open_sealed
 
@@ -30,6 +30,12 @@ class Principals:
 
     def seal_submission(self, submission: NotificationSubmission) -> bytes:
         return self.firewall(REFERRERS).wrap(NOTIFICATIONS_SUBMITTED.name, submission.submission_id, submission)
+
+    def submission_record(self, submission: NotificationSubmission) -> dict:
+        """What a producer sends for one submission (aiokafka send keywords): its lane, sealed, keyed by the
+        referrer's reference, with the contract headers."""
+        return {"topic": submission_lane(submission).name, "value": self.seal_submission(submission),
+                "key": submission.submission_id.encode(), "headers": [(k, v.encode()) for k, v in headers_for(submission).items()]}
 
     def read(self, topic: str, key: bytes | None, value: bytes | None) -> BaseModel:
         spec = by_name(topic)

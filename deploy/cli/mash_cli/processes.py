@@ -24,11 +24,17 @@ def alive(pid: int) -> bool:
         return _state(pid) not in ("Z", "X", None)
 
 
-def _state(pid: int) -> str | None:
+def stat_fields(pid: int | None) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: field 0 is the state, 11 and 12 user and system CPU ticks."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
         return None
+
+
+def _state(pid: int) -> str | None:
+    fields = stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def cmdline(pid: int) -> str:
@@ -89,3 +95,12 @@ def terminate(pid: int, timeout: float = 30.0, sig: int = signal.SIGTERM) -> boo
             break
         time.sleep(0.1)
     return False
+
+
+def apt_install(package: str) -> None:
+    """Install a Debian package (as root), for the tools the project fetches on demand."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")

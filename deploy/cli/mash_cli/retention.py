@@ -44,14 +44,13 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
     audit = AuditLog(FileCustody(mesh.keys_dir, "decision"))
     done: list[Shredded] = []
     try:
+        # Named cases, or those decided long enough ago; the outcome is inside the stored decision.
+        chosen = (decisions.c.referral_id.in_(referral_ids) if referral_ids else decisions.c.decided_at <= now - older_than)
         with db.transaction() as s:
-            rows = s.execute(select(decisions.c.referral_id, decisions.c.decision)).all()
+            rows = s.execute(select(decisions.c.referral_id, decisions.c.decision).where(chosen)).all()
         for row in rows:
             decision = Decision.model_validate_json(row.decision)
-            chosen = row.referral_id in referral_ids if referral_ids else (
-                decision.outcome.value in outcomes and decision.decided_at <= now - older_than
-            )
-            if not chosen or case_keys.shredded(row.referral_id):
+            if (not referral_ids and decision.outcome.value not in outcomes) or case_keys.shredded(row.referral_id):
                 continue
             done.append(Shredded(row.referral_id, decision.outcome.value, decision.decided_at))
             if dry_run:

@@ -24,6 +24,11 @@ def http_get(port: int, path: str, timeout: float = 3.0) -> tuple[int, str]:
         return 0, ""
 
 
+def metric_values(body: str) -> dict[tuple[str, tuple], float]:
+    """A Prometheus /metrics page as {(sample name, sorted labels): value}."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for m in text_string_to_metric_families(body) for s in m.samples}
+
+
 async def group_lag(mesh: Mesh) -> dict[str, int | None]:
     """Messages each consumer group has yet to process (end offset minus committed offset, summed)."""
     admin = AIOKafkaAdminClient(**mesh.access.client(ADMIN), request_timeout_ms=5000)
@@ -58,7 +63,7 @@ def status(mesh: Mesh) -> list[str]:
     if mesh.pid("decision") and port:
         code, body = http_get(port, "/metrics")
         if code == 200:
-            values = {(m.name, tuple(sorted(s.labels.items()))): s.value for m in text_string_to_metric_families(body) for s in m.samples}
+            values = metric_values(body)
             oldest = values.get(("mash_oldest_waiting_seconds", ()), 0)
             waiting = {dict(k[1]).get("rag"): int(v) for k, v in values.items() if k[0] == "mash_referrals_waiting"}
             lines.append(f"referrals waiting: {json.dumps(waiting)}; oldest waiting {oldest:.0f}s")

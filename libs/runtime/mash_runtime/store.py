@@ -200,7 +200,6 @@ class OutboxRelay:
             batch = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(self._batch).scalar_subquery()
             # `free` again in the outer clause: PostgreSQL re-checks it on a row another relay just leased.
             s.execute(update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease))
-        with self._db.transaction() as s:
             return token, list(
                 s.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)

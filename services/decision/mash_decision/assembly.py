@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from mash_contracts import (
     Contribution,
     ContributionStatus,
     Decision,
+    Factor,
     Notification,
     Outcome,
     RagChange,
@@ -305,23 +306,22 @@ class Assembly:
 
     def decision_count(self) -> int:
         with self.db.transaction() as s:
-            return len(s.execute(select(decisions.c.referral_id)).all())
+            return s.execute(select(func.count()).select_from(decisions)).scalar()
 
     def snapshot(self) -> dict:
-        """Counts for metrics and `mash status`: no personal data."""
-        from sqlalchemy import func
-
+        """Counts for metrics and `mash status`: no personal data. Grouped counts, however long the backlog."""
+        awaiting_ = referrals.c.state == AWAITING
         with self.db.transaction() as s:
             waiting = dict(s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag)).all())
-            open_ids = [r.referral_id for r in s.execute(select(referrals.c.referral_id).where(referrals.c.state == AWAITING))]
-            answered = s.execute(select(contributions.c.agency, contributions.c.referral_id)
-                                 .join(referrals, referrals.c.referral_id == contributions.c.referral_id)
-                                 .where(referrals.c.state == AWAITING)).all()
+            open_count = s.execute(select(func.count()).select_from(referrals).where(awaiting_)).scalar()
+            answered = dict(s.execute(select(contributions.c.agency, func.count())
+                                      .join(referrals, referrals.c.referral_id == contributions.c.referral_id)
+                                      .where(awaiting_).group_by(contributions.c.agency)).all())
             kinds = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all())
             oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
             levels = dict(s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).all())
-        have = {(a, r) for a, r in answered}
-        awaiting = {a.value: sum((a.value, r) not in have for r in open_ids) for a in self.expected}
+        # One contribution per desk per referral (primary key), so those still waiting are the rest.
+        awaiting = {a.value: open_count - answered.get(a.value, 0) for a in self.expected}
         age = (self.now() - as_utc(oldest)).total_seconds() if oldest else 0.0
         return {"waiting_by_rag": {r.value: waiting.get(r.value, 0) for r in RagRating}, "awaiting_desk": awaiting,
                 "alerts": {k.value: kinds.get(k.value, 0) for k in AlertKind}, "decisions_by_level": {lv.value: levels.get(lv.value, 0) for lv in ThresholdLevel},
@@ -361,7 +361,7 @@ class Assembly:
             if row.state != RECOMMENDED:
                 raise NotPending(f"{referral_id} is still awaiting contributions; there is no recommendation yet")
             pending = s.execute(select(recommendations).where(recommendations.c.referral_id == referral_id)).first()
-            rec = _recommendation_from(pending.recommendation, self.model)
+            rec = _recommendation_from(pending.recommendation)
             missing = frozenset(Agency(a) for a in pending.no_answer)
             notification = Notification.model_validate_json(row.notification)
             override = None
@@ -379,8 +379,6 @@ def _recommendation_json(rec: Recommendation) -> dict:
             "factors": [f.model_dump() for f in rec.factors]}
 
 
-def _recommendation_from(raw: dict, model: ThresholdModel) -> Recommendation:
-    from mash_contracts import Factor
-
+def _recommendation_from(raw: dict) -> Recommendation:
     return Recommendation(ThresholdLevel(raw["level"]), raw["level_name"], Outcome(raw["outcome"]),
                           tuple(Agency(a) for a in raw["recipients"]), tuple(Factor(**f) for f in raw["factors"]), raw["score"])

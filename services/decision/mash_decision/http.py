@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mash_contracts import Agency, Outcome, ThresholdLevel
+from mash_runtime.firewall.keys import write_secret
 from mash_runtime.http import respond
 
 from .assembly import Assembly, NotPending
@@ -30,10 +31,7 @@ MAX_BODY = 16 * 1024
 def manager_token(keys_dir: Path) -> str:
     path = keys_dir / TOKEN_FILE
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        write_secret(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 

@@ -177,7 +177,7 @@ def _level(number: int, raw: dict) -> Level:
                  tuple(Agency(a) for a in raw["recipients"]))
 
 
-def _rule(raw: dict, known_findings: set[str] | None = None) -> Rule:
+def _rule(raw: dict) -> Rule:
     (condition, value), = raw["when"].items()
     if condition not in CONDITIONS:
         raise ValueError(f"factor {raw['name']!r}: unknown condition {condition!r} (known: {sorted(CONDITIONS)})")

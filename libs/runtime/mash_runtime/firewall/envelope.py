@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -109,12 +109,17 @@ def seal(
 
 def header_of(envelope: bytes) -> Header:
     """The header, unverified: for routing and dead-letter reasons only, never for trust."""
+    return _parse(envelope)[0]
+
+
+def _parse(envelope: bytes) -> tuple[Header, dict]:
+    """The envelope's header and its whole JSON body, parsed once."""
     try:
         raw = json.loads(envelope)
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:  # b"0" is valid JSON too
             raise SealError("not a sealed envelope")
         h = raw["header"]
-        return Header(**{**h, "recipients": tuple(h["recipients"]), "recipient_key_ids": tuple(h["recipient_key_ids"])})
+        return Header(**{**h, "recipients": tuple(h["recipients"]), "recipient_key_ids": tuple(h["recipient_key_ids"])}), raw
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
 
@@ -142,8 +147,7 @@ def open_sealed(
 
 
 def _open(envelope, custody, directory, expected_senders, delivered_as, case_key_for) -> tuple[Header, bytes]:
-    header = header_of(envelope)
-    raw = json.loads(envelope)
+    header, raw = _parse(envelope)
     aad = header.canonical()
     if expected_senders is not None and header.sender not in expected_senders:
         raise SealError(f"sender {header.sender} may not write here")
@@ -172,6 +176,6 @@ def _open(envelope, custody, directory, expected_senders, delivered_as, case_key
     try:
         data_key = custody.unwrap(kid, base64.b64decode(wrapped), aad)
         plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(base64.b64decode(raw["nonce"]), base64.b64decode(raw["ciphertext"]), aad)
-    except (InvalidTag, KeyError_, ValueError, Exception) as e:  # HPKE raises its own errors on a bad key or tag
+    except Exception as e:  # InvalidTag, KeyError_, and HPKE's own errors on a bad key or tag
         raise SealError(f"cannot open: {type(e).__name__}") from None
     return header, plaintext

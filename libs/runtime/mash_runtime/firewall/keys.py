@@ -116,6 +116,15 @@ class Directory:
         return entry.current_encryption, entry.encryption[entry.current_encryption]
 
 
+def write_secret(path: Path, text: str) -> None:
+    """Replace a file atomically with one only its owner can read, from its first byte (no chmod window)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(text)
+    tmp.replace(path)
+
+
 def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[str, str]:
     """Create (or, with rotate, add) a signing and an encryption key for each service; update the directory.
 
@@ -123,10 +132,7 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
     keys_dir.mkdir(parents=True, exist_ok=True)
     pepper_path = keys_dir / PEPPER
     if not pepper_path.exists():
-        tmp = pepper_path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        os.chmod(tmp, 0o600)
-        tmp.replace(pepper_path)
+        write_secret(pepper_path, secrets.token_hex(32))
     directory_path = keys_dir / DIRECTORY
     directory = json.loads(directory_path.read_text()) if directory_path.exists() else {}
     changed = {}
@@ -142,10 +148,7 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
         private["current"] = {"signing": s_kid, "encryption": e_kid}
         private_path.parent.mkdir(parents=True, exist_ok=True)
         private_path.parent.chmod(0o700)
-        tmp = private_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(private))
-        os.chmod(tmp, 0o600)
-        tmp.replace(private_path)
+        write_secret(private_path, json.dumps(private))
         entry = directory.setdefault(service, {"signing": {}, "encryption": {}, "current": {}})
         entry["signing"][s_kid] = _raw_public(signing.public_key())
         entry["encryption"][e_kid] = _raw_public(encryption.public_key())
