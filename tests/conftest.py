@@ -66,3 +66,12 @@ def principals(keys_dir):
     from mash_cli.principals import Principals
 
     return Principals(keys_dir)
+
+
+@pytest.fixture(scope="session")
+def declared_findings() -> dict:
+    """Each desk's declared findings, from its policy file, as the mesh hands them to the decision service."""
+    from mash_cli.mesh import declared_findings as read
+    from mash_contracts import Agency
+
+    return {Agency(a): frozenset(f) for a, f in read().items()}

@@ -59,6 +59,7 @@ def world(tmp_path_factory):
     mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
     families = population.build_population(seed=17, families=300)
     population.write_population(root / "population.json", families)
+    mesh.init()  # once: the chaos restarts services on the stores made here, never re-initialising them
     mesh.seed(root / "population.json")
     mesh.start()
     try:

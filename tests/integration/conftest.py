@@ -64,6 +64,7 @@ def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     mesh = Mesh(topics, root, extra_env=dict(UNATTENDED))
     world = root / "population.json"
     population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
+    mesh.init()  # once: the fixtures and tests restart services, which never re-init
     mesh.seed(world)
     mesh.start()
     try:

@@ -1,9 +1,11 @@
-"""docs/integration.md runs as written: every sh block, in order, in a fresh state directory."""
+"""docs/integration.md runs as written: every sh block, in order, in a fresh state directory, from a shell that
+inherits nothing the guide does not set itself (no WORK, no Kafka or MASH settings but the state directory)."""
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 
 import pytest
@@ -20,16 +22,21 @@ def test_the_integration_guide_works_as_written(tmp_path):
     blocks = re.findall(r"```sh\n(.*?)```", GUIDE.read_text(), re.S)
     assert len(blocks) >= 5
     script = "set -euo pipefail\n" + "\n".join(blocks)
-    env = {**os.environ, "WORK": str(tmp_path), "MASH_STATE_DIR": str(tmp_path / "state")}
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    # set -u: a variable the guide uses without defining it fails the run. mktemp -d lands under TMPDIR.
+    inherited = {k: v for k, v in os.environ.items()
+                 if k != "WORK" and (not k.startswith(("KAFKA_", "MASH_")) or k in ("MASH_CACHE_DIR", "MASH_HOME"))}
+    env = {**inherited, "MASH_STATE_DIR": str(tmp_path / "state"), "TMPDIR": str(tmp_path)}
     try:
         result = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     finally:
         subprocess.run([str(REPO / "mash"), "down"], cwd=REPO, env=env, capture_output=True, timeout=120)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
+    [work] = {p.parent for p in tmp_path.glob("*/referrers.conf")}  # the guide's own WORK=$(mktemp -d)
+    for conf in ("referrers.conf", "early_help.conf"):
+        assert stat.S_IMODE((work / conf).stat().st_mode) == 0o600, f"{conf} holds a password: owner only"
     assert re.search(r'^GUIDE-0001 \{.*"referral_id":"REF-', out, re.M), "the acknowledgement was read with kcat"
     assert "the early help service will take it forward" in out, "the outcome notice was read with kcat"
     assert '"outcome":"early_help"' in out, "early help opened its product"
     assert "Topic authorization failed" in out, "the broker refused what the ACLs do not allow"
-    assert "Baldwin" not in (tmp_path / "ack.txt").read_text() + (tmp_path / "outcome.txt").read_text()
+    assert "Baldwin" not in (work / "ack.txt").read_text() + (work / "outcome.txt").read_text()

@@ -32,6 +32,7 @@ def test_the_mesh_routes_referrals_with_every_store_on_postgresql(postgres_serve
         mesh = Mesh(access, tmp_path, extra_env=dict(UNATTENDED))
         mesh.on_postgres(postgres_server)
         population.write_population(tmp_path / "population.json", population.build_population(seed=3, families=40))
+        mesh.init()
         mesh.seed(tmp_path / "population.json")
         mesh.start()
         mesh.wait_ready()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -120,6 +121,7 @@ def test_readiness_flips_when_the_broker_stops(tmp_path):
     access = broker.start()
     asyncio.run(create_topics(access))
     mesh = Mesh(access, tmp_path)
+    mesh.init("intake")
     mesh.start("intake")
     try:
         port = mesh.http_port("intake")
@@ -144,3 +146,109 @@ def test_readiness_flips_when_the_broker_stops(tmp_path):
     finally:
         mesh.stop("intake")
         broker.stop()
+
+
+def test_a_stalled_partition_fails_readiness_sets_its_metric_logs_an_alert_and_recovers(topics, keys_dir, caplog):
+    """A handler that never returns, on the runtime's own guarded consumer: readiness, /metrics and the log
+    name the partition once its committed offset has stood still past MASH_STALL_SECONDS, and let it go
+    once the handler is released."""
+    import logging
+
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from prometheus_client import CollectorRegistry
+    from pydantic import BaseModel
+
+    from mash_cli.kafka import ADMIN
+    from mash_runtime.broker import make_broker
+    from mash_runtime.consuming import Route, subscribe
+    from mash_runtime.firewall import Firewall
+    from mash_runtime.http import serve, standard_routes
+    from mash_runtime.service import make_app
+    from mash_runtime.settings import KafkaSettings
+
+    class Probe(BaseModel):
+        n: int
+
+    topic = f"test.stall.{uuid.uuid4().hex[:8]}"
+    creds = {"username": ADMIN, "password": topics.passwords[ADMIN]} if topics.secured else {}
+    settings = KafkaSettings(bootstrap_servers=topics.bootstrap, **creds)
+    labels = {"topic": topic, "partition": "1"}
+
+    async def call(route) -> tuple[int, bytes]:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        await route({"type": "http", "path": ""}, None, send)
+        return sent[0]["status"], sent[1]["body"]
+
+    async def until(what, within: float = 60.0):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if found := await what():
+                return found
+            await asyncio.sleep(0.25)
+        return None
+
+    def logged(level: int, text: str):
+        async def look():
+            return [r for r in caplog.records if r.name == "mash.lag" and r.levelno == level and text in r.getMessage()]
+        return look
+
+    async def scenario() -> None:
+        admin = AIOKafkaAdminClient(**topics.client(ADMIN))
+        await admin.start()
+        await admin.create_topics([NewTopic(topic, 2, 1)])
+        await admin.close()
+        release = asyncio.Event()
+        registry = CollectorRegistry()
+        broker = make_broker("stall-test", settings, registry=registry)
+
+        async def held(message: Probe, source) -> None:
+            await release.wait()
+
+        subscribe(broker, routes={topic: Route(Probe, held)}, group_id=f"stall-{topic}", service="stall-test",
+                  firewall=Firewall("intake", keys_dir))
+        routes = standard_routes(broker, None, registry, stall_seconds=3)
+        app = make_app(broker, "stall-test")
+        serve(app, "127.0.0.1", None, routes)  # no HTTP here: the routes are called directly; the watch runs
+        ready, metrics = dict(routes)["/health/ready"], dict(routes)["/metrics"]
+        await app.start()
+        try:
+            for n in range(3):
+                await broker.publish(Probe(n=n).model_dump_json().encode(), topic, partition=1)
+
+            # The watch raises the alert by itself: nothing has probed or scraped yet.
+            [alert] = await until(logged(logging.ERROR, f"partition {topic}[1] stalled"))
+            assert (alert.topic, alert.partition, alert.lag) == (topic, 1, 3)
+
+            code, body = await call(ready)
+            state = json.loads(body)
+            assert code == 503 and state["status"] == "stalled", state
+            [stall] = state["stalled"]
+            assert (stall["topic"], stall["partition"], stall["lag"], stall["committed_offset"]) == (topic, 1, 3, 0)
+            assert stall["stalled_seconds"] >= 3 and stall["since"]
+
+            page = metric_values((await call(metrics))[1].decode())
+            assert page[("mash_partition_stalled", tuple(sorted(labels.items())))] == 1
+            assert page[("mash_partition_stalled", tuple(sorted({**labels, "partition": "0"}.items())))] == 0
+            assert page[("mash_partition_stalled_seconds", tuple(sorted(labels.items())))] >= 3
+
+            release.set()
+
+            async def ready_again():
+                code, body = await call(ready)
+                return code == 200 and json.loads(body) == {"status": "ready"}
+
+            assert await until(ready_again), "readiness did not recover when the handler was released"
+            page = metric_values((await call(metrics))[1].decode())
+            assert page[("mash_partition_stalled", tuple(sorted(labels.items())))] == 0
+            assert page[("mash_consumer_lag", tuple(sorted(labels.items())))] == 0
+            assert await until(logged(logging.WARNING, f"partition {topic}[1] no longer stalled"))
+        finally:
+            release.set()
+            await app.stop()
+
+    with caplog.at_level(logging.INFO, logger="mash.lag"):
+        asyncio.run(scenario())

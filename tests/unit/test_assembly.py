@@ -19,10 +19,11 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def assembly(database_url, principals):
+def assembly(database_url, principals, declared_findings):
     db = Database(database_url, metadata)
     model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW)
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW,
+                   declared_findings=declared_findings)
     db.dispose()
 
 
@@ -81,15 +82,15 @@ def test_waits_for_every_expected_desk(assembly, generator):
     assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
 
 
-def test_state_survives_a_restart(database_url, generator, principals):
+def test_state_survives_a_restart(database_url, generator, principals, declared_findings):
     url = database_url
     notification, contributions = picture(generator)
     model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
-    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model)
+    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model, declared_findings=declared_findings)
     first.record_notification(notification)
     first.record_contribution(contributions[0])
     first.db.dispose()
-    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"), model)
+    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"), model, declared_findings=declared_findings)
     for c in contributions[1:-1]:
         assert second.record_contribution(c) is False
     assert second.record_contribution(contributions[-1]) is True

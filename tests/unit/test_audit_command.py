@@ -15,8 +15,9 @@ from mash_runtime.store import Database
 pytestmark = pytest.mark.unit
 
 
-def verify_command(state) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mash_cli", "audit", "verify", "--state", str(state)],
+def verify_command(state, offline: bool = True) -> subprocess.CompletedProcess:
+    # No broker in this tier: the chains alone (the anchors are checked over the real broker, tests/integration).
+    return subprocess.run([sys.executable, "-m", "mash_cli", "audit", "verify", "--state", str(state), *(["--offline"] if offline else [])],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -55,3 +56,9 @@ def test_a_deleted_entry_is_detected(state):
         s.execute(delete(audit_log).where(audit_log.c.seq == 3))
     result = verify_command(root)
     assert result.returncode == 1 and "entry 4" in result.stdout
+
+
+def test_without_the_anchors_verify_does_not_pass_quietly(state):
+    result = verify_command(state[0], offline=False)  # and no broker for this state
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot read mash.audit.anchors" in result.stdout and "--offline" in result.stdout

@@ -66,3 +66,13 @@ def test_topics_service_creates_exactly_the_catalogue():
     created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", command))
     assert created == {t.name: str(t.partitions) for t in CATALOGUE}
     assert COMPOSE["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_every_topic_and_the_broker_take_the_record_sizes_of_the_catalogue():
+    from mash_contracts.topics import LARGEST_RECORD_BYTES
+
+    command = " ".join(COMPOSE["services"]["topics"]["command"])
+    limits = dict(re.findall(r"--topic (\S+) --partitions \d+ --replication-factor 1 --config max.message.bytes=(\d+)", command))
+    assert limits == {t.name: str(t.max_message_bytes) for t in CATALOGUE}
+    broker = COMPOSE["services"]["kafka"]["environment"]
+    assert broker["KAFKA_MESSAGE_MAX_BYTES"] == broker["KAFKA_REPLICA_FETCH_MAX_BYTES"] == str(LARGEST_RECORD_BYTES)

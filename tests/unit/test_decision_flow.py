@@ -42,9 +42,10 @@ def now() -> Now:
 
 
 @pytest.fixture
-def assembly(database_url, principals, now):
+def assembly(database_url, principals, now, declared_findings):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now)
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now,
+                   declared_findings=declared_findings)
     db.dispose()
 
 

@@ -54,3 +54,9 @@ def test_the_input_limits_in_docs_reliability_are_the_ones_the_code_enforces():
     assert limits["concern description and rationales (`LongText`)"] == f"1–{max_length(messages.LongText):,} characters"
     fields = messages.NotificationSubmission.model_fields
     assert limits["subjects in one notification"] == f"1–{next(m.max_length for m in fields['subjects'].metadata if hasattr(m, 'max_length'))}"
+
+    from mash_contracts.topics import DEAD_LETTER_OVERHEAD, DEAD_LETTERS, RECORD_BYTES
+
+    assert limits["a record on any topic but the dead-letter topic"].startswith(f"{RECORD_BYTES // 1024 ** 2} MiB ")
+    assert limits["a dead letter"].startswith(f"{DEAD_LETTERS.max_message_bytes:,} bytes ")
+    assert f"plus {DEAD_LETTER_OVERHEAD // 1024} KiB" in limits["a dead letter"]

@@ -64,3 +64,22 @@ def test_a_version_below_one_or_garbage_is_still_refused(upcasters):
         decode(Contribution, encode(v1(3)).replace(b'"schema_version":1', b'"schema_version":0'))
     with pytest.raises(UnreadableMessage, match="not JSON"):
         decode(Contribution, b"{not json")
+
+
+class ContributionV3(ContributionV2):
+    """A reader two versions on, whose release forgot to register the 2 -> 3 upcaster."""
+
+    SCHEMA_VERSION: ClassVar[int] = 3
+
+
+def test_a_gap_in_the_upcaster_chain_is_refused_by_name_not_skipped(upcasters):
+    with pytest.raises(UnreadableMessage, match="no upcaster from version 2 of Contribution"):
+        decode(ContributionV3, encode(v1(4)))  # 1 -> 2 exists, 2 -> 3 does not
+    with pytest.raises(UnreadableMessage, match="no upcaster from version 2 of Contribution"):
+        decode(ContributionV3, encode(v2(5)))
+
+
+def test_a_version_newer_than_the_reader_is_still_read_across_a_gap(upcasters):
+    newer = encode(v2(6)).replace(b'"schema_version":2', b'"schema_version":7')
+    assert decode(ContributionV2, newer).schema_version == 7
+    assert decode(ContributionV3, newer).reviewed_by == "DS 4821"

@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -9,7 +10,9 @@ pytestmark = pytest.mark.unit
 
 
 def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path, keys_dir):
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(keys_dir)}
+    own_keys = shutil.copytree(keys_dir, tmp_path / "keys")  # init keeps the store's identity beside the keys
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(own_keys)}
+    subprocess.run([sys.executable, "-m", "mash_intake", "init"], env=env, check=True, capture_output=True, timeout=60)
     proc = subprocess.Popen([sys.executable, "-m", "mash_intake"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(4)

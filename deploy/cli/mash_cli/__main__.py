@@ -6,11 +6,15 @@
   mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
   mash topics               create every catalogue topic (idempotent)
   mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
+  mash init [--replace] [SERVICE ...]
+                            create and stamp each service's store, once before its first start (`mash up` does it);
+                            --replace starts a new empty store for a service whose store is lost
   mash up | down | ps       run the five services in the background against the local broker
   mash status               each service's readiness and consumer lag, the oldest waiting referral
-  mash audit verify|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
-                            the confidential record of activity: verify its chains, who saw a referral,
-                            what was shared about a person (--state .mash/demo after a demo)
+  mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
+                            the confidential record of activity: verify its chains (against the anchors on
+                            the broker), who saw a referral, what was shared about a person
+                            (--state .mash/demo after a demo)
   mash decision pending | confirm REF --manager NAME |
                 override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT
                             the MASH manager's desk: recommendations waiting for a person
@@ -53,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     kafka = sub.add_parser("kafka", help="the local broker")
     kafka.add_argument("action", choices=["start", "stop", "status", "client-config"])
     kafka.add_argument("principal", nargs="?", help="client-config: whose connection settings (librdkafka/kcat -F format)")
+    kafka.add_argument("--output", "-o", type=Path, help="client-config: write to this file (mode 0600: it holds a password)")
     for name, text in (("seal", "seal a message (JSON on stdin) as PRINCIPAL for a topic's readers"),
                        ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers")):
         cmd = sub.add_parser(name, help=text)
@@ -64,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     keys = sub.add_parser("keys", help="generate (init) or rotate the services' signing and encryption keys")
     keys.add_argument("action", choices=["init", "rotate"])
     keys.add_argument("services", nargs="*", help="default: every service")
+    init = sub.add_parser("init", help="create and stamp each service's store (a plain start never makes one)")
+    init.add_argument("services", nargs="*", help="default: every service")
+    init.add_argument("--replace", action="store_true",
+                      help="start a new empty store where the one a service was initialised with is lost (or adopt another)")
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
@@ -79,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--given")
     aud.add_argument("--dob")
     aud.add_argument("--state", help="state directory of the run to read (default: the mesh's, .mash)")
+    aud.add_argument("--offline", action="store_true",
+                     help="verify: the chains alone, without the anchors on the broker (a replaced chain would not show)")
     dec = sub.add_parser("decision", help="the MASH manager: pending recommendations, confirm, override with a rationale")
     dec.add_argument("action", choices=["pending", "confirm", "override"])
     dec.add_argument("referral_id", nargs="?")
@@ -116,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "kafka":
         if args.action == "client-config":
-            from .integrate import client_config
+            from .integrate import client_config, write_client_config
 
             if not args.principal:
                 parser.error("client-config needs a principal")
-            sys.stdout.write(client_config(broker, args.principal))
+            write_client_config(client_config(broker, args.principal), args.output)
             return 0
         if args.action == "start":
             print(f"Kafka answering at {broker.start().bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})")
@@ -144,12 +155,24 @@ def main(argv: list[str] | None = None) -> int:
         changed = generate(root / "keys", args.services or principals(), rotate=args.action == "rotate")
         print(f"keys in {root / 'keys'}: " + (", ".join(f"{s} -> {kid}" for s, kid in changed.items()) or "already present"))
         return 0
+    if args.command == "init":
+        try:
+            done = Mesh(Access(""), root).init(*args.services, replace=args.replace)
+        except RuntimeError as e:  # a store that is not the one a service was initialised with, say
+            print(e, file=sys.stderr)
+            return 1
+        print("\n".join(done.values()))
+        return 0
     if args.command == "audit":
         from . import audit
 
-        mesh = Mesh(Access(""), state)
         if args.action == "verify":
-            return 0 if audit.verify(mesh) else 1
+            # The run's own broker, where its services anchored their chains.
+            run_broker = LocalKafka(state / "kafka")
+            known = run_broker.properties.exists() and run_broker.credentials_file.exists()
+            mesh = Mesh(run_broker.access if known else Access(""), state)
+            return 0 if audit.verify(mesh, offline=args.offline) else 1
+        mesh = Mesh(Access(""), state)
         if args.action == "seen":
             if not args.referral_id:
                 parser.error("audit seen needs a referral id")
@@ -240,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         access = broker.start()
         asyncio.run(create_topics(access))
         mesh = Mesh(access, root)
+        try:
+            mesh.init()  # makes the stores the first time; never replaces one a service was initialised with
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            return 1
         mesh.start()
         mesh.wait_ready()
         print(f"mesh up on {access.bootstrap}; `mash down` stops it")

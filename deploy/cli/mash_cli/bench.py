@@ -82,6 +82,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         path = state / "population.json"
         pop.write_population(path, world)
         mesh = Mesh(access, state, extra_env=dict(UNATTENDED))
+        mesh.init()
         mesh.seed(path)
         mesh.start()
         mesh.wait_ready()

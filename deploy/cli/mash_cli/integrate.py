@@ -4,11 +4,16 @@ kcat (Debian's package) is installed on demand for the integration guide."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
+import sys
+from pathlib import Path
 
 from mash_contracts import decode
 from mash_contracts.topics import by_name
 from mash_runtime.firewall import Firewall
+from mash_runtime.firewall.keys import write_secret
 
 from .kafka import SCRAM, LocalKafka
 from .processes import apt_install
@@ -21,6 +26,22 @@ def client_config(broker: LocalKafka, principal: str) -> str:
         f"bootstrap.servers={broker.bootstrap}", "security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}",
         f"sasl.username={principal}", f"sasl.password={password}", "",
     ])
+
+
+def write_client_config(text: str, output: Path | None) -> None:
+    """To a file only its owner can read, from its first byte: it holds the principal's password. To stdout
+    otherwise; a shell redirect there creates the file world-readable, so it is narrowed before anything is written."""
+    if output is not None:
+        write_secret(output, text)
+        return
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (captured, say): nothing on disk to narrow
+        fd = None
+    if fd is not None and stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, 0o600)
+    sys.stdout.write(text)
 
 
 def seal(keys_dir, principal: str, topic: str, key: str, plaintext: bytes) -> bytes:

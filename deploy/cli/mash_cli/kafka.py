@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import secrets
 import shutil
 import socket
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from mash_contracts.topics import principals
+from mash_contracts.topics import LARGEST_RECORD_BYTES, principals
 from mash_runtime.firewall.keys import write_secret
 
 from . import processes
@@ -148,7 +147,8 @@ class LocalKafka:
         passwords = {p: secrets.token_urlsafe(24) for p in (ADMIN, *principals())}
         self._write_credentials(passwords)
         text = (KAFKA_DEPLOY / "server.properties.template").read_text().format(
-            client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN]
+            client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN],
+            largest_record_bytes=LARGEST_RECORD_BYTES,
         )
         staged = self.home / "server.properties.new"
         write_secret(staged, text)  # it holds the admin password
@@ -168,13 +168,13 @@ class LocalKafka:
             return
         config = self.home / "admin.properties"
         admin_pw = known[ADMIN]
-        config.write_text(
+        write_secret(  # 0600 from the first byte: it holds the admin password
+            config,
             "security.protocol=SASL_PLAINTEXT\n"
             f"sasl.mechanism={SCRAM}\n"
             "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{ADMIN}" password="{admin_pw}";\n'
+            f'username="{ADMIN}" password="{admin_pw}";\n',
         )
-        os.chmod(config, 0o600)
         try:
             for principal, password in pending.items():
                 self._java(

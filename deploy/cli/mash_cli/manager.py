@@ -8,6 +8,7 @@ import json
 
 from mash_contracts import Agency, Outcome, ThresholdLevel
 from mash_runtime.firewall import Firewall
+from mash_runtime.identity import StoreRefused, expected
 from mash_runtime.store import Database
 
 from .mesh import Mesh
@@ -23,7 +24,14 @@ def _assembly(mesh: Mesh):
         raise SystemExit("no decision store in this state directory (is the mesh running? try --state)")
     settings = DecisionSettings(**{k.removeprefix("MASH_").lower(): v for k, v in mesh.extra_env.items()
                                    if k in ("MASH_MODEL", "MASH_AUTO_CONFIRM_LEVELS")})
-    return Assembly(Database(url, metadata), settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings))
+    # A manager confirms or overrides; no contribution is recorded here, so no findings need checking.
+    # The store the decision service was initialised with, and no other: a missing one is not quietly made here.
+    try:
+        db = Database(url, metadata, identity=expected(mesh.keys_dir, "decision"))
+    except StoreRefused as e:
+        raise SystemExit(str(e)) from None
+    return Assembly(db, settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings),
+                    declared_findings={})
 
 
 def pending(mesh: Mesh) -> None:
@@ -33,6 +41,8 @@ def pending(mesh: Mesh) -> None:
               f"{p['outcome']} -> {', '.join(p['recipients'])} (score {p['score']})")
         for f in p["factors"]:
             print(f"    {f['weight']:>4}  {f['name']}  [{f['source']}]")
+        if p.get("conflicts"):
+            print(f"    conflicting answers from {', '.join(p['conflicts'])}: both are on the record")
     if not waiting:
         print("no recommendations waiting for a manager")
 

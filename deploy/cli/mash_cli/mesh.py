@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +61,7 @@ class Mesh:
             "MASH_KEYS_DIR": str(self.keys_dir),
             "MASH_TRACES_DIR": str(self.state_dir / "traces"),
             **({"MASH_DATABASE_URL": self.database_urls[service]} if service in self.database_urls else {}),
+            **({"MASH_DECLARED_FINDINGS": json.dumps(declared_findings())} if service == "decision" else {}),
             **self.extra_env,
         }
 
@@ -87,8 +91,30 @@ class Mesh:
     def pid(self, service: str) -> int | None:
         return processes.read_pid(self._pid_file(service), f"mash_{service}")
 
+    def init(self, *services: str, replace: bool = False) -> dict[str, str]:
+        """Create and stamp each service's store, through the service's own `init` (the CLI opens no store).
+
+        Once, before the first start: a plain start never makes a store. Running it again is safe, since it
+        never replaces the store a service was initialised with unless `replace` says so."""
+        self.ensure_keys()
+        command = ["init", "--replace"] if replace else ["init"]
+        running = {service: subprocess.Popen([sys.executable, "-m", f"mash_{service}", *command], env=self.env(service),
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for service in services or tuple(SERVICES)}
+        done, failed = {}, {}
+        for service, proc in running.items():
+            out, err = proc.communicate(timeout=120)
+            if proc.returncode:
+                failed[service] = err.strip()[-3000:]
+            else:
+                done[service] = out.strip()
+        if failed:
+            raise RuntimeError("\n".join(f"initialising {service} failed: {why}" for service, why in failed.items()))
+        return done
+
     def seed(self, population: Path) -> None:
-        """Load each desk's synthetic records from a population file, through the desk's own loader."""
+        """Load each desk's synthetic records from a population file, through the desk's own loader (into the
+        store `init` made)."""
         for service in DESKS:
             result = subprocess.run(
                 [sys.executable, "-m", f"mash_{service}", "seed", str(population)],
@@ -135,6 +161,16 @@ class Mesh:
 
     def wait_ready(self, *services: str, timeout: float = 60.0) -> None:
         asyncio.run(_wait_groups(self.access, [g for s in services or tuple(SERVICES) for g in SERVICES[s]], timeout, self))
+
+
+def declared_findings() -> dict[str, list[str]]:
+    """Each desk's declared findings, read from its policy file (not imported: the CLI runs no desk code)."""
+    out = {}
+    for desk in DESKS:
+        spec = importlib.util.find_spec(f"mash_{desk}")
+        policy = tomllib.loads((Path(spec.origin).parent / "policy.toml").read_text())
+        out[policy["agency"]] = list(policy["findings"])
+    return out
 
 
 async def _wait_groups(access: Access, groups: list[str], timeout: float, mesh: Mesh) -> None:

@@ -164,7 +164,9 @@ def _household(w: _World, household_id: str, start: int) -> list[Person]:
     if w.rng.random() < 0.6:
         person("partner", 19, 55, 0.6, family_name=family if w.rng.random() < 0.5 else w.fake.last_name())
     for _ in range(w.rng.randint(1, 4)):
-        person("child", 0, 17, 0.8)
+        # Under 17 on the population's date, so every child is still a child (under 18) for a year after it:
+        # the front door refuses a "child" aged 18 or over.
+        person("child", 0, 16, 0.8)
     return members
 
 

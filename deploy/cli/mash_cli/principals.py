@@ -9,7 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, NotificationSubmission, decode, headers_for
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, REFERRERS, Topic, by_name
+from mash_contracts.topics import (DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, REFERRERS, Topic,
+                                   by_name)
 from mash_runtime.firewall import Firewall, open_sealed
 
 
@@ -39,6 +40,8 @@ class Principals:
 
     def read(self, topic: str, key: bytes | None, value: bytes | None) -> BaseModel:
         spec = by_name(topic)
+        if spec is DEAD_LETTERS:  # a letter carries a whole original: its limit is the topic's, not a message's
+            return decode(spec.message, value, max_bytes=spec.max_message_bytes)
         if not spec.sealed:
             return decode(spec.message, value)
         return decode(spec.message, self.firewall(spec.readers[0]).unwrap(topic, key, value))

@@ -16,7 +16,9 @@ from sqlalchemy import delete, select
 
 from mash_contracts import Decision
 from mash_runtime.audit import AuditLog
+from mash_runtime.calendar import as_utc
 from mash_runtime.firewall import FileCaseKeys, FileCustody
+from mash_runtime.identity import StoreRefused, expected
 from mash_runtime.store import Database
 
 from .mesh import Mesh
@@ -39,7 +41,10 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
     if url is None:
         return []
     now = now or datetime.now(UTC)
-    db = Database(url, metadata)
+    try:  # the decision service's own store, never one made here by mistake
+        db = Database(url, metadata, identity=expected(mesh.keys_dir, "decision"))
+    except StoreRefused as e:
+        raise SystemExit(str(e)) from None
     case_keys = FileCaseKeys(mesh.keys_dir)
     audit = AuditLog(FileCustody(mesh.keys_dir, "decision"))
     done: list[Shredded] = []
@@ -47,7 +52,12 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
         # Named cases, or those decided long enough ago; the outcome is inside the stored decision.
         chosen = (decisions.c.referral_id.in_(referral_ids) if referral_ids else decisions.c.decided_at <= now - older_than)
         with db.transaction() as s:
-            rows = s.execute(select(decisions.c.referral_id, decisions.c.decision).where(chosen)).all()
+            ids = select(decisions.c.referral_id).where(chosen).distinct()
+            every = s.execute(select(decisions.c.referral_id, decisions.c.decision, decisions.c.decided_at)
+                              .where(decisions.c.referral_id.in_(ids)).order_by(decisions.c.revision)).all()
+        # A referral re-decided on supplementary information is as old as its newest decision.
+        newest = {r.referral_id: r for r in every}
+        rows = [r for r in newest.values() if referral_ids or as_utc(r.decided_at) <= now - older_than]
         for row in rows:
             decision = Decision.model_validate_json(row.decision)
             if (not referral_ids and decision.outcome.value not in outcomes) or case_keys.shredded(row.referral_id):

@@ -79,7 +79,8 @@ def asyncapi() -> dict:
         channels[cid] = {
             "address": t.name, "description": t.description,
             "messages": {wire: {"$ref": f"#/components/messages/{wire}"}},
-            "bindings": {"kafka": {"partitions": t.partitions, "replicas": 1, "bindingVersion": "0.5.0"}},
+            "bindings": {"kafka": {"partitions": t.partitions, "replicas": 1, "bindingVersion": "0.5.0",
+                                   "topicConfiguration": {"max.message.bytes": t.max_message_bytes}}},
             "x-mash": {"key": t.key, "sealed": t.sealed, "writers": list(t.writers), "readers": list(t.readers)},
         }
         for role, action in (("writers", "send"), ("readers", "receive")):

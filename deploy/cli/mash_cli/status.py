@@ -1,4 +1,5 @@
-"""`mash status`: every service's process, readiness and consumer lag, and the oldest waiting referral."""
+"""`mash status`: every service's process, readiness (or the partitions it cannot advance) and consumer lag,
+and the oldest waiting referral."""
 
 from __future__ import annotations
 
@@ -51,14 +52,30 @@ async def group_lag(mesh: Mesh) -> dict[str, int | None]:
     return lag
 
 
+def readiness(port: int) -> tuple[str, list[dict]]:
+    """A service's readiness as `mash status` shows it (ready, STALLED, NOT READY), with its stalled partitions."""
+    code, body = http_get(port, "/health/ready")
+    if code == 200:
+        return "ready", []
+    try:
+        state = json.loads(body)
+    except ValueError:
+        state = {}
+    if isinstance(state, dict) and state.get("status") == "stalled":
+        return "STALLED", list(state.get("stalled") or [])
+    return "NOT READY", []
+
+
 def status(mesh: Mesh) -> list[str]:
     lines = []
     lag = asyncio.run(group_lag(mesh)) if mesh.access.bootstrap else {}
     for service, groups in SERVICES.items():
         pid, port = mesh.pid(service), mesh.http_port(service)
-        ready = http_get(port, "/health/ready")[0] == 200 if (pid and port) else False
+        ready, stalled = readiness(port) if (pid and port) else ("NOT READY", [])
         lags = ", ".join(f"{g} lag {lag.get(g) if lag.get(g) is not None else '?'}" for g in groups)
-        lines.append(f"{service:<15} {'running (pid %d)' % pid if pid else 'stopped':<20} {'ready' if ready else 'NOT READY':<10} {lags}")
+        lines.append(f"{service:<15} {'running (pid %d)' % pid if pid else 'stopped':<20} {ready:<10} {lags}")
+        lines += [f"  stalled: {p.get('topic')}[{p.get('partition')}] lag {p.get('lag')}, committed offset "
+                  f"{p.get('committed_offset')} unmoved since {p.get('since')} ({p.get('stalled_seconds')}s)" for p in stalled]
     port = mesh.http_port("decision")
     if mesh.pid("decision") and port:
         code, body = http_get(port, "/metrics")

@@ -5,6 +5,7 @@ from .codec import UnreadableMessage, decode, derived_id, encode, headers_for
 from .messages import (
     Acknowledgement,
     Alert,
+    AuditAnchor,
     OutcomeNotice,
     RagChange,
     Address,
@@ -38,7 +39,7 @@ from .vocabulary import (
 )
 
 __all__ = [
-    "Alert", "AlertKind", "OutcomeNotice", "RagChange",
+    "Alert", "AlertKind", "AuditAnchor", "OutcomeNotice", "RagChange",
     "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
     "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "InformationProduct", "Notification",
     "NotificationSubmission", "Outcome", "RagRating", "Referrer", "ReferrerKind", "Rejection", "SharedItem",

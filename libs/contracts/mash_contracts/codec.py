@@ -69,21 +69,29 @@ def upcaster(message_type: str, from_version: int):
 
 def _upcast(model: type[BaseModel], data: object) -> object:
     current = getattr(model, "SCHEMA_VERSION", 1)
-    steps = UPCASTERS.get(getattr(model, "CONTRACT_NAME", model.__name__), {})
-    if not isinstance(data, dict) or not steps:
+    name = getattr(model, "CONTRACT_NAME", model.__name__)
+    steps = UPCASTERS.get(name, {})
+    version = data.get("schema_version", 1) if isinstance(data, dict) else None
+    # A newer version is read as it is (its additions are optional and ignored); a version that is no version
+    # at all is left for validation to refuse with its reason.
+    if not isinstance(version, int) or version < 1 or version >= current:
         return data
-    version = data.get("schema_version", 1)
-    while isinstance(version, int) and version < current and version in steps:
-        data = {**steps[version](dict(data)), "schema_version": version + 1}
-        version += 1
+    for step in range(version, current):
+        if step not in steps:
+            # Carrying on would validate a message that never went through the missing step as if it had.
+            raise UnreadableMessage([f"schema_version: no upcaster from version {step} of {name} "
+                                     f"(this reader is at version {current})"])
+        data = {**steps[step](dict(data)), "schema_version": step + 1}
     return data
 
 
-def decode(model: type[M], raw: bytes | None) -> M:
+def decode(model: type[M], raw: bytes | None, max_bytes: int = MAX_MESSAGE_BYTES) -> M:
+    """The message, or UnreadableMessage with every reason. max_bytes is for the operator's own tools reading
+    dead letters, which carry a whole original and may be larger than any message."""
     if raw is None:
         raise UnreadableMessage(["message: empty record (tombstone) where a message was expected"])
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise UnreadableMessage([f"message: {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES} byte limit"])
+    if len(raw) > max_bytes:
+        raise UnreadableMessage([f"message: {len(raw)} bytes exceeds the {max_bytes} byte limit"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -38,6 +38,10 @@ NhsNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
 ReferralId = Annotated[str, StringConstraints(pattern=r"^REF-[0-9A-F]{12}$")]
 
 
+# The parts of a notification whose change sends the desks back to their records.
+RESEARCHED_PARTS = frozenset({"subjects", "concern", "consent"})
+
+
 def nhs_number_is_valid(value: str) -> bool:
     """Modulus 11 check digit, as the NHS issues them."""
     total = sum(int(d) * (10 - i) for i, d in enumerate(value[:9]))
@@ -172,6 +176,16 @@ class Notification(NotificationSubmission):
     received_at: datetime
     rag: RagRating
     statutory_footing: StatutoryFooting = Field(description="Set at screening; the desks' lawful basis depends on it")
+    revision: int = Field(1, ge=1, description="1 for the first submission; each changed resubmission under the same "
+                          "submission id is supplementary information and the next revision of the same referral")
+    changes: list[ShortText] = Field(default_factory=list, description="What changed since the previous revision: "
+                                     "subjects, concern, consent, referrer")
+
+    @property
+    def needs_research(self) -> bool:
+        """Whether the desks research this revision: the first always; a later one when who it is about, the
+        concern or the consent changed (new contact details for the referrer change nothing the desks hold)."""
+        return self.revision == 1 or bool(RESEARCHED_PARTS.intersection(self.changes))
 
 
 class SharedItem(BaseModel):
@@ -215,6 +229,7 @@ class Contribution(Message):
     due_by: datetime | None = Field(None, description="The return deadline for this referral's RAG rating")
     late_reason: LongText | None = None
     disclosure_id: uuid.UUID | None = Field(None, description="The desk's disclosure record for this decision")
+    notification_revision: int = Field(1, ge=1, description="The revision of the notification this answers")
 
 
 class Factor(BaseModel):
@@ -255,6 +270,8 @@ class Decision(Message):
     no_answer: list[Agency] = Field(default_factory=list, description="Desks that missed the return deadline")
     rag_history: list[RagChange] = Field(default_factory=list)
     decision_due_by: datetime | None = None
+    revision: int = Field(1, ge=1, description="The notification revision decided on; a later revision is re-decided")
+    conflicts: list[Agency] = Field(default_factory=list, description="Desks that sent differing answers for this revision")
 
 
 class Alert(Message):
@@ -285,6 +302,7 @@ class InformationProduct(Message):
     shared_items: dict[Agency, list[SharedItem]]
     explanation: list[Factor]
     decided_at: datetime
+    revision: int = Field(1, ge=1, description="Supersedes products for earlier revisions of the referral")
 
 
 class Acknowledgement(Message):
@@ -296,6 +314,7 @@ class Acknowledgement(Message):
     received_at: datetime
     decision_due_by: datetime
     text: LongText
+    revision: int = Field(1, ge=1, description="1 for a new referral; above 1 when the submission updated it")
 
 
 class OutcomeNotice(Message):
@@ -307,6 +326,7 @@ class OutcomeNotice(Message):
     referral_id: ReferralId
     decided_at: datetime
     text: LongText
+    revision: int = Field(1, ge=1)
 
 
 class Rejection(Message):
@@ -316,6 +336,21 @@ class Rejection(Message):
     submission_id: str | None = Field(description="The referrer's reference, when it could be read")
     reasons: list[str]
     rejected_at: datetime
+
+
+class AuditAnchor(Message):
+    """The head of a service's audit chain, signed by the service and kept outside its store, so a chain that was
+    replaced or cut short fails `mash audit verify`. Topic: mash.audit.anchors, keyed by service. Hashes and ids only."""
+
+    message_id: uuid.UUID
+    service: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    store_id: uuid.UUID = Field(description="The store the chain is in (stamped by the service's `init`)")
+    seq: int = Field(ge=1, description="The entry at the head of the chain")
+    entry_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    at: datetime
+    key_id: ShortText = Field(description="The service's signing key")
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")] = Field(
+        description="Ed25519, hex, over 'mash-audit-anchor-1' 0x1f and the other fields but message_id as sorted-key JSON")
 
 
 class DeadLetter(Message):
@@ -336,3 +371,16 @@ class DeadLetter(Message):
     error: str
     attempts: int
     failed_at: datetime
+    # A reference-only letter: the letter with its original could not be written (too large for mash.deadletter),
+    # so original_b64 is empty and the original is found on its source topic by its coordinates and digest.
+    original_sha256: str | None = Field(
+        None, description="Set only when the original is omitted (original_b64 empty): the SHA-256, in hex, of the "
+        "original record's value",
+    )
+    original_size_bytes: int | None = Field(
+        None, description="Set only when the original is omitted: the size of the original record's value in bytes",
+    )
+
+    @property
+    def original_omitted(self) -> bool:
+        return self.original_sha256 is not None

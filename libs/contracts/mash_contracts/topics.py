@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from .messages import (
     Acknowledgement,
     Alert,
+    AuditAnchor,
     OutcomeNotice,
     Contribution,
     DeadLetter,
@@ -26,6 +27,24 @@ from .messages import (
 from .vocabulary import Agency
 
 FLOW_PARTITIONS = 6
+# The largest record (key, value and headers, as Kafka counts a batch) any topic but mash.deadletter takes: Kafka's
+# own default, set explicitly on every topic when it is created so the dead-letter sizing below rests on it.
+RECORD_BYTES = 1024 * 1024
+# What a dead letter adds besides the original key and value: the operations envelope (with its referral id
+# truncated), the error text (4,000 characters, each at most 6 bytes once JSON-escaped), the other fields and
+# the headers, tracing included (W3C bounds tracestate and baggage). A unit test measures the worst case.
+DEAD_LETTER_OVERHEAD = 64 * 1024
+
+
+def dead_letter_bytes(record_bytes: int) -> int:
+    """The largest dead letter a record of `record_bytes` can become, so mash.deadletter can always take it.
+
+    A sealed topic's value is sealed for operations (base64 inside the envelope) and the envelope base64-encoded
+    again in the letter: 16/9 of it. The key travels twice, as the letter's own key and base64-encoded for
+    replay: 7/3 of it. A record may spend all its bytes on either, so 7/3 bounds the growth."""
+    return -(-7 * record_bytes // 3) + DEAD_LETTER_OVERHEAD
+
+
 # Immediate-danger referrals travel a lane of their own at every stage where a backlog can form (the front
 # door, the desks' research, the decision's assembly), read by a consumer of its own in each service, so
 # they never queue behind routine work.
@@ -61,6 +80,14 @@ class Topic:
     description: str
     partitions: int = FLOW_PARTITIONS
     sealed: bool = False  # carries personal data: each record is an envelope sealed for the readers only
+    max_message_bytes: int = RECORD_BYTES  # the topic's max.message.bytes, set when it is created
+    retention_ms: int | None = None  # the topic's retention.ms where the broker's default will not do (-1: for good)
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The topic's configuration, as the broker is told it when the topic is created."""
+        retention = {} if self.retention_ms is None else {"retention.ms": str(self.retention_ms)}
+        return {"max.message.bytes": str(self.max_message_bytes), **retention}
 
 
 def contributions_topic(agency: Agency, urgent: bool = False) -> str:
@@ -150,7 +177,16 @@ DEAD_LETTERS = Topic(
     "mash.deadletter", "original key", DeadLetter,
     writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=(OPERATIONS,),
     description="Messages a service could not process, with the original bytes, the error and the source offset.",
-    partitions=3,
+    partitions=3, max_message_bytes=dead_letter_bytes(RECORD_BYTES),
+)
+# Kept for good and never compacted: a replaced chain would publish anchors of its own under the same key, and
+# only the old store's anchors, still on the topic, show that its history is gone.
+AUDIT_ANCHORS = Topic(
+    "mash.audit.anchors", "service", AuditAnchor,
+    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=(OPERATIONS,),
+    description="Each service's signed audit chain head, published periodically and on shutdown, against which "
+                "`mash audit verify` finds a replaced or truncated chain (hashes and ids only).",
+    partitions=1, retention_ms=-1,
 )
 
 CATALOGUE: tuple[Topic, ...] = (
@@ -167,7 +203,12 @@ CATALOGUE: tuple[Topic, ...] = (
     OUTCOMES,
     *PRODUCTS,
     DEAD_LETTERS,
+    AUDIT_ANCHORS,
 )
+
+
+# The broker's own limit (message.max.bytes) and every client that produces or fetches any topic must allow this.
+LARGEST_RECORD_BYTES = max(t.max_message_bytes for t in CATALOGUE)
 
 
 def lanes(name: str) -> list[str]:

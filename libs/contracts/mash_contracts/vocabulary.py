@@ -92,6 +92,9 @@ class AlertKind(StrEnum):
     DECISION_OVERDUE = "decision_overdue"  # the one-working-day decision deadline was missed
     CONFIRMATION_NEEDED = "confirmation_needed"  # the model recommends a level a manager must confirm
     REGRADED = "regraded"
+    REFERRAL_UPDATED = "referral_updated"  # the referrer sent supplementary information: re-assessed
+    CONTRIBUTION_CONFLICT = "contribution_conflict"  # a desk sent two different answers for one revision
+    CONTRIBUTION_WITHOUT_REFERRAL = "contribution_without_referral"  # held past its limit with no notification
 
 
 class ThresholdLevel(IntEnum):

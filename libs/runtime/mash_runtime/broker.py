@@ -12,6 +12,8 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
 
+from mash_contracts.topics import LARGEST_RECORD_BYTES
+
 from .settings import KafkaSettings
 from .telemetry import tracer_provider
 
@@ -43,6 +45,10 @@ def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = No
         client_id=f"mash-{service}",
         acks="all",
         enable_idempotence=True,
+        # A dead letter may be as large as mash.deadletter takes; the producer refuses anything larger itself,
+        # before the broker could (a refusal there would break the idempotent producer's sequence on that
+        # partition). The outbox's own records are held to their topics' limit when queued (store.enqueue).
+        max_request_size=LARGEST_RECORD_BYTES,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         allow_auto_create_topics=False,
         graceful_timeout=30.0,

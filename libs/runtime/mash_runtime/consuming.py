@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import traceback
 import uuid
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
@@ -29,7 +31,7 @@ from pydantic import BaseModel
 from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
 from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, URGENT_SUFFIX, by_name, lanes
 
-from .errors import TRANSIENT, Rejected
+from .errors import TRANSIENT, ConcurrentWrite, Rejected
 from .firewall import Firewall, SealError
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,6 +49,7 @@ class Source:
     offset: int
     key: bytes | None
     timestamp_ms: int
+    value: bytes | None = None  # the record as it arrived (sealed), for a handler that must keep it
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,15 @@ class Retry:
         return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
 
 
+# A dead letter refused for its size is refused on every redelivery: permanent, unlike the other KafkaErrors.
+TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError)
+# The operations seal names the record's key as its referral id; a hostile key is cut short there, so a letter's
+# size stays within topics.dead_letter_bytes. The exact key is in source_key_b64.
+SEAL_KEY_CHARS = 120
+# A reference-only letter keeps a key this small (for replay and partitioning); a larger one only by its digest.
+REFERENCE_KEY_BYTES = 1024
+
+
 class DeadLetters:
     def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0, counter=None):
         self._broker = broker
@@ -69,38 +81,21 @@ class DeadLetters:
 
     async def send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
         try:
-            return await self._send(record, error_type, error, attempts)
+            try:
+                letter = await self._publish(record, self.letter(record, error_type, error, attempts))
+            except TOO_LARGE as e:
+                # Redelivering would wedge the partition for ever. The dead-letter topic is sized for any record
+                # its sources take, so this is a record compressed on the wire or from a source topic given a
+                # larger limit than the catalogue's: set aside a reference instead; the original stays where it is.
+                log.error("dead letter for %s[%d]@%d refused as too large (%s); writing a reference-only letter",
+                          record.topic, record.partition, record.offset, type(e).__name__)
+                letter = await self._publish(record, self.reference(record, error_type, error, attempts, e))
         except Exception:
             # The record is handed back for redelivery; pause first, so a broken dead-letter path does not
             # spin the consumer at full speed.
             log.exception("could not dead-letter %s[%d]@%d; it will be redelivered", record.topic, record.partition, record.offset)
             await asyncio.sleep(self._pause)
             raise
-
-    async def _send(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
-        original, sealed_for = record.value or b"", None
-        if by_name(record.topic).sealed:
-            # Whatever arrived on a sealed topic may be personal data (a referrer's plaintext by mistake, say):
-            # operations gets the exact bytes back, but only operations can open them.
-            key = record.key.decode(errors="replace") if record.key is not None else "unknown"
-            original, sealed_for = self._firewall.seal_for(OPERATIONS, key, original, "DeadLetterOriginal"), OPERATIONS
-        letter = DeadLetter(
-            dead_letter_id=uuid.uuid4(),
-            service=self._service,
-            source_topic=record.topic,
-            source_partition=record.partition,
-            source_offset=record.offset,
-            source_key_b64=base64.b64encode(record.key).decode() if record.key is not None else None,
-            original_b64=base64.b64encode(original).decode(),
-            original_sealed_for=sealed_for,
-            error_type=error_type,
-            error=error[:4000],
-            attempts=attempts,
-            failed_at=datetime.now(UTC),
-        )
-        headers = headers_for(letter) | {HEADER_ATTEMPTS: str(attempts), "mash-source-topic": record.topic}
-        # Awaited: if the dead letter cannot be written, the original is not committed either.
-        await self._broker.publish(encode(letter), DEAD_LETTERS.name, key=record.key, headers=headers)
         if self._counter is not None:
             self._counter.labels(record.topic, error_type).inc()
         log.warning(
@@ -108,6 +103,57 @@ class DeadLetters:
             record.topic, record.partition, record.offset, self._service, error_type,
             extra={"dead_letter_id": str(letter.dead_letter_id)},
         )
+        return letter
+
+    def letter(self, record: ConsumerRecord, error_type: str, error: str, attempts: int) -> DeadLetter:
+        """The dead letter with the original bytes."""
+        original, sealed_for = record.value or b"", None
+        if by_name(record.topic).sealed:
+            # Whatever arrived on a sealed topic may be personal data (a referrer's plaintext by mistake, say):
+            # operations gets the exact bytes back, but only operations can open them.
+            key = record.key.decode(errors="replace")[:SEAL_KEY_CHARS] if record.key is not None else "unknown"
+            original, sealed_for = self._firewall.seal_for(OPERATIONS, key, original, "DeadLetterOriginal"), OPERATIONS
+        return self._letter(record, error_type, error, attempts, key=record.key, original_b64=base64.b64encode(original).decode(),
+                            original_sealed_for=sealed_for)
+
+    def reference(self, record: ConsumerRecord, error_type: str, error: str, attempts: int, refusal: Exception) -> DeadLetter:
+        """The last resort when the letter with the original cannot be written: the original's coordinates,
+        size and digest, and why it was left out. Nothing of the original's content, so it always fits."""
+        value = record.value or b""
+        why = (f"original omitted, its dead letter refused as too large ({type(refusal).__name__}); it is at "
+               f"{record.topic}[{record.partition}]@{record.offset}")
+        key = record.key
+        if key is not None and len(key) > REFERENCE_KEY_BYTES:
+            why += f"; its {len(key):,}-byte key omitted too (sha256 {hashlib.sha256(key).hexdigest()})"
+            key = None
+        return self._letter(record, error_type, f"{why}. {error}", attempts, key=key, original_b64="", original_sealed_for=None,
+                            original_sha256=hashlib.sha256(value).hexdigest(), original_size_bytes=len(value))
+
+    def _letter(self, record: ConsumerRecord, error_type: str, error: str, attempts: int, key: bytes | None,
+                **original: Any) -> DeadLetter:
+        return DeadLetter(
+            dead_letter_id=uuid.uuid4(),
+            service=self._service,
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            source_key_b64=base64.b64encode(key).decode() if key is not None else None,
+            error_type=error_type,
+            error=error[:4000],
+            attempts=attempts,
+            failed_at=datetime.now(UTC),
+            **original,
+        )
+
+    @staticmethod
+    def headers(record: ConsumerRecord, letter: DeadLetter) -> dict[str, str]:
+        return headers_for(letter) | {HEADER_ATTEMPTS: str(letter.attempts), "mash-source-topic": record.topic}
+
+    async def _publish(self, record: ConsumerRecord, letter: DeadLetter) -> DeadLetter:
+        # Keyed by the original key, as far as the letter keeps it. Awaited: if the dead letter cannot be
+        # written, the original is not committed either.
+        key = base64.b64decode(letter.source_key_b64) if letter.source_key_b64 is not None else None
+        await self._broker.publish(encode(letter), DEAD_LETTERS.name, key=key, headers=self.headers(record, letter))
         return letter
 
 
@@ -152,7 +198,7 @@ def subscribe(
     async def consume(msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
         route = routes[record.topic]
-        source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp)
+        source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp, record.value)
         try:
             # Fail closed: an envelope that cannot be verified and opened is never handled.
             opened = firewall.unwrap(record.topic, record.key, record.value)
@@ -170,6 +216,7 @@ def subscribe(
             return
         where = (record.topic, record.partition, record.offset)
         before = handed_back.pop(where, 0)  # attempts made before this record was handed back to Kafka
+        raced = 0  # ConcurrentWrites in a row
         for attempt in range(before + 1, before + retry.attempts + 1):
             try:
                 await route.handler(message, source)
@@ -180,6 +227,13 @@ def subscribe(
                     await route.on_unreadable(record, e.reasons, opened)
                 return
             except TRANSIENT as e:
+                raced = raced + 1 if isinstance(e, ConcurrentWrite) else 0
+                if raced == retry.attempts:
+                    # A race is over once the winner commits: a key still taken on every retry is a bug, and
+                    # handing it back would wedge the partition.
+                    log.error("%r on every attempt at %s[%d]@%d", e, record.topic, record.partition, record.offset)
+                    await dead_letters.send(record, type(e).__name__, str(e), attempts=attempt)
+                    return
                 # The backoff keeps growing across redeliveries (up to its cap), so a dependency that stays
                 # down is retried at a steady pace rather than at full speed.
                 await asyncio.sleep(retry.backoff(attempt))

@@ -1,6 +1,6 @@
 """Every service's HTTP surface, on its ASGI app (loopback by default): liveness, readiness (connected to
-the broker and to its database) and Prometheus metrics. A service adds its own routes (the decision
-service's manager interface) to the same app."""
+the broker and to its database, and no consumed partition stalled) and Prometheus metrics. A service adds its
+own routes (the decision service's manager interface) to the same app."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from .lag import ConsumerLag
+from .settings import ServiceSettings
 from .store import Database, OutboxCollector
 
 Route = tuple[str, Callable]
@@ -26,21 +27,34 @@ async def respond(send, status: int, body: object, content_type: bytes = b"appli
     await send({"type": "http.response.body", "body": data})
 
 
-def readiness(broker: KafkaBroker, db: Database | None) -> Callable[[], Awaitable[bool]]:
-    async def ready() -> bool:
+def readiness(broker: KafkaBroker, db: Database | None, lag: ConsumerLag | None = None) -> Callable[[], Awaitable[dict]]:
+    """The readiness state: `ready`, `not ready` (broker or database not answering) or `stalled` with each
+    stalled partition. Asked of the broker on every probe, bounded in time, never left to a scrape."""
+
+    async def ready() -> dict:
         try:
             if db is not None:
                 await asyncio.to_thread(db.ping)
-            return await broker.ping(timeout=2.0)
+            if not await broker.ping(timeout=2.0):
+                return {"status": "not ready"}
         except Exception:
-            return False
+            return {"status": "not ready"}
+        stalled = await lag.refresh(timeout=2.0) if lag is not None else []
+        if stalled:
+            return {"status": "stalled", "stalled": [p.as_dict() for p in stalled]}
+        return {"status": "ready"}
 
     return ready
 
 
-def standard_routes(broker: KafkaBroker, db: Database | None, registry: CollectorRegistry) -> list[Route]:
-    """Health and metrics for a service; its metrics gain consumer lag and, with a store, the outbox backlog."""
-    ready, lag = readiness(broker, db), ConsumerLag(broker, registry)
+def standard_routes(broker: KafkaBroker, db: Database | None, registry: CollectorRegistry,
+                    stall_seconds: float | None = None) -> list[Route]:
+    """Health and metrics for a service; its metrics gain consumer lag, stalled partitions and, with a store,
+    the outbox backlog. `stall_seconds` defaults to the MASH_STALL_SECONDS setting."""
+    if stall_seconds is None:
+        stall_seconds = ServiceSettings().stall_seconds
+    lag = ConsumerLag(broker, registry, stall_seconds=stall_seconds)
+    ready = readiness(broker, db, lag)
     if db is not None:
         registry.register(OutboxCollector(db))
 
@@ -48,8 +62,11 @@ def standard_routes(broker: KafkaBroker, db: Database | None, registry: Collecto
         await respond(send, 200, {"status": "live"})
 
     async def ready_route(scope, receive, send):
-        ok = await ready()
-        await respond(send, 200 if ok else 503, {"status": "ready" if ok else "not ready"})
+        state = await ready()
+        await respond(send, 200 if state["status"] == "ready" else 503, state)
+
+    # The stall watch starts and stops with the app (see serve), so a stall is logged with nobody probing.
+    ready_route.attach = lag.attach  # type: ignore[attr-defined]
 
     async def metrics(scope, receive, send):
         await lag.refresh()
@@ -70,6 +87,9 @@ class Served:
 
 
 def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route]) -> FastStream | Served:
+    for _, route in routes:
+        if attach := getattr(route, "attach", None):  # a route with work alongside the app: the stall watch
+            attach(app)
     if port is None:
         return app
     return Served(AsgiFastStream.from_app(app, asgi_routes=list(routes)), host, port)

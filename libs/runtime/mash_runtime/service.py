@@ -1,4 +1,4 @@
-"""Process-level wiring shared by every service: logging and the run loop."""
+"""Process-level wiring shared by every service: logging, the run loop and the `init` command."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaConnectionError
 from faststream import FastStream
 from opentelemetry import trace
+from sqlalchemy import MetaData
+
+from .identity import StoreRefused
+from .settings import ServiceSettings
+from .store import Database
 
 # Fields a handler may attach to a log record with extra=...; anything else is left out on purpose,
 # so a careless extra cannot leak a message body into the logs.
-_SAFE_EXTRAS = ("referral_id", "agency", "dead_letter_id", "topic", "outcome", "level")
+_SAFE_EXTRAS = ("referral_id", "agency", "dead_letter_id", "topic", "partition", "lag", "outcome", "level")
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,3 +101,24 @@ def run(build: Callable[[], FastStream], first_retry: float = 1.0, max_retry: fl
             logging.getLogger("mash.service").warning("broker unreachable at start-up (%s); retrying in %.0fs", e, delay)
             time.sleep(delay)
             delay = min(delay * 2, max_retry)
+        except StoreRefused as e:
+            # Not transient: waiting would not bring the records back, and starting would answer from nothing.
+            logging.getLogger("mash.service").critical("%s", e)
+            sys.exit(1)
+
+
+def main(service: str, build: Callable[[], FastStream], tables: Sequence[MetaData] = (), argv: list[str] | None = None) -> None:
+    """`python -m mash_<service>` runs the service on the store it was initialised with;
+    `python -m mash_<service> init [--replace]` creates and stamps that store (once, before the first start)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["init"] and set(argv[1:]) <= {"--replace"}:
+        settings = ServiceSettings()
+        try:
+            done = Database.initialise(settings.db_url(service), service, settings.keys_dir, *tables, replace="--replace" in argv)
+        except StoreRefused as e:
+            sys.exit(str(e))
+        print(f"{service}: {done}")
+        return
+    if argv:
+        sys.exit(f"usage: python -m mash_{service} [init [--replace]]")
+    run(build)

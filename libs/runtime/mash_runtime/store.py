@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
@@ -39,16 +40,20 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mash_contracts import headers_for
+from mash_contracts.topics import CATALOGUE, RECORD_BYTES
 
 from .audit import audit_metadata
 from .calendar import as_utc
-from .errors import Rejected
+from .errors import ConcurrentWrite, Rejected, is_duplicate_key
 from .firewall import Firewall
+from .identity import StoreIdentity, Watch, check, initialise
 
 log = logging.getLogger("mash.outbox")
+_CATALOGUE = {t.name: t for t in CATALOGUE}
 metadata = MetaData()
 
 inbox = Table(
@@ -98,23 +103,54 @@ class StaleStore(RuntimeError):
 
 
 class Database:
-    def __init__(self, url: str, *extra: MetaData):
+    def __init__(self, url: str, *extra: MetaData, identity: StoreIdentity | None = None):
+        """A service passes the identity it was initialised with: any other store (missing, empty, another) is
+        refused before anything is created in it. Without one (tests, the benchmark) the tables are just made."""
         self.engine = make_engine(url)
-        for md in (metadata, audit_metadata, *extra):
-            md.create_all(self.engine)
-            _check_columns(self.engine, md)
+        self.identity = identity
+        self._watch: Watch | None = None
+        if identity is not None:
+            check(self.engine, identity)
+        _create_tables(self.engine, extra)
+        if identity is not None:
+            self._watch = Watch(self.engine, identity)
+
+    @classmethod
+    def initialise(cls, url: str, service: str, keys_dir: Path, *extra: MetaData, replace: bool = False) -> str:
+        """A service's `init`: create and stamp its store (or confirm it); see mash_runtime.identity."""
+        engine = make_engine(url)
+        try:
+            return initialise(engine, service, keys_dir, lambda: _create_tables(engine, extra), replace=replace)
+        finally:
+            engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with Session(self.engine) as session, session.begin():
-            yield session
+        try:
+            with Session(self.engine) as session, session.begin():
+                yield session
+        except IntegrityError as e:
+            # Losing a race to write the same row is not a failure of the message: retried, it finds the work done.
+            if is_duplicate_key(e):
+                raise ConcurrentWrite(f"another transaction wrote the same key first: {type(e.orig).__name__}") from e
+            raise
 
     def ping(self) -> None:
+        """Readiness: the database answers and, for a service, is still the store it started on."""
+        if self._watch is not None:
+            self._watch.check()
+            return
         with self.engine.connect() as conn:
             conn.exec_driver_sql("select 1")
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_tables(engine: Engine, extra: tuple[MetaData, ...]) -> None:
+    for md in (metadata, audit_metadata, *extra):
+        md.create_all(engine)
+        _check_columns(engine, md)
 
 
 def _check_columns(engine: Engine, md: MetaData) -> None:
@@ -143,6 +179,13 @@ def first_time(session: Session, message_id: str, topic: str) -> bool:
 MAX_RECORD_BYTES = 1_000_000
 
 
+def record_limit(topic: str) -> int:
+    """The most a queued value may be on this topic: its catalogue limit less the room kept for key and
+    headers (the dead-letter topic is sized to carry any accepted record's letter)."""
+    spec = _CATALOGUE.get(topic)
+    return MAX_RECORD_BYTES if spec is None else spec.max_message_bytes - (RECORD_BYTES - MAX_RECORD_BYTES)
+
+
 def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message: BaseModel, message_id: str) -> None:
     """Queue a message; it is sealed now, so the outbox holds no personal data in plaintext either.
 
@@ -150,9 +193,9 @@ def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message:
     and the message that caused it is dead-lettered with the reason, instead of an outbox row that would
     block every row behind it."""
     payload = firewall.wrap(topic, key, message, message_id)
-    if len(payload) > MAX_RECORD_BYTES:
+    if len(payload) > (limit := record_limit(topic)):
         raise Rejected([f"{type(message).__name__} for {topic} would be {len(payload):,} bytes sealed, "
-                        f"over the {MAX_RECORD_BYTES:,} byte record limit"])
+                        f"over the {limit:,} byte record limit"])
     session.execute(
         insert(outbox).values(
             message_id=message_id,

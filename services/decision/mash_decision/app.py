@@ -2,16 +2,20 @@
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
-from mash_contracts import Contribution, Notification, RagRating, ThresholdLevel
+from mash_contracts import Agency, Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
+from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import serve, standard_routes
-from mash_runtime.service import configure_logging, make_app, run
+from mash_runtime.identity import expected
+from mash_runtime.service import configure_logging, make_app
+from mash_runtime.service import main as service_main
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
@@ -22,6 +26,7 @@ from .model import ThresholdModel, load_model
 from .settings import DecisionSettings
 
 SERVICE = "decision"
+TABLES = (assembly.metadata,)
 
 
 def threshold_model(settings: DecisionSettings) -> ThresholdModel:
@@ -40,15 +45,31 @@ def threshold_model(settings: DecisionSettings) -> ThresholdModel:
     return model
 
 
+class MissingDeclarations(SystemExit):
+    """The decision service cannot tell a desk's own findings from another's: it refuses to start."""
+
+
+def declared_findings(settings: DecisionSettings) -> dict[Agency, frozenset[str]]:
+    declared = settings.declared_findings or {}
+    missing = sorted(a.value for a in settings.expected_desks if a not in declared)
+    if missing:
+        raise MissingDeclarations(
+            f"decision: no declared findings for {', '.join(missing)}: set MASH_DECLARED_FINDINGS to each desk's `findings` "
+            "from its policy.toml (the operator CLI's mesh does this), so a finding outside its desk's declaration can be refused")
+    return {a: frozenset(f) for a, f in declared.items()}
+
+
 def build():
     settings = DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
     registry = CollectorRegistry()
     broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
-    db = Database(settings.db_url(SERVICE), assembly.metadata)
+    db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
-    handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall, threshold_model(settings)), relay)
+    handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall, threshold_model(settings),
+                                                  declared_findings=declared_findings(settings),
+                                                  hold=timedelta(seconds=settings.contribution_hold_seconds)), relay)
 
     consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification)}
     consumed |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
@@ -67,6 +88,7 @@ def build():
 
     app.on_shutdown(stop_clock)  # before the relay drains, so the clock queues nothing after the last flush
     relay.attach(app)  # whatever a crash left unsent goes out before new work
+    Anchoring(db, firewall, relay, settings.anchor_seconds).attach(app)  # its last anchor follows the drain
     app.after_startup(start_clock)
     app.after_shutdown(db.dispose)
     registry.register(metrics.AssemblyCollector(handlers.assembly))
@@ -75,4 +97,4 @@ def build():
 
 
 def main() -> None:
-    run(build)
+    service_main(SERVICE, build, TABLES)

@@ -42,9 +42,10 @@ def decision_for(
     notification: Notification, answers: dict[Agency, ContributionStatus], rec: Recommendation, model_version: str,
     now: datetime, *, decided_by: str, rag: RagRating, recommended: Recommendation | None = None,
     rationale: str | None = None, no_answer: list[Agency] = (), history: list[RagChange] = (), due_by: datetime | None = None,
+    conflicts: list[Agency] = (),
 ) -> Decision:
     return Decision(
-        message_id=derived_id("decision", notification.referral_id),
+        message_id=_revision_id("decision", notification),
         referral_id=notification.referral_id,
         level=rec.level,
         level_name=rec.level_name,
@@ -62,7 +63,15 @@ def decision_for(
         no_answer=list(no_answer),
         rag_history=list(history),
         decision_due_by=due_by,
+        revision=notification.revision,
+        conflicts=list(conflicts),
     )
+
+
+def _revision_id(kind: str, notification: Notification, *parts: str):
+    """Each revision of a referral is decided once: its decision, products and notice have ids of their own."""
+    extra = (str(notification.revision),) if notification.revision > 1 else ()
+    return derived_id(kind, notification.referral_id, *parts, *extra)
 
 
 def _summary(decision: Decision) -> str:
@@ -95,7 +104,7 @@ def products_for(notification: Notification, contributions: dict[Agency, Contrib
     summary = _summary(decision)
     return [
         InformationProduct(
-            message_id=derived_id("product", notification.referral_id, recipient.value),
+            message_id=_revision_id("product", notification, recipient.value),
             referral_id=notification.referral_id,
             recipient=recipient,
             level=decision.level,
@@ -107,6 +116,7 @@ def products_for(notification: Notification, contributions: dict[Agency, Contrib
             shared_items=_items_for(recipient, contributions),
             explanation=decision.explanation,
             decided_at=decision.decided_at,
+            revision=decision.revision,
         )
         for recipient in decision.recipients
     ]
@@ -118,10 +128,11 @@ def outcome_notice(notification: Notification, decision: Decision) -> OutcomeNot
             Agency.ADULT_SOCIAL_CARE: "adult social care", Agency.POLICE: "the police", Agency.HEALTH: "health services"}
     who = lead.get(decision.recipients[0], "the responsible agency") if decision.recipients else "the responsible agency"
     return OutcomeNotice(
-        message_id=derived_id("outcome-notice", notification.referral_id),
+        message_id=_revision_id("outcome-notice", notification),
         submission_id=notification.submission_id,
         referral_id=notification.referral_id,
         decided_at=decision.decided_at,
+        revision=decision.revision,
         text=(f"The MASH has considered your notification {notification.submission_id} (referral {notification.referral_id}) "
               f"and decided the response; {who} will take it forward. Please continue to share any new concerns."),
     )

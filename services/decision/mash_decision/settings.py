@@ -15,3 +15,8 @@ class DecisionSettings(ServiceSettings):
     http_host: str = Field("127.0.0.1", description="Where the manager's HTTP interface listens")
     http_port: int | None = Field(None, description="Port of the manager's HTTP interface and health checks; unset: no HTTP")
     sweep_seconds: float = Field(5.0, description="How often deadlines are checked and manager decisions relayed")
+    declared_findings: dict[Agency, list[str]] | None = Field(
+        None, description="The findings each desk may report, as its sharing policy declares them (`findings` in the desk's "
+        "policy.toml); a finding outside its desk's declaration is refused. Required: the service will not start without it")
+    contribution_hold_seconds: float = Field(
+        3600.0, description="How long a contribution for a referral not yet received is held before it is dead-lettered and alerted")

@@ -4,17 +4,22 @@ from prometheus_client import CollectorRegistry
 
 from mash_contracts import NotificationSubmission
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import serve, standard_routes
-from mash_runtime.service import configure_logging, make_app, run
+from mash_runtime.identity import expected
+from mash_runtime.service import configure_logging, make_app
+from mash_runtime.service import main as service_main
 from mash_runtime.settings import KafkaSettings, ServiceSettings
 from mash_runtime.store import Database, OutboxRelay
 
+from . import revisions
 from .handlers import IntakeHandlers
 
 SERVICE = "intake"
+TABLES = (revisions.metadata,)
 
 
 def build():
@@ -23,17 +28,19 @@ def build():
     registry = CollectorRegistry()
     broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
     firewall = Firewall(SERVICE, settings.keys_dir)
-    db = Database(settings.db_url(SERVICE))
+    db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
     handlers = IntakeHandlers(firewall, db, relay)
+    anchoring = Anchoring(db, firewall, relay, settings.anchor_seconds)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
     subscribe_lanes(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
                     registry=registry)
     app = make_app(broker, SERVICE)
     relay.attach(app)
+    anchoring.attach(app)
     app.after_shutdown(db.dispose)
     return serve(app, settings.http_host, settings.http_port, standard_routes(broker, db, registry))
 
 
 def main() -> None:
-    run(build)
+    service_main(SERVICE, build, TABLES)

@@ -8,14 +8,14 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
-from mash_contracts import Acknowledgement, Notification, NotificationSubmission, Rejection
+from mash_contracts import Notification, NotificationSubmission, Rejection
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.consuming import Source
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
-from . import screening
+from . import revisions, screening
 
 log = logging.getLogger("mash.intake")
 
@@ -27,23 +27,32 @@ class IntakeHandlers:
         self.relay = relay
         self.audit = AuditLog(firewall.custody)
 
-    def _accept(self, notification: Notification, ack: Acknowledgement, submission_id: str, topic: str) -> bool:
-        # One transaction: the inbox entry, the audit entry and both messages to publish. No entry means no
-        # work; a redelivered or resubmitted submission finds its notification id in the inbox and adds nothing.
+    def _accept(self, submission: NotificationSubmission, notification: Notification) -> Notification | None:
+        # One transaction: the revision (intake's inbox), the audit entry and both messages to publish. No entry
+        # means no work. The same content again (a retry, a redelivery) adds nothing; different content under the
+        # same submission id is supplementary information and becomes the referral's next revision.
         with self.db.transaction() as s:
-            if not first_time(s, str(notification.message_id), topic):
-                return False
+            revision = revisions.record(s, notification.referral_id, revisions.part_digests(self.firewall.pepper, submission),
+                                        notification.received_at)
+            if revision is None:
+                return None
+            notification = screening.as_revision(notification, revision.number, revision.changes)
+            ack = screening.acknowledgement(notification)
+            detail = {"submission_id": submission.submission_id, "rag": notification.rag.value,
+                      "categories": sorted(c.value for c in notification.concern.categories)}
+            if revision.number > 1:
+                detail |= {"revision": revision.number, "changes": list(revision.changes)}
             self.audit.append(
                 s, "received", referral_id=notification.referral_id,
-                reason=f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}",
+                reason=(f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
+                        + (f", revision {revision.number}" if revision.number > 1 else "")),
                 subjects=subject_tokens(self.firewall.pepper, notification.subjects),
-                detail={"submission_id": submission_id, "rag": notification.rag.value,
-                        "categories": sorted(c.value for c in notification.concern.categories)},
+                detail=detail,
             )
             lane = NOTIFICATIONS_URGENT if notification.concern.immediate_danger else NOTIFICATIONS
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
-            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.name, submission_id, ack, str(ack.message_id))
-        return True
+            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack, str(ack.message_id))
+        return notification
 
     def _reject(self, rejection: Rejection, record: ConsumerRecord) -> None:
         with self.db.transaction() as s:
@@ -59,12 +68,13 @@ class IntakeHandlers:
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
         # Received time is the record's own timestamp, so a redelivery reproduces the same notification.
         notification = screening.accept(submission, _record_time(source))
-        ack = screening.acknowledgement(notification)
-        if await asyncio.to_thread(self._accept, notification, ack, submission.submission_id, source.topic):
+        accepted = await asyncio.to_thread(self._accept, submission, notification)
+        if accepted is not None:
             self.relay.wake()
-            log.info("accepted as %s (%s)", notification.referral_id, notification.rag.value, extra={"referral_id": notification.referral_id})
+            log.info("accepted as %s revision %d (%s)", accepted.referral_id, accepted.revision, accepted.rag.value,
+                     extra={"referral_id": accepted.referral_id})
         else:
-            log.info("already accepted as %s", notification.referral_id, extra={"referral_id": notification.referral_id})
+            log.info("already accepted as %s (same content)", notification.referral_id, extra={"referral_id": notification.referral_id})
 
     async def on_unreadable(self, record: ConsumerRecord, reasons: list[str], opened: bytes | None) -> None:
         rejection = Rejection(

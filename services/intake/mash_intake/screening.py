@@ -16,6 +16,9 @@ from mash_contracts import (
     derived_id,
 )
 from mash_runtime.calendar import WorkingCalendar
+from mash_runtime.errors import Rejected
+
+from . import ages
 
 # Categories that on their own mean significant harm may be happening: Amber at least until researched.
 _SERIOUS = frozenset(
@@ -85,6 +88,9 @@ def next_working_day(moment: datetime) -> datetime:
 
 
 def accept(submission: NotificationSubmission, received_at: datetime) -> Notification:
+    # Ages are judged on the hub's own calendar day: a baby born just after midnight in London is not yet born in UTC.
+    if reasons := ages.problems(submission.subjects, received_at.astimezone(_CALENDAR.tz).date()):
+        raise Rejected(reasons)
     referral_id = referral_id_for(submission)
     return Notification(
         **submission.model_dump(),
@@ -96,19 +102,30 @@ def accept(submission: NotificationSubmission, received_at: datetime) -> Notific
     )
 
 
+def as_revision(notification: Notification, number: int, changes: tuple[str, ...]) -> Notification:
+    """A changed resubmission: supplementary information, the next revision of the same referral."""
+    if number == 1:
+        return notification
+    return notification.model_copy(update={
+        "message_id": derived_id("notification", notification.referral_id, str(number)),
+        "revision": number, "changes": list(changes)})
+
+
 def acknowledgement(notification: Notification) -> Acknowledgement:
     due = next_working_day(notification.received_at)
-    return Acknowledgement(
-        message_id=derived_id("acknowledgement", notification.referral_id),
-        submission_id=notification.submission_id,
-        referral_id=notification.referral_id,
-        received_at=notification.received_at,
-        decision_due_by=due,
-        text=(
-            f"Your notification {notification.submission_id} was received by the MASH as referral "
-            f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC."
-        ),
-    )
+    n = notification.revision
+    if n == 1:
+        message_id = derived_id("acknowledgement", notification.referral_id)
+        text = (f"Your notification {notification.submission_id} was received by the MASH as referral "
+                f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC.")
+    else:
+        message_id = derived_id("acknowledgement", notification.referral_id, str(n))
+        changed = ", ".join(notification.changes) or "nothing the desks research"
+        text = (f"Your update to notification {notification.submission_id} was received as supplementary information, "
+                f"revision {n} of referral {notification.referral_id} (changed: {changed}). The referral is re-assessed "
+                f"with it; a decision will be made by {due:%A %d %B %Y %H:%M} UTC.")
+    return Acknowledgement(message_id=message_id, submission_id=notification.submission_id, referral_id=notification.referral_id,
+                           received_at=notification.received_at, decision_due_by=due, text=text, revision=n)
 
 
 def submission_id_of(raw: bytes | None) -> str | None:

@@ -64,8 +64,9 @@ class DisclosureRecord:
     declined_reason: str | None
 
 
-def disclosure_id_for(referral_id: str, agency: str) -> uuid.UUID:
-    return derived_id("disclosure", referral_id, agency)
+def disclosure_id_for(referral_id: str, agency: str, revision: int = 1) -> uuid.UUID:
+    """One disclosure record per desk per researched revision of a referral."""
+    return derived_id("disclosure", referral_id, agency) if revision == 1 else derived_id("disclosure", referral_id, agency, str(revision))
 
 
 def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime) -> DisclosureRecord:
@@ -73,7 +74,7 @@ def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer,
     retain_until = date(now.year + policy.retention_years, now.month, min(now.day, 28))
     referrer_note = " The referrer's identity is protected and is not shared." if notification.referrer.identity_protected else ""
     return DisclosureRecord(
-        disclosure_id=str(disclosure_id_for(notification.referral_id, policy.agency.value)),
+        disclosure_id=str(disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision)),
         recorded_at=now.isoformat(),
         disclosing_agency=policy.agency.value,
         decided_by=f"automatic under policy {policy.version}",

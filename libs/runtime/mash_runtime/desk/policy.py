@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mash_contracts import Agency, ConsentStatus, Notification, RagRating, StatutoryFooting
 
@@ -63,7 +63,15 @@ class SharingPolicy(BaseModel):
         description="Footings under which the desk researches without the family's consent"
     )
     return_hours: dict[RagRating, int]
+    findings: list[str] = Field(description="The findings this desk may report; the decision service refuses any other from it")
     rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _rules_report_declared_findings(self) -> SharingPolicy:
+        undeclared = sorted({r.finding for r in self.rules if r.finding} - set(self.findings))
+        if undeclared:
+            raise ValueError(f"rules raise findings the policy does not declare: {', '.join(undeclared)}")
+        return self
 
     @classmethod
     def load(cls, path: Path) -> SharingPolicy:

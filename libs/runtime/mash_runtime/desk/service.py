@@ -23,7 +23,10 @@ from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_servi
 from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
 from ..consuming import Route, Source, subscribe_lanes
-from ..service import configure_logging, make_app, run
+from ..anchors import Anchoring
+from ..identity import StoreRefused, expected
+from ..service import configure_logging, make_app
+from ..service import main as service_main
 from ..settings import KafkaSettings, ServiceSettings
 from ..firewall import Firewall
 from ..http import serve, standard_routes
@@ -68,8 +71,9 @@ def contribution_for(notification: Notification, policy: SharingPolicy, answer: 
         late = (f"Answered {now - due_by} after the {notification.rag.value} return deadline of "
                 f"{policy.return_hours[notification.rag]}h: the desk was not processing referrals until {now:%d %b %H:%M} UTC.")
     return Contribution(
-        # One contribution per desk per referral: a redelivered notification yields the same id.
-        message_id=disclosure.derived_id("contribution", notification.referral_id, policy.agency.value),
+        # One contribution per desk per researched revision: a redelivered notification yields the same id.
+        message_id=(disclosure.derived_id("contribution", notification.referral_id, policy.agency.value) if notification.revision == 1
+                    else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))),
         referral_id=notification.referral_id,
         agency=policy.agency,
         status=answer.status,
@@ -81,7 +85,8 @@ def contribution_for(notification: Notification, policy: SharingPolicy, answer: 
         researched_at=now,
         due_by=due_by,
         late_reason=late,
-        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value),
+        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision),
+        notification_revision=notification.revision,
     )
 
 
@@ -98,8 +103,11 @@ class Desk:
         self.audit = AuditLog(firewall.custody)
 
     def answer(self, notification: Notification, now: datetime) -> bool:
-        """Research and record; False when this referral was already answered (a redelivery)."""
-        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value))
+        """Research and record; False when this revision was already answered (a redelivery) or changes nothing
+        the desk researches (the decision service re-assesses it with the answers it has)."""
+        if not notification.needs_research:
+            return False
+        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value, notification.revision))
         with self.db.transaction() as s:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
@@ -115,7 +123,7 @@ class Desk:
                 s, "researched", referral_id=notification.referral_id, subjects=subjects,
                 reason=f"{self.policy.agency.value} records searched under policy {self.policy.version}",
                 detail={"status": answer.status.value, "uncertain_matches": len(answer.uncertain),
-                        "footing": notification.statutory_footing.value},
+                        "footing": notification.statutory_footing.value, "revision": notification.revision},
             )
             # The rationale quotes the referrer's subject labels, which may be names: the log keeps counts.
             outcome = _AUDITED_OUTCOME.get(answer.status)
@@ -137,8 +145,14 @@ class Desk:
             self.relay.wake()
 
 
+def store_tables(definition: DeskDefinition) -> tuple[MetaData, ...]:
+    return definition.metadata, disclosure.metadata
+
+
 def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
-    return Database(settings.db_url(definition.service), definition.metadata, disclosure.metadata)
+    """The store `init` made for this desk, and no other (see mash_runtime.identity)."""
+    return Database(settings.db_url(definition.service), *store_tables(definition),
+                    identity=expected(settings.keys_dir, definition.service))
 
 
 def build_desk_app(definition: DeskDefinition):
@@ -149,24 +163,30 @@ def build_desk_app(definition: DeskDefinition):
     db = open_store(definition, settings)
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
+    anchoring = Anchoring(db, desk.firewall, relay, settings.anchor_seconds)
     subscribe_lanes(broker, routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)}, group_id=definition.service,
                     service=definition.service, firewall=desk.firewall, registry=registry)
     app = make_app(broker, definition.service)
     relay.attach(app)
+    anchoring.attach(app)
     app.after_shutdown(db.dispose)
     return serve(app, settings.http_host, settings.http_port, standard_routes(broker, db, registry))
 
 
 def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:
-    """`python -m mash_<desk>` runs the desk; `python -m mash_<desk> seed POPULATION.json` loads synthetic records."""
+    """`python -m mash_<desk>` runs the desk; `python -m mash_<desk> init [--replace]` creates and stamps its
+    store; `python -m mash_<desk> seed POPULATION.json` loads synthetic records into the initialised store."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["seed"] and len(argv) == 2:
         settings = DeskSettings()
-        db = open_store(definition, settings)
+        try:
+            db = open_store(definition, settings)
+        except StoreRefused as e:
+            sys.exit(str(e))
         counts = load_tables(db, definition.metadata, read_population(Path(argv[1]), definition.agency.value))
         db.dispose()
         print(f"{definition.service}: loaded " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
         return
-    if argv:
-        sys.exit(f"usage: python -m mash_{definition.service} [seed POPULATION.json]")
-    run(lambda: build_desk_app(definition))
+    if argv[:1] not in ([], ["init"]):
+        sys.exit(f"usage: python -m mash_{definition.service} [init [--replace] | seed POPULATION.json]")
+    service_main(definition.service, lambda: build_desk_app(definition), store_tables(definition), argv)

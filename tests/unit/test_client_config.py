@@ -1,0 +1,50 @@
+"""`mash kafka client-config`: a principal's connection settings hold its password, so the file is the owner's alone."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from mash_cli.__main__ import main
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    kafka = tmp_path / "state" / "kafka"
+    kafka.mkdir(parents=True)
+    (kafka / "server.properties").write_text("advertised.listeners=SASL_PLAINTEXT://127.0.0.1:19092\n")
+    (kafka / "credentials.json").write_text(json.dumps({"admin": "a-secret", "referrers": "r-secret"}))
+    monkeypatch.setenv("MASH_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path
+
+
+def test_output_file_is_written_0600_from_the_first_byte(state):
+    target = state / "referrers.conf"
+    assert main(["kafka", "client-config", "referrers", "--output", str(target)]) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    text = target.read_text()
+    assert "sasl.username=referrers" in text and "sasl.password=r-secret" in text
+    assert "bootstrap.servers=127.0.0.1:19092" in text
+
+
+def test_an_existing_world_readable_file_is_replaced_by_an_owner_only_one(state):
+    target = state / "referrers.conf"
+    target.write_text("old")
+    target.chmod(0o644)
+    main(["kafka", "client-config", "referrers", "-o", str(target)])
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and "r-secret" in target.read_text()
+
+
+def test_a_shell_redirect_is_narrowed_to_the_owner_before_the_password_is_written(state):
+    target = state / "redirected.conf"
+    with open(target, "w") as out:  # what `> file` does: created 0644 under the usual umask
+        os.chmod(target, 0o644)
+        subprocess.run([sys.executable, "-m", "mash_cli", "kafka", "client-config", "referrers"], stdout=out,
+                       env={**os.environ, "MASH_STATE_DIR": str(state / "state")}, check=True, timeout=60)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert "sasl.password=r-secret" in target.read_text()
