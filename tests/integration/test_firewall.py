@@ -148,7 +148,7 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
     try:
         report = verify(engine, Directory.load(mesh.keys_dir))
         assert report.ok, report.problems
-        from mash_decision.assembly import referrals
+        from mash_decision.tables import referrals
 
         with engine.connect() as conn:
             assert conn.execute(select(referrals).where(referrals.c.referral_id == ref)).first() is None, "the hub's copy is gone"

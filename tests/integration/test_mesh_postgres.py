@@ -14,7 +14,7 @@ from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import SERVICES, UNATTENDED, Mesh
 from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
-from mash_decision.assembly import decisions
+from mash_decision.tables import decisions
 from mash_runtime.audit import audit_log
 
 from .test_mesh import FLOW, referral_ids, routed

@@ -19,7 +19,8 @@ from mash_contracts import (
     derived_id,
 )
 from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
-from mash_decision.assembly import Assembly, NotPending, metadata, rag_changes
+from mash_decision.assembly import Assembly, NotPending, metadata
+from mash_decision.tables import rag_changes
 from mash_decision.model import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox

@@ -1,6 +1,6 @@
 """Each agency's sharing policy as a table: record class x concern x footing x role x age -> shared or why not."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -67,6 +67,57 @@ def test_every_rule_names_a_record_class_the_desk_holds(agency):
     assert all(r.relevance for r in POLICIES[agency].rules), "every rule says why sharing is relevant"
 
 
-@pytest.mark.parametrize("agency", POLICIES)
-def test_no_desk_researches_a_child_in_need_referral_without_consent(agency):
-    assert F.S17 not in POLICIES[agency].research_without_consent
+@pytest.mark.parametrize("agency", sorted(set(POLICIES) - {"police"}))
+def test_only_the_police_research_a_child_in_need_referral_without_consent(agency):
+    assert not any(e.covers(F.S17) for e in POLICIES[agency].research_without_consent)
+
+
+# The lawful basis each desk's own policy gives for research, by footing and consent (issue 13 item 2).
+# Police: DPA 2018 Part 3 Sch 8 para 4, whatever the consent; health and education: consent or a risk of significant
+# harm (s47); children's social care: s17 with consent, s47 without (AB v Haringey [2013] EWHC 416 (Admin)).
+BASIS_TABLE = [
+    ("police", F.S17, "refused", "DPA 2018 Part 3"),
+    ("police", F.S17, "not_sought", "DPA 2018 Part 3"),
+    ("police", F.S47, "refused", "DPA 2018 Part 3"),
+    ("health", F.S17, "refused", None),
+    ("health", F.S17, "given", "consent"),
+    ("health", F.S47, "refused", "Children Act 1989 s47"),
+    ("health", F.CARE_ACT_S42, "not_sought", "Care Act 2014 s42"),
+    ("education", F.S17, "not_sought", None),
+    ("education", F.S47, "not_sought", "Children Act 1989 s47"),
+    ("education", F.CARE_ACT_S42, "refused", None),
+    ("childrens_social_care", F.S17, "refused", None),
+    ("childrens_social_care", F.S17, "given", "consent"),
+    ("childrens_social_care", F.S47, "refused", "AB v Haringey"),
+]
+
+
+@pytest.mark.parametrize("agency,footing,consent,cited", BASIS_TABLE)
+def test_each_desk_states_its_own_lawful_basis_for_research(agency, footing, consent, cited, generator):
+    from mash_contracts import ConsentPosition, ConsentStatus
+    from mash_intake.screening import accept
+    from mash_runtime.desk.policy import LawfulBasis, lawful_basis
+
+    s = generator.notification()
+    position = ConsentPosition(status=ConsentStatus(consent), reason=None if consent == "given" else "Would increase risk")
+    n = accept(s.model_copy(update={"consent": position}), datetime(2026, 11, 16, tzinfo=UTC)).model_copy(update={"statutory_footing": footing})
+    basis = lawful_basis(n, POLICIES[agency])
+    if cited is None:
+        assert isinstance(basis, str) and basis.startswith("Declined") and "s47 grounds" in basis
+    elif cited == "consent":
+        assert isinstance(basis, LawfulBasis) and basis.without_consent_reason is None
+    else:
+        assert isinstance(basis, LawfulBasis) and cited in basis.cites and cited in basis.without_consent_reason
+
+
+def test_recorded_grounds_are_cited_in_the_reason_without_consent(generator):
+    from mash_contracts import ConsentPosition, ConsentStatus
+    from mash_intake.screening import accept
+    from mash_runtime.desk.policy import Grounds, lawful_basis
+
+    s = generator.notification()
+    n = accept(s.model_copy(update={"consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")}),
+               datetime(2026, 11, 16, tzinfo=UTC)).model_copy(update={"statutory_footing": F.S47})
+    grounds = Grounds("g-1", "strategy_discussion", "manager Ayo", "2026-11-16T10:00:00+00:00")
+    basis = lawful_basis(n, POLICIES["health"], grounds)
+    assert basis.grounds == grounds and "strategy discussion's decision recorded by manager Ayo" in basis.without_consent_reason

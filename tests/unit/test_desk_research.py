@@ -110,7 +110,8 @@ def test_s47_shares_household_domestic_abuse_history_and_withholds_third_parties
     assert {n["record_ref"] for n in record["not_shared"]} == {"INT-1", "INT-2"}
     adult2 = next(s for s in record["data_subjects"] if s["subject_ref"] == "adult2")
     assert adult2["agency_person_id"] == "POL-3" and adult2["confidence"] < 1, "fuzzy match on the misspelt family name"
-    assert record["statutory_footing"] == "s47" and record["reason_without_consent"].startswith("Reasonable cause")
+    assert record["statutory_footing"] == "s47" and "Sch 8 para 4" in record["reason_without_consent"]
+    assert record["legal_basis_cited"].startswith("DPA 2018 Part 3"), "the police's own footing, not a parent's consent"
     assert c.disclosure_id is not None and str(c.disclosure_id) == record["disclosure_id"]
 
 
@@ -130,10 +131,36 @@ def test_s17_neglect_does_not_pull_old_intelligence(desk, generator):
     assert "not relevant" in reasons["INT-1"] and "INC-3" in reasons
 
 
-def test_no_consent_and_no_s47_grounds_is_declined_on_the_record(desk, generator):
+def test_police_research_an_s17_referral_without_consent_proportionately(desk, generator):
+    # DPA 2018 Part 3 Sch 8 para 4 is the police's footing, not a parent's consent; the s17 rules still limit what is shared.
     c, record = answered(desk, referral(generator, [ConcernCategory.NEGLECT], consent=ConsentStatus.REFUSED))
-    assert c.status is ContributionStatus.DECLINED and c.items == [] and "AB v Haringey" in c.rationale
-    assert record["outcome"] == "declined" and record["declined_reason"] and record["items_shared"] == []
+    assert c.status is ContributionStatus.SHARED and {i.record_ref for i in c.items} == {"INC-1", "INC-2"}
+    assert record["statutory_footing"] == "s17" and record["consent_status"] == "refused" and record["declined_reason"] is None
+    assert record["legal_basis_cited"].startswith("DPA 2018 Part 3") and "Would increase risk" in record["reason_without_consent"]
+
+
+def grounds_for(notification, grounds_id="6f1c0c52-7d7e-4a55-9d0e-3f0d1c2b4a11"):
+    from mash_contracts import GroundsKind, ResearchGrounds, StatutoryFooting
+    return ResearchGrounds(message_id=grounds_id, referral_id=notification.referral_id, grounds_id=grounds_id, kind=GroundsKind.S47,
+                           recorded_by="manager Ayo", rationale="Bruising seen by the nursery on two occasions this month.",
+                           recorded_at=NOW, notification=notification.model_copy(update={"statutory_footing": StatutoryFooting.S47}))
+
+
+def test_recorded_s47_grounds_reopen_research_under_s47_and_are_cited(desk, generator):
+    n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], consent=ConsentStatus.REFUSED)
+    first, _ = answered(desk, n)
+    grounds = grounds_for(n)
+    assert desk.answer(grounds.notification, NOW, grounds) and not desk.answer(grounds.notification, NOW, grounds), "once per grounds"
+    with desk.db.transaction() as s:
+        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).order_by(outbox.c.id)).all()
+        records = {r["disclosure_id"]: r for r in disclosure.for_referral(s, n.referral_id)}
+    again = Contribution.model_validate_json(opened(desk, rows[-1]))
+    assert len(rows) == 2 and again.grounds_id == grounds.grounds_id and first.grounds_id is None
+    assert again.message_id != first.message_id and again.disclosure_id != first.disclosure_id
+    assert "INC-3" in {i.record_ref for i in again.items}, "the s47 rules now apply: the older household history is shared"
+    record = records[str(again.disclosure_id)]
+    assert record["statutory_footing"] == "s47" and record["grounds"]["grounds_id"] == str(grounds.grounds_id)
+    assert "recorded by manager Ayo" in record["reason_without_consent"] and "Bruising" not in json.dumps(record)
 
 
 def test_a_redelivered_referral_is_answered_once(desk, generator):
@@ -153,6 +180,6 @@ def test_answer_after_the_return_deadline_says_why(desk, generator):
 
 def test_disclosure_record_has_every_field_the_guidance_lists(desk, generator):
     _, record = answered(desk, referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True))
-    empty = [k for k, v in record.items() if v in (None, "", []) and k not in ("declined_reason", "uncertain_matches", "sensitivity_flags")]
+    empty = [k for k, v in record.items() if v in (None, "", []) and k not in ("declined_reason", "uncertain_matches", "sensitivity_flags", "grounds")]
     assert empty == [], f"unfilled disclosure fields: {empty}"
     assert json.dumps(record)  # stored as JSON

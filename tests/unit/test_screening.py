@@ -31,7 +31,8 @@ def test_same_reference_from_another_referrer_is_another_referral(generator, now
     [
         ([ConcernCategory.NEGLECT], True, RagRating.RED),
         ([ConcernCategory.DOMESTIC_ABUSE], False, RagRating.AMBER),
-        ([ConcernCategory.SEXUAL_ABUSE, ConcernCategory.NEGLECT], False, RagRating.AMBER),
+        # Was Amber: a sexual abuse disclosure means significant harm on its own, so Red whatever the referrer ticked.
+        ([ConcernCategory.SEXUAL_ABUSE, ConcernCategory.NEGLECT], False, RagRating.RED),
         ([ConcernCategory.PARENTAL_MENTAL_HEALTH], False, RagRating.GREEN),
         ([ConcernCategory.OTHER], False, RagRating.GREEN),
     ],
@@ -80,3 +81,48 @@ def test_submission_id_recovered_for_rejections(raw, expected):
 )
 def test_statutory_footing(generator, categories, danger, footing):
     assert screening.statutory_footing(with_concern(generator.notification(), categories, danger)).value == footing
+
+
+SIGNIFICANT_HARM = [ConcernCategory.SEXUAL_ABUSE, ConcernCategory.PHYSICAL_ABUSE, ConcernCategory.FGM,
+                    ConcernCategory.CHILD_SEXUAL_EXPLOITATION, ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
+                    ConcernCategory.FABRICATED_ILLNESS, ConcernCategory.FORCED_MARRIAGE, ConcernCategory.HONOUR_BASED_ABUSE,
+                    ConcernCategory.TRAFFICKING]
+
+
+@pytest.mark.parametrize("model_name", ["default", "northshire"])
+@pytest.mark.parametrize("category", SIGNIFICANT_HARM)
+def test_significant_harm_screens_red_and_s47_without_the_danger_flag(generator, now, category, model_name):
+    from mash_contracts.threshold import load_model
+
+    n = screening.accept(with_concern(generator.notification(), [category], danger=False), now, load_model(model_name))
+    assert (n.rag, n.statutory_footing.value) == (RagRating.RED, "s47")
+
+
+def test_screening_is_the_model_files_data_not_code(generator, now, tmp_path):
+    """Intake screens by whatever model it is given: a model whose file makes self-harm Red makes it Red."""
+    from mash_contracts.threshold import MODELS, ThresholdModel
+
+    s = with_concern(generator.notification(), [ConcernCategory.SELF_HARM])
+    assert screening.accept(s, now).rag is RagRating.AMBER
+    text = (MODELS / "default.toml").read_text() + (
+        '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n')
+    # The appended rule lands after [confirmation]; TOML's array-of-tables header puts it back under [screening].
+    (tmp_path / "area.toml").write_text(text)
+    assert screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml")).rag is RagRating.RED
+
+
+def test_intake_chooses_its_model_with_the_decision_services_setting(monkeypatch):
+    from mash_decision.settings import DecisionSettings
+    from mash_intake.settings import IntakeSettings
+
+    monkeypatch.setenv("MASH_MODEL", "northshire")
+    assert IntakeSettings().model == DecisionSettings(declared_findings={}).model == "northshire"
+
+
+def test_a_screening_rule_with_an_unknown_condition_stops_loading(tmp_path):
+    from mash_contracts.threshold import MODELS, ThresholdModel
+
+    text = (MODELS / "default.toml").read_text().replace('when = { categories = ["fgm"] }', 'when = { category = ["fgm"] }')
+    (tmp_path / "typo.toml").write_text(text)
+    with pytest.raises(ValueError, match="unknown condition 'category'"):
+        ThresholdModel.load(tmp_path / "typo.toml")

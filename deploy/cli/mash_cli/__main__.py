@@ -16,8 +16,10 @@
                             the broker), who saw a referral, what was shared about a person
                             (--state .mash/demo after a demo)
   mash decision pending | confirm REF --manager NAME |
-                override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT
-                            the MASH manager's desk: recommendations waiting for a person
+                override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT |
+                grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT
+                            the MASH manager's desk: recommendations waiting for a person (with each desk's
+                            declines); recorded s47 grounds re-open the declined desks' research
   mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
   mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
   mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
@@ -91,13 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--offline", action="store_true",
                      help="verify: the chains alone, without the anchors on the broker (a replaced chain would not show)")
     dec = sub.add_parser("decision", help="the MASH manager: pending recommendations, confirm, override with a rationale")
-    dec.add_argument("action", choices=["pending", "confirm", "override"])
+    dec.add_argument("action", choices=["pending", "confirm", "override", "grounds"])
     dec.add_argument("referral_id", nargs="?")
     dec.add_argument("--manager", default=None)
     dec.add_argument("--level", type=int)
     dec.add_argument("--outcome")
     dec.add_argument("--recipient", action="append", default=[])
     dec.add_argument("--rationale")
+    dec.add_argument("--kind", choices=["s47", "strategy_discussion"], help="grounds: what the manager recorded")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     dlq = sub.add_parser("dlq", help="list dead letters with their reasons; replay chosen ones after a fix")
     dlq.add_argument("action", choices=["list", "replay"])
@@ -188,9 +191,13 @@ def main(argv: list[str] | None = None) -> int:
             manager.pending(mesh)
             return 0
         if not args.referral_id or not args.manager:
-            parser.error("confirm and override need a referral id and --manager")
+            parser.error("confirm, override and grounds need a referral id and --manager")
         try:
-            if args.action == "confirm":
+            if args.action == "grounds":
+                if not args.kind or not args.rationale:
+                    parser.error("grounds needs --kind and --rationale")
+                manager.grounds(mesh, args.referral_id, args.manager, args.kind, args.rationale)
+            elif args.action == "confirm":
                 manager.confirm(mesh, args.referral_id, args.manager)
             else:
                 if args.level is None or not args.outcome or not args.rationale:

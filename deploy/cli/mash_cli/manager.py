@@ -43,8 +43,19 @@ def pending(mesh: Mesh) -> None:
             print(f"    {f['weight']:>4}  {f['name']}  [{f['source']}]")
         if p.get("conflicts"):
             print(f"    conflicting answers from {', '.join(p['conflicts'])}: both are on the record")
+        for agency, why in p.get("declines", {}).items():
+            print(f"    {agency} declined: {why}")
+        for g in p.get("grounds", []):
+            print(f"    {g['kind']} grounds recorded by {g['recorded_by']} at {g['recorded_at']} ({g['grounds_id']})")
     if not waiting:
         print("no recommendations waiting for a manager")
+
+
+def grounds(mesh: Mesh, referral_id: str, manager: str, kind: str, rationale: str) -> None:
+    """s47 grounds or a strategy discussion's decision: the desks that declined research again."""
+    from mash_contracts import GroundsKind
+
+    print(json.dumps(_assembly(mesh).record_grounds(referral_id, manager, GroundsKind(kind), rationale)))
 
 
 def confirm(mesh: Mesh, referral_id: str, manager: str) -> None:

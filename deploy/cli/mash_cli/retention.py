@@ -35,7 +35,7 @@ class Shredded:
 
 def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
         referral_ids: tuple[str, ...] = (), dry_run: bool = False, now: datetime | None = None) -> list[Shredded]:
-    from mash_decision.assembly import contributions, decisions, metadata, referrals
+    from mash_decision.tables import contributions, decisions, metadata, referrals
 
     url = mesh.database_url("decision")
     if url is None:
@@ -54,7 +54,7 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
         with db.transaction() as s:
             ids = select(decisions.c.referral_id).where(chosen).distinct()
             every = s.execute(select(decisions.c.referral_id, decisions.c.decision, decisions.c.decided_at)
-                              .where(decisions.c.referral_id.in_(ids)).order_by(decisions.c.revision)).all()
+                              .where(decisions.c.referral_id.in_(ids)).order_by(decisions.c.revision, decisions.c.decided_at)).all()
         # A referral re-decided on supplementary information is as old as its newest decision.
         newest = {r.referral_id: r for r in every}
         rows = [r for r in newest.values() if referral_ids or as_utc(r.decided_at) <= now - older_than]

@@ -20,6 +20,7 @@ from .messages import (
     NotificationSubmission,
     Referrer,
     Rejection,
+    ResearchGrounds,
     SharedItem,
     Subject,
     UncertainMatch,
@@ -30,19 +31,22 @@ from .vocabulary import (
     ConcernCategory,
     ConsentStatus,
     ContributionStatus,
+    GroundsKind,
     Outcome,
+    ProtectiveFactor,
     RagRating,
     ReferrerKind,
     StatutoryFooting,
     SubjectRole,
     ThresholdLevel,
 )
+from .text import shorten
 
 __all__ = [
     "Alert", "AlertKind", "AuditAnchor", "OutcomeNotice", "RagChange",
     "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
-    "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "InformationProduct", "Notification",
-    "NotificationSubmission", "Outcome", "RagRating", "Referrer", "ReferrerKind", "Rejection", "SharedItem",
+    "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "GroundsKind", "InformationProduct", "Notification",
+    "NotificationSubmission", "Outcome", "ProtectiveFactor", "RagRating", "Referrer", "ReferrerKind", "Rejection", "ResearchGrounds", "SharedItem",
     "StatutoryFooting", "Subject", "SubjectRole", "ThresholdLevel", "UncertainMatch", "UnreadableMessage", "decode", "derived_id", "encode",
-    "headers_for", "topics",
+    "headers_for", "shorten", "topics",
 ]

@@ -22,7 +22,9 @@ from .vocabulary import (
     ConcernCategory,
     ConsentStatus,
     ContributionStatus,
+    GroundsKind,
     Outcome,
+    ProtectiveFactor,
     RagRating,
     ReferrerKind,
     StatutoryFooting,
@@ -127,6 +129,9 @@ class Concern(BaseModel):
     description: LongText
     occurred_at: datetime | None = None
     immediate_danger: bool = False
+    protective_factors: Annotated[list[ProtectiveFactor], Field(max_length=10)] = Field(
+        default_factory=list, description="Strengths the referrer reports (engaged parents, supportive wider family, "
+        "universal services already involved, a trusted adult); the threshold model weighs them against the risks")
 
 
 class ConsentPosition(BaseModel):
@@ -230,6 +235,8 @@ class Contribution(Message):
     late_reason: LongText | None = None
     disclosure_id: uuid.UUID | None = Field(None, description="The desk's disclosure record for this decision")
     notification_revision: int = Field(1, ge=1, description="The revision of the notification this answers")
+    grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds this answer was researched under; "
+                                         "it supersedes the desk's earlier answer for the same revision")
 
 
 class Factor(BaseModel):
@@ -238,6 +245,9 @@ class Factor(BaseModel):
     name: ShortText
     source: ShortText = Field(description="notification, or the agency whose contribution fired it")
     weight: int
+    detail: LongText | None = Field(None, description="The full explanation a manager reads: what fired, from which "
+                                    "contribution and disclosure record, and why it counts; never truncated")
+    disclosure_ids: list[uuid.UUID] = Field(default_factory=list, description="The desks' disclosure records behind it")
 
 
 class RagChange(BaseModel):
@@ -272,6 +282,22 @@ class Decision(Message):
     decision_due_by: datetime | None = None
     revision: int = Field(1, ge=1, description="The notification revision decided on; a later revision is re-decided")
     conflicts: list[Agency] = Field(default_factory=list, description="Desks that sent differing answers for this revision")
+    grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds the desks researched under, if any")
+
+
+class ResearchGrounds(Message):
+    """A MASH manager's recorded s47 grounds (or strategy-discussion decision), sent to the desks so those that
+    declined research without consent research again. Topic: mash.research.grounds. The notification is the
+    referral's current revision with its statutory footing raised to s47."""
+
+    message_id: uuid.UUID
+    referral_id: ReferralId
+    grounds_id: uuid.UUID
+    kind: GroundsKind
+    recorded_by: ShortText
+    rationale: LongText
+    recorded_at: datetime
+    notification: Notification
 
 
 class Alert(Message):

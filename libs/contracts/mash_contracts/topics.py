@@ -23,6 +23,7 @@ from .messages import (
     Notification,
     NotificationSubmission,
     Rejection,
+    ResearchGrounds,
 )
 from .vocabulary import Agency
 
@@ -150,6 +151,13 @@ CONTRIBUTIONS_URGENT = tuple(
     )
     for a in DESK_AGENCIES
 )
+# A manager's recorded s47 grounds re-open the research of the desks that declined without consent.
+RESEARCH_GROUNDS = Topic(
+    "mash.research.grounds", "referral id", ResearchGrounds,
+    writers=("decision",), readers=tuple(desk_service(a) for a in DESK_AGENCIES),
+    description="s47 grounds or a strategy-discussion decision a MASH manager recorded, with the referral's current "
+                "notification on an s47 footing: the desks research again and cite the grounds.", sealed=True,
+)
 DECISIONS = Topic(
     "mash.decisions", "referral id", Decision,
     writers=("decision",), readers=(MANAGERS,),
@@ -198,6 +206,7 @@ CATALOGUE: tuple[Topic, ...] = (
     ACKNOWLEDGEMENTS,
     *CONTRIBUTIONS,
     *CONTRIBUTIONS_URGENT,
+    RESEARCH_GROUNDS,
     DECISIONS,
     ALERTS,
     OUTCOMES,

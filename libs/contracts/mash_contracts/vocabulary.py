@@ -85,6 +85,13 @@ class ContributionStatus(StrEnum):
     NO_ANSWER = "no_answer"  # set by the hub: the desk did not answer before the return deadline
 
 
+class GroundsKind(StrEnum):
+    """What a MASH manager (or screening social worker) recorded that opens research without consent."""
+
+    S47 = "s47"  # reasonable cause to suspect significant harm (Children Act 1989 s47)
+    STRATEGY_DISCUSSION = "strategy_discussion"  # a strategy discussion decided on s47 enquiries (Working Together 2023)
+
+
 class AlertKind(StrEnum):
     RETURNS_DUE_SOON = "returns_due_soon"
     RETURNS_OVERDUE = "returns_overdue"  # a desk missed its return deadline: decided without it, escalated
@@ -95,6 +102,7 @@ class AlertKind(StrEnum):
     REFERRAL_UPDATED = "referral_updated"  # the referrer sent supplementary information: re-assessed
     CONTRIBUTION_CONFLICT = "contribution_conflict"  # a desk sent two different answers for one revision
     CONTRIBUTION_WITHOUT_REFERRAL = "contribution_without_referral"  # held past its limit with no notification
+    GROUNDS_RECORDED = "grounds_recorded"  # a manager recorded s47 grounds: the desks research again
 
 
 class ThresholdLevel(IntEnum):
@@ -114,6 +122,16 @@ class Outcome(StrEnum):
     DOMESTIC_ABUSE_SERVICE = "domestic_abuse_service"
     ADULT_SAFEGUARDING = "adult_safeguarding"
     MISSING_CHILD_RESPONSE = "missing_child_response"
+    PRE_BIRTH_ASSESSMENT = "pre_birth_assessment"  # an unborn child with a previous child removed or on a plan
+
+
+class ProtectiveFactor(StrEnum):
+    """Strengths the referrer reports; threshold documents weigh them against the risks."""
+
+    ENGAGED_PARENTS = "engaged_parents"  # parents acknowledge the concern and accept help
+    SUPPORTIVE_WIDER_FAMILY = "supportive_wider_family"
+    UNIVERSAL_SERVICES_INVOLVED = "universal_services_involved"  # school, GP, health visitor already involved, nothing of concern
+    TRUSTED_ADULT = "trusted_adult"  # the child has a safe adult they talk to
 
 
 class StatutoryFooting(StrEnum):

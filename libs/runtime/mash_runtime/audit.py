@@ -29,7 +29,7 @@ from .firewall.keys import Directory, KeyCustody, KeyError_
 GENESIS = "0" * 64
 ACTIONS = frozenset({
     "received", "researched", "shared", "declined", "decrypted", "decided",
-    "routed", "viewed", "shredded", "rejected", "dead_lettered", "overridden",
+    "routed", "viewed", "shredded", "rejected", "dead_lettered", "overridden", "grounds_recorded",
 })
 SEEN = ("received", "decrypted", "viewed", "researched")
 DISCLOSED = ("shared", "routed", "decided", "declined")

@@ -3,6 +3,7 @@
     GET  /recommendations                      recommendations waiting for a manager
     POST /decisions  {"referral_id", "manager", "action": "confirm"}
     POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
+    POST /grounds    {"referral_id", "manager", "kind": "s47" | "strategy_discussion", "rationale"}  s47 grounds: the desks research again
     (and the runtime's /health/live, /health/ready, /metrics)
 
 Every call but health needs `Authorization: Bearer <token>`; the token is generated at setup in the keys
@@ -18,11 +19,12 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from mash_contracts import Agency, Outcome, ThresholdLevel
+from mash_contracts import Agency, GroundsKind, Outcome, ThresholdLevel
 from mash_runtime.firewall.keys import write_secret
 from mash_runtime.http import respond
 
 from .assembly import Assembly, NotPending
+from .grounds import NoReferral
 
 TOKEN_FILE = "manager-token"
 MAX_BODY = 16 * 1024
@@ -84,4 +86,19 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                                    "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by,
                                    "recommended_level": decision.recommended_level})
 
-    return [("/recommendations", recommendations), ("/decisions", decide)]
+    async def record_grounds(scope, receive, send):
+        if scope["method"] != "POST":
+            return await respond(send, 405, {"error": "use POST"})
+        if not authorised(scope):
+            return await respond(send, 401, {"error": "a manager's bearer token is required"})
+        try:
+            body = json.loads(await _body(receive))
+            recorded = await asyncio.to_thread(assembly.record_grounds, body["referral_id"], str(body["manager"]),
+                                               GroundsKind(body["kind"]), str(body.get("rationale", "")))
+        except NoReferral as e:
+            return await respond(send, 404, {"error": str(e)})
+        except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown kind, no rationale
+            return await respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
+        await respond(send, 200, recorded)
+
+    return [("/recommendations", recommendations), ("/decisions", decide), ("/grounds", record_grounds)]

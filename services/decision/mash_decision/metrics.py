@@ -32,3 +32,5 @@ class AssemblyCollector(Collector):
             decided.add_metric([str(level)], n)
         yield decided
         yield GaugeMetricFamily("mash_oldest_waiting_seconds", "Age of the oldest referral not yet routed", value=snap["oldest_waiting_seconds"])
+        yield GaugeMetricFamily("mash_contributions_held", "Contributions held for a referral not yet received (dead-lettered "
+                                "and alerted after the hold)", value=snap["held_contributions"])

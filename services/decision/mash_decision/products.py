@@ -42,10 +42,10 @@ def decision_for(
     notification: Notification, answers: dict[Agency, ContributionStatus], rec: Recommendation, model_version: str,
     now: datetime, *, decided_by: str, rag: RagRating, recommended: Recommendation | None = None,
     rationale: str | None = None, no_answer: list[Agency] = (), history: list[RagChange] = (), due_by: datetime | None = None,
-    conflicts: list[Agency] = (),
+    conflicts: list[Agency] = (), grounds_id: str | None = None,
 ) -> Decision:
     return Decision(
-        message_id=_revision_id("decision", notification),
+        message_id=_revision_id("decision", notification, *_on_grounds(grounds_id)),
         referral_id=notification.referral_id,
         level=rec.level,
         level_name=rec.level_name,
@@ -65,7 +65,13 @@ def decision_for(
         decision_due_by=due_by,
         revision=notification.revision,
         conflicts=list(conflicts),
+        grounds_id=grounds_id,
     )
+
+
+def _on_grounds(grounds_id) -> tuple[str, ...]:
+    # A revision re-decided on recorded s47 grounds is a new decision, with products and a notice of its own.
+    return ("grounds", str(grounds_id)) if grounds_id else ()
 
 
 def _revision_id(kind: str, notification: Notification, *parts: str):
@@ -104,7 +110,7 @@ def products_for(notification: Notification, contributions: dict[Agency, Contrib
     summary = _summary(decision)
     return [
         InformationProduct(
-            message_id=_revision_id("product", notification, recipient.value),
+            message_id=_revision_id("product", notification, recipient.value, *_on_grounds(decision.grounds_id)),
             referral_id=notification.referral_id,
             recipient=recipient,
             level=decision.level,
@@ -128,7 +134,7 @@ def outcome_notice(notification: Notification, decision: Decision) -> OutcomeNot
             Agency.ADULT_SOCIAL_CARE: "adult social care", Agency.POLICE: "the police", Agency.HEALTH: "health services"}
     who = lead.get(decision.recipients[0], "the responsible agency") if decision.recipients else "the responsible agency"
     return OutcomeNotice(
-        message_id=_revision_id("outcome-notice", notification),
+        message_id=_revision_id("outcome-notice", notification, *_on_grounds(decision.grounds_id)),
         submission_id=notification.submission_id,
         referral_id=notification.referral_id,
         decided_at=decision.decided_at,

@@ -7,7 +7,7 @@ from mash_runtime.settings import ServiceSettings
 
 class DecisionSettings(ServiceSettings):
     expected_desks: list[Agency] = Field(list(DESK_AGENCIES), description="Desks whose contribution completes a referral")
-    model: str = Field("default", description="Threshold model: a name in mash_decision/models/ or a path to a TOML file")
+    model: str = Field("default", description="Threshold model: a name in mash_contracts/threshold/models/ or a path to a TOML file")
     auto_confirm_levels: list[int] | None = Field(
         None, description="Override the model's levels routed without a manager (the demo and tests confirm all)")
     timescales: dict | None = Field(

@@ -3,6 +3,7 @@
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import NotificationSubmission
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
@@ -12,25 +13,27 @@ from mash_runtime.http import serve, standard_routes
 from mash_runtime.identity import expected
 from mash_runtime.service import configure_logging, make_app
 from mash_runtime.service import main as service_main
-from mash_runtime.settings import KafkaSettings, ServiceSettings
+from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
 from . import revisions
 from .handlers import IntakeHandlers
+from .settings import IntakeSettings
 
 SERVICE = "intake"
 TABLES = (revisions.metadata,)
 
 
 def build():
-    settings = ServiceSettings()
+    settings = IntakeSettings()
+    model = load_model(settings.model)  # a broken model file stops the front door here, not on the first referral
     configure_logging(SERVICE, settings.log_level)
     registry = CollectorRegistry()
     broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
-    handlers = IntakeHandlers(firewall, db, relay)
+    handlers = IntakeHandlers(firewall, db, relay, model)
     anchoring = Anchoring(db, firewall, relay, settings.anchor_seconds)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
     subscribe_lanes(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,

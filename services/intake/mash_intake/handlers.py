@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 from mash_contracts import Notification, NotificationSubmission, Rejection
+from mash_contracts.threshold import ThresholdModel
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.consuming import Source
@@ -21,7 +22,8 @@ log = logging.getLogger("mash.intake")
 
 
 class IntakeHandlers:
-    def __init__(self, firewall: Firewall, db: Database, relay: OutboxRelay):
+    def __init__(self, firewall: Firewall, db: Database, relay: OutboxRelay, model: ThresholdModel | None = None):
+        self.model = model or screening.default_model()
         self.firewall = firewall
         self.db = db
         self.relay = relay
@@ -39,6 +41,7 @@ class IntakeHandlers:
             notification = screening.as_revision(notification, revision.number, revision.changes)
             ack = screening.acknowledgement(notification)
             detail = {"submission_id": submission.submission_id, "rag": notification.rag.value,
+                      "footing": notification.statutory_footing.value, "model": self.model.version,
                       "categories": sorted(c.value for c in notification.concern.categories)}
             if revision.number > 1:
                 detail |= {"revision": revision.number, "changes": list(revision.changes)}
@@ -67,7 +70,7 @@ class IntakeHandlers:
 
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
         # Received time is the record's own timestamp, so a redelivery reproduces the same notification.
-        notification = screening.accept(submission, _record_time(source))
+        notification = screening.accept(submission, _record_time(source), self.model)
         accepted = await asyncio.to_thread(self._accept, submission, notification)
         if accepted is not None:
             self.relay.wake()

@@ -2,65 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from mash_contracts import (
     Acknowledgement,
-    ConcernCategory,
     Notification,
     NotificationSubmission,
     RagRating,
     StatutoryFooting,
-    SubjectRole,
     derived_id,
 )
+from mash_contracts.threshold import Screening, ThresholdModel, load_model
 from mash_runtime.calendar import WorkingCalendar
 from mash_runtime.errors import Rejected
 
 from . import ages
 
-# Categories that on their own mean significant harm may be happening: Amber at least until researched.
-_SERIOUS = frozenset(
-    {
-        ConcernCategory.SEXUAL_ABUSE,
-        ConcernCategory.PHYSICAL_ABUSE,
-        ConcernCategory.CHILD_SEXUAL_EXPLOITATION,
-        ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
-        ConcernCategory.FGM,
-        ConcernCategory.FORCED_MARRIAGE,
-        ConcernCategory.HONOUR_BASED_ABUSE,
-        ConcernCategory.TRAFFICKING,
-        ConcernCategory.FABRICATED_ILLNESS,
-        ConcernCategory.MISSING,
-        ConcernCategory.DOMESTIC_ABUSE,
-    }
-)
+
+# Which concerns set the initial RAG rating and the statutory footing is the area's threshold model (its
+# [screening] section), the same file the decision service decides with: chosen by MASH_MODEL.
+@functools.cache
+def default_model() -> ThresholdModel:
+    return load_model("default")
 
 
-# Concerns that on their face give reasonable cause to suspect significant harm (Children Act 1989 s47).
-_S47_GROUNDS = frozenset(
-    {
-        ConcernCategory.SEXUAL_ABUSE,
-        ConcernCategory.PHYSICAL_ABUSE,
-        ConcernCategory.CHILD_SEXUAL_EXPLOITATION,
-        ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
-        ConcernCategory.FGM,
-        ConcernCategory.FORCED_MARRIAGE,
-        ConcernCategory.HONOUR_BASED_ABUSE,
-        ConcernCategory.TRAFFICKING,
-        ConcernCategory.FABRICATED_ILLNESS,
-    }
-)
+def screen(submission: NotificationSubmission, today: date, model: ThresholdModel | None = None) -> Screening:
+    return (model or default_model()).screen(submission, today)
 
 
-def statutory_footing(submission: NotificationSubmission) -> StatutoryFooting:
+def statutory_footing(submission: NotificationSubmission, model: ThresholdModel | None = None) -> StatutoryFooting:
     """The footing the desks research under until a MASH manager changes it."""
-    if not any(s.role in (SubjectRole.CHILD, SubjectRole.UNBORN_CHILD) for s in submission.subjects):
-        return StatutoryFooting.CARE_ACT_S42
-    if submission.concern.immediate_danger or _S47_GROUNDS.intersection(submission.concern.categories):
-        return StatutoryFooting.S47
-    return StatutoryFooting.S17
+    return screen(submission, submission.submitted_at.date(), model).footing
 
 
 def referral_id_for(submission: NotificationSubmission) -> str:
@@ -70,12 +44,8 @@ def referral_id_for(submission: NotificationSubmission) -> str:
     return "REF-" + derived_id("referral", origin, r.organisation or "", submission.submission_id).hex[:12].upper()
 
 
-def initial_rag(submission: NotificationSubmission) -> RagRating:
-    if submission.concern.immediate_danger:
-        return RagRating.RED
-    if _SERIOUS.intersection(submission.concern.categories):
-        return RagRating.AMBER
-    return RagRating.GREEN
+def initial_rag(submission: NotificationSubmission, model: ThresholdModel | None = None) -> RagRating:
+    return screen(submission, submission.submitted_at.date(), model).rag
 
 
 _CALENDAR = WorkingCalendar()
@@ -87,18 +57,20 @@ def next_working_day(moment: datetime) -> datetime:
     return _CALENDAR.working_days_after(moment, 1)
 
 
-def accept(submission: NotificationSubmission, received_at: datetime) -> Notification:
+def accept(submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None) -> Notification:
     # Ages are judged on the hub's own calendar day: a baby born just after midnight in London is not yet born in UTC.
-    if reasons := ages.problems(submission.subjects, received_at.astimezone(_CALENDAR.tz).date()):
+    today = received_at.astimezone(_CALENDAR.tz).date()
+    if reasons := ages.problems(submission.subjects, today):
         raise Rejected(reasons)
+    screening = screen(submission, today, model)
     referral_id = referral_id_for(submission)
     return Notification(
         **submission.model_dump(),
         message_id=derived_id("notification", referral_id),
         referral_id=referral_id,
         received_at=received_at,
-        rag=initial_rag(submission),
-        statutory_footing=statutory_footing(submission),
+        rag=screening.rag,
+        statutory_footing=screening.footing,
     )
 
 

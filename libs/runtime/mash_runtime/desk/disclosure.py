@@ -62,19 +62,24 @@ class DisclosureRecord:
     sensitivity_flags: list[str]
     retain_until: str
     declined_reason: str | None
+    legal_basis_cited: str | None = None  # the policy's research_without_consent entry relied on
+    grounds: dict | None = None  # the s47 grounds a MASH manager recorded, when researched on them
 
 
-def disclosure_id_for(referral_id: str, agency: str, revision: int = 1) -> uuid.UUID:
-    """One disclosure record per desk per researched revision of a referral."""
+def disclosure_id_for(referral_id: str, agency: str, revision: int = 1, grounds_id: str | None = None) -> uuid.UUID:
+    """One disclosure record per desk per researched revision of a referral, and one more per recorded grounds."""
+    if grounds_id is not None:
+        return derived_id("disclosure", referral_id, agency, "grounds", grounds_id, str(revision))
     return derived_id("disclosure", referral_id, agency) if revision == 1 else derived_id("disclosure", referral_id, agency, str(revision))
 
 
-def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime) -> DisclosureRecord:
+def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime,
+          grounds_id: str | None = None) -> DisclosureRecord:
     basis = answer.lawful_basis
     retain_until = date(now.year + policy.retention_years, now.month, min(now.day, 28))
     referrer_note = " The referrer's identity is protected and is not shared." if notification.referrer.identity_protected else ""
     return DisclosureRecord(
-        disclosure_id=str(disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision)),
+        disclosure_id=str(disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision, grounds_id)),
         recorded_at=now.isoformat(),
         disclosing_agency=policy.agency.value,
         decided_by=f"automatic under policy {policy.version}",
@@ -108,6 +113,8 @@ def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer,
         sensitivity_flags=sorted({s for i in answer.items for s in i.sensitivity}),
         retain_until=retain_until.isoformat(),
         declined_reason=basis.get("declined"),
+        legal_basis_cited=basis.get("cites"),
+        grounds=basis.get("grounds"),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from typing import Literal
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -49,6 +50,20 @@ class Legal(BaseModel):
     onward_sharing: str
 
 
+class WithoutConsent(BaseModel):
+    """One legal footing on which the desk researches without the family's consent, as the policy states it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    footing: StatutoryFooting | Literal["*"] = Field(description="The referral's statutory footing it covers, or * for any")
+    condition: str = Field(description="When it applies, in words the disclosure record repeats")
+    cites: str = Field(description="The law or guidance relied on, cited on every disclosure record that uses it")
+    record_reason: bool = Field(True, description="The desk records why it shared without consent (Caldicott)")
+
+    def covers(self, footing: StatutoryFooting) -> bool:
+        return self.footing == ANY or self.footing is footing
+
+
 class SharingPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -59,8 +74,8 @@ class SharingPolicy(BaseModel):
     signal_not_for_disclosure: bool = False
     desk_contact: str
     legal: Legal
-    research_without_consent: list[StatutoryFooting] = Field(
-        description="Footings under which the desk researches without the family's consent"
+    research_without_consent: list[WithoutConsent] = Field(
+        description="The desk's own legal footings for research without the family's consent; none covers: it declines"
     )
     return_hours: dict[RagRating, int]
     findings: list[str] = Field(description="The findings this desk may report; the decision service refuses any other from it")
@@ -79,24 +94,41 @@ class SharingPolicy(BaseModel):
 
 
 @dataclass(frozen=True)
+class Grounds:
+    """s47 grounds a MASH manager recorded for the referral (mash.research.grounds): what opens research without
+    consent for the desks whose footing is significant harm (AB v Haringey [2013] EWHC 416 (Admin))."""
+
+    grounds_id: str
+    kind: str
+    recorded_by: str
+    recorded_at: str
+
+    def cited(self) -> str:
+        what = "a strategy discussion's decision" if self.kind == "strategy_discussion" else "reasonable cause to suspect significant harm"
+        return f"{what} recorded by {self.recorded_by} at {self.recorded_at} (grounds {self.grounds_id})"
+
+
+@dataclass(frozen=True)
 class LawfulBasis:
     footing: StatutoryFooting
     consent: ConsentStatus
     without_consent_reason: str | None
+    cites: str | None = None  # the legal text relied on for research without consent
+    grounds: Grounds | None = None
 
 
-def lawful_basis(notification: Notification, policy: SharingPolicy) -> LawfulBasis | str:
-    """The basis for researching this referral, or the reason the desk must decline."""
+def lawful_basis(notification: Notification, policy: SharingPolicy, grounds: Grounds | None = None) -> LawfulBasis | str:
+    """The basis for researching this referral, or the reason the desk must decline. The policy's own
+    `research_without_consent` entries decide, in order; recorded grounds are cited when the referral is researched on them."""
     footing, consent = notification.statutory_footing, notification.consent
     if consent.status is ConsentStatus.GIVEN:
-        return LawfulBasis(footing, consent.status, None)
-    if footing in policy.research_without_consent:
-        why = {
-            StatutoryFooting.S47: "Reasonable cause to suspect significant harm (Children Act 1989 s47): consent is not required",
-            StatutoryFooting.CARE_ACT_S42: "Adult safeguarding enquiry (Care Act 2014 s42): sharing is necessary to protect the adult",
-            StatutoryFooting.S17: "Local policy permits research for children in need without consent",
-        }[footing]
-        return LawfulBasis(footing, consent.status, f"{why}. Referrer: {consent.reason}")
+        return LawfulBasis(footing, consent.status, None, grounds=grounds)
+    entry = next((e for e in policy.research_without_consent if e.covers(footing)), None)
+    if entry is not None:
+        why = f"{entry.condition} ({entry.cites})"
+        if grounds is not None:
+            why += f"; on {grounds.cited()}"
+        return LawfulBasis(footing, consent.status, f"{why}. Referrer: {consent.reason}", cites=entry.cites, grounds=grounds)
     return (
         f"Declined: consent {consent.status.value.replace('_', ' ')} and the referral is on a {footing.value} footing, "
         "under which this desk does not research without consent (AB v Haringey [2013] EWHC 416 (Admin)). "

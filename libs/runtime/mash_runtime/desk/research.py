@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import asdict
 from datetime import date
 from typing import Protocol
 
@@ -15,7 +16,7 @@ from mash_contracts import ContributionStatus, Notification, SharedItem, Subject
 
 from .matching import match_subject
 from .model import AgencyRecord, Candidate, DeskAnswer, Match
-from .policy import LawfulBasis, Rule, SharingPolicy, applicable, lawful_basis
+from .policy import Grounds, LawfulBasis, Rule, SharingPolicy, applicable, lawful_basis
 
 THIRD_PARTY = "a third party (identity withheld)"
 
@@ -26,8 +27,9 @@ class RecordSource(Protocol):
     def records_for(self, person_ids: Collection[str]) -> list[AgencyRecord]: ...
 
 
-def research(notification: Notification, policy: SharingPolicy, source: RecordSource, today: date) -> DeskAnswer:
-    basis = lawful_basis(notification, policy)
+def research(notification: Notification, policy: SharingPolicy, source: RecordSource, today: date,
+             grounds: Grounds | None = None) -> DeskAnswer:
+    basis = lawful_basis(notification, policy, grounds)
     if isinstance(basis, str):
         return DeskAnswer(ContributionStatus.DECLINED, basis, lawful_basis=_basis_record(notification, policy, None, basis))
     matches, uncertain = match_subjects(notification.subjects, source)
@@ -157,5 +159,7 @@ def _basis_record(notification: Notification, policy: SharingPolicy, basis: Lawf
         "condition": policy.legal.condition,
         "consent": notification.consent.status.value,
         "without_consent_reason": basis.without_consent_reason if basis else None,
+        "cites": basis.cites if basis else None,
+        "grounds": asdict(basis.grounds) if basis and basis.grounds else None,
         "declined": declined,
     }

@@ -17,12 +17,13 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, Table
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Notification
-from mash_contracts.topics import NOTIFICATIONS, contributions_topic, desk_service
+from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds
+from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
 
 from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
 from ..consuming import Route, Source, subscribe_lanes
+from ..errors import Rejected
 from ..anchors import Anchoring
 from ..identity import StoreRefused, expected
 from ..service import configure_logging, make_app
@@ -33,7 +34,7 @@ from ..http import serve, standard_routes
 from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
-from .policy import SharingPolicy
+from .policy import Grounds, SharingPolicy
 from .records import RecordClass, SqlRecordSource, load_tables, read_population
 from .research import research
 
@@ -64,15 +65,19 @@ class DeskDefinition:
         return desk_service(self.agency)
 
 
-def contribution_for(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime) -> Contribution:
-    due_by = notification.received_at + timedelta(hours=policy.return_hours[notification.rag])
+def contribution_for(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime,
+                     grounds: ResearchGrounds | None = None) -> Contribution:
+    # Research re-opened by recorded grounds is owed from when they were recorded.
+    due_by = (grounds.recorded_at if grounds else notification.received_at) + timedelta(hours=policy.return_hours[notification.rag])
     late = None
     if now > due_by:
         late = (f"Answered {now - due_by} after the {notification.rag.value} return deadline of "
                 f"{policy.return_hours[notification.rag]}h: the desk was not processing referrals until {now:%d %b %H:%M} UTC.")
     return Contribution(
         # One contribution per desk per researched revision: a redelivered notification yields the same id.
-        message_id=(disclosure.derived_id("contribution", notification.referral_id, policy.agency.value) if notification.revision == 1
+        message_id=(disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, "grounds",
+                                          str(grounds.grounds_id), str(notification.revision)) if grounds
+                    else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value) if notification.revision == 1
                     else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))),
         referral_id=notification.referral_id,
         agency=policy.agency,
@@ -85,8 +90,10 @@ def contribution_for(notification: Notification, policy: SharingPolicy, answer: 
         researched_at=now,
         due_by=due_by,
         late_reason=late,
-        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision),
+        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision,
+                                                   str(grounds.grounds_id) if grounds else None),
         notification_revision=notification.revision,
+        grounds_id=grounds.grounds_id if grounds else None,
     )
 
 
@@ -102,18 +109,20 @@ class Desk:
         self.relay = relay
         self.audit = AuditLog(firewall.custody)
 
-    def answer(self, notification: Notification, now: datetime) -> bool:
-        """Research and record; False when this revision was already answered (a redelivery) or changes nothing
-        the desk researches (the decision service re-assesses it with the answers it has)."""
-        if not notification.needs_research:
+    def answer(self, notification: Notification, now: datetime, grounds: ResearchGrounds | None = None) -> bool:
+        """Research and record; False when this revision (or these grounds) was already answered (a redelivery) or
+        changes nothing the desk researches (the decision service re-assesses it with the answers it has)."""
+        if grounds is None and not notification.needs_research:
             return False
-        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value, notification.revision))
+        grounds_id = str(grounds.grounds_id) if grounds else None
+        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value, notification.revision, grounds_id))
         with self.db.transaction() as s:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
-        answer = research(notification, self.policy, self.source, now.date())
-        contribution = contribution_for(notification, self.policy, answer, now)
-        record = disclosure.build(notification, self.policy, answer, now)
+        cited = Grounds(grounds_id, grounds.kind.value, grounds.recorded_by, grounds.recorded_at.isoformat()) if grounds else None
+        answer = research(notification, self.policy, self.source, now.date(), cited)
+        contribution = contribution_for(notification, self.policy, answer, now, grounds)
+        record = disclosure.build(notification, self.policy, answer, now, grounds_id)
         with self.db.transaction() as s:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
@@ -123,7 +132,8 @@ class Desk:
                 s, "researched", referral_id=notification.referral_id, subjects=subjects,
                 reason=f"{self.policy.agency.value} records searched under policy {self.policy.version}",
                 detail={"status": answer.status.value, "uncertain_matches": len(answer.uncertain),
-                        "footing": notification.statutory_footing.value, "revision": notification.revision},
+                        "footing": notification.statutory_footing.value, "revision": notification.revision,
+                        **({"grounds_id": grounds_id, "grounds_kind": grounds.kind.value} if grounds else {})},
             )
             # The rationale quotes the referrer's subject labels, which may be names: the log keeps counts.
             outcome = _AUDITED_OUTCOME.get(answer.status)
@@ -142,6 +152,13 @@ class Desk:
     async def on_notification(self, notification: Notification, _source: Source) -> None:
         # The contribution is in the outbox once this returns, and only then is the offset committed.
         if await asyncio.to_thread(self.answer, notification, datetime.now(UTC)):
+            self.relay.wake()
+
+    async def on_grounds(self, grounds: ResearchGrounds, _source: Source) -> None:
+        """A manager recorded s47 grounds: research again on the footing they raise, citing them."""
+        if grounds.notification.referral_id != grounds.referral_id:
+            raise Rejected([f"grounds for {grounds.referral_id} carry the notification of {grounds.notification.referral_id}"])
+        if await asyncio.to_thread(self.answer, grounds.notification, datetime.now(UTC), grounds):
             self.relay.wake()
 
 
@@ -164,7 +181,8 @@ def build_desk_app(definition: DeskDefinition):
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
     anchoring = Anchoring(db, desk.firewall, relay, settings.anchor_seconds)
-    subscribe_lanes(broker, routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification)}, group_id=definition.service,
+    subscribe_lanes(broker, routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification),
+                                    RESEARCH_GROUNDS.name: Route(ResearchGrounds, desk.on_grounds)}, group_id=definition.service,
                     service=definition.service, firewall=desk.firewall, registry=registry)
     app = make_app(broker, definition.service)
     relay.attach(app)

@@ -1,0 +1,163 @@
+"""A referral's state rules as pure functions: what the hub knows about one referral, and the time, in; the
+next state and its effects out. No database, no Kafka: `assembly.py` reads the facts, calls these, and writes
+what they return in one transaction.
+
+    awaiting contributions -> (every expected desk answered this revision) -> routed, or recommended for a manager
+                           -> (the return deadline passed) the same, with the desks that never answered as no answer
+    recommended -> (a manager confirms or overrides) -> routed
+    any state -> (a later revision, supplementary information) -> awaiting contributions again
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mash_contracts import Agency, AlertKind, Contribution, Notification, RagRating
+
+from .clock import Clock
+from .model import Recommendation, ThresholdModel
+
+AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
+RAG_ORDER = (RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Each desk's newest answer (highest revision answered, then latest to arrive), and the desks that sent
+    two different answers for the same revision."""
+
+    newest: dict[Agency, Contribution]
+    conflicts: frozenset[Agency] = frozenset()
+
+    @classmethod
+    def from_arrivals(cls, arrivals: Iterable[Contribution]) -> Answers:
+        """From every distinct answer, in arrival order."""
+        # Within a revision an answer on recorded grounds ranks after a plain one, whichever arrived first: it is
+        # the desk's research under the footing the manager recorded.
+        ordered = sorted(enumerate(arrivals), key=lambda ic: (ic[1].notification_revision, _superseding(ic[1]) is not None, ic[0]))
+        newest, seen, conflicts = {}, set(), set()
+        for _, c in ordered:
+            slot = (c.agency, c.notification_revision, _superseding(c))
+            if slot in seen:
+                conflicts.add(c.agency)
+            seen.add(slot)
+            newest[c.agency] = c
+        return cls(newest, frozenset(conflicts))
+
+    def fresh(self, research_revision: int) -> frozenset[Agency]:
+        """Desks whose newest answer is to the revision they were last asked to research, or a later one."""
+        return frozenset(a for a, c in self.newest.items() if c.notification_revision >= research_revision)
+
+
+def _superseding(c: Contribution) -> str | None:
+    # An answer given on newly recorded grounds replaces the desk's earlier answer to the same revision rather
+    # than conflicting with it.
+    return str(c.grounds_id) if c.grounds_id else None
+
+
+@dataclass(frozen=True)
+class Referral:
+    """The facts the store holds about one referral."""
+
+    referral_id: str
+    state: str
+    revision: int
+    research_revision: int
+    rag: RagRating
+    received_at: datetime
+    returns_due: datetime
+    decision_due: datetime
+    decided_before: bool = False
+
+
+@dataclass(frozen=True)
+class Alerted:
+    kind: AlertKind
+    detail: str
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """The model's recommendation and what to do with it."""
+
+    recommendation: Recommendation
+    no_answer: frozenset[Agency]
+    route_now: bool  # False: a manager must confirm
+    alerts: tuple[Alerted, ...] = ()
+
+
+def assess(r: Referral, answers: Answers, notification: Notification, expected: frozenset[Agency], model: ThresholdModel,
+           now: datetime, due: bool = False) -> Assessed | None:
+    """None while fresh answers are still awaited and the deadline has not come; else the assessment."""
+    if r.state != AWAITING or (expected - answers.fresh(r.research_revision) and not due):
+        return None
+    # At the deadline an answer to an earlier revision is used rather than none; a desk with no answer at all is
+    # recorded as such.
+    missing = expected - answers.newest.keys()
+    rec = model.recommend(notification, answers.newest, no_answer=missing, today=now.date())
+    alerts = []
+    if missing:
+        alerts.append(Alerted(AlertKind.RETURNS_OVERDUE, f"decided without {', '.join(sorted(a.value for a in missing))}: "
+                              "no answer by the deadline", r.returns_due))
+    route_now = rec.level in model.auto_confirm_levels and not answers.conflicts and not r.decided_before
+    if not route_now:
+        why = [f"model recommends level {rec.level.value} {rec.level_name}: a manager must confirm"]
+        if answers.conflicts:
+            why.append(f"conflicting answers from {', '.join(sorted(a.value for a in answers.conflicts))}")
+        if r.decided_before:
+            why.append(f"re-assessment of revision {r.revision}")
+        alerts.append(Alerted(AlertKind.CONFIRMATION_NEEDED, "; ".join(why), r.decision_due))
+    return Assessed(rec, missing, route_now, tuple(alerts))
+
+
+@dataclass(frozen=True)
+class Supplement:
+    """A later revision: the columns that change and the alert that says so."""
+
+    changes: dict = field(default_factory=dict)
+    rag_raised_from: RagRating | None = None
+    alert: Alerted | None = None
+
+
+def supplement(r: Referral, n: Notification, clock: Clock) -> Supplement | None:
+    """Supplementary information from the referrer re-opens the referral at the new revision; None for a
+    redelivery or an older revision overtaken by a newer one (the newest stands)."""
+    if n.revision <= r.revision:
+        return None
+    rag = max(r.rag, n.rag, key=RAG_ORDER.index)  # new information can raise the rating, never lower it
+    changes: dict = {"notification": n.model_dump_json(), "revision": n.revision, "state": AWAITING, "rag": rag.value}
+    if n.needs_research:
+        fresh_due = clock.returns_due(n.received_at, rag)
+        changes |= {"research_revision": n.revision, "returns_due_at": min(r.returns_due, fresh_due) if r.state == AWAITING else fresh_due}
+    if r.state == ROUTED:  # a new decision is owed to the referrer and the recipients
+        changes["decision_due_at"] = clock.decision_due(n.received_at)
+    after = {ROUTED: "after the decision was routed: the re-assessment needs a manager",
+             RECOMMENDED: "while a recommendation waited: it is re-assessed"}.get(r.state, "before the decision")
+    detail = f"revision {n.revision} ({', '.join(n.changes) or 'nothing the desks research'}) {after}"
+    return Supplement(changes, r.rag if rag != r.rag else None, Alerted(AlertKind.REFERRAL_UPDATED, detail))
+
+
+def deadline_work(state: str, returns_due: datetime, decision_due: datetime, now: datetime,
+                  clock: Clock) -> tuple[bool, list[tuple[AlertKind, datetime]]]:
+    """(decide now?, the alerts due by now with their deadlines) for an open referral."""
+    if state == AWAITING and now >= returns_due:
+        return True, []
+    due = []
+    if state == AWAITING and now >= clock.alert_at(returns_due):
+        due.append((AlertKind.RETURNS_DUE_SOON, returns_due))
+    if now >= decision_due:
+        due.append((AlertKind.DECISION_OVERDUE, decision_due))
+    elif now >= clock.alert_at(decision_due):
+        due.append((AlertKind.DECISION_DUE_SOON, decision_due))
+    return False, due
+
+
+def short(text: str, limit: int = 120) -> str:
+    """A one-line detail for fields with a length limit: cut at a word, with an ellipsis, never mid-word."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"

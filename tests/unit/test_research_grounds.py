@@ -1,0 +1,119 @@
+"""A manager's recorded s47 grounds in the decision store (SQLite and PostgreSQL): kept with the rationale out of the
+audit record, sent to the desks on an s47 footing, the referral re-opened until the desks answer on the grounds, their
+answers superseding the declines, and a routed referral re-assessed by a manager with ids of its own."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from mash_contracts import (Agency, ConcernCategory as C, ConsentPosition, ConsentStatus, Contribution, ContributionStatus, GroundsKind,
+                            ResearchGrounds, StatutoryFooting)
+from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
+from mash_decision.assembly import Assembly, metadata
+from mash_decision.grounds import NoReferral
+from mash_decision.model import load_model
+from mash_intake.screening import accept
+from mash_runtime.audit import audit_log
+from mash_runtime.store import Database, outbox
+
+pytestmark = pytest.mark.unit
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+RATIONALE = "Nursery saw bruising to both upper arms twice this month; the parent's account changed."
+
+
+@pytest.fixture
+def assembly(database_url, principals, declared_findings):
+    db = Database(database_url, metadata)
+    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=lambda: MONDAY,
+                   declared_findings=declared_findings)
+    db.dispose()
+
+
+def refused_s17(generator):
+    s = generator.notification()
+    s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
+                             "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")})
+    return accept(s, MONDAY).model_copy(update={"statutory_footing": StatutoryFooting.S17})
+
+
+def answer(n, agency, status, grounds_id=None):
+    return Contribution(message_id=uuid.uuid4(), referral_id=n.referral_id, agency=agency, status=status,
+                        rationale=f"{agency.value} {status.value}", policy_version="p1", researched_at=MONDAY, grounds_id=grounds_id)
+
+
+def published(assembly, topic):
+    with assembly.db.transaction() as s:
+        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)).all()
+    return rows
+
+
+def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assembly, generator, principals):
+    n = refused_s17(generator)
+    assembly.record_notification(n)
+    assembly.record_contribution(answer(n, Agency.POLICE, ContributionStatus.SHARED))
+    for desk in (Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION):
+        assembly.record_contribution(answer(n, desk, ContributionStatus.DECLINED))
+    if assembly.state_of(n.referral_id) == "recommended":
+        [waiting] = assembly.pending()
+        assert set(waiting["declines"]) == {"health", "childrens_social_care", "education"}, "the manager sees who declined"
+
+    recorded = assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE)
+    assert recorded["state"] == "awaiting_contributions"
+    assert assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE) == recorded, "a retried request adds nothing"
+    [row] = published(assembly, RESEARCH_GROUNDS.name)
+    assert RATIONALE.encode() not in row.payload, "sealed for the desks"
+    message = ResearchGrounds.model_validate_json(principals.firewall("health_desk").unwrap(row.topic, row.key, row.payload))
+    assert message.notification.statutory_footing is StatutoryFooting.S47 and str(message.grounds_id) == recorded["grounds_id"]
+    assert message.rationale == RATIONALE and message.recorded_by == "Ayo"
+
+    with assembly.db.transaction() as s:
+        entries = [r._asdict() for r in s.execute(select(audit_log).where((audit_log.c.referral_id == n.referral_id)
+                                                                          & (audit_log.c.action == "grounds_recorded")))]
+    assert len(entries) == 1 and entries[0]["actor"] == "manager Ayo"
+    assert entries[0]["detail"]["kind"] == "s47" and entries[0]["detail"]["rationale_chars"] == len(RATIONALE)
+    assert "bruising" not in json.dumps(entries, default=str).lower(), "the rationale stays out of the audit record"
+
+    gid = uuid.UUID(recorded["grounds_id"])
+    for desk in DESK_AGENCIES[:-1]:  # three of four answered on the grounds: still waiting
+        assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED, gid))
+    assert assembly.state_of(n.referral_id) == "awaiting_contributions"
+    assembly.record_contribution(answer(n, DESK_AGENCIES[-1], ContributionStatus.SHARED, gid))
+    assert assembly.state_of(n.referral_id) == "recommended", "s47 grounds: a manager decides"
+    [waiting] = assembly.pending()
+    assert waiting["conflicts"] == [] and waiting["declines"] == {}, "answers on grounds supersede, never conflict"
+    assert waiting["grounds"][0]["kind"] == "s47" and "rationale" not in waiting["grounds"][0]
+    decision = assembly.confirm(n.referral_id, "Ayo")
+    assert decision.grounds_id == gid and set(decision.contributions.values()) == {ContributionStatus.SHARED}
+
+
+def test_grounds_after_routing_are_re_assessed_by_a_manager_with_new_ids(assembly, generator):
+    n = refused_s17(generator)
+    assembly.record_notification(n)
+    for desk in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED if desk is Agency.POLICE else ContributionStatus.DECLINED))
+    if assembly.state_of(n.referral_id) == "recommended":
+        first = assembly.confirm(n.referral_id, "Ayo")
+    else:
+        first = None
+    assert assembly.state_of(n.referral_id) == "routed"
+    gid = uuid.UUID(assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.STRATEGY_DISCUSSION, RATIONALE)["grounds_id"])
+    for desk in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED, gid))
+    assert assembly.state_of(n.referral_id) == "recommended", "a routed referral re-assessed needs a manager"
+    second = assembly.confirm(n.referral_id, "Bea")
+    assert second.grounds_id == gid and (first is None or second.message_id != first.message_id)
+    assert len(published(assembly, DECISIONS.name)) == 2
+
+
+def test_grounds_need_a_rationale_and_a_known_referral(assembly, generator):
+    with pytest.raises(NoReferral):
+        assembly.record_grounds("REF-000000000000", "Ayo", GroundsKind.S47, RATIONALE)
+    n = refused_s17(generator)
+    assembly.record_notification(n)
+    with pytest.raises(ValueError, match="rationale"):
+        assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, "because")
