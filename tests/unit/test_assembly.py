@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mash_contracts import Agency, Contribution, ContributionStatus, ThresholdLevel, derived_id
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox
 

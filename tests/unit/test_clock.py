@@ -6,7 +6,7 @@ import pytest
 
 from mash_contracts import RagRating
 from mash_decision.clock import Clock
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from mash_contracts import (
 from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
 from mash_decision.assembly import Assembly, NotPending, metadata
 from mash_decision.tables import rag_changes
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox
 

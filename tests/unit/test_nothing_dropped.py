@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mash_contracts import Agency, AlertKind, ConcernCategory as C, Contribution, ContributionStatus, DeadLetter, derived_id
 from mash_contracts.topics import ALERTS, DEAD_LETTERS, DECISIONS, DESK_AGENCIES, OPERATIONS, PRODUCTS, contributions_topic
 from mash_decision.assembly import Assembly, metadata
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 from mash_intake import revisions
 from mash_intake.screening import accept, acknowledgement, as_revision
 from mash_runtime.errors import Rejected

@@ -11,7 +11,7 @@ import pytest
 from mash_contracts import Agency, AlertKind, ConcernCategory as C, Contribution, ContributionStatus, RagRating, ThresholdLevel, derived_id
 from mash_contracts.topics import DESK_AGENCIES
 from mash_decision.clock import Clock
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 from mash_decision.rules import AWAITING, RECOMMENDED, ROUTED, Answers, Referral, assess, deadline_work, short, supplement
 from mash_intake.screening import accept, as_revision
 

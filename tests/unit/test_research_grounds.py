@@ -16,7 +16,7 @@ from mash_contracts import (Agency, ConcernCategory as C, ConsentPosition, Conse
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
 from mash_decision.assembly import Assembly, metadata
 from mash_decision.grounds import NoReferral
-from mash_decision.model import load_model
+from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.audit import audit_log
 from mash_runtime.store import Database, outbox

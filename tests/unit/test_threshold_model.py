@@ -12,7 +12,7 @@ import pytest
 
 from mash_cli.synthetic import Generator, Scenario
 from mash_contracts import Agency, ConcernCategory as C, Contribution, ContributionStatus, Outcome, SubjectRole, ThresholdLevel as L
-from mash_decision.model import ThresholdModel, load_model
+from mash_contracts.threshold import ThresholdModel, load_model
 from mash_intake.screening import accept
 
 pytestmark = pytest.mark.unit
@@ -125,7 +125,7 @@ def test_another_areas_model_loads_without_code_changes(model):
 
 
 def test_a_typo_in_a_model_file_stops_loading(tmp_path):
-    from mash_decision.model import MODELS
+    from mash_contracts.threshold import MODELS
 
     broken = (MODELS / "default.toml").read_text().replace('finding = "open_cp_plan"', 'findng = "open_cp_plan"')
     (tmp_path / "broken.toml").write_text(broken)

@@ -346,6 +346,14 @@ class _Case:
                                                 "registered_on": self.ago(1500)})
         return local
 
+    def school(self, p: Person, school: str, attendance_pct: float) -> str:
+        local = self.known("education", p)
+        self.row("education", "enrolments", {"enrolment_id": f"ENR-{p.person_id}", "child_id": local, "school": school,
+                                              "enrolled_on": self.ago(800)})
+        self.row("education", "attendance", {"attendance_id": f"ATT-{p.person_id}", "child_id": local, "term": "2026 autumn",
+                                              "attendance_pct": attendance_pct})
+        return local
+
     def done(self) -> ScriptedCase:
         return ScriptedCase(self.name, self.people, self.agencies, self.subjects)
 

@@ -22,7 +22,7 @@ from mash_runtime.store import Database, OutboxRelay
 from . import assembly, http, metrics
 from .http import manager_token
 from .handlers import DecisionHandlers
-from .model import ThresholdModel, load_model
+from mash_contracts.threshold import ThresholdModel, load_model
 from .settings import DecisionSettings
 
 SERVICE = "decision"

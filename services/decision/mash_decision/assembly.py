@@ -54,7 +54,7 @@ from mash_runtime.store import Database, enqueue
 
 from . import grounds, queries, rules
 from .clock import Clock
-from .model import Recommendation, ThresholdModel
+from mash_contracts.threshold import Recommendation, ThresholdModel
 from .products import decision_for, outcome_notice, products_for
 from .rules import AWAITING, RECOMMENDED, ROUTED, Alerted, Answers
 from .tables import alerts, contributions, decisions, metadata, rag_changes, recommendations, referrals

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from mash_contracts import RagRating
 from mash_runtime.calendar import WorkingCalendar
 
-from .model import Timescales
+from mash_contracts.threshold import Timescales
 
 
 class Clock(WorkingCalendar):

@@ -55,18 +55,24 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
         return hmac.compare_digest(given, f"Bearer {token}")
 
-    async def recommendations(scope, receive, send):
-        if scope["method"] != "GET":
-            return await respond(send, 405, {"error": "use GET"})
+    async def refused(scope, send, method: str) -> bool:
+        """Answer a wrong method or a missing token; True when the request was refused."""
+        if scope["method"] != method:
+            await respond(send, 405, {"error": f"use {method}"})
+            return True
         if not authorised(scope):
-            return await respond(send, 401, {"error": "a manager's bearer token is required"})
+            await respond(send, 401, {"error": "a manager's bearer token is required"})
+            return True
+        return False
+
+    async def recommendations(scope, receive, send):
+        if await refused(scope, send, "GET"):
+            return
         await respond(send, 200, await asyncio.to_thread(assembly.pending))
 
     async def decide(scope, receive, send):
-        if scope["method"] != "POST":
-            return await respond(send, 405, {"error": "use POST"})
-        if not authorised(scope):
-            return await respond(send, 401, {"error": "a manager's bearer token is required"})
+        if await refused(scope, send, "POST"):
+            return
         try:
             body = json.loads(await _body(receive))
             ref, manager, action = body["referral_id"], body["manager"], body["action"]
@@ -87,10 +93,8 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                                    "recommended_level": decision.recommended_level})
 
     async def record_grounds(scope, receive, send):
-        if scope["method"] != "POST":
-            return await respond(send, 405, {"error": "use POST"})
-        if not authorised(scope):
-            return await respond(send, 401, {"error": "a manager's bearer token is required"})
+        if await refused(scope, send, "POST"):
+            return
         try:
             body = json.loads(await _body(receive))
             recorded = await asyncio.to_thread(assembly.record_grounds, body["referral_id"], str(body["manager"]),

@@ -22,7 +22,7 @@ from mash_contracts import (
     derived_id,
 )
 
-from .model import Recommendation
+from mash_contracts.threshold import Recommendation
 
 FULL = "full picture"
 SUMMARY = "summary"

@@ -17,7 +17,7 @@ from datetime import datetime
 from mash_contracts import Agency, AlertKind, Contribution, Notification, RagRating
 
 from .clock import Clock
-from .model import Recommendation, ThresholdModel
+from mash_contracts.threshold import Recommendation, ThresholdModel
 
 AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
 RAG_ORDER = (RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED)

@@ -21,6 +21,7 @@ health_visitor_contacts = Table(
     Column("contact_on", Date, nullable=False),
     Column("practitioner_role", String(32), nullable=False),  # health_visitor, school_nurse
     Column("summary", Text),
+    Column("parent_id", String(32), index=True),  # the parent seen with the child: links the parent's other children
 )
 unscheduled_care = Table(
     "unscheduled_care", metadata,
@@ -65,7 +66,7 @@ substance_misuse_contacts = Table(
 RECORD_CLASSES = [
     RecordClass("gp_registration", gp_registrations, {"person_id": "patient"}, "registered_on",
                 lambda r: f"Registered with {r.practice} since {r.registered_on.isoformat()}"),
-    RecordClass("health_visitor_contact", health_visitor_contacts, {"child_id": "child"}, "contact_on",
+    RecordClass("health_visitor_contact", health_visitor_contacts, {"child_id": "child", "parent_id": "parent"}, "contact_on",
                 lambda r: f"{r.practitioner_role.replace('_', ' ').capitalize()} contact: {r.summary}"),
     RecordClass("unscheduled_care", unscheduled_care, {"person_id": "patient"}, "attended_on",
                 lambda r: f"{r.setting} attendance: {r.reason}"),

@@ -50,7 +50,9 @@ def family_key(family_name: str | None) -> str:
 class RecordClass:
     name: str
     table: Table
-    parties: dict[str, str]  # column -> role of that person in the record
+    # column -> role of that person in the record; the role "parent" names the parent of the child the record is
+    # about, which links an unborn child to the parent's other children (see linkage.py)
+    parties: dict[str, str]
     occurred: str | None  # date column; None where the record has no single date
     describe: Callable[[Any], str]  # row -> summary without names
     where: Callable[[Table], ColumnElement[bool]] | None = None

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mash_contracts import ContributionStatus, Notification, SharedItem, Subject, UncertainMatch
 
+from .linkage import SIBLING, linked_children
 from .matching import match_subject
 from .model import AgencyRecord, Candidate, DeskAnswer, Match
 from .policy import Grounds, LawfulBasis, Rule, SharingPolicy, applicable, lawful_basis
@@ -34,7 +35,10 @@ def research(notification: Notification, policy: SharingPolicy, source: RecordSo
         return DeskAnswer(ContributionStatus.DECLINED, basis, lawful_basis=_basis_record(notification, policy, None, basis))
     matches, uncertain = match_subjects(notification.subjects, source)
     records = source.records_for(list(matches)) if matches else []
-    return select(notification, policy, basis, matches, uncertain, records, today)
+    linked = linked_children(notification, matches, records)
+    if linked:
+        records += source.records_for(list(linked))
+    return select(notification, policy, basis, matches, uncertain, records, today, linked)
 
 
 def match_subjects(subjects: list[Subject], source: RecordSource) -> tuple[dict[str, Match], list[UncertainMatch]]:
@@ -64,7 +68,11 @@ def select(
     uncertain: list[UncertainMatch],
     records: list[AgencyRecord],
     today: date,
+    linked: dict[str, Match] | None = None,
 ) -> DeskAnswer:
+    """`linked`: children the referral does not name, linked to it through a matched parent (see linkage.py),
+    each with that parent's match; their records are judged in the role `sibling` and their identities withheld."""
+    linked = linked or {}
     concerns = {c.value for c in notification.concern.categories}
     roles = {s.subject_ref: s.role.value for s in notification.subjects}
     items: list[SharedItem] = []
@@ -74,10 +82,12 @@ def select(
 
     for record in sorted({r.ref: r for r in records}.values(), key=lambda r: (r.occurred_on or date.min, r.ref), reverse=True):
         about = {pid: matches[pid].subject_ref for pid in record.parties if pid in matches}
+        siblings = {pid: linked[pid] for pid in record.parties if pid in linked and pid not in about}
         decisions = [
-            applicable(policy.rules, record.record_class, concerns, basis.footing, roles[ref], record.occurred_on, today)
-            for ref in about.values()
+            applicable(policy.rules, record.record_class, concerns, basis.footing, role, record.occurred_on, today)
+            for role in [roles[ref] for ref in about.values()] + [SIBLING] * len(siblings)
         ]
+        subject_refs = sorted(set(about.values()) | {m.subject_ref for m in siblings.values()})
         rule = next((d for d in decisions if isinstance(d, Rule)), None)
         if rule is None:
             not_shared.append({"record_ref": record.ref, "record_class": record.record_class, "reason": "; ".join(sorted(set(map(str, decisions))))})
@@ -86,13 +96,15 @@ def select(
             not_shared.append({"record_ref": record.ref, "record_class": record.record_class, "reason": "marked not for onward disclosure"})
             if policy.signal_not_for_disclosure:
                 items.append(SharedItem(
-                    record_class=record.record_class, subject_refs=sorted(set(about.values())),
+                    record_class=record.record_class, subject_refs=subject_refs,
                     summary=f"Information is held that cannot be disclosed. Contact the {policy.desk_contact}.",
                     relevance=rule.relevance, signal_only=True,
                 ))
             continue
         withheld += [
-            {"record_ref": record.ref, "role": role, "reason": "not a subject of the referral: identity withheld"}
+            {"record_ref": record.ref, "role": role,
+             "reason": f"{_another_child(siblings[pid])}, not named in the referral: identity withheld" if pid in siblings
+             else "not a subject of the referral: identity withheld"}
             for pid, role in record.parties.items() if pid not in about
         ]
         if rule.finding:
@@ -100,12 +112,13 @@ def select(
         items.append(SharedItem(
             record_class=record.record_class,
             record_ref=record.ref,
-            subject_refs=sorted(set(about.values())),
-            summary=_describe(record, about),
+            subject_refs=subject_refs,
+            summary=_describe(record, about, siblings),
             occurred_on=record.occurred_on,
             relevance=rule.relevance,
             sensitivity=list(record.sensitivity),
-            match_confidence=min(matches[pid].confidence for pid in about),
+            # A linked child is only as certain as the match of the parent it was linked through.
+            match_confidence=min([matches[pid].confidence for pid in about] + [m.confidence for m in siblings.values()]),
         ))
 
     findings = tuple(sorted({finding for (finding, least), n in fired.items() if n >= least}))
@@ -117,7 +130,7 @@ def select(
         status = ContributionStatus.NO_RECORDS_FOUND
     return DeskAnswer(
         status=status,
-        rationale=_rationale(notification, basis, matches, uncertain, items, not_shared),
+        rationale=_rationale(notification, basis, matches, uncertain, items, not_shared, linked),
         items=tuple(items),
         findings=findings,
         uncertain=tuple(uncertain),
@@ -127,22 +140,39 @@ def select(
             {"subject_ref": m.subject_ref, "role": roles[m.subject_ref], "agency_person_id": pid,
              "confidence": m.confidence, "matched_fields": list(m.matched_fields)}
             for pid, m in matches.items()
+        ) + tuple(
+            {"subject_ref": None, "role": SIBLING, "agency_person_id": pid, "linked_through": m.subject_ref,
+             "confidence": m.confidence, "matched_fields": ["linked by the agency's records"]}
+            for pid, m in linked.items()
         ),
         lawful_basis=_basis_record(notification, policy, basis, None),
     )
 
 
-def _describe(record: AgencyRecord, about: dict[str, str]) -> str:
-    people = "; ".join(f"{role}: {about.get(pid, THIRD_PARTY)}" for pid, role in record.parties.items())
+def _another_child(parent: Match) -> str:
+    return f"another child of {parent.subject_ref}, a parent of the unborn child"
+
+
+def _describe(record: AgencyRecord, about: dict[str, str], siblings: dict[str, Match]) -> str:
+    def who(pid: str) -> str:
+        if pid in siblings:
+            return f"{_another_child(siblings[pid])} (identity withheld)"
+        return about.get(pid, THIRD_PARTY)
+
+    people = "; ".join(f"{role}: {who(pid)}" for pid, role in record.parties.items())
     return f"{record.summary} ({people})" if people else record.summary
 
 
-def _rationale(notification, basis, matches, uncertain, items, not_shared) -> str:
+def _rationale(notification, basis, matches, uncertain, items, not_shared, linked) -> str:
     parts = [f"Researched {len(notification.subjects)} subjects on a {basis.footing.value} footing (consent {basis.consent.value.replace('_', ' ')})."]
     if matches:
         parts.append("Matched " + ", ".join(
             f"{m.subject_ref} ({'NHS number' if m.matched_fields == ('nhs_number',) else f'{m.confidence:.2f}: ' + '+'.join(m.matched_fields)})"
             for m in matches.values()) + ".")
+    if linked:
+        parents = sorted({m.subject_ref for m in linked.values()})
+        parts.append(f"Linked {len(linked)} other children of {', '.join(parents)} through the agency's records, as an "
+                     "unborn child is named (pre-birth); their identities are withheld.")
     disclosed = sum(1 for i in items if not i.signal_only)
     parts.append(f"Shared {disclosed} records; {len(not_shared)} held but not shared.")
     if any(i.signal_only for i in items):
