@@ -3,6 +3,7 @@ from collections import Counter
 import pytest
 
 from mash_cli import population as pop
+from mash_cli.synthetic import SCRIPTED_REFERRALS
 from mash_contracts import Subject
 from mash_contracts.messages import nhs_number_is_valid
 
@@ -25,7 +26,7 @@ def test_every_reference_resolves_within_its_agency(world):
         assert len(ids) == len(tables["people"]), f"{agency}: duplicate person ids"
         for table, rows in tables.items():
             for row in rows:
-                refs = [row[k] for k in ("person_id", "child_id", "victim_id", "perpetrator_id", "subject_id") if row.get(k)]
+                refs = [row[k] for k in ("person_id", "child_id", "victim_id", "perpetrator_id", "subject_id", "parent_id") if row.get(k)]
                 refs += row.get("child_ids") or []
                 assert set(refs) <= ids, f"{agency}.{table} points at an unknown person"
 
@@ -51,7 +52,8 @@ def test_families_overlap_across_agencies(world):
 
 def test_scripted_cases_have_the_shape_the_tests_rely_on():
     cases = {c.name: c for c in pop.scripted_cases()}
-    assert set(cases) == {"da_household", "neglect_old_intel", "open_cp_plan", "uncertain_match", "unknown_family", "consent_refused_s17"}
+    assert set(cases) >= {"da_household", "neglect_old_intel", "open_cp_plan", "uncertain_match", "unknown_family", "consent_refused_s17"}
+    assert set(cases) <= set(SCRIPTED_REFERRALS), "every scripted case says what it is referred for"
     for c in cases.values():
         assert [Subject.model_validate(s) for s in c.subjects]
     partner = next(r for r in cases["da_household"].agencies["police"]["people"] if r["true_person_id"] == "S003")

@@ -178,7 +178,7 @@ def _records(w: _World, members: list[Person]) -> None:
     if w.rng.random() < KNOWN_BY["police"]:
         _police(w, adults, children)
     if w.rng.random() < KNOWN_BY["childrens_social_care"]:
-        _social_care(w, children)
+        _social_care(w, adults, children)
     _education(w, [c for c in children if 4 <= c.age(w.today) <= 17])
 
 
@@ -212,6 +212,7 @@ def _police(w: _World, adults: list[Person], children: list[Person]) -> None:
 
 def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
     a = w.agencies["health"]
+    parent = _parent(adults)
     practice = f"{w.fake.city()} Medical Practice"
     for p in adults + children:
         local = w.know("health", p)
@@ -220,7 +221,8 @@ def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
         if p.role_in_household == "child":
             if p.age(w.today) < 5:
                 a.add("health_visitor_contacts", {"contact_id": a.next_id("HV"), "child_id": local, "contact_on": w.ago(w.rng.randint(10, 300)),
-                                                  "practitioner_role": "health_visitor", "summary": "Development review"})
+                                                  "practitioner_role": "health_visitor", "summary": "Development review",
+                                                  "parent_id": a.local_ids.get(parent.person_id) if parent else None})
             if w.rng.random() < 0.15:
                 for _ in range(w.rng.randint(1, 4)):
                     a.add("unscheduled_care", {"attendance_id": a.next_id("UC"), "person_id": local, "attended_on": w.ago(w.rng.randint(5, 500)),
@@ -242,8 +244,18 @@ def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
                                     "expected_delivery": (w.today + timedelta(days=w.rng.randint(20, 200))).isoformat(), "concerns": None})
 
 
-def _social_care(w: _World, children: list[Person]) -> None:
+def _parent(adults: list[Person]) -> Person | None:
+    return next((p for p in adults if p.role_in_household == "parent_carer"), None)
+
+
+def _social_care(w: _World, adults: list[Person], children: list[Person]) -> None:
     a = w.agencies["childrens_social_care"]
+    parent = _parent(adults)
+
+    def parent_id() -> str | None:
+        # Plans and care episodes name the parent as social care recorded them (exactly: from the family's own papers).
+        return w.know("childrens_social_care", parent, exact=True) if parent else None
+
     for child in children:
         local = w.know("childrens_social_care", child)
         for _ in range(w.rng.randint(1, 3)):
@@ -256,13 +268,36 @@ def _social_care(w: _World, children: list[Person]) -> None:
                             "team": "Family Safeguarding Team", "allocated_worker": f"Social worker {w.rng.randint(1, 40)}"})
         if roll < 0.08:
             a.add("cp_plans", {"plan_id": a.next_id("CP"), "child_id": local, "started_on": w.ago(w.rng.randint(30, 500)), "ended_on": None,
-                               "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"])})
+                               "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"]), "parent_id": parent_id()})
         elif roll < 0.2:
             start = w.rng.randint(400, 2000)
             a.add("cin_plans", {"plan_id": a.next_id("CIN"), "child_id": local, "started_on": w.ago(start), "ended_on": w.ago(start - 200)})
         if w.rng.random() < 0.03:
             a.add("looked_after", {"episode_id": a.next_id("LAC"), "child_id": local, "started_on": w.ago(w.rng.randint(100, 1500)),
-                                   "ended_on": None, "legal_status": w.rng.choice(["s20", "s31"])})
+                                   "ended_on": None, "legal_status": w.rng.choice(["s20", "s31"]), "parent_id": parent_id()})
+    if parent is not None:
+        _previous_child_removed(w, parent)
+
+
+def _previous_child_removed(w: _World, parent: Person) -> None:
+    """A small share of the families social care knows had an older child removed from the parent's care after care
+    proceedings; that child lives elsewhere now, so only social care's records link them. Drawn from a stream of its
+    own, so adding this history left every other record of the population as it was."""
+    rng = random.Random(f"previous-child-removed:{parent.person_id}:{w.today.isoformat()}")
+    if rng.random() >= 0.04:
+        return
+    a = w.agencies["childrens_social_care"]
+    mother = w.know("childrens_social_care", parent, exact=True)
+    issued = 365 * rng.randint(2, 10) + rng.randint(0, 200)
+    child = f"CSC-{parent.person_id}-R"
+    dob = w.today - timedelta(days=issued + rng.randint(30, 4 * 365))
+    a.add("people", {"person_id": child, "given_name": rng.choice(["Kai", "Lily", "Mason", "Ruby", "Leo", "Ava"]),
+                     "family_name": parent.family_name, "date_of_birth": dob.isoformat(), "nhs_number": None,
+                     "address_line1": None, "postcode": None, "true_person_id": f"{parent.person_id}-R"})
+    a.add("care_proceedings", {"proceedings_id": a.next_id("CPR"), "child_id": child, "parent_id": mother,
+                               "issued_on": w.ago(issued), "concluded_on": w.ago(issued - 180),
+                               "order_made": rng.choice(["care order", "placement order", "special guardianship order"]),
+                               "removed_from_parents": True})
 
 
 def _education(w: _World, pupils: list[Person]) -> None:
@@ -359,7 +394,8 @@ class _Case:
 
 
 def scripted_cases(today: date = date(2026, 11, 16)) -> list[ScriptedCase]:
-    return [f(today) for f in (_da_household, _neglect_old_intel, _open_cp_plan, _uncertain_match, _unknown_family, _consent_refused)]
+    return [f(today) for f in (_da_household, _neglect_old_intel, _open_cp_plan, _uncertain_match, _unknown_family, _consent_refused,
+                               *PRACTICE_CASES, _pre_birth_previous_removal)]
 
 
 def _da_household(today: date) -> ScriptedCase:
@@ -478,3 +514,254 @@ def _consent_refused(today: date) -> ScriptedCase:
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", mother)
     return c.done()
+
+
+# -- practice cases: households for tests/integration/test_practice_mesh.py, each a row of the practice table
+# (tests/unit/test_practice_table.py) with the agency records that row's findings come from.
+
+
+def _practice_first_da_refused(today: date) -> ScriptedCase:
+    """A first domestic abuse incident, consent refused: the police hold the incident and share it whatever the consent."""
+    c = _Case("practice_first_da_refused", today, "Saltmarsh", "3 Heron Way", "SM2 3HW")
+    child = c.person("S101", "Keira", "Tollemache", 6.3, "F", "9991010017", "child")
+    mother = c.person("S102", "Dawn", "Tollemache", 29.4, "F", "9991020012", "parent_carer")
+    partner = c.person("S103", "Rhys", "Penhallow", 33.0, "M", None, "partner")
+    pol_child, pol_mother, pol_partner = (c.known("police", p) for p in (child, mother, partner))
+    c.row("police", "incidents", {"incident_id": "INC-S101", "occurred_on": c.ago(45), "kind": "domestic_abuse", "victim_id": pol_mother,
+                                  "perpetrator_id": pol_partner, "children_present": True, "child_ids": [pol_child],
+                                  "risk_grading": "standard", "summary": "Verbal argument at the home reported by a neighbour"})
+    c.gp(child, "Saltmarsh Surgery")
+    c.gp(mother, "Saltmarsh Surgery")
+    c.school(child, "Saltmarsh Primary", 96.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    c.subject("adult2", "alleged_perpetrator", partner, nhs=False)
+    return c.done()
+
+
+def _practice_neglect_refused_history(today: date) -> ScriptedCase:
+    """Neglect, consent refused; social care holds a previous child protection plan that only s47 grounds reach."""
+    c = _Case("practice_neglect_refused_history", today, "Tamerton", "41 Sorrel Drive", "TM7 1SD")
+    child = c.person("S111", "Harvey", "Quartermaine", 8.1, "M", "9991100016", "child")
+    mother = c.person("S112", "Nicola", "Quartermaine", 35.2, "F", "9991110011", "parent_carer")
+    csc_child = c.known("childrens_social_care", child)
+    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S111", "child_id": csc_child, "received_on": c.ago(1000),
+                                                 "reason": "neglect", "outcome": "s47 enquiry"})
+    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S111", "child_id": csc_child, "started_on": c.ago(950), "ended_on": c.ago(600),
+                                                "category": "neglect"})
+    c.gp(child, "Tamerton Health Centre")
+    c.gp(mother, "Tamerton Health Centre")
+    c.school(child, "Tamerton Primary", 93.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_pmh_baby_not_sought(today: date) -> ScriptedCase:
+    """A mother's low mood with a baby, consent not sought; health holds her perinatal mental health contact."""
+    c = _Case("practice_pmh_baby_not_sought", today, "Brackwater", "9 Kestrel Court", "BW1 9KC")
+    baby = c.person("S121", "Orla", "Brackenbury", 0.5, "F", "9991200010", "child")
+    mother = c.person("S122", "Hannah", "Brackenbury", 24.6, "F", "9991210016", "parent_carer")
+    hlt_baby, hlt_mother = c.gp(baby, "Brackwater Surgery"), c.gp(mother, "Brackwater Surgery")
+    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S121", "child_id": hlt_baby, "contact_on": c.ago(40),
+                                                "practitioner_role": "health_visitor", "summary": "Six-month development review"})
+    c.row("health", "mental_health_contacts", {"contact_id": "MH-S122", "person_id": hlt_mother, "service": "perinatal mental health team",
+                                               "contact_on": c.ago(100), "summary": "Postnatal depression; under review"})
+    c.subject("child1", "child", baby)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_cce_not_sought(today: date) -> ScriptedCase:
+    """County lines at 15, consent not sought: missing episodes, exclusion and absence on record."""
+    c = _Case("practice_cce_not_sought", today, "Redruthen", "17 Foundry Row", "RD4 7FR")
+    child = c.person("S131", "Kai", "Ravensworth", 15.3, "M", "9991220011", "child")
+    mother = c.person("S132", "Michelle", "Ravensworth", 41.0, "F", "9991230017", "parent_carer")
+    pol_child = c.known("police", child)
+    c.known("police", mother)
+    for i, days in enumerate((30, 75), start=1):
+        c.row("police", "missing_reports", {"report_id": f"MIS-S13{i}", "person_id": pol_child, "reported_on": c.ago(days),
+                                            "returned_on": c.ago(days - 1), "summary": "Missing overnight, found in another town"})
+    c.row("police", "intelligence", {"intel_id": "INT-S131", "subject_id": pol_child, "recorded_on": c.ago(50),
+                                     "summary": "Seen at an address linked to drug supply", "not_for_disclosure": False, "handling_code": "C"})
+    edu_child = c.school(child, "Redruthen Academy", 78.0)
+    c.row("education", "exclusions", {"exclusion_id": "EXC-S131", "child_id": edu_child, "excluded_on": c.ago(100), "kind": "fixed",
+                                      "reason": "carrying a weapon"})
+    c.gp(child, "Redruthen Medical Practice")
+    c.gp(mother, "Redruthen Medical Practice")
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_cse_17(today: date) -> ScriptedCase:
+    """Sexual exploitation of a 17-year-old: children's services and, transitionally, adult safeguarding."""
+    c = _Case("practice_cse_17", today, "Porthallow", "2 Quay Steps", "PH3 2QS")
+    young = c.person("S141", "Tegan", "Carrow", 17.2, "F", "9991240012", "child")
+    mother = c.person("S142", "Lorraine", "Carrow", 44.0, "F", "9991250018", "parent_carer")
+    pol_young = c.known("police", young)
+    c.row("police", "missing_reports", {"report_id": "MIS-S141", "person_id": pol_young, "reported_on": c.ago(20),
+                                        "returned_on": c.ago(19), "summary": "Missing overnight, returned by an adult not known to the family"})
+    c.gp(young, "Porthallow Surgery")
+    c.gp(mother, "Porthallow Surgery")
+    c.school(young, "Porthallow College", 88.0)
+    c.subject("child1", "child", young)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_repeat_da(today: date) -> ScriptedCase:
+    """Repeat domestic abuse with a 4-year-old in the home: two incidents in the last year on police record."""
+    c = _Case("practice_repeat_da", today, "Lanivet Cross", "28 Mill Lane", "LC2 8ML")
+    child = c.person("S151", "Alfie", "Penberthy", 4.4, "M", "9991260013", "child")
+    mother = c.person("S152", "Gemma", "Penberthy", 27.9, "F", "9991270019", "parent_carer")
+    partner = c.person("S153", "Dean", "Holloway", 31.5, "M", None, "partner")
+    pol_child, pol_mother, pol_partner = (c.known("police", p) for p in (child, mother, partner))
+    for i, (days, grading) in enumerate(((70, "medium"), (300, "standard")), start=1):
+        c.row("police", "incidents", {"incident_id": f"INC-S15{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse",
+                                      "victim_id": pol_mother, "perpetrator_id": pol_partner, "children_present": True,
+                                      "child_ids": [pol_child], "risk_grading": grading, "summary": "Officers attended an assault at the home"})
+    hlt_child = c.gp(child, "Lanivet Surgery")
+    c.gp(mother, "Lanivet Surgery")
+    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S151", "child_id": hlt_child, "contact_on": c.ago(200),
+                                                "practitioner_role": "health_visitor", "summary": "Pre-school development review"})
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    c.subject("adult2", "alleged_perpetrator", partner, nhs=False)
+    return c.done()
+
+
+def _practice_neglect_absence_dna(today: date) -> ScriptedCase:
+    """Neglect with persistent absence from school and missed health appointments."""
+    c = _Case("practice_neglect_absence_dna", today, "Garrowby", "5 Tannery Walk", "GB6 5TW")
+    child = c.person("S161", "Callum", "Ferrabee", 9.2, "M", "9991280014", "child")
+    father = c.person("S162", "Stuart", "Ferrabee", 38.0, "M", "9991300015", "parent_carer")
+    hlt_child = c.gp(child, "Garrowby Medical Practice")
+    c.gp(father, "Garrowby Medical Practice")
+    for i, days in enumerate((40, 150), start=1):
+        c.row("health", "missed_appointments", {"appointment_id": f"DNA-S16{i}", "person_id": hlt_child, "due_on": c.ago(days),
+                                                "clinic": "community dental service"})
+    c.school(child, "Garrowby Primary", 82.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", father)
+    return c.done()
+
+
+def _practice_neglect_open_cp(today: date) -> ScriptedCase:
+    """A new neglect concern about a child already on a child protection plan."""
+    c = _Case("practice_neglect_open_cp", today, "Trevose", "12 Lighthouse Road", "TV8 1LR")
+    child = c.person("S171", "Maisie", "Trelawney", 5.1, "F", "9991310010", "child")
+    mother = c.person("S172", "Kerry", "Trelawney", 30.0, "F", "9991320016", "parent_carer")
+    csc_child = c.known("childrens_social_care", child)
+    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S171", "child_id": csc_child, "started_on": c.ago(90), "ended_on": None,
+                                                "category": "emotional"})
+    c.row("childrens_social_care", "cases", {"case_id": "CASE-S171", "child_id": csc_child, "opened_on": c.ago(110), "closed_on": None,
+                                             "team": "Family Safeguarding Team 4", "allocated_worker": "Social worker 9"})
+    c.gp(child, "Trevose Surgery")
+    c.gp(mother, "Trevose Surgery")
+    c.school(child, "Trevose Primary", 94.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_repeat_missing(today: date) -> ScriptedCase:
+    """A 14-year-old missing again, with three missing episodes on police record."""
+    c = _Case("practice_repeat_missing", today, "Hendra", "60 Chapel Hill", "HD5 6CH")
+    child = c.person("S181", "Jordan", "Pellow", 14.3, "M", "9991330011", "child")
+    mother = c.person("S182", "Tracey", "Pellow", 40.0, "F", "9991340017", "parent_carer")
+    pol_child = c.known("police", child)
+    for i, days in enumerate((15, 60, 200), start=1):
+        c.row("police", "missing_reports", {"report_id": f"MIS-S18{i}", "person_id": pol_child, "reported_on": c.ago(days),
+                                            "returned_on": c.ago(days - 1), "summary": "Missing overnight, returned of own accord"})
+    c.gp(child, "Hendra Surgery")
+    c.gp(mother, "Hendra Surgery")
+    c.school(child, "Hendra Academy", 91.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_unborn_sibling_cp(today: date) -> ScriptedCase:
+    """A pregnancy where the mother's older child was on a child protection plan."""
+    c = _Case("practice_unborn_sibling_cp", today, "Polgooth", "4 Orchard Close", "PG2 4OC")
+    sibling = c.person("S191", "Ruby", "Angove", 6.0, "F", "9991350012", "child")
+    mother = c.person("S192", "Jade", "Angove", 26.3, "F", "9991360018", "parent_carer")
+    csc_sibling = c.known("childrens_social_care", sibling)
+    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S191", "child_id": csc_sibling, "started_on": c.ago(800), "ended_on": c.ago(500),
+                                                "category": "neglect"})
+    c.gp(sibling, "Polgooth Surgery")
+    hlt_mother = c.gp(mother, "Polgooth Surgery")
+    c.row("health", "maternity", {"episode_id": "MAT-S192", "person_id": hlt_mother, "booked_on": c.ago(60),
+                                  "expected_delivery": (today + timedelta(days=90)).isoformat(), "concerns": None})
+    c.school(sibling, "Polgooth Primary", 95.0)
+    c.subject("child1", "child", sibling)
+    c.subject("parent1", "parent_carer", mother)
+    c.subjects.append({"subject_ref": "unborn1", "role": "unborn_child", "family_name": mother.family_name,
+                       "expected_date_of_birth": (today + timedelta(days=90)).isoformat()})
+    return c.done()
+
+
+def _practice_young_carer_unknown(today: date) -> ScriptedCase:
+    """A young carer nobody has concerns about: registered with a GP and at school, nothing else."""
+    c = _Case("practice_young_carer_unknown", today, "Mawgan", "22 Church Street", "MG3 2CS")
+    child = c.person("S201", "Ellis", "Mountjoy", 13.1, "M", "9991370013", "child")
+    mother = c.person("S202", "Sandra", "Mountjoy", 47.0, "F", "9991380019", "parent_carer")
+    c.gp(child, "Mawgan Surgery")
+    c.gp(mother, "Mawgan Surgery")
+    c.school(child, "Mawgan Academy", 95.0)
+    c.subject("child1", "child", child)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _practice_baby_low_level(today: date) -> ScriptedCase:
+    """A new baby in a household known to services for low-level reasons only: an old referral, an exclusion, a pregnancy."""
+    c = _Case("practice_baby_low_level", today, "Treliske", "7 Meadow Bank", "TK1 7MB")
+    baby = c.person("S211", "Freya", "Kitto", 0.6, "F", "9991390014", "child")
+    brother = c.person("S212", "Mason", "Kitto", 12.4, "M", "9991060014", "child")
+    mother = c.person("S213", "Chloe", "Kitto", 31.0, "F", "9991080015", "parent_carer")
+    csc_brother = c.known("childrens_social_care", brother)
+    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S212", "child_id": csc_brother, "received_on": c.ago(500),
+                                                 "reason": "parental mental health", "outcome": "no further action"})
+    edu_brother = c.school(brother, "Treliske Academy", 94.0)
+    c.row("education", "exclusions", {"exclusion_id": "EXC-S212", "child_id": edu_brother, "excluded_on": c.ago(200), "kind": "fixed",
+                                      "reason": "persistent disruptive behaviour"})
+    c.gp(baby, "Treliske Surgery")
+    c.gp(brother, "Treliske Surgery")
+    hlt_mother = c.gp(mother, "Treliske Surgery")
+    c.row("health", "maternity", {"episode_id": "MAT-S213", "person_id": hlt_mother, "booked_on": c.ago(40),
+                                  "expected_delivery": (today + timedelta(days=150)).isoformat(), "concerns": None})
+    c.subject("child1", "child", baby)
+    c.subject("child2", "child", brother)
+    c.subject("parent1", "parent_carer", mother)
+    return c.done()
+
+
+def _pre_birth_previous_removal(today: date) -> ScriptedCase:
+    """An expectant mother whose older child was removed from her care after care proceedings. The referral names her
+    and the unborn baby only; the desks link the older child through their own records (mash_runtime.desk.linkage)."""
+    c = _Case("pre_birth_previous_removal", today, "Wherrystone", "11 Saltings Lane", "WS4 1SL")
+    mother = c.person("S061", "Kayleigh", "Thorne", 24.6, "F", "9990061017", "parent_carer")
+    older = c.person("S062", "Tyler", "Thorne", 5.2, "M", "9990062013", "child")  # adopted: lives elsewhere
+    csc_mother, csc_older = c.known("childrens_social_care", mother), c.known("childrens_social_care", older)
+    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S062", "child_id": csc_older, "received_on": c.ago(1900),
+                                                 "reason": "neglect", "outcome": "s47 enquiry"})
+    c.row("childrens_social_care", "care_proceedings", {"proceedings_id": "CPR-S062", "child_id": csc_older, "parent_id": csc_mother,
+                                                        "issued_on": c.ago(1700), "concluded_on": c.ago(1450), "order_made": "placement order",
+                                                        "removed_from_parents": True})
+    hlt_mother = c.gp(mother, "Wherrystone Surgery")
+    # Far enough ahead of the population's fixed date that the front door accepts it for months of real time.
+    expected = today + timedelta(days=150)
+    c.row("health", "maternity", {"episode_id": "MAT-S061", "person_id": hlt_mother, "booked_on": c.ago(30),
+                                  "expected_delivery": expected.isoformat(), "concerns": "Booked late, at 20 weeks"})
+    c.subject("parent1", "parent_carer", mother)
+    c.subjects.append({"subject_ref": "unborn1", "role": "unborn_child", "family_name": mother.family_name,
+                       "expected_date_of_birth": expected.isoformat(),
+                       "address": {"line1": c.home[0], "town": c.home[1], "postcode": c.home[2]}})
+    return c.done()
+
+
+PRACTICE_CASES = (_practice_first_da_refused, _practice_neglect_refused_history, _practice_pmh_baby_not_sought, _practice_cce_not_sought,
+                  _practice_cse_17, _practice_repeat_da, _practice_neglect_absence_dna, _practice_neglect_open_cp, _practice_repeat_missing,
+                  _practice_unborn_sibling_cp, _practice_young_carer_unknown, _practice_baby_low_level)

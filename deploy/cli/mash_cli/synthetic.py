@@ -135,6 +135,21 @@ SCRIPTED_REFERRALS: dict[str, tuple[Scenario, ConsentStatus]] = {
     "uncertain_match": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor about arguments at home."), ConsentStatus.GIVEN),
     "unknown_family": (Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent after an operation and missing school."), ConsentStatus.GIVEN),
     "consent_refused_s17": (Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother struggling with low mood; declined a referral for support."), ConsentStatus.REFUSED),
+    # The practice cases (tests/integration/test_practice_mesh.py): each a row of the practice table.
+    "practice_first_da_refused": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Neighbour heard an argument at the home last night; the child was in the house."), ConsentStatus.REFUSED),
+    "practice_neglect_refused_history": (Scenario((ConcernCategory.NEGLECT,), "Child arrives at school hungry and tired; the parent declined any referral for help."), ConsentStatus.REFUSED),
+    "practice_pmh_baby_not_sought": (Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother told the health visitor she has struggled with low mood since the birth."), ConsentStatus.NOT_SOUGHT),
+    "practice_cce_not_sought": (Scenario((ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,), "Young person found with cash and a second phone after going missing again."), ConsentStatus.NOT_SOUGHT),
+    "practice_cse_17": (Scenario((ConcernCategory.CHILD_SEXUAL_EXPLOITATION,), "Young person seen getting into cars with older men after college."), ConsentStatus.NOT_SOUGHT),
+    "practice_repeat_da": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor her partner hit her again last week."), ConsentStatus.GIVEN),
+    "practice_neglect_absence_dna": (Scenario((ConcernCategory.NEGLECT,), "Child often hungry at school with visibly decayed teeth."), ConsentStatus.GIVEN),
+    "practice_neglect_open_cp": (Scenario((ConcernCategory.NEGLECT,), "Child came to school unwashed and hungry again this week."), ConsentStatus.GIVEN),
+    "practice_repeat_missing": (Scenario((ConcernCategory.MISSING,), "Young person missing overnight again; returned home this morning."), ConsentStatus.GIVEN),
+    "practice_unborn_sibling_cp": (Scenario((ConcernCategory.OTHER,), "Midwife booking for a second pregnancy; mother asked about support."), ConsentStatus.GIVEN),
+    "practice_young_carer_unknown": (Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent with a long-term illness and tired at school."), ConsentStatus.GIVEN),
+    "practice_baby_low_level": (Scenario((ConcernCategory.OTHER,), "Family with a new baby asked the health visitor where to find support."), ConsentStatus.GIVEN),
+    # Pre-birth: the referrer names the expectant mother and the unborn baby, not her older child who was removed.
+    "pre_birth_previous_removal": (Scenario((ConcernCategory.OTHER,), "Midwife: late booking at 20 weeks; the mother is anxious and has little support."), ConsentStatus.GIVEN),
 }
 
 
