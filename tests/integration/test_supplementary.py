@@ -59,7 +59,9 @@ def test_a_finding_that_is_not_the_desks_to_report_is_dead_lettered(mesh, watche
     sealed = watcher.principals.firewall("police_desk").wrap(topic, ack.referral_id, claim, str(claim.message_id))
     sent = run(watcher.publish_raw(topic, ack.referral_id.encode(), sealed, principal="police_desk"))
     seen = run(watcher.read_until([DEAD_LETTERS.name], lambda s: any(
-        d.source_topic == topic and d.source_offset == sent.offset for d in s.decoded(DEAD_LETTERS.name)), timeout=60))
-    [letter] = [d for d in seen.decoded(DEAD_LETTERS.name) if d.source_topic == topic and d.source_offset == sent.offset]
-    assert letter.service == "decision" and letter.error_type == "Rejected"
+        (d.source_topic, d.source_partition, d.source_offset) == (topic, sent.partition, sent.offset)
+        for d in s.decoded(DEAD_LETTERS.name)), timeout=60))
+    [letter] = [d for d in seen.decoded(DEAD_LETTERS.name)
+              if (d.source_topic, d.source_partition, d.source_offset) == (topic, sent.partition, sent.offset)]
+    assert letter.service == "decision" and letter.error_type == "Rejected", letter.error
     assert "police may not report open_cp_plan" in letter.error
