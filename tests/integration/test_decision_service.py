@@ -197,3 +197,29 @@ def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
                                       lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)), settle=2))
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
     assert decision.decided_by == "manager h.manager" and set(decision.recipients) == {Agency.CHILDRENS_SOCIAL_CARE, Agency.POLICE}
+
+
+def test_the_managers_cli_decides_with_the_model_the_service_runs_and_shows_full_explanations(mesh, watcher, fresh):
+    """`mash decision` run from a shell without MASH_MODEL, while the service runs a second model: the override
+    carries that model's version and level names (before, the CLI loaded the default model and stamped its
+    version on a northshire recommendation), and `pending` prints each factor's full explanation, not its short name."""
+    assert "MASH_MODEL" not in __import__("os").environ
+    with decision_configured(mesh, MASH_MODEL="northshire", MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):
+        submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
+        run(watcher.submit(submission))
+        ref = referral_of(watcher, submission)
+        run(watcher.read_until([ALERTS.name], lambda s: any(
+            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
+        cli = [sys.executable, "-m", "mash_cli", "decision"]
+        state = ["--state", str(mesh.state_dir)]
+        listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
+        mine = listed.stdout.split(ref, 1)[1].split("\nREF-", 1)[0]
+        assert "sets at least Acute: significant harm. Bands:" in mine and "…" not in mine, listed.stdout + listed.stderr
+        done = subprocess.run([*cli, "override", ref, "--manager", "n.manager", "--level", "3", "--outcome", "cin_assessment",
+                               "--rationale", "Disclosure retracted and explained; a single assessment instead.", *state],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        seen = run(watcher.read_until([DECISIONS.name], lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name))))
+    [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+    assert decision.model_version.startswith("northshire-"), decision.model_version
+    assert decision.level_name == "Complex needs: statutory assessment" and decision.recommended_level == 4

@@ -15,7 +15,7 @@ from mash_cli import audit as audit_cli
 from mash_cli import retention
 from mash_cli.mesh import SERVICES
 from mash_cli.synthetic import Generator
-from mash_contracts import Agency
+from mash_contracts import Agency, ConcernCategory
 from mash_contracts.topics import CATALOGUE, CONTRIBUTIONS, DEAD_LETTERS, NOTIFICATIONS, PRODUCTS, contributions_topic, lanes
 from mash_runtime.audit import verify, who_has_seen
 from mash_runtime.firewall import Directory, SealError
@@ -31,6 +31,12 @@ POLICE = contributions_topic(Agency.POLICE)
 @pytest.fixture
 def fresh() -> Generator:
     return Generator(seed=uuid.uuid4().int)  # fresh submission ids, so no other test's records share the key
+
+
+def routine(generator: Generator):
+    """A notification that screens below Red, so its contributions travel the routine lane this test tampers with."""
+    s = generator.notification()
+    return s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})})
 
 
 def route(watcher, *submissions) -> tuple[Seen, list[str]]:
@@ -51,7 +57,7 @@ def _b64(data: bytes) -> str:
 
 
 def test_tampered_forged_and_replayed_contributions_are_refused_and_recorded(mesh, watcher, fresh):
-    seen, (a, b) = route(watcher, fresh.notification(), fresh.notification())
+    seen, (a, b) = route(watcher, routine(fresh), routine(fresh))
     original = json.loads(record_of(seen, POLICE, a).value)
     other = json.loads(record_of(seen, POLICE, b).value)
 

@@ -76,3 +76,13 @@ def test_every_topic_and_the_broker_take_the_record_sizes_of_the_catalogue():
     assert limits == {t.name: str(t.max_message_bytes) for t in CATALOGUE}
     broker = COMPOSE["services"]["kafka"]["environment"]
     assert broker["KAFKA_MESSAGE_MAX_BYTES"] == broker["KAFKA_REPLICA_FETCH_MAX_BYTES"] == str(LARGEST_RECORD_BYTES)
+
+
+def test_every_topic_gets_the_whole_configuration_of_the_catalogue():
+    """Not only sizes: a front-door topic left on its producers' clocks would let a referrer's clock set deadlines."""
+    command = " ".join(COMPOSE["services"]["topics"]["command"])
+    created = {}
+    for part in command.split("&&"):
+        [name] = re.findall(r"--topic (\S+)", part)
+        created[name] = dict(re.findall(r"--config ([\w.]+)=(\S+)", part))
+    assert created == {t.name: t.configs for t in CATALOGUE}

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from mash_contracts import (Agency, ConcernCategory as C, ConsentPosition, ConsentStatus, Contribution, ContributionStatus, GroundsKind,
-                            ResearchGrounds, StatutoryFooting)
+                            Outcome, ResearchGrounds, StatutoryFooting, ThresholdLevel)
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
 from mash_decision.assembly import Assembly, metadata
 from mash_decision.grounds import NoReferral
@@ -117,3 +117,32 @@ def test_grounds_need_a_rationale_and_a_known_referral(assembly, generator):
     assembly.record_notification(n)
     with pytest.raises(ValueError, match="rationale"):
         assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, "because")
+
+
+def test_a_single_word_or_a_missing_manager_records_no_grounds(assembly, generator):
+    """One word ("Concerning", "Safeguarding") passed the ten-character minimum, and an absent manager was recorded
+    as "None"; neither is grounds anyone could be shown later."""
+    n = refused_s17(generator)
+    assembly.record_notification(n)
+    for word in ("Concerning", "Safeguarding", "  significant-harm-suspected  ", "Two words."):
+        with pytest.raises(ValueError, match="at least a sentence"):
+            assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, word)
+    for manager in (None, "", "   ", 7, "A" * 101):
+        with pytest.raises(ValueError, match="manager"):
+            assembly.record_grounds(n.referral_id, manager, GroundsKind.S47, RATIONALE)
+    with pytest.raises(ValueError, match="at most 8000"):
+        assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, "Reasons given here. " * 500)
+    assert published(assembly, RESEARCH_GROUNDS.name) == [], "nothing was sent to the desks"
+    assert assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE)["recorded_by"] == "Ayo"
+
+
+def test_an_override_needs_a_sentence_and_a_named_manager(assembly, generator):
+    n = refused_s17(generator)
+    assembly.record_notification(n)
+    for desk in DESK_AGENCIES:
+        assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED))
+    for manager, rationale in ((None, RATIONALE), ("Ayo", "Reconsidered"), ("Ayo", None)):
+        with pytest.raises(ValueError, match="manager|at least a sentence|as text"):
+            assembly.override(n.referral_id, manager, ThresholdLevel.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, [], rationale)
+    with pytest.raises(ValueError, match="manager"):
+        assembly.confirm(n.referral_id, None)

@@ -71,6 +71,25 @@ def test_submission_id_recovered_for_rejections(raw, expected):
 
 
 @pytest.mark.parametrize(
+    "raw,key,expected",
+    [
+        (None, b"GUIDE-0001", "GUIDE-0001"),  # not an envelope: the key is the referrer's reference, all there is
+        (b"\xff", b"GUIDE-0001", "GUIDE-0001"),
+        (b'{"submission_id": "ABC-1"}', b"GUIDE-0001", "ABC-1"),  # the opened reference first
+        (b'{"submission_id": "Barbara Baldwin 14/05/2018"}', b"GUIDE-0001", "GUIDE-0001"),
+        (b'{"submission_id": "Barbara Baldwin 14/05/2018"}', b"Barbara Baldwin 14/05/2018", None),
+        (b'{"submission_id": "ODD\\nNL"}', None, None),
+        (None, b"\xff\xfe", None),
+        (None, None, None),
+    ],
+)
+def test_a_rejection_finds_its_referrer_and_never_repeats_a_refused_reference(raw, key, expected):
+    """Refused bytes come back under the reference the referrer submitted with; a reference the contract refuses
+    (it may be a name someone typed) never goes back over the unsealed topic."""
+    assert screening.submission_id_of(raw, key) == expected
+
+
+@pytest.mark.parametrize(
     "categories,danger,footing",
     [
         ([ConcernCategory.NEGLECT], False, "s17"),
@@ -126,3 +145,15 @@ def test_a_screening_rule_with_an_unknown_condition_stops_loading(tmp_path):
     (tmp_path / "typo.toml").write_text(text)
     with pytest.raises(ValueError, match="unknown condition 'category'"):
         ThresholdModel.load(tmp_path / "typo.toml")
+
+
+def test_a_record_keyed_other_than_by_its_reference_is_refused_without_echoing_the_key(generator):
+    from mash_intake.screening import keyed_by_its_reference
+    from mash_runtime.errors import Rejected
+
+    submission = generator.notification()
+    keyed_by_its_reference(submission, submission.submission_id.encode())  # as the contract says: accepted
+    for key in (b"BIG-0002", None, b"Barbara Baldwin 14/05/2018"):
+        with pytest.raises(Rejected) as refused:
+            keyed_by_its_reference(submission, key)
+        assert "submission_id" in str(refused.value) and (key is None or key.decode() not in str(refused.value))

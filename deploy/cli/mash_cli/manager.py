@@ -11,7 +11,7 @@ from mash_runtime.firewall import Firewall
 from mash_runtime.identity import StoreRefused, expected
 from mash_runtime.store import Database
 
-from .mesh import Mesh
+from .mesh import MODEL_SETTINGS, Mesh
 
 
 def _assembly(mesh: Mesh):
@@ -22,8 +22,7 @@ def _assembly(mesh: Mesh):
     url = mesh.database_url("decision")
     if url is None:
         raise SystemExit("no decision store in this state directory (is the mesh running? try --state)")
-    settings = DecisionSettings(**{k.removeprefix("MASH_").lower(): v for k, v in mesh.extra_env.items()
-                                   if k in ("MASH_MODEL", "MASH_AUTO_CONFIRM_LEVELS")})
+    settings = DecisionSettings(**_model_settings(mesh))
     # A manager confirms or overrides; no contribution is recorded here, so no findings need checking.
     # The store the decision service was initialised with, and no other: a missing one is not quietly made here.
     try:
@@ -34,13 +33,26 @@ def _assembly(mesh: Mesh):
                     declared_findings={})
 
 
+def _model_settings(mesh: Mesh) -> dict:
+    """The model the running decision service decides with, not whatever this shell's environment names: a
+    manager's decision must carry the model version and level names its recommendation was made with."""
+    chosen = mesh.started_with("decision")
+    if chosen is None:  # never started from this state directory: the mesh's settings, then the environment
+        chosen = {k: v for k, v in mesh.extra_env.items() if k in MODEL_SETTINGS}
+    out = {}
+    for k, v in chosen.items():
+        name = k.removeprefix("MASH_").lower()
+        out[name] = (v or "default") if k == "MASH_MODEL" else (json.loads(v) if v else None)
+    return out
+
+
 def pending(mesh: Mesh) -> None:
     waiting = _assembly(mesh).pending()
     for p in waiting:
         print(f"{p['referral_id']}  RAG {p['rag']:<5}  due {p['decision_due_at']}  model: level {p['level']} {p['level_name']}, "
               f"{p['outcome']} -> {', '.join(p['recipients'])} (score {p['score']})")
-        for f in p["factors"]:
-            print(f"    {f['weight']:>4}  {f['name']}  [{f['source']}]")
+        for f in p["factors"]:  # the full explanation, naming the contribution and disclosure record: not the short name
+            print(f"    {f['weight']:>4}  {f.get('detail') or f['name']}  [{f['source']}]")
         if p.get("conflicts"):
             print(f"    conflicting answers from {', '.join(p['conflicts'])}: both are on the record")
         for agency, why in p.get("declines", {}).items():

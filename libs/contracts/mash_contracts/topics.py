@@ -83,12 +83,17 @@ class Topic:
     sealed: bool = False  # carries personal data: each record is an envelope sealed for the readers only
     max_message_bytes: int = RECORD_BYTES  # the topic's max.message.bytes, set when it is created
     retention_ms: int | None = None  # the topic's retention.ms where the broker's default will not do (-1: for good)
+    # An outside system's clock is not the hub's: where a record's time means "received" (the decision deadline and
+    # every age are counted from it), the broker stamps it on append, so a referrer's clock running fast or slow
+    # cannot move a referral's deadline or the day its ages are judged on, and a redelivery still reads the same time.
+    stamped_by_broker: bool = False
 
     @property
     def configs(self) -> dict[str, str]:
         """The topic's configuration, as the broker is told it when the topic is created."""
         retention = {} if self.retention_ms is None else {"retention.ms": str(self.retention_ms)}
-        return {"max.message.bytes": str(self.max_message_bytes), **retention}
+        stamped = {"message.timestamp.type": "LogAppendTime"} if self.stamped_by_broker else {}
+        return {"max.message.bytes": str(self.max_message_bytes), **retention, **stamped}
 
 
 def contributions_topic(agency: Agency, urgent: bool = False) -> str:
@@ -109,6 +114,7 @@ NOTIFICATIONS_SUBMITTED = Topic(
     "mash.notifications.submitted", "submission id", NotificationSubmission,
     writers=(REFERRERS,), readers=("intake",),
     description="The front door: every notification from any referrer, before screening.", sealed=True,
+    stamped_by_broker=True,
 )
 NOTIFICATIONS = Topic(
     "mash.notifications", "referral id", Notification,
@@ -137,6 +143,7 @@ NOTIFICATIONS_SUBMITTED_URGENT = Topic(
     NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX, "submission id", NotificationSubmission,
     writers=(REFERRERS,), readers=("intake",),
     description="The front door's urgent lane: notifications reporting immediate danger.", sealed=True,
+    stamped_by_broker=True,
 )
 NOTIFICATIONS_URGENT = Topic(
     NOTIFICATIONS.name + URGENT_SUFFIX, "referral id", Notification,
@@ -161,7 +168,9 @@ RESEARCH_GROUNDS = Topic(
 DECISIONS = Topic(
     "mash.decisions", "referral id", Decision,
     writers=("decision",), readers=(MANAGERS,),
-    description="The threshold decision for each referral, with its explanation.",
+    description="The threshold decision for each referral, with its explanation (sealed: a manager's override rationale "
+    "is free text and may name people).",
+    sealed=True,
 )
 ALERTS = Topic(
     "mash.alerts", "referral id", Alert,

@@ -83,8 +83,10 @@ outbox = Table(
 
 
 def make_engine(url: str) -> Engine:
+    # A failing statement's error names its parameters (notifications, names, rationales), and errors are
+    # logged: hide them, so personal data never reaches a log through a traceback.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # WAL lets readers and one writer share the file
@@ -95,7 +97,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 class StaleStore(RuntimeError):

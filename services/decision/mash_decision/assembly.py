@@ -355,13 +355,13 @@ class Assembly:
     # -- the MASH manager -------------------------------------------------------------------------------
 
     def confirm(self, referral_id: str, manager: str) -> Decision:
-        return self._manager_decides(referral_id, manager, None)
+        return self._manager_decides(referral_id, rules.manager_name(manager, "a confirmation"), None)
 
     def override(self, referral_id: str, manager: str, level: ThresholdLevel, outcome: Outcome,
                  recipients: Sequence[Agency], rationale: str) -> Decision:
-        if len(rationale.strip()) < 10:
-            raise ValueError("an override needs a recorded rationale (at least a sentence)")
-        return self._manager_decides(referral_id, manager, (level, outcome, tuple(recipients), rationale.strip()))
+        rationale = rules.recorded_rationale(rationale, "an override")
+        return self._manager_decides(referral_id, rules.manager_name(manager, "an override"),
+                                     (level, outcome, tuple(recipients), rationale))
 
     def _manager_decides(self, referral_id: str, manager: str, change) -> Decision:
         with self.db.transaction() as s:

@@ -28,7 +28,7 @@ from mash_contracts.topics import RESEARCH_GROUNDS
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import enqueue
 
-from .rules import AWAITING, ROUTED, Alerted, Answers
+from .rules import AWAITING, ROUTED, Alerted, Answers, manager_name, recorded_rationale
 from .tables import contributions, metadata, recommendations, referrals
 
 grounds = Table(
@@ -43,9 +43,6 @@ grounds = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-MIN_RATIONALE = 10
-
-
 class NoReferral(ValueError):
     """Grounds for a referral the decision service does not hold."""
 
@@ -53,11 +50,8 @@ class NoReferral(ValueError):
 def record(asm, referral_id: str, recorded_by: str, kind: GroundsKind, rationale: str) -> dict:
     """Record the grounds, tell the desks, re-open the referral. Recording the same grounds twice (a retried
     request) changes nothing and answers the same."""
-    rationale, recorded_by = rationale.strip(), recorded_by.strip()
-    if len(rationale) < MIN_RATIONALE:
-        raise ValueError("s47 grounds need a recorded rationale (at least a sentence)")
-    if not recorded_by:
-        raise ValueError("s47 grounds need the name of the manager or social worker recording them")
+    rationale = recorded_rationale(rationale, f"{kind.value} grounds")
+    recorded_by = manager_name(recorded_by, f"{kind.value} grounds")
     with asm.db.transaction() as s:
         row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
         if row is None:

@@ -50,6 +50,22 @@ async def _body(receive) -> bytes:
             return b"".join(chunks)
 
 
+async def _fields(receive) -> dict:
+    """The request body: a JSON object. Anything else is refused here, before a value of the wrong type can reach
+    the store (where a failing statement would also put it in the log)."""
+    body = json.loads(await _body(receive))
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
+def _text(body: dict, field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field} is required, as text")
+    return value
+
+
 def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
     def authorised(scope) -> bool:
         given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
@@ -74,14 +90,14 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         if await refused(scope, send, "POST"):
             return
         try:
-            body = json.loads(await _body(receive))
-            ref, manager, action = body["referral_id"], body["manager"], body["action"]
+            body = await _fields(receive)
+            ref, manager, action = _text(body, "referral_id"), _text(body, "manager"), _text(body, "action")
             if action == "confirm":
                 decision = await asyncio.to_thread(assembly.confirm, ref, manager)
             elif action == "override":
                 decision = await asyncio.to_thread(
                     assembly.override, ref, manager, ThresholdLevel(int(body["level"])), Outcome(body["outcome"]),
-                    [Agency(a) for a in body.get("recipients", [])], str(body.get("rationale", "")))
+                    [Agency(a) for a in body.get("recipients", [])], body.get("rationale", ""))
             else:
                 return await respond(send, 400, {"error": "action must be confirm or override"})
         except NotPending as e:
@@ -96,9 +112,9 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         if await refused(scope, send, "POST"):
             return
         try:
-            body = json.loads(await _body(receive))
-            recorded = await asyncio.to_thread(assembly.record_grounds, body["referral_id"], str(body["manager"]),
-                                               GroundsKind(body["kind"]), str(body.get("rationale", "")))
+            body = await _fields(receive)
+            recorded = await asyncio.to_thread(assembly.record_grounds, _text(body, "referral_id"), _text(body, "manager"),
+                                               GroundsKind(_text(body, "kind")), body.get("rationale", ""))
         except NoReferral as e:
             return await respond(send, 404, {"error": str(e)})
         except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown kind, no rationale

@@ -161,3 +161,30 @@ def short(text: str, limit: int = 120) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return cut + "…"
+
+
+MIN_RATIONALE_WORDS = 3
+MAX_RATIONALE = 8000  # a rationale travels to the desks as LongText
+MAX_MANAGER = 100  # "manager NAME" must fit a decision's decided_by (120)
+
+
+def recorded_rationale(text: object, act: str) -> str:
+    """A manager's rationale as it may be recorded. One word ("concerning") records a feeling, not reasons the
+    desks, a court or a family could be shown, so a sentence is asked for."""
+    if not isinstance(text, str):
+        raise ValueError(f"{act} needs a recorded rationale as text")
+    text = text.strip()
+    if len(text) < 10 or len(text.split()) < MIN_RATIONALE_WORDS:
+        raise ValueError(f"{act} needs a recorded rationale (at least a sentence giving the reasons, not a word)")
+    if len(text) > MAX_RATIONALE:
+        raise ValueError(f"{act} needs a rationale of at most {MAX_RATIONALE} characters")
+    return text
+
+
+def manager_name(name: object, act: str) -> str:
+    """Who is recorded as having acted: a name, never a placeholder made from a missing value."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{act} needs the name of the manager or social worker recording it")
+    if len(name.strip()) > MAX_MANAGER:
+        raise ValueError(f"{act} needs a manager's name of at most {MAX_MANAGER} characters")
+    return name.strip()

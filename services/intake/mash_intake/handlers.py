@@ -70,7 +70,9 @@ class IntakeHandlers:
             enqueue(s, self.firewall, REJECTIONS.name, rejection.submission_id or "unknown", rejection, str(rejection.message_id))
 
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
-        # Received time is the record's own timestamp, so a redelivery reproduces the same notification.
+        # Received time is the record's own timestamp, so a redelivery reproduces the same notification; the
+        # front door's topics have the broker stamp it (the catalogue's stamped_by_broker), never a referrer's clock.
+        screening.keyed_by_its_reference(submission, source.key)
         notification = screening.accept(submission, _record_time(source), self.model)
         accepted = await asyncio.to_thread(self._accept, submission, notification)
         if accepted is not None:
@@ -84,7 +86,7 @@ class IntakeHandlers:
         rejection = Rejection(
             # The record's coordinates make the id, so a redelivered bad record yields the same rejection.
             message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"rejection:{record.topic}:{record.partition}:{record.offset}"),
-            submission_id=screening.submission_id_of(opened),
+            submission_id=screening.submission_id_of(opened, record.key),
             reasons=reasons,
             rejected_at=datetime.now(UTC),
         )

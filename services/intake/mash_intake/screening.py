@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import date, datetime
 
 from mash_contracts import (
@@ -100,10 +101,36 @@ def acknowledgement(notification: Notification) -> Acknowledgement:
                            received_at=notification.received_at, decision_due_by=due, text=text, revision=n)
 
 
-def submission_id_of(raw: bytes | None) -> str | None:
-    """Best-effort read of the referrer's reference from bytes that failed validation, for the rejection."""
+def keyed_by_its_reference(submission: NotificationSubmission, key: bytes | None) -> None:
+    """The front door's records are keyed by the referrer's reference: that key keeps one submission's revisions
+    in order on one partition. A record under another key is refused, not taken as a revision of whatever its
+    body names."""
+    if key is None or key != submission.submission_id.encode():
+        shown = "no key" if key is None else "another key"
+        raise Rejected([f"record key: the record was sent with {shown}; send it keyed by its submission_id"])
+
+
+def submission_id_of(raw: bytes | None, key: bytes | None = None) -> str | None:
+    """Best-effort read of the referrer's reference for the rejection of bytes that failed validation: the one in
+    the opened bytes, else the record's key (the reference a referrer submits under, and all there is when the
+    bytes are not even an envelope). Only a reference the contract allows is repeated: the rejection travels
+    unsealed, and a refused reference may be anything a person typed, a child's name included."""
     try:
         value = json.loads(raw or b"").get("submission_id")
     except (ValueError, AttributeError):
+        value = None
+    if _is_reference(value):
+        return value
+    try:
+        keyed = key.decode() if key is not None else None
+    except UnicodeDecodeError:
         return None
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return keyed if _is_reference(keyed) else None
+
+
+_REFERENCE = re.compile(next(m.pattern for m in NotificationSubmission.model_fields["submission_id"].metadata
+                             if getattr(m, "pattern", None)))
+
+
+def _is_reference(value: object) -> bool:
+    return isinstance(value, str) and _REFERENCE.fullmatch(value) is not None
