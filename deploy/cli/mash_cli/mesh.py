@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import json
 import os
@@ -10,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from mash_contracts.topics import principals
+from mash_runtime.desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
 
 from . import processes
@@ -140,12 +141,11 @@ class Mesh:
         for service in services or tuple(SERVICES):
             if self.pid(service) is None:
                 env = self.env(service)
+                (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
                 if service in HTTP_SERVICES:
                     port = free_port()
-                    (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
                     (self.state_dir / "run" / f"{service}.http").write_text(str(port))
                     env["MASH_HTTP_PORT"] = str(port)
-                (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
                 (self.state_dir / "run" / f"{service}.model.json").write_text(json.dumps({k: env.get(k) for k in MODEL_SETTINGS}))
                 processes.spawn([sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env)
 
@@ -173,14 +173,11 @@ class Mesh:
         asyncio.run(_wait_groups(self.access, [g for s in services or tuple(SERVICES) for g in SERVICES[s]], timeout, self))
 
 
+@functools.cache
 def declared_findings() -> dict[str, list[str]]:
-    """Each desk's declared findings, read from its policy file (not imported: the CLI runs no desk code)."""
-    out = {}
-    for desk in DESKS:
-        spec = importlib.util.find_spec(f"mash_{desk}")
-        policy = tomllib.loads((Path(spec.origin).parent / "policy.toml").read_text())
-        out[policy["agency"]] = list(policy["findings"])
-    return out
+    """Each desk's declared findings, from its policy file (read, not imported: the CLI runs no desk code)."""
+    policies = (SharingPolicy.load(Path(importlib.util.find_spec(f"mash_{desk}").origin).parent / "policy.toml") for desk in DESKS)
+    return {p.agency.value: list(p.findings) for p in policies}
 
 
 async def _wait_groups(access: Access, groups: list[str], timeout: float, mesh: Mesh) -> None:

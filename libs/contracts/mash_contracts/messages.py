@@ -187,6 +187,11 @@ class Notification(NotificationSubmission):
                                      "subjects, concern, consent, referrer")
 
     @property
+    def urgent(self) -> bool:
+        """Red at screening: it and every answer about it travel the urgent lane."""
+        return self.rag is RagRating.RED
+
+    @property
     def needs_research(self) -> bool:
         """Whether the desks research this revision: the first always; a later one when who it is about, the
         concern or the consent changed (new contact details for the referrer change nothing the desks hold)."""

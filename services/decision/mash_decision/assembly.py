@@ -88,7 +88,19 @@ class Assembly:
 
     def record_contribution(self, contribution: Contribution, original: bytes | None = None, topic: str | None = None) -> bool:
         self._check_findings(contribution)
-        return self._step(lambda s: self._store_contribution(s, contribution, original, topic) | self._advance(s, contribution.referral_id))
+        return self._step(lambda s: self._take_answer(s, contribution, original, topic))
+
+    def _take_answer(self, s: Session, c: Contribution, original: bytes | None, topic: str | None) -> bool:
+        """Store a desk's answer, then re-grade and advance on the answers read once."""
+        if not self._store_contribution(s, c, original, topic):
+            return False  # the same answer again (a redelivery): its effects were committed with it
+        answers = self._answers(s, c.referral_id)
+        queued = False
+        if c.agency in answers.conflicts:
+            queued = self._raise(s, c.referral_id, Alerted(
+                AlertKind.CONTRIBUTION_CONFLICT, f"{c.agency.value} sent differing answers for revision {c.notification_revision}: "
+                "both kept, a manager decides"), c.notification_revision)
+        return self._regrade(s, c.referral_id, answers) | queued | self._advance(s, c.referral_id, answers=answers)
 
     def _check_findings(self, c: Contribution) -> None:
         # Each finding is one desk's to report (an open CP plan is social care's): a desk that reports another's
@@ -147,11 +159,12 @@ class Assembly:
                           detail={"rag": n.rag.value, "revision": n.revision})
 
     def _store_contribution(self, s: Session, c: Contribution, original: bytes | None, topic: str | None) -> bool:
+        """Keep every distinct answer; False when this one is already kept."""
         body = c.model_dump_json()
         digest = hashlib.sha256(body.encode()).hexdigest()
         mine = (contributions.c.referral_id == c.referral_id) & (contributions.c.agency == c.agency.value)
         if s.execute(select(contributions.c.id).where(mine & (contributions.c.digest == digest))).first() is not None:
-            return False  # the same answer again (a redelivery)
+            return False
         known = s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == c.referral_id)).first() is not None
         s.execute(insert(contributions).values(
             referral_id=c.referral_id, agency=c.agency.value, revision=c.notification_revision, digest=digest, contribution=body,
@@ -159,18 +172,13 @@ class Assembly:
         self.audit.append(s, "decrypted", referral_id=c.referral_id, reason=f"{c.agency.value} contribution opened",
                           detail={"agency": c.agency.value, "status": c.status.value, "items": len(c.items),
                                   "revision": c.notification_revision, **({} if known else {"held": "referral not yet received"})})
-        queued = False
-        if c.agency in self._answers(s, c.referral_id).conflicts:
-            queued = self._raise(s, c.referral_id, Alerted(
-                AlertKind.CONTRIBUTION_CONFLICT, f"{c.agency.value} sent differing answers for revision {c.notification_revision}: "
-                "both kept, a manager decides"), c.notification_revision)
-        return self._regrade(s, c.referral_id) | queued
+        return True
 
-    def _regrade(self, s: Session, referral_id: str) -> bool:
+    def _regrade(self, s: Session, referral_id: str, answers: Answers) -> bool:
         r = self._referral(s, referral_id)
         if r is None or r.state != AWAITING:
             return False
-        change = self.model.regrade(r.rag, self._answers(s, referral_id).newest)
+        change = self.model.regrade(r.rag, answers.newest)
         if change is None:
             return False
         new, reason = change
@@ -186,11 +194,12 @@ class Assembly:
                          .order_by(contributions.c.id)).scalars()
         return Answers.from_arrivals(Contribution.model_validate_json(c) for c in rows)
 
-    def _advance(self, s: Session, referral_id: str, due: bool = False) -> bool:
+    def _advance(self, s: Session, referral_id: str, due: bool = False, answers: Answers | None = None) -> bool:
         r = self._referral(s, referral_id)
         if r is None or r.state != AWAITING:
             return False
-        answers = grounds.awaited(s, r, self._answers(s, referral_id))  # on recorded s47 grounds: their answers
+        answers = answers if answers is not None else self._answers(s, referral_id)
+        answers = grounds.awaited(s, r, answers)  # on recorded s47 grounds: their answers
         notification = self._notification(s, referral_id)
         done = rules.assess(r, answers, notification, self.expected, self.model, self.now(), due=due)
         if done is None:

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mash_contracts import (Agency, AlertKind, Contribution, ContributionStatus, GroundsKind, Notification, RagRating,
@@ -29,19 +29,7 @@ from mash_runtime.calendar import as_utc
 from mash_runtime.store import enqueue
 
 from .rules import AWAITING, ROUTED, Alerted, Answers, manager_name, recorded_rationale
-from .tables import contributions, metadata, recommendations, referrals
-
-grounds = Table(
-    "research_grounds",
-    metadata,
-    Column("grounds_id", String(36), primary_key=True),
-    Column("referral_id", String(16), nullable=False, index=True),
-    Column("revision", Integer, nullable=False),  # the notification revision the desks re-research
-    Column("kind", String(32), nullable=False),
-    Column("recorded_by", String(120), nullable=False),
-    Column("rationale", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-)
+from .tables import contributions, recommendations, referrals, research_grounds as grounds
 
 class NoReferral(ValueError):
     """Grounds for a referral the decision service does not hold."""
@@ -71,7 +59,7 @@ def record(asm, referral_id: str, recorded_by: str, kind: GroundsKind, rationale
             after = "after routing: a manager re-assesses" if row.state == ROUTED else "the desks research again"
             asm._raise(s, referral_id, Alerted(AlertKind.GROUNDS_RECORDED, f"{kind.value} grounds recorded by a manager: {after}"),
                        row.revision, rag=rag)
-        state = s.execute(select(referrals.c.state).where(referrals.c.referral_id == referral_id)).scalar()
+        state = AWAITING if gid is not None else row.state  # new grounds re-open the referral
         gid = gid or _grounds_id(referral_id, row.revision, kind, recorded_by, rationale)
     return {"referral_id": referral_id, "grounds_id": gid, "kind": kind.value, "recorded_by": recorded_by, "state": state}
 

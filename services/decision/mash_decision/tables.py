@@ -71,3 +71,14 @@ alerts = Table(  # one alert of each kind per revision of a referral: instances 
     Column("revision", Integer, primary_key=True, autoincrement=False),
     Column("raised_at", DateTime(timezone=True), nullable=False),
 )
+research_grounds = Table(  # s47 grounds a manager recorded (grounds.py); the rationale never leaves this store
+    "research_grounds",
+    metadata,
+    Column("grounds_id", String(36), primary_key=True),
+    Column("referral_id", String(16), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),  # the notification revision the desks re-research
+    Column("kind", String(32), nullable=False),
+    Column("recorded_by", String(120), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
-from mash_contracts import Notification, NotificationSubmission, RagRating, Rejection
+from mash_contracts import Notification, NotificationSubmission, Rejection
 from mash_contracts.threshold import ThresholdModel
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
 from mash_runtime.audit import AuditLog, subject_tokens
@@ -53,7 +53,7 @@ class IntakeHandlers:
                 detail=detail,
             )
             # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
-            lane = NOTIFICATIONS_URGENT if notification.rag is RagRating.RED else NOTIFICATIONS
+            lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
             enqueue(s, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack, str(ack.message_id))
         return notification

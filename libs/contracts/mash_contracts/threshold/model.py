@@ -55,14 +55,6 @@ class Rule:
     also_route: tuple[Agency, ...] = ()
     low_level: bool = False  # counts towards the low-level cap: cannot lift a referral past a band on its own
 
-    @property
-    def condition(self) -> str:
-        return self.when[0][0]
-
-    @property
-    def value(self) -> object:
-        return self.when[0][1]
-
 
 @dataclass(frozen=True)
 class ScreeningRule:

@@ -58,7 +58,6 @@ class WithoutConsent(BaseModel):
     footing: StatutoryFooting | Literal["*"] = Field(description="The referral's statutory footing it covers, or * for any")
     condition: str = Field(description="When it applies, in words the disclosure record repeats")
     cites: str = Field(description="The law or guidance relied on, cited on every disclosure record that uses it")
-    record_reason: bool = Field(True, description="The desk records why it shared without consent (Caldicott)")
 
     def covers(self, footing: StatutoryFooting) -> bool:
         return self.footing == ANY or self.footing is footing

@@ -17,7 +17,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, Table
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Notification, RagRating, ResearchGrounds
+from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds
 from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
 
 from ..audit import AuditLog, subject_tokens
@@ -144,7 +144,7 @@ class Desk:
                     detail={"status": answer.status.value, "items": len(answer.items), "disclosure_id": disclosure_id,
                             "record_classes": sorted({i.record_class for i in answer.items})},
                 )
-            topic = contributions_topic(self.policy.agency, urgent=notification.rag is RagRating.RED)  # the lane it came on
+            topic = contributions_topic(self.policy.agency, urgent=notification.urgent)
             enqueue(s, self.firewall, topic, notification.referral_id, contribution, str(contribution.message_id))
         log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
         return True
