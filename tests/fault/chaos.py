@@ -111,10 +111,10 @@ class Chaos:
     graceful: dict[str, bool] = field(default_factory=dict)
 
     def plan(self) -> list[str]:
-        order = [*DESKS, "decision", "intake"]
+        order = [*DESKS, "analysis", "decision", "intake"]
         order.insert(self.rng.randrange(len(order) + 1), "broker")
         # And one SIGTERM mid-flow: the service must drain (finish, commit, flush) and exit in time.
-        order.insert(self.rng.randrange(len(order) + 1), "sigterm:" + self.rng.choice([*DESKS, "decision", "intake"]))
+        order.insert(self.rng.randrange(len(order) + 1), "sigterm:" + self.rng.choice([*DESKS, "analysis", "decision", "intake"]))
         return order
 
     def run(self) -> None:

@@ -17,6 +17,7 @@ from mash_contracts.topics import (
     DEAD_LETTERS,
     DECISIONS,
     DESK_AGENCIES,
+    RESEARCHERS,
     NOTIFICATIONS,
     PRODUCTS,
     REJECTIONS,
@@ -68,7 +69,7 @@ def test_referrals_travel_intake_desks_decision_to_the_recipient(mesh, watcher, 
     assert len(decisions) == 6 and set(decisions) == refs
     for ref, decision in decisions.items():
         assert decision.rag is notifications[ref].rag
-        assert set(decision.contributions) == set(DESK_AGENCIES)
+        assert set(decision.contributions) == set(RESEARCHERS)
         assert decision.explanation, "every decision says why"
         for recipient in decision.recipients:
             products = [p for p in seen.decoded(products_topic(recipient)) if p.referral_id == ref]

@@ -37,12 +37,12 @@ def test_a_changed_resubmission_is_supplementary_information_not_a_duplicate(mes
     ours = lambda s, kind: [a for a in s.decoded(ALERTS.name) if a.referral_id == referral_id and a.kind is kind]
     seen = run(watcher.read_until(
         [ACKNOWLEDGEMENTS.name, ALERTS.name, *contributions],
-        lambda s: acked(s, 2) and len(fresh(s)) == 4 and ours(s, AlertKind.REFERRAL_UPDATED)
+        lambda s: acked(s, 2) and len(fresh(s)) == 5 and ours(s, AlertKind.REFERRAL_UPDATED)
         and any("revision 2" in a.detail for a in ours(s, AlertKind.CONFIRMATION_NEEDED)), timeout=90, settle=2))
     assert len(acked(seen, 1)) == 1 and len(acked(seen, 2)) == 1, "one acknowledgement per revision, none for the retry"
     assert acked(seen, 2)[0].referral_id == referral_id and "supplementary information" in acked(seen, 2)[0].text
     assert "after the decision was routed" in ours(seen, AlertKind.REFERRAL_UPDATED)[0].detail
-    assert fresh(seen) == {Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION}
+    assert fresh(seen) == {Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION, Agency.HUB_RESEARCH}
 
 
 def test_a_finding_that_is_not_the_desks_to_report_is_dead_lettered(mesh, watcher):

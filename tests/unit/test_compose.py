@@ -56,9 +56,9 @@ def test_every_environment_variable_is_a_setting_of_that_service(service):
 
 def test_decision_expects_the_desks_that_compose_runs():
     expected = yaml.safe_load(COMPOSE["services"]["decision"]["environment"]["MASH_EXPECTED_DESKS"])
-    from mash_contracts.topics import DESK_AGENCIES
+    from mash_contracts.topics import RESEARCHERS
 
-    assert expected == [a.value for a in DESK_AGENCIES]
+    assert expected == [a.value for a in RESEARCHERS]
 
 
 def test_topics_service_creates_exactly_the_catalogue():

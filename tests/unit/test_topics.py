@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+
+from mash_contracts import Agency
 from pydantic import BaseModel
 
 import mash_contracts
@@ -34,7 +36,9 @@ def test_every_message_type_has_a_topic():
 
 def test_each_desk_and_recipient_has_its_topic():
     for agency in DESK_AGENCIES:
-        assert by_name(contributions_topic(agency)).readers == ("decision",)
+        # the decision service assembles them; the hub research service keeps their times and statuses
+        assert by_name(contributions_topic(agency)).readers == ("decision", "analysis")
+    assert by_name(contributions_topic(Agency.HUB_RESEARCH)).readers == ("decision",)
     for agency in PRODUCT_RECIPIENTS:
         assert by_name(products_topic(agency)).readers == (agency.value,)
 

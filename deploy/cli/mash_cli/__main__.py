@@ -9,7 +9,7 @@
   mash init [--replace] [SERVICE ...]
                             create and stamp each service's store, once before its first start (`mash up` does it);
                             --replace starts a new empty store for a service whose store is lost
-  mash up | down | ps       run the five services in the background against the local broker
+  mash up | down | ps       run the seven services in the background against the local broker
   mash status               each service's readiness and consumer lag, the oldest waiting referral
   mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                             the confidential record of activity: verify its chains (against the anchors on
@@ -20,6 +20,10 @@
                 grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT
                             the MASH manager's desk: recommendations waiting for a person (with each desk's
                             declines); recorded s47 grounds re-open the declined desks' research
+  mash analysis linkage [--people N] [--write] | report --out DIR | year [--notifications N] --out DIR
+                            the hub's research: person-linkage precision and recall on a synthetic population,
+                            the commissioning and oversight report from the running analysis service, the
+                            same report over a synthetic year
   mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
   mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
   mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
-    sub.add_parser("up", help="start the broker and the five services in the background")
+    sub.add_parser("up", help="start the broker and the seven services in the background")
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
     sub.add_parser("status", help="each service's readiness and consumer lag, and the oldest waiting referral")
@@ -102,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--rationale")
     dec.add_argument("--kind", choices=["s47", "strategy_discussion"], help="grounds: what the manager recorded")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
+    ana = sub.add_parser("analysis", help="the hub's research: linkage quality, the commissioning report, a synthetic year",
+                         add_help=False)
+    ana.add_argument("action", choices=["linkage", "report", "year"])
+    ana.add_argument("rest", nargs=argparse.REMAINDER)
     dlq = sub.add_parser("dlq", help="list dead letters with their reasons; replay chosen ones after a fix")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("ids", nargs="*", help="replay: dead letter ids")
@@ -207,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refused: {e}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "analysis":
+        if args.action == "linkage":
+            from .linkage_quality import main as linkage_main
+
+            return linkage_main(args.rest) or 0
+        from .analysis_report import main as report_main
+
+        return report_main([args.action, *args.rest]) or 0
     if args.command == "dlq":
         from . import dlq as dead
 

@@ -88,7 +88,7 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(access, submissions, timeout, Principals(mesh.keys_dir)))
+        ok = asyncio.run(_submit_and_watch(access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed)))
         mesh.stop()  # each service anchors its chain's head on the broker as it stops, so the check below has them all
         print("\nthe confidential record of activity (hash-chained, signed by each service, anchored on the broker):", flush=True)
         ok &= audit.verify(mesh)
@@ -123,7 +123,25 @@ def build_referrals(root: Path, count: int, seed: int) -> tuple[Path, list[Notif
     return path, submissions
 
 
-async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals) -> bool:
+def repeat_concerns(submissions: list[NotificationSubmission], seed: int) -> list[NotificationSubmission]:
+    """Two later low-level concerns about the last household's children from two other agencies, none serious
+    alone: the hub research service links them to the first and finds several agencies' concerns together."""
+    from mash_contracts import Agency, ConcernCategory
+
+    first = submissions[-1]
+    children = [s for s in first.subjects if s.role.value == "child"] or first.subjects
+    others = [a for a in (Agency.HEALTH, Agency.EDUCATION, Agency.POLICE) if a is not first.referrer.agency][:2]
+    return [first.model_copy(update={
+        "submission_id": f"{first.submission_id}-R{n}", "subjects": children,
+        "referrer": first.referrer.model_copy(update={"agency": agency, "organisation": f"Demo {agency.value}",
+                                                      "email": f"repeat{n}.{seed}@example.org"}),
+        "concern": first.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False,
+                                                    "description": "Child arriving hungry and unkempt again this week."})})
+        for n, agency in enumerate(others, 1)]
+
+
+async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals,
+                            repeats: list[NotificationSubmission] = ()) -> bool:
     watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
                *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
     # The demo narrates every hop, so it watches as the operator's super user; no service has that reach.
@@ -139,13 +157,22 @@ async def _submit_and_watch(access: Access, submissions: list[NotificationSubmis
         for s in submissions:
             await producer.send_and_wait(**principals.submission_record(s))
         await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
-        return await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals)
+        if not await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals):
+            return False
+        # Then repeat concerns, one at a time as they would come: the hub remembers the earlier ones.
+        for repeat in repeats:
+            print(f"\nsubmitting a later concern about the same children from {repeat.referrer.agency.value} ...\n", flush=True)
+            await producer.send_and_wait(**principals.submission_record(repeat))
+            if not await _watch(consumer, {repeat.submission_id}, started, timeout, principals, first_wave=False):
+                return False
+        return True
     finally:
         await producer.stop()
         await consumer.stop()
 
 
-async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float, principals: Principals) -> bool:
+async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float, principals: Principals,
+                 first_wave: bool = True) -> bool:
     ours: set[str] = set()  # referral ids of this run
     expected_products: dict[str, int] = {}
     products: dict[str, list[str]] = defaultdict(list)
@@ -190,9 +217,10 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                     products[p.referral_id].append(p.recipient.value)
                     print(f"{stamp()} {p.referral_id} information product routed to {p.recipient.value}", flush=True)
         routed = [ref for ref in ours if ref in expected_products and len(products[ref]) >= expected_products[ref]]
-        if len(ours) == len(submitted) and len(routed) == len(ours) and dead and rejected:
-            print(f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "
-                  f"in {time.monotonic() - started:.1f}s", flush=True)
+        if len(ours) == len(submitted) and len(routed) == len(ours) and (not first_wave or (dead and rejected)):
+            if first_wave:
+                print(f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "
+                      f"in {time.monotonic() - started:.1f}s", flush=True)
             return True
     print(f"\ntimed out after {timeout:.0f}s: {len(ours)} acknowledged, {len(expected_products)} decided", flush=True)
     return False
@@ -207,6 +235,8 @@ def _contribution_line(c: Contribution) -> str:
         parts.append("more held, not disclosable")
     if c.findings:
         parts.append("findings: " + ", ".join(c.findings))
+
     if c.uncertain_matches:
         parts.append(f"{len(c.uncertain_matches)} uncertain match(es) not shared")
-    return "; ".join(parts)
+    why = "".join(f"\n{'':22}{finding}: {reason}" for finding, reason in sorted(c.finding_explanations.items()))
+    return "; ".join(parts) + why

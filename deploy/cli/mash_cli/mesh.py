@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from mash_contracts import Agency
 from mash_contracts.topics import principals
 from mash_runtime.desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
@@ -26,7 +28,8 @@ from .kafka import ADMIN, Access, free_port
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 SERVICES: dict[str, tuple[str, ...]] = {
-    s: (s, s + ".urgent") for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "decision")
+    s: (s, s + ".urgent") for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "analysis",
+                                    "decision")
 }
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
@@ -175,9 +178,17 @@ class Mesh:
 
 @functools.cache
 def declared_findings() -> dict[str, list[str]]:
-    """Each desk's declared findings, from its policy file (read, not imported: the CLI runs no desk code)."""
-    policies = (SharingPolicy.load(Path(importlib.util.find_spec(f"mash_{desk}").origin).parent / "policy.toml") for desk in DESKS)
-    return {p.agency.value: list(p.findings) for p in policies}
+    """Each desk's declared findings, from its policy file, and the hub research service's, from its emerging-harm
+    rules (read, not imported: the CLI runs no service code)."""
+    policies = (SharingPolicy.load(_package_file(desk, "policy.toml")) for desk in DESKS)
+    declared = {p.agency.value: list(p.findings) for p in policies}
+    rules = tomllib.loads(_package_file("analysis", "emerging_harm.toml").read_text())["rules"]
+    declared[Agency.HUB_RESEARCH.value] = sorted({r["finding"] for r in rules})
+    return declared
+
+
+def _package_file(service: str, name: str) -> Path:
+    return Path(importlib.util.find_spec(f"mash_{service}").origin).parent / name
 
 
 async def _wait_groups(access: Access, groups: list[str], timeout: float, mesh: Mesh) -> None:

@@ -184,7 +184,11 @@ class Notification(NotificationSubmission):
     revision: int = Field(1, ge=1, description="1 for the first submission; each changed resubmission under the same "
                           "submission id is supplementary information and the next revision of the same referral")
     changes: list[ShortText] = Field(default_factory=list, description="What changed since the previous revision: "
-                                     "subjects, concern, consent, referrer")
+                                     "subjects, concern, consent, referrer; linked_submission when this revision is "
+                                     "another submission linked to the referral as a duplicate")
+    linked_submission_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, description="Every reference the referrer submitted this referral under, "
+        "earliest first, when a submission under another reference was linked to it as a duplicate; empty when only one")
 
     @property
     def urgent(self) -> bool:
@@ -232,6 +236,9 @@ class Contribution(Message):
     status: ContributionStatus
     items: list[SharedItem] = Field(default_factory=list, max_length=500)
     findings: list[ShortText] = Field(default_factory=list, description="Risk indicators for the threshold model")
+    finding_explanations: dict[str, LongText] = Field(
+        default_factory=dict, description="Why each finding was reported, in words a manager reads (ids, counts, agencies "
+        "and dates; no names); the decision's explanation quotes it")
     uncertain_matches: list[UncertainMatch] = Field(default_factory=list, max_length=200)
     rationale: LongText
     policy_version: ShortText
@@ -288,6 +295,8 @@ class Decision(Message):
     revision: int = Field(1, ge=1, description="The notification revision decided on; a later revision is re-decided")
     conflicts: list[Agency] = Field(default_factory=list, description="Desks that sent differing answers for this revision")
     grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds the desks researched under, if any")
+    linked_submission_ids: list[str] = Field(default_factory=list, description="Every reference the referrer submitted "
+                                             "this referral under, when a duplicate was linked to it; empty when only one")
 
 
 class ResearchGrounds(Message):
@@ -346,6 +355,8 @@ class Acknowledgement(Message):
     decision_due_by: datetime
     text: LongText
     revision: int = Field(1, ge=1, description="1 for a new referral; above 1 when the submission updated it")
+    linked_to_submission_id: str | None = Field(None, description="Set when this submission was linked, as a duplicate, "
+                                                "to the open referral the referrer made under this earlier reference")
 
 
 class OutcomeNotice(Message):

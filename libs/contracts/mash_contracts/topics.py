@@ -58,8 +58,12 @@ REFERRERS = "referrers"
 MANAGERS = "managers"
 OPERATIONS = "operations"
 
-# The desks that research for every referral, in the order the decision service lists them.
+# The agencies' desks that research their own records for every referral, in the order the decision service lists them.
 DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION)
+# Everyone whose answer completes a referral: the agencies' desks and the hub's own research into its linked history.
+RESEARCHERS: tuple[Agency, ...] = (*DESK_AGENCIES, Agency.HUB_RESEARCH)
+# The hub research service: it reads its own sealed copies of the referral flow to keep the hub's linked history.
+ANALYSIS = "analysis"
 
 # Agencies that can receive an information product.
 PRODUCT_RECIPIENTS: tuple[Agency, ...] = (
@@ -105,9 +109,12 @@ def products_topic(agency: Agency) -> str:
 
 
 def desk_service(agency: Agency) -> str:
-    return {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care"}.get(
-        agency, f"{agency.value}_desk"
-    )
+    return {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care",
+            Agency.HUB_RESEARCH: ANALYSIS}.get(agency, f"{agency.value}_desk")
+
+
+# Services that research for a referral and so write contributions, dead letters and audit anchors.
+RESEARCH_SERVICES = tuple(desk_service(a) for a in RESEARCHERS)
 
 
 NOTIFICATIONS_SUBMITTED = Topic(
@@ -118,7 +125,7 @@ NOTIFICATIONS_SUBMITTED = Topic(
 )
 NOTIFICATIONS = Topic(
     "mash.notifications", "referral id", Notification,
-    writers=("intake",), readers=(*(desk_service(a) for a in DESK_AGENCIES), "decision"),
+    writers=("intake",), readers=(*RESEARCH_SERVICES, "decision"),
     description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.", sealed=True,
 )
 REJECTIONS = Topic(
@@ -134,10 +141,10 @@ ACKNOWLEDGEMENTS = Topic(
 CONTRIBUTIONS = tuple(
     Topic(
         contributions_topic(a), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision",),
+        writers=(desk_service(a),), readers=("decision", *((ANALYSIS,) if a is not Agency.HUB_RESEARCH else ())),
         description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.", sealed=True,
     )
-    for a in DESK_AGENCIES
+    for a in RESEARCHERS
 )
 NOTIFICATIONS_SUBMITTED_URGENT = Topic(
     NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX, "submission id", NotificationSubmission,
@@ -153,10 +160,10 @@ NOTIFICATIONS_URGENT = Topic(
 CONTRIBUTIONS_URGENT = tuple(
     Topic(
         contributions_topic(a, urgent=True), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision",),
+        writers=(desk_service(a),), readers=("decision", *((ANALYSIS,) if a is not Agency.HUB_RESEARCH else ())),
         description=f"The {a.value.replace('_', ' ')} desk's contributions for immediate-danger referrals.", sealed=True,
     )
-    for a in DESK_AGENCIES
+    for a in RESEARCHERS
 )
 # A manager's recorded s47 grounds re-open the research of the desks that declined without consent.
 RESEARCH_GROUNDS = Topic(
@@ -167,15 +174,16 @@ RESEARCH_GROUNDS = Topic(
 )
 DECISIONS = Topic(
     "mash.decisions", "referral id", Decision,
-    writers=("decision",), readers=(MANAGERS,),
+    writers=("decision",), readers=(MANAGERS, ANALYSIS),
     description="The threshold decision for each referral, with its explanation (sealed: a manager's override rationale "
     "is free text and may name people).",
     sealed=True,
 )
 ALERTS = Topic(
     "mash.alerts", "referral id", Alert,
-    writers=("decision",), readers=(MANAGERS, OPERATIONS),
-    description="Deadlines near and missed, recommendations awaiting a manager, re-grades (no personal data).",
+    writers=("decision", ANALYSIS), readers=(MANAGERS, OPERATIONS),
+    description="Deadlines near and missed, recommendations awaiting a manager, re-grades, harm emerging for someone "
+                "with no open referral (no personal data).",
 )
 OUTCOMES = Topic(
     "mash.outcomes", "submission id", OutcomeNotice,
@@ -192,7 +200,7 @@ PRODUCTS = tuple(
 )
 DEAD_LETTERS = Topic(
     "mash.deadletter", "original key", DeadLetter,
-    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=(OPERATIONS,),
+    writers=("intake", *RESEARCH_SERVICES, "decision"), readers=(OPERATIONS,),
     description="Messages a service could not process, with the original bytes, the error and the source offset.",
     partitions=3, max_message_bytes=dead_letter_bytes(RECORD_BYTES),
 )
@@ -200,7 +208,7 @@ DEAD_LETTERS = Topic(
 # only the old store's anchors, still on the topic, show that its history is gone.
 AUDIT_ANCHORS = Topic(
     "mash.audit.anchors", "service", AuditAnchor,
-    writers=("intake", *(desk_service(a) for a in DESK_AGENCIES), "decision"), readers=(OPERATIONS,),
+    writers=("intake", *RESEARCH_SERVICES, "decision"), readers=(OPERATIONS,),
     description="Each service's signed audit chain head, published periodically and on shutdown, against which "
                 "`mash audit verify` finds a replaced or truncated chain (hashes and ids only).",
     partitions=1, retention_ms=-1,

@@ -67,6 +67,9 @@ class Agency(StrEnum):
     PROBATION = "probation"
     HOUSING = "housing"
     OTHER = "other"
+    # The hub's own research: its linked history of earlier notifications, contributions and decisions, and the
+    # emerging-harm findings drawn from it. It answers every referral as a desk does; it receives no product.
+    HUB_RESEARCH = "hub_research"
 
 
 class RagRating(StrEnum):
@@ -103,6 +106,7 @@ class AlertKind(StrEnum):
     CONTRIBUTION_CONFLICT = "contribution_conflict"  # a desk sent two different answers for one revision
     CONTRIBUTION_WITHOUT_REFERRAL = "contribution_without_referral"  # held past its limit with no notification
     GROUNDS_RECORDED = "grounds_recorded"  # a manager recorded s47 grounds: the desks research again
+    EMERGING_HARM = "emerging_harm"  # the hub's history shows harm emerging for someone with no open referral
 
 
 class ThresholdLevel(IntEnum):

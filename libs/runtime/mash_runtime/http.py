@@ -93,3 +93,18 @@ def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route])
     if port is None:
         return app
     return Served(AsgiFastStream.from_app(app, asgi_routes=list(routes)), host, port)
+
+
+MANAGER_TOKEN_FILE = "manager-token"
+
+
+def manager_token(keys_dir) -> str:
+    """The bearer token the MASH managers' tools present to a service's manager routes (made at first use, 0600)."""
+    import secrets
+
+    from .firewall.keys import write_secret
+
+    path = keys_dir / MANAGER_TOKEN_FILE
+    if not path.exists():
+        write_secret(path, secrets.token_urlsafe(32))
+    return path.read_text().strip()

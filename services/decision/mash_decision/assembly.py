@@ -238,8 +238,9 @@ class Assembly:
                           reason=f"level {decision.level.value}, {decision.outcome.value}" + (f"; overrode level {rec.level.value}" if override else ""),
                           detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version,
                                   "revision": notification.revision})
-        notice = outcome_notice(notification, decision)
-        enqueue(s, self.firewall, OUTCOMES.name, notification.submission_id, notice, str(notice.message_id))
+        for reference in notification.linked_submission_ids or [notification.submission_id]:  # a linked duplicate's too
+            notice = outcome_notice(notification, decision, reference)
+            enqueue(s, self.firewall, OUTCOMES.name, reference, notice, str(notice.message_id))
         for product in products_for(notification, received, decision):
             enqueue(s, self.firewall, products_topic(product.recipient), r.referral_id, product, str(product.message_id))
             self.audit.append(s, "routed", referral_id=r.referral_id, subjects=subjects,

@@ -66,6 +66,7 @@ def decision_for(
         revision=notification.revision,
         conflicts=list(conflicts),
         grounds_id=grounds_id,
+        linked_submission_ids=list(notification.linked_submission_ids),
     )
 
 
@@ -128,17 +129,24 @@ def products_for(notification: Notification, contributions: dict[Agency, Contrib
     ]
 
 
-def outcome_notice(notification: Notification, decision: Decision) -> OutcomeNotice:
-    """No levels, findings or agency records: the referrer learns that the hub acted and who leads."""
+def outcome_notice(notification: Notification, decision: Decision, submission_id: str | None = None) -> OutcomeNotice:
+    """No levels, findings or agency records: the referrer learns that the hub acted and who leads. A referral
+    submitted under several references (a duplicate linked to it) sends a notice under each (`submission_id`),
+    each naming them all."""
+    to = submission_id or notification.submission_id
+    references = notification.linked_submission_ids or [notification.submission_id]
+    yours = (f"notification {references[0]}" if len(references) == 1
+             else f"notifications {', '.join(references[:-1])} and {references[-1]}")
     lead = {Agency.CHILDRENS_SOCIAL_CARE: "children's social care", Agency.EARLY_HELP: "the early help service",
             Agency.ADULT_SOCIAL_CARE: "adult social care", Agency.POLICE: "the police", Agency.HEALTH: "health services"}
     who = lead.get(decision.recipients[0], "the responsible agency") if decision.recipients else "the responsible agency"
     return OutcomeNotice(
-        message_id=_revision_id("outcome-notice", notification, *_on_grounds(decision.grounds_id)),
-        submission_id=notification.submission_id,
+        message_id=_revision_id("outcome-notice", notification, *_on_grounds(decision.grounds_id),
+                                *(() if to == notification.submission_id else ("to", to))),
+        submission_id=to,
         referral_id=notification.referral_id,
         decided_at=decision.decided_at,
         revision=decision.revision,
-        text=(f"The MASH has considered your notification {notification.submission_id} (referral {notification.referral_id}) "
+        text=(f"The MASH has considered your {yours} (referral {notification.referral_id}) "
               f"and decided the response; {who} will take it forward. Please continue to share any new concerns."),
     )

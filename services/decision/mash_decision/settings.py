@@ -1,12 +1,12 @@
 from pydantic import Field
 
 from mash_contracts import Agency
-from mash_contracts.topics import DESK_AGENCIES
+from mash_contracts.topics import RESEARCHERS
 from mash_runtime.settings import ServiceSettings
 
 
 class DecisionSettings(ServiceSettings):
-    expected_desks: list[Agency] = Field(list(DESK_AGENCIES), description="Desks whose contribution completes a referral")
+    expected_desks: list[Agency] = Field(list(RESEARCHERS), description="Desks whose contribution completes a referral")
     model: str = Field("default", description="Threshold model: a name in mash_contracts/threshold/models/ or a path to a TOML file")
     auto_confirm_levels: list[int] | None = Field(
         None, description="Override the model's levels routed without a manager (the demo and tests confirm all)")

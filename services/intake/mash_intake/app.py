@@ -1,5 +1,7 @@
 """Composition root of the intake service."""
 
+from datetime import timedelta
+
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import NotificationSubmission
@@ -16,12 +18,12 @@ from mash_runtime.service import main as service_main
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
-from . import revisions
+from . import links, revisions
 from .handlers import IntakeHandlers
 from .settings import IntakeSettings
 
 SERVICE = "intake"
-TABLES = (revisions.metadata,)
+TABLES = (revisions.metadata, links.metadata)
 
 
 def build():
@@ -33,7 +35,7 @@ def build():
     firewall = Firewall(SERVICE, settings.keys_dir)
     db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
-    handlers = IntakeHandlers(firewall, db, relay, model)
+    handlers = IntakeHandlers(firewall, db, relay, model, timedelta(hours=settings.duplicate_window_hours))
     anchoring = Anchoring(db, firewall, relay, settings.anchor_seconds)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
     subscribe_lanes(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,

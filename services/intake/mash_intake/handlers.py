@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from mash_contracts import Notification, NotificationSubmission, Rejection
@@ -16,14 +17,16 @@ from mash_runtime.consuming import Source
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
-from . import revisions, screening
+from . import duplicates, links, revisions, screening
 
 log = logging.getLogger("mash.intake")
 
 
 class IntakeHandlers:
-    def __init__(self, firewall: Firewall, db: Database, relay: OutboxRelay, model: ThresholdModel | None = None):
+    def __init__(self, firewall: Firewall, db: Database, relay: OutboxRelay, model: ThresholdModel | None = None,
+                 duplicate_window: timedelta = timedelta(hours=72)):
         self.model = model or screening.default_model()
+        self.duplicate_window = duplicate_window
         self.firewall = firewall
         self.db = db
         self.relay = relay
@@ -32,14 +35,22 @@ class IntakeHandlers:
     def _accept(self, submission: NotificationSubmission, notification: Notification) -> Notification | None:
         # One transaction: the revision (intake's inbox), the audit entry and both messages to publish. No entry
         # means no work. The same content again (a retry, a redelivery) adds nothing; different content under the
-        # same submission id is supplementary information and becomes the referral's next revision.
+        # same submission id is supplementary information and becomes the referral's next revision, and so does a
+        # duplicate under another reference (the same referrer, person at risk and concern within the window).
+        own = notification.referral_id
         with self.db.transaction() as s:
-            revision = revisions.record(s, notification.referral_id, revisions.part_digests(self.firewall.pepper, submission),
-                                        notification.received_at)
+            fp = duplicates.fingerprint(self.firewall.pepper, submission, notification.received_at, own)
+            referral_id, linking = self._referral_for(s, own, fp)
+            revision = revisions.record(s, referral_id, revisions.part_digests(self.firewall.pepper, submission),
+                                        notification.received_at, linking=linking,
+                                        linked_reference=None if referral_id == own else submission.submission_id)
             if revision is None:
                 return None
-            notification = screening.as_revision(notification, revision.number, revision.changes)
-            ack = screening.acknowledgement(notification)
+            opened = revisions.opened_at(s, referral_id) or notification.received_at
+            links.remember(s, own, replace(fp, referral_id=referral_id, opened_at=opened), notification.received_at)
+            references = links.references(s, referral_id)
+            notification = screening.as_revision(notification, revision.number, revision.changes, referral_id, references)
+            ack = screening.acknowledgement(notification, (references[0], opened) if linking else None)
             detail = {"submission_id": submission.submission_id, "rag": notification.rag.value,
                       "footing": notification.statutory_footing.value, "model": self.model.version,
                       "categories": sorted(c.value for c in notification.concern.categories)}
@@ -48,7 +59,8 @@ class IntakeHandlers:
             self.audit.append(
                 s, "received", referral_id=notification.referral_id,
                 reason=(f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
-                        + (f", revision {revision.number}" if revision.number > 1 else "")),
+                        + (f", revision {revision.number}" if revision.number > 1 else "")
+                        + (", a duplicate linked to the open referral" if linking else "")),
                 subjects=subject_tokens(self.firewall.pepper, notification.subjects),
                 detail=detail,
             )
@@ -57,6 +69,15 @@ class IntakeHandlers:
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
             enqueue(s, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack, str(ack.message_id))
         return notification
+
+    def _referral_for(self, s, own: str, fp: duplicates.Fingerprint) -> tuple[str, bool]:
+        """(the referral this submission belongs to, whether it is linked to it now)."""
+        if (joined := links.referral_of(s, own)) is not None:
+            return joined, False  # seen before: a retry or an update, of its own referral or the one it was linked to
+        if revisions.opened_at(s, own) is not None:
+            return own, False  # accepted before duplicates were recorded
+        match = duplicates.duplicate_of(fp, links.candidates(s, fp, self.duplicate_window), self.duplicate_window)
+        return (match.referral_id, True) if match else (own, False)
 
     def _reject(self, rejection: Rejection, record: ConsumerRecord) -> None:
         with self.db.transaction() as s:

@@ -75,19 +75,32 @@ def accept(submission: NotificationSubmission, received_at: datetime, model: Thr
     )
 
 
-def as_revision(notification: Notification, number: int, changes: tuple[str, ...]) -> Notification:
-    """A changed resubmission: supplementary information, the next revision of the same referral."""
+def as_revision(notification: Notification, number: int, changes: tuple[str, ...], referral_id: str | None = None,
+                references: list[str] = ()) -> Notification:
+    """A changed resubmission, or a duplicate under another reference (`referral_id`: the referral it is linked
+    to): supplementary information, the next revision of that referral. `references`: every reference the referral
+    was submitted under, when there is more than one."""
+    referral_id = referral_id or notification.referral_id
+    linked = list(references) if len(references) > 1 else []
     if number == 1:
-        return notification
+        return notification.model_copy(update={"linked_submission_ids": linked}) if linked else notification
     return notification.model_copy(update={
-        "message_id": derived_id("notification", notification.referral_id, str(number)),
-        "revision": number, "changes": list(changes)})
+        "message_id": derived_id("notification", referral_id, str(number)), "referral_id": referral_id,
+        "revision": number, "changes": list(changes), "linked_submission_ids": linked})
 
 
-def acknowledgement(notification: Notification) -> Acknowledgement:
+def acknowledgement(notification: Notification, linked_to: tuple[str, datetime] | None = None) -> Acknowledgement:
+    """`linked_to`: the earlier reference and the time of the open referral a duplicate was linked to."""
     due = next_working_day(notification.received_at)
     n = notification.revision
-    if n == 1:
+    if linked_to is not None:
+        message_id = derived_id("acknowledgement", notification.referral_id, str(n))
+        earlier, opened = linked_to
+        text = (f"Your notification {notification.submission_id} was linked to open referral {notification.referral_id}, "
+                f"which you made on {opened:%d %B %Y} under your reference {earlier}: it names the same person at risk "
+                f"and concern, so it is added to that referral as revision {n} and not opened as a second case. The MASH "
+                f"manager sees both references; a decision will be made by {due:%A %d %B %Y %H:%M} UTC.")
+    elif n == 1:
         message_id = derived_id("acknowledgement", notification.referral_id)
         text = (f"Your notification {notification.submission_id} was received by the MASH as referral "
                 f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC.")
@@ -98,7 +111,8 @@ def acknowledgement(notification: Notification) -> Acknowledgement:
                 f"revision {n} of referral {notification.referral_id} (changed: {changed}). The referral is re-assessed "
                 f"with it; a decision will be made by {due:%A %d %B %Y %H:%M} UTC.")
     return Acknowledgement(message_id=message_id, submission_id=notification.submission_id, referral_id=notification.referral_id,
-                           received_at=notification.received_at, decision_due_by=due, text=text, revision=n)
+                           received_at=notification.received_at, decision_due_by=due, text=text, revision=n,
+                           linked_to_submission_id=linked_to[0] if linked_to else None)
 
 
 def keyed_by_its_reference(submission: NotificationSubmission, key: bytes | None) -> None:

@@ -221,7 +221,9 @@ def _check(condition: str, value: object, n: NotificationSubmission, contributio
         return ((), f"the notification's concern includes {', '.join(hit)}") if hit else None
     if condition == "finding":
         agencies = tuple(a for a, c in sorted(contributions.items()) if value in c.findings)
-        return (agencies, f"{', '.join(a.value for a in agencies)} reported {value!r}") if agencies else None
+        why = "".join(f" ({a.value}: {contributions[a].finding_explanations[value]})" for a in agencies
+                      if value in contributions[a].finding_explanations)
+        return (agencies, f"{', '.join(a.value for a in agencies)} reported {value!r}{why}") if agencies else None
     if condition == "youngest_child_under_years":
         ages = _ages(n, today)
         return ((), f"the youngest child is {min(ages):.1f} years old") if ages and min(ages) < value else None

@@ -1,0 +1,1 @@
+"""The MASH hub research service."""

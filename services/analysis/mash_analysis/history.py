@@ -1,0 +1,361 @@
+"""The hub's linked history: every notification's people linked to persons, the desks' returns and the decisions.
+
+The store adapter of the analysis service: only this module and `figures_source` touch the tables. Blocking keys
+are kept as keyed HMACs (the service's pepper), so the index that finds a person's earlier appearances holds no
+name; the appearances themselves hold the identifiers linkage compares, inside the firewall, as the decision
+service's store holds its notifications, and are erased with the case (see `forget`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, delete, insert, select, update)
+from sqlalchemy.orm import Session
+
+from mash_contracts import Contribution, Decision, Notification, SubjectRole
+from mash_contracts.vocabulary import SUBJECTS_AT_RISK
+from mash_contracts.vocabulary import ReferrerKind
+
+from .harm import Contact, Person
+from .linkage import Link, PersonLinker, PersonRecord, blocking_keys
+
+metadata = MetaData()
+
+referrals = Table(
+    "referrals", metadata,
+    Column("referral_id", String(16), primary_key=True),
+    Column("revision", Integer, nullable=False),  # the newest revision linked
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("referrer_kind", String(32), nullable=False),
+    Column("referrer_agency", String(40)),
+    Column("categories", JSON, nullable=False),
+    Column("rag", String(8), nullable=False),
+    Column("footing", String(16), nullable=False),
+    Column("findings", JSON, nullable=False),  # what the hub's research reported on it
+    Column("answered_at", DateTime(timezone=True)),
+)
+appearances = Table(  # one person as one notification names them
+    "appearances", metadata,
+    Column("appearance_id", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(16), ForeignKey("referrals.referral_id"), nullable=False, index=True),
+    Column("subject_ref", String(32), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("person_id", String(36), nullable=False, index=True),
+    Column("household", String(64), index=True),
+    Column("link", JSON, nullable=False),  # how it was linked: {"status", "probability", "weight", "why"}
+    Column("given_name", String(120)),
+    Column("family_name", String(120)),
+    Column("date_of_birth", Date),
+    Column("nhs_number", String(10)),
+    Column("postcode", String(10)),
+    Column("address_line1", String(200)),
+    Column("erased", Boolean, nullable=False, default=False),
+    UniqueConstraint("referral_id", "subject_ref"),
+)
+blocking = Table(
+    "blocking_keys", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("appearance_id", Integer, ForeignKey("appearances.appearance_id"), primary_key=True),
+)
+possible_links = Table(  # shown as uncertain, never merged
+    "possible_links", metadata,
+    Column("appearance_id", Integer, ForeignKey("appearances.appearance_id"), primary_key=True),
+    Column("person_id", String(36), primary_key=True),
+    Column("probability", Float, nullable=False),
+    Column("why", Text, nullable=False),
+)
+returns = Table(  # each desk's answer, by its times and status only (never its content)
+    "returns", metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("referral_id", String(16), nullable=False, index=True),
+    Column("agency", String(40), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("due_by", DateTime(timezone=True)),
+    Column("researched_at", DateTime(timezone=True), nullable=False),
+    Column("findings", JSON, nullable=False),
+)
+decisions = Table(
+    "decisions", metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("referral_id", String(16), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("decision_due_by", DateTime(timezone=True)),
+)
+
+ADULT_ROLES = frozenset({SubjectRole.PARENT_CARER.value, SubjectRole.ALLEGED_PERPETRATOR.value,
+                         SubjectRole.HOUSEHOLD_MEMBER.value, SubjectRole.ADULT_AT_RISK.value})
+CHILD_ROLES = frozenset({SubjectRole.CHILD.value, SubjectRole.UNBORN_CHILD.value})
+AT_RISK = frozenset(r.value for r in SUBJECTS_AT_RISK)
+# Closed at the front end of the system: a referral decided below children's social care's threshold is no open case.
+OPEN_FROM_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Linked:
+    """How one subject of the notification was linked."""
+
+    subject_ref: str
+    role: str
+    person_id: str
+    link: Link | None  # the certain link it joined, None for a person new to the hub
+    possible: tuple[Link, ...]  # uncertain links, recorded and shown, never merged
+    candidates: int
+
+
+def source_of(kind: str, agency: str | None) -> str:
+    if kind == ReferrerKind.PROFESSIONAL.value and agency:
+        return agency
+    return kind.replace("_", " ")
+
+
+class History:
+    def __init__(self, pepper: bytes, linker: PersonLinker):
+        self.pepper = pepper
+        self.linker = linker
+
+    def _key(self, plain: str) -> str:
+        return hmac.new(self.pepper, b"mash-analysis-block\x1f" + plain.encode(), hashlib.sha256).hexdigest()
+
+    def _household(self, postcode: str | None, line1: str | None) -> str | None:
+        if not postcode:
+            return None
+        place = "".join(postcode.upper().split()) + "|" + " ".join((line1 or "").lower().split())
+        return hmac.new(self.pepper, b"mash-analysis-household\x1f" + place.encode(), hashlib.sha256).hexdigest()
+
+    # --- writes -------------------------------------------------------------------------------------------
+
+    def answered(self, s: Session, n: Notification) -> bool:
+        row = s.execute(select(referrals.c.revision, referrals.c.answered_at)
+                        .where(referrals.c.referral_id == n.referral_id)).first()
+        return row is not None and row.answered_at is not None and row.revision >= n.revision
+
+    def record_notification(self, s: Session, n: Notification) -> list[Linked]:
+        """Link each subject to a person (re-linking them on a later revision) and record the referral."""
+        facts = dict(revision=n.revision, received_at=n.received_at, referrer_kind=n.referrer.kind.value,
+                     referrer_agency=n.referrer.agency.value if n.referrer.agency else None,
+                     categories=sorted(c.value for c in n.concern.categories), rag=n.rag.value,
+                     footing=n.statutory_footing.value, answered_at=None)
+        earlier = {r.subject_ref: r.person_id for r in s.execute(
+            select(appearances.c.subject_ref, appearances.c.person_id).where(appearances.c.referral_id == n.referral_id))}
+        if s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == n.referral_id)).first():
+            s.execute(update(referrals).where(referrals.c.referral_id == n.referral_id).values(**facts))
+            self._drop_appearances(s, n.referral_id)
+        else:
+            s.execute(insert(referrals).values(referral_id=n.referral_id, findings=[], **facts))
+        home = next((x.address for x in sorted(n.subjects, key=lambda x: x.role.value not in AT_RISK) if x.address), None)
+        linked: list[Linked] = []
+        for subject in n.subjects:
+            address = subject.address or home
+            record = PersonRecord(record_id="new", given_name=subject.given_name, family_name=subject.family_name,
+                                  date_of_birth=subject.date_of_birth or subject.expected_date_of_birth,
+                                  nhs_number=subject.nhs_number, postcode=address.postcode if address else None,
+                                  address_line1=address.line1 if address else None)
+            keys = sorted({self._key(k) for k in blocking_keys(record)})
+            candidates = self._candidates(s, keys, n.referral_id)
+            links = self.linker.links(record, list(candidates.values()))
+            certain = next((lk for lk in links if lk.certain), None)
+            possible = tuple(lk for lk in links if not lk.certain)
+            person_of = {rid: pid for rid, (pid, _) in self._people_of(s, [int(r) for r in candidates]).items()}
+            if certain:
+                person_id = person_of[int(certain.record_id)]
+            else:
+                person_id = earlier.get(subject.subject_ref) or str(uuid.uuid4())
+            possible = tuple(lk for lk in possible if person_of[int(lk.record_id)] != person_id)
+            link_note = ({"status": "linked", "probability": certain.probability, "weight": certain.weight,
+                          "why": certain.describe()} if certain else {"status": "new", "probability": 1.0, "weight": 0.0, "why": ""})
+            appearance_id = s.execute(insert(appearances).values(
+                referral_id=n.referral_id, subject_ref=subject.subject_ref, role=subject.role.value, person_id=person_id,
+                household=self._household(record.postcode, record.address_line1), link=link_note,
+                given_name=subject.given_name, family_name=subject.family_name, date_of_birth=record.date_of_birth,
+                nhs_number=subject.nhs_number, postcode=record.postcode, address_line1=record.address_line1,
+                erased=False,
+            )).inserted_primary_key[0]
+            if keys:
+                s.execute(insert(blocking), [{"key": k, "appearance_id": appearance_id} for k in keys])
+            best: dict[str, Link] = {}
+            for lk in possible:
+                pid = person_of[int(lk.record_id)]
+                if pid not in best or lk.probability > best[pid].probability:
+                    best[pid] = lk
+            if best:
+                s.execute(insert(possible_links), [{"appearance_id": appearance_id, "person_id": pid, "probability": lk.probability,
+                                                    "why": lk.describe()} for pid, lk in best.items()])
+            linked.append(Linked(subject.subject_ref, subject.role.value, person_id, certain, tuple(best.values()), len(candidates)))
+        return linked
+
+    def mark_answered(self, s: Session, referral_id: str, findings: list[str], at: datetime) -> None:
+        s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(findings=findings, answered_at=at))
+
+    def record_return(self, s: Session, c: Contribution) -> None:
+        if s.execute(select(returns.c.message_id).where(returns.c.message_id == str(c.message_id))).first():
+            return
+        s.execute(insert(returns).values(message_id=str(c.message_id), referral_id=c.referral_id, agency=c.agency.value,
+                                         revision=c.notification_revision, status=c.status.value, due_by=c.due_by,
+                                         researched_at=c.researched_at, findings=list(c.findings)))
+
+    def record_decision(self, s: Session, d: Decision) -> None:
+        if s.execute(select(decisions.c.message_id).where(decisions.c.message_id == str(d.message_id))).first():
+            return
+        s.execute(insert(decisions).values(message_id=str(d.message_id), referral_id=d.referral_id, revision=d.revision,
+                                           level=int(d.level), outcome=d.outcome.value,
+                                           recipients=[a.value for a in d.recipients], decided_at=d.decided_at,
+                                           decision_due_by=d.decision_due_by))
+
+    def forget(self, s: Session, referral_id: str) -> bool:
+        """Retention: the case was crypto-shredded, so its identifiers go too. The referral's figures (dates, codes,
+        the person ids it was linked to) stay, as the decision service keeps its decisions; no one can be found by
+        them any more."""
+        ids = [r.appearance_id for r in s.execute(select(appearances.c.appearance_id).where(
+            appearances.c.referral_id == referral_id, appearances.c.erased.is_(False)))]
+        if not ids:
+            return False
+        s.execute(delete(blocking).where(blocking.c.appearance_id.in_(ids)))
+        s.execute(delete(possible_links).where(possible_links.c.appearance_id.in_(ids)))
+        s.execute(update(appearances).where(appearances.c.appearance_id.in_(ids)).values(
+            given_name=None, family_name=None, date_of_birth=None, nhs_number=None, postcode=None, address_line1=None,
+            erased=True))
+        return True
+
+    def referral_ids_with_identifiers(self, s: Session) -> list[str]:
+        return [r.referral_id for r in s.execute(select(appearances.c.referral_id).where(appearances.c.erased.is_(False)).distinct())]
+
+    def _drop_appearances(self, s: Session, referral_id: str) -> None:
+        ids = [r.appearance_id for r in s.execute(select(appearances.c.appearance_id).where(appearances.c.referral_id == referral_id))]
+        if ids:
+            s.execute(delete(blocking).where(blocking.c.appearance_id.in_(ids)))
+            s.execute(delete(possible_links).where(possible_links.c.appearance_id.in_(ids)))
+            s.execute(delete(appearances).where(appearances.c.appearance_id.in_(ids)))
+
+    # --- reads --------------------------------------------------------------------------------------------
+
+    def _candidates(self, s: Session, keys: list[str], referral_id: str) -> dict[str, PersonRecord]:
+        if not keys:
+            return {}
+        rows = s.execute(select(appearances).where(
+            appearances.c.appearance_id.in_(select(blocking.c.appearance_id).where(blocking.c.key.in_(keys))),
+            appearances.c.referral_id != referral_id, appearances.c.erased.is_(False)).limit(500)).all()
+        return {str(r.appearance_id): PersonRecord(record_id=str(r.appearance_id), given_name=r.given_name,
+                                                   family_name=r.family_name, date_of_birth=r.date_of_birth,
+                                                   nhs_number=r.nhs_number, postcode=r.postcode,
+                                                   address_line1=r.address_line1) for r in rows}
+
+    def _people_of(self, s: Session, appearance_ids: list[int]) -> dict[int, tuple[str, str]]:
+        if not appearance_ids:
+            return {}
+        return {r.appearance_id: (r.person_id, r.referral_id) for r in s.execute(
+            select(appearances.c.appearance_id, appearances.c.person_id, appearances.c.referral_id)
+            .where(appearances.c.appearance_id.in_(appearance_ids)))}
+
+    def people(self, s: Session, referral_id: str) -> list[Person]:
+        """Each subject of the referral with every contact the hub has had about them, and their siblings' contacts."""
+        mine = s.execute(select(appearances).where(appearances.c.referral_id == referral_id)).all()
+        person_ids = {r.person_id for r in mine}
+        households = {r.household for r in mine if r.household}
+        # Siblings: other children at the same address, or named with the same parent or carer.
+        parents = {r.person_id for r in mine if r.role == SubjectRole.PARENT_CARER.value}
+        shared = select(appearances.c.referral_id).where(appearances.c.person_id.in_(parents)) if parents else None
+        terms = []
+        if households:
+            terms.append(appearances.c.household.in_(households))
+        if shared is not None:
+            terms.append(appearances.c.referral_id.in_(shared))
+        sibling_ids: set[str] = set()
+        if terms:
+            from sqlalchemy import or_
+            sibling_ids = {r.person_id for r in s.execute(select(appearances.c.person_id).where(
+                or_(*terms), appearances.c.role.in_(CHILD_ROLES)))} - person_ids
+        contacts = self._contacts(s, person_ids | sibling_ids)
+        people: list[Person] = []
+        for r in mine:
+            siblings = ()
+            if r.role in CHILD_ROLES:
+                siblings = tuple((pid, tuple(contacts.get(pid, ()))) for pid in sorted(sibling_ids))
+            people.append(Person(r.person_id, r.subject_ref, r.role, tuple(contacts.get(r.person_id, ())), siblings))
+        return people
+
+    def _contacts(self, s: Session, person_ids: set[str]) -> dict[str, list[Contact]]:
+        if not person_ids:
+            return {}
+        refs = select(appearances.c.referral_id).where(appearances.c.person_id.in_(person_ids))
+        rows = s.execute(select(appearances.c.referral_id, appearances.c.person_id, appearances.c.role,
+                                appearances.c.household).where(appearances.c.referral_id.in_(refs))).all()
+        facts = {r.referral_id: r for r in s.execute(select(referrals).where(referrals.c.referral_id.in_(refs)))}
+        latest = self._latest_decisions(s, list(facts))
+        by_referral: dict[str, list] = defaultdict(list)
+        for r in rows:
+            by_referral[r.referral_id].append(r)
+        out: dict[str, list[Contact]] = defaultdict(list)
+        for referral_id, people in by_referral.items():
+            f = facts[referral_id]
+            adults = frozenset(p.person_id for p in people if p.role in ADULT_ROLES)
+            children = frozenset(p.person_id for p in people if p.role in CHILD_ROLES)
+            decided = latest.get(referral_id)
+            for p in people:
+                if p.person_id not in person_ids:
+                    continue
+                out[p.person_id].append(Contact(
+                    referral_id=referral_id, received_at=_utc(f.received_at), source=source_of(f.referrer_kind, f.referrer_agency),
+                    categories=frozenset(f.categories), rag=f.rag, role=p.role, household=p.household,
+                    adults=adults - {p.person_id}, children=children,
+                    level=decided.level if decided else None, outcome=decided.outcome if decided else None))
+        return out
+
+    def _latest_decisions(self, s: Session, referral_ids: list[str] | None) -> dict[str, object]:
+        """The newest decision per referral (all referrals when `referral_ids` is None)."""
+        if referral_ids is not None and not referral_ids:
+            return {}
+        query = select(decisions).order_by(decisions.c.revision, decisions.c.decided_at)
+        if referral_ids is not None:
+            query = query.where(decisions.c.referral_id.in_(referral_ids))
+        rows = s.execute(query).all()
+        return {r.referral_id: r for r in rows}
+
+    def contact_rows(self, s: Session) -> list:
+        """Every referral as a contact for the figures: codes, times and linked person ids only (see figures.py)."""
+        from .figures import ContactRow
+
+        latest = self._latest_decisions(s, None)
+        by_referral: dict[str, list] = defaultdict(list)
+        for r in s.execute(select(returns)).all():
+            by_referral[r.referral_id].append((r.agency, _utc(r.due_by) if r.due_by else None, _utc(r.researched_at)))
+        children: dict[str, list[str]] = defaultdict(list)
+        for r in s.execute(select(appearances.c.referral_id, appearances.c.person_id).where(appearances.c.role.in_(CHILD_ROLES))):
+            children[r.referral_id].append(r.person_id)
+        rows = []
+        for f in s.execute(select(referrals).order_by(referrals.c.received_at)).all():
+            d = latest.get(f.referral_id)
+            rows.append(ContactRow(
+                referral_id=f.referral_id, received_at=_utc(f.received_at), referrer_kind=f.referrer_kind,
+                referrer_agency=f.referrer_agency, categories=tuple(f.categories), rag=f.rag,
+                level=d.level if d else None, outcome=d.outcome if d else None,
+                decided_at=_utc(d.decided_at) if d else None,
+                decision_due_by=_utc(d.decision_due_by) if d and d.decision_due_by else None,
+                returns=tuple(by_referral.get(f.referral_id, ())), children=tuple(sorted(set(children.get(f.referral_id, ())))),
+                findings=tuple(f.findings or ())))
+        return rows
+
+    def without_open_referral(self, s: Session, person_ids: tuple[str, ...], now: datetime) -> list[str]:
+        """Of these people at risk, those no open referral covers: none undecided, none routed at children's social
+        care's threshold in the last twelve months."""
+        if not person_ids:
+            return []
+        contacts = self._contacts(s, set(person_ids))
+        open_ = {pid for pid, cs in contacts.items() for c in cs
+                 if c.role in AT_RISK and (c.level is None or (c.level >= OPEN_FROM_LEVEL and (now - c.received_at).days <= 365))}
+        return sorted(set(person_ids) - open_)
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

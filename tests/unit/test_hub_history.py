@@ -1,0 +1,117 @@
+"""The hub research service's work per notification, on a real store (SQLite) with the real linker: people linked
+across notifications, earlier contacts listed, findings explained, a redelivery adding nothing, and retention
+erasing identifiers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from mash_analysis.handlers import AnalysisHandlers
+from mash_analysis.harm import HarmRules
+from mash_analysis.history import History, appearances, blocking, decisions, metadata
+from mash_analysis.linkage import PersonLinker
+from mash_contracts import (Address, Agency, ConcernCategory, ConsentPosition, ConsentStatus, Notification,
+                            RagRating, Referrer, ReferrerKind, StatutoryFooting, Subject, SubjectRole)
+from mash_contracts.topics import ALERTS, contributions_topic
+from mash_runtime.store import Database, outbox
+from sqlalchemy import insert, select
+
+pytestmark = pytest.mark.unit
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def linker():
+    return PersonLinker()
+
+
+@pytest.fixture
+def hub(tmp_path, principals, linker):
+    db = Database(f"sqlite:///{tmp_path / 'analysis.db'}", metadata)
+    firewall = principals.firewall("analysis")
+    return AnalysisHandlers(db, History(firewall.pepper, linker), HarmRules.load(), firewall, relay=None)
+
+
+def notification(n: int, agency: Agency, subjects: list[Subject], *categories: ConcernCategory, days: float = 0) -> Notification:
+    return Notification(
+        message_id=uuid.uuid4(), referral_id=f"REF-{n:012X}", received_at=T0 + timedelta(days=days), rag=RagRating.GREEN,
+        statutory_footing=StatutoryFooting.S17, submission_id=f"S-{n}", submitted_at=T0 + timedelta(days=days),
+        referrer=Referrer(kind=ReferrerKind.PROFESSIONAL, agency=agency, name="A Professional", email="a@example.org"),
+        subjects=subjects, concern={"categories": list(categories or [ConcernCategory.NEGLECT]), "description": "Concern."},
+        consent=ConsentPosition(status=ConsentStatus.GIVEN))
+
+
+HOME = Address(line1="7 Larch Close", town="Northshire", postcode="NS3 8RD")
+
+
+def child(given="Amelia", family="Quennell", born=date(2016, 5, 1), home=HOME, nhs=None, ref="c1") -> Subject:
+    return Subject(subject_ref=ref, role=SubjectRole.CHILD, given_name=given, family_name=family, date_of_birth=born,
+                   address=home, nhs_number=nhs)
+
+
+def sent(hub: AnalysisHandlers, topic: str) -> list:
+    with hub.db.transaction() as s:
+        return [r for r in s.execute(select(outbox).where(outbox.c.topic == topic)).all()]
+
+
+def test_three_agencies_low_level_concerns_are_linked_and_found_with_an_explanation(hub):
+    assert hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
+    assert hub.research(notification(2, Agency.HEALTH, [child(given="Amelie", home=None)], days=20), T0)
+    assert hub.research(notification(3, Agency.POLICE, [child(family="Quenell")], days=40), T0)
+    with hub.db.transaction() as s:
+        people = {r.person_id for r in s.execute(select(appearances.c.person_id))}
+        found = hub.history.people(s, "REF-000000000003")
+    assert len(people) == 1, "one child, three spellings"
+    from mash_analysis.harm import evaluate
+    fired = {f.finding: f.explanation for f in evaluate(hub.rules, found, T0 + timedelta(days=40))}
+    assert fired["multi_agency_low_level_concerns"].startswith("3 contacts from 3 agencies in 90 days about c1: education, health, police")
+    assert len(sent(hub, contributions_topic(Agency.HUB_RESEARCH))) == 3
+
+
+def test_a_redelivered_notification_adds_nothing(hub):
+    n = notification(1, Agency.EDUCATION, [child()])
+    assert hub.research(n, T0)
+    assert not hub.research(n, T0)
+    assert len(sent(hub, contributions_topic(Agency.HUB_RESEARCH))) == 1
+
+
+def test_different_nhs_numbers_are_different_children_and_twins_are_not_merged(hub):
+    hub.research(notification(1, Agency.EDUCATION, [child(nhs="9434765919")]), T0)
+    hub.research(notification(2, Agency.HEALTH, [child(nhs="9434765870")], days=1), T0)
+    hub.research(notification(3, Agency.HEALTH, [child(given="Harriet", ref="t2")], days=2), T0)  # her twin
+    with hub.db.transaction() as s:
+        assert len({r.person_id for r in s.execute(select(appearances.c.person_id))}) == 3
+
+
+def test_an_alleged_perpetrator_across_two_households_alerts_for_the_child_with_no_open_referral(hub):
+    man = lambda home: Subject(subject_ref="a1", role=SubjectRole.ALLEGED_PERPETRATOR, given_name="Darren",
+                               family_name="Ashdown", date_of_birth=date(1985, 2, 3), address=home)
+    other = Address(line1="19 Quarry Road", town="Southshire", postcode="SS4 1JZ")
+    hub.research(notification(1, Agency.POLICE, [child(), man(HOME)], ConcernCategory.DOMESTIC_ABUSE), T0)
+    assert sent(hub, ALERTS.name) == []
+    hub.research(notification(2, Agency.HEALTH, [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other),
+                                                 man(other)], ConcernCategory.DOMESTIC_ABUSE, days=30), T0)
+    assert sent(hub, ALERTS.name) == [], "the first household's child is still in an undecided referral: covered"
+    with hub.db.transaction() as s:  # the first referral is decided at early help: no open referral covers her now
+        s.execute(insert(decisions).values(message_id=str(uuid.uuid4()), referral_id="REF-000000000001", revision=1, level=2,
+                                           outcome="early_help", recipients=["early_help"], decided_at=T0 + timedelta(days=1)))
+    hub.research(notification(3, Agency.EDUCATION, [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other),
+                                                    man(other)], ConcernCategory.DOMESTIC_ABUSE, days=31), T0)
+    alerts = sent(hub, ALERTS.name)
+    assert [a.key for a in alerts] == [b"REF-000000000003"]
+
+
+def test_retention_erases_the_identifiers_of_a_shredded_case(hub):
+    hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
+    assert hub.forget_shredded(lambda ref: {"referral_id": ref} if ref == "REF-000000000001" else None) == 1
+    with hub.db.transaction() as s:
+        [row] = s.execute(select(appearances)).all()
+        assert row.family_name is None and row.date_of_birth is None and row.erased
+        assert s.execute(select(blocking)).all() == []
+    # A later notification about her cannot be linked to the erased case.
+    hub.research(notification(2, Agency.HEALTH, [child()], days=3), T0)
+    with hub.db.transaction() as s:
+        assert len({r.person_id for r in s.execute(select(appearances.c.person_id))}) == 2
