@@ -154,10 +154,12 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
     try:
         report = verify(engine, Directory.load(mesh.keys_dir))
         assert report.ok, report.problems
-        from mash_decision.tables import referrals
+        from mash_decision.tables import notification_revisions, referrals
 
         with engine.connect() as conn:
             assert conn.execute(select(referrals).where(referrals.c.referral_id == ref)).first() is None, "the hub's copy is gone"
+            assert conn.execute(select(notification_revisions).where(notification_revisions.c.referral_id == ref)).first() is None, \
+                "and every revision kept for the chronology"
             from mash_runtime.audit import audit_log
 
             actions = [row.action for row in conn.execute(select(audit_log.c.action).where(audit_log.c.referral_id == ref))]

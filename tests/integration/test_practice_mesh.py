@@ -299,3 +299,41 @@ def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_t
     seen = subprocess.run([sys.executable, "-m", "mash_cli", "audit", "seen", r.referral_id, "--state", str(mesh.state_dir)],
                           capture_output=True, text=True, timeout=60)
     assert seen.returncode == 0 and "health_desk" in seen.stdout, seen.stdout + seen.stderr
+
+
+def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decisions_in_date_order(mesh, practice):
+    """Issue 14 part 5: the chronology over the manager's HTTP API and `mash decision chronology`, for the referral
+    re-decided on s47 grounds (its desks' items came on the grounds; it was decided twice)."""
+    from mash_decision.http import manager_token
+
+    r, token = practice["practice_neglect_refused_history"], manager_token(mesh.keys_dir)
+    status, found = _http(mesh, "GET", f"/referrals/{r.referral_id}/chronology", token=token)
+    assert status == 200, found
+    entries = found["entries"]
+    dated = [(e["date"], e["time"] or "") for e in entries if not e["undated"]]
+    assert dated == sorted(dated) and entries[:len(dated)] == [e for e in entries if not e["undated"]], "date order, undated last"
+    listed = {(e["source"], e["detail"]) for e in entries}
+    for agency, answer in r.after_contributions.items():  # every item each desk shared on the grounds, none dropped
+        for item in (answer.items if answer else []):
+            assert (agency.value, item.summary) in listed, (agency, item.record_class)
+    assert any(e["source"] == "childrens_social_care" and e["event"].startswith("Children's social care:") for e in entries)
+    events = [e["event"] for e in entries]
+    decisions = [i for i, e in enumerate(events) if e.startswith("Decision: Level")]
+    [grounds] = [i for i, e in enumerate(events) if e == "s47 grounds recorded"]
+    assert len(decisions) == 2 and decisions[0] < grounds < decisions[1], events
+    assert entries[grounds]["reference"] == r.grounds_id
+    assert entries[decisions[1]]["outcome"] and r.after.level_name in events[decisions[1]]
+
+    child = next(s["subject_ref"] for s in found["subjects"] if s["role"] == "child")
+    status, mine = _http(mesh, "GET", f"/referrals/{r.referral_id}/chronology?subject={child}", token=token)
+    assert status == 200 and all(not e["subject_refs"] or child in e["subject_refs"] for e in mine["entries"])
+    status, refused = _http(mesh, "GET", f"/referrals/{r.referral_id}/chronology?subject=nobody", token=token)
+    assert status == 400 and child in refused["subjects"]
+    assert _http(mesh, "GET", "/referrals/REF-000000000000/chronology", token=token)[0] == 404
+
+    printed = subprocess.run([sys.executable, "-m", "mash_cli", "decision", "chronology", r.referral_id, "--subject", child,
+                              "--state", str(mesh.state_dir)], capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stdout + printed.stderr
+    assert f"Chronology of {r.referral_id} for {child}" in printed.stdout and "s47 grounds recorded" in printed.stdout
+    assert any(line.split("|")[0].strip() == "date" for line in printed.stdout.splitlines())
+    assert printed.stdout.count("Decision: Level") == 2

@@ -44,6 +44,22 @@ def test_a_changed_resubmission_is_supplementary_information_not_a_duplicate(mes
     assert "after the decision was routed" in ours(seen, AlertKind.REFERRAL_UPDATED)[0].detail
     assert fresh(seen) == {Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION, Agency.HUB_RESEARCH}
 
+    # The chronology (issue 14 part 5) lists both revisions, every item the desks shared and the decision, in date order.
+    from mash_runtime.http import manager_token
+
+    from .test_decision_service import _http
+
+    status, found = _http(mesh, "GET", f"/referrals/{referral_id}/chronology", token=manager_token(mesh.keys_dir))
+    assert status == 200, found
+    events = [e["event"] for e in found["entries"]]
+    assert any(e.startswith("Referral received: other") for e in events) and any(e.startswith("Referral updated (revision 2") for e in events)
+    assert any(e.startswith("Decision: Level") for e in events), events
+    dated = [(e["date"], e["time"] or "") for e in found["entries"] if not e["undated"]]
+    assert dated == sorted(dated)
+    listed = {(e["source"], e["detail"]) for e in found["entries"]}
+    for c in (c for t in contributions for c in seen.decoded(t) if c.referral_id == referral_id):
+        assert all((c.agency.value, i.summary) in listed for i in c.items), c.agency
+
 
 def test_a_finding_that_is_not_the_desks_to_report_is_dead_lettered(mesh, watcher):
     submission = Generator(seed=uuid.uuid4().int).notification()

@@ -17,9 +17,11 @@
                             (--state .mash/demo after a demo)
   mash decision pending | confirm REF --manager NAME |
                 override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT |
-                grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT
+                grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT |
+                chronology REF [--subject S] [--json]
                             the MASH manager's desk: recommendations waiting for a person (with each desk's
-                            declines); recorded s47 grounds re-open the declined desks' research
+                            declines); recorded s47 grounds re-open the declined desks' research; a referral's
+                            multi-agency chronology (date | agency | event | outcome), of one child with --subject
   mash analysis linkage [--people N] [--write] | report --out DIR | year [--notifications N] --out DIR
                             the hub's research: person-linkage precision and recall on a synthetic population,
                             the commissioning and oversight report from the running analysis service, the
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--offline", action="store_true",
                      help="verify: the chains alone, without the anchors on the broker (a replaced chain would not show)")
     dec = sub.add_parser("decision", help="the MASH manager: pending recommendations, confirm, override with a rationale")
-    dec.add_argument("action", choices=["pending", "confirm", "override", "grounds"])
+    dec.add_argument("action", choices=["pending", "confirm", "override", "grounds", "chronology"])
     dec.add_argument("referral_id", nargs="?")
     dec.add_argument("--manager", default=None)
     dec.add_argument("--level", type=int)
@@ -105,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--recipient", action="append", default=[])
     dec.add_argument("--rationale")
     dec.add_argument("--kind", choices=["s47", "strategy_discussion"], help="grounds: what the manager recorded")
+    dec.add_argument("--subject", help="chronology: one subject's (a child's) entries and the household-wide ones")
+    dec.add_argument("--json", action="store_true", help="chronology: the service's JSON, not the table")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     ana = sub.add_parser("analysis", help="the hub's research: linkage quality, the commissioning report, a synthetic year",
                          add_help=False)
@@ -198,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "pending":
             manager.pending(mesh)
             return 0
+        if args.action == "chronology":
+            if not args.referral_id:
+                parser.error("chronology needs a referral id")
+            return manager.chronology(mesh, args.referral_id, args.subject, args.json)
         if not args.referral_id or not args.manager:
             parser.error("confirm, override and grounds need a referral id and --manager")
         try:

@@ -35,7 +35,7 @@ class Shredded:
 
 def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
         referral_ids: tuple[str, ...] = (), dry_run: bool = False, now: datetime | None = None) -> list[Shredded]:
-    from mash_decision.tables import contributions, decisions, metadata, referrals
+    from mash_decision.tables import contributions, decisions, metadata, notification_revisions, referrals
 
     url = mesh.database_url("decision")
     if url is None:
@@ -68,6 +68,7 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
             with db.transaction() as s:
                 s.execute(delete(contributions).where(contributions.c.referral_id == row.referral_id))
                 s.execute(delete(referrals).where(referrals.c.referral_id == row.referral_id))
+                s.execute(delete(notification_revisions).where(notification_revisions.c.referral_id == row.referral_id))
                 reason = (f"retention: {decision.outcome.value} case closed {decision.decided_at:%Y-%m-%d}"
                           if not referral_ids else "retention: erasure requested for this case")
                 audit.append(s, "shredded", referral_id=row.referral_id, actor="retention", reason=reason,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 
 from faststream import FastStream
@@ -92,7 +93,34 @@ def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route])
             attach(app)
     if port is None:
         return app
-    return Served(AsgiFastStream.from_app(app, asgi_routes=list(routes)), host, port)
+    served = AsgiFastStream.from_app(app, asgi_routes=[(p, r) for p, r in routes if "{" not in p])
+    # The app matches exact paths only: a path with parameters ("/referrals/{referral_id}/chronology") is tried
+    # where it would answer 404.
+    served.not_found = _with_parameters(routes, served.not_found)
+    return Served(served, host, port)
+
+
+def match(routes: Sequence[Route], path: str) -> tuple[Callable, dict[str, str]] | None:
+    """The route for a request path and its parameters: an exact path, or a pattern whose `{name}` is one segment."""
+    for pattern, route in routes:
+        if pattern == path:
+            return route, {}
+        if "{" in pattern:
+            regex = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(pattern)) + "$"
+            if found := re.match(regex, path):
+                return route, found.groupdict()
+    return None
+
+
+def _with_parameters(routes: Sequence[Route], not_found: Callable) -> Callable:
+    async def answer(scope, receive, send):
+        found = match(routes, scope.get("path", "")) if scope.get("type") == "http" else None
+        if found is None:
+            return await not_found(scope, receive, send)
+        route, parameters = found
+        await route({**scope, "path_params": parameters}, receive, send)
+
+    return answer
 
 
 MANAGER_TOKEN_FILE = "manager-token"

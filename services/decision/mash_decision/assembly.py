@@ -57,7 +57,7 @@ from .clock import Clock
 from mash_contracts.threshold import Recommendation, ThresholdModel
 from .products import decision_for, outcome_notice, products_for
 from .rules import AWAITING, RECOMMENDED, ROUTED, Alerted, Answers
-from .tables import alerts, contributions, decisions, metadata, rag_changes, recommendations, referrals
+from .tables import alerts, contributions, decisions, metadata, notification_revisions, rag_changes, recommendations, referrals
 
 __all__ = ["Assembly", "NotPending", "metadata"]
 log = logging.getLogger("mash.decision")
@@ -129,6 +129,7 @@ class Assembly:
 
     def _store_notification(self, s: Session, n: Notification) -> bool:
         r = self._referral(s, n.referral_id)
+        self._keep_revision(s, n)
         if r is None:
             s.execute(insert(referrals).values(
                 referral_id=n.referral_id, notification=n.model_dump_json(), received_at=n.received_at, state=AWAITING,
@@ -152,6 +153,12 @@ class Assembly:
         self._raise(s, n.referral_id, step.alert, n.revision)
         grounds.carry_forward(self, s, n)  # s47 grounds recorded on an earlier revision still stand
         return True
+
+    def _keep_revision(self, s: Session, n: Notification) -> None:
+        """Every revision the referrer sent, even one overtaken by a newer: the chronology lists each."""
+        mine = (notification_revisions.c.referral_id == n.referral_id) & (notification_revisions.c.revision == n.revision)
+        if s.execute(select(notification_revisions.c.revision).where(mine)).first() is None:
+            s.execute(insert(notification_revisions).values(referral_id=n.referral_id, revision=n.revision, notification=n.model_dump_json()))
 
     def _audit_opened(self, s: Session, n: Notification) -> None:
         self.audit.append(s, "decrypted", referral_id=n.referral_id, reason="notification opened for assembly",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from mash_contracts import (Agency, AlertKind, Contribution, ContributionStatus, GroundsKind, Notification, RagRating,
                             ResearchGrounds, StatutoryFooting, derived_id)
-from mash_contracts.topics import RESEARCH_GROUNDS
+from mash_contracts.topics import RESEARCH_GROUNDS, desk_service
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import enqueue
 
@@ -108,7 +108,9 @@ class OnGrounds(Answers):
     grounds_id: str = ""
 
     def fresh(self, research_revision: int) -> frozenset[Agency]:
-        return frozenset(a for a, c in self.newest.items() if str(c.grounds_id) == self.grounds_id)
+        # The hub's own research does not turn on the footing (it reads no grounds): its answer to the revision stands.
+        return frozenset(a for a, c in self.newest.items() if str(c.grounds_id) == self.grounds_id
+                         or (desk_service(a) not in RESEARCH_GROUNDS.readers and c.notification_revision >= research_revision))
 
 
 def awaited(s: Session, referral, answers: Answers) -> Answers:

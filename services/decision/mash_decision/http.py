@@ -4,6 +4,7 @@
     POST /decisions  {"referral_id", "manager", "action": "confirm"}
     POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
     POST /grounds    {"referral_id", "manager", "kind": "s47" | "strategy_discussion", "rationale"}  s47 grounds: the desks research again
+    GET  /referrals/{referral_id}/chronology[?subject=<subject_ref>]  the multi-agency chronology, of one child if asked
     (and the runtime's /health/live, /health/ready, /metrics)
 
 Every call but health needs `Authorization: Bearer <token>`; the token is generated at setup in the keys
@@ -15,18 +16,23 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from mash_contracts import Agency, GroundsKind, Outcome, ThresholdLevel
 from mash_runtime.firewall.keys import write_secret
 from mash_runtime.http import respond
 
+from . import queries
 from .assembly import Assembly, NotPending
+from .chronology import UnknownSubject, chronology
 from .grounds import NoReferral
 
 TOKEN_FILE = "manager-token"
+log = logging.getLogger("mash.decision")
 MAX_BODY = 16 * 1024
 
 
@@ -121,4 +127,27 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
             return await respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
         await respond(send, 200, recorded)
 
-    return [("/recommendations", recommendations), ("/decisions", decide), ("/grounds", record_grounds)]
+    async def chronology_of(scope, receive, send):
+        if await refused(scope, send, "GET"):
+            return
+        referral_id = scope.get("path_params", {}).get("referral_id", "")
+        subject = _query(scope).get("subject")
+        facts = await asyncio.to_thread(queries.chronology_facts, assembly.db, referral_id)
+        if facts is None:
+            return await respond(send, 404, {"error": "the decision service holds no referral with that id"})
+        try:
+            found = chronology(facts.notifications, facts.contributions, facts.decisions, facts.grounds, subject)
+        except UnknownSubject as e:
+            return await respond(send, 400, {"error": f"the referral names no such subject: use one of {', '.join(e.known)}",
+                                             "subjects": e.known})
+        # The entries name people and records: the log has the ids and counts only.
+        log.info("chronology read", extra={"referral_id": referral_id, "entries": len(found.entries), "one_subject": subject is not None})
+        await respond(send, 200, found.as_json())
+
+    return [("/recommendations", recommendations), ("/decisions", decide), ("/grounds", record_grounds),
+            ("/referrals/{referral_id}/chronology", chronology_of)]
+
+
+def _query(scope) -> dict[str, str]:
+    """The query string's parameters, the last of each name."""
+    return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}

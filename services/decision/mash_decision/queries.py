@@ -3,16 +3,18 @@ deadlines, the queue of recommendations. Reads only; no personal data leaves in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
-from mash_contracts import Agency, AlertKind, Contribution, RagRating, ThresholdLevel
+from mash_contracts import Agency, AlertKind, Contribution, Decision, Notification, RagRating, ThresholdLevel
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import Database
 
 from .rules import AWAITING, RECOMMENDED, ROUTED
-from .tables import alerts, contributions, decisions, recommendations, referrals
+from .chronology import GroundsRecord
+from .tables import alerts, contributions, decisions, notification_revisions, recommendations, referrals, research_grounds
 
 
 def open_deadlines(db: Database) -> tuple[list[tuple[str, str, datetime, datetime]], set[tuple[str, str]]]:
@@ -87,3 +89,30 @@ def pending(db: Database) -> list[dict]:
                          .where(referrals.c.state == RECOMMENDED)).all()
     return [{"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": as_utc(r.decision_due_at).isoformat(), **r.recommendation}
             for r in rows]
+
+
+@dataclass(frozen=True)
+class ChronologyFacts:
+    notifications: list[Notification]  # every revision received
+    contributions: list[Contribution]  # every distinct answer, in arrival order
+    decisions: list[Decision]
+    grounds: list[GroundsRecord]
+
+
+def chronology_facts(db: Database, referral_id: str) -> ChronologyFacts | None:
+    """What the chronology is assembled from; None for a referral this service does not hold."""
+    with db.transaction() as s:
+        newest = s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar()
+        if newest is None:
+            return None
+        kept = s.execute(select(notification_revisions.c.notification).where(notification_revisions.c.referral_id == referral_id)).scalars().all()
+        answers = s.execute(select(contributions.c.contribution).where(contributions.c.referral_id == referral_id)
+                            .order_by(contributions.c.id)).scalars().all()
+        decided = s.execute(select(decisions.c.decision).where(decisions.c.referral_id == referral_id)).scalars().all()
+        grounds = s.execute(select(research_grounds).where(research_grounds.c.referral_id == referral_id)).all()
+        # A store from before revisions were kept holds only the newest on the referral.
+        revisions = {n.revision: n for n in (Notification.model_validate_json(raw) for raw in [*kept, newest])}
+        return ChronologyFacts(
+            list(revisions.values()), [Contribution.model_validate_json(c) for c in answers],
+            [Decision.model_validate_json(d) for d in decided],
+            [GroundsRecord(g.grounds_id, g.kind, g.recorded_by, as_utc(g.recorded_at), g.revision) for g in grounds])

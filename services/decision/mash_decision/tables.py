@@ -20,6 +20,13 @@ referrals = Table(
     Column("revision", Integer, nullable=False),
     Column("research_revision", Integer, nullable=False),  # answers to an earlier revision are not fresh
 )
+notification_revisions = Table(  # every revision of each notification received (the newest is also on referrals): the chronology
+    "notification_revisions",
+    metadata,
+    Column("referral_id", String(16), primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("notification", Text, nullable=False),
+)
 contributions = Table(  # every distinct answer a desk sent, never overwritten
     "contributions",
     metadata,
