@@ -121,3 +121,20 @@ def test_an_alleged_perpetrator_is_linked_across_two_households_and_a_sibling_is
     sibling_items = [i for i in sibling_answer.items if i.record_class == "sibling_referral"]
     assert [i.record_ref for i in sibling_items] == [second_id]
     assert "identity withheld" in sibling_items[0].summary and "Noah" not in sibling_items[0].summary
+
+
+def test_the_commissioning_report_comes_from_the_running_service_as_aggregates_only(mesh, watcher, tmp_path):
+    import subprocess
+    import sys
+
+    gen = Generator(seed=uuid.uuid4().int)
+    family = f"Reporttest{uuid.uuid4().hex[:6]}"
+    referral_id, _, _ = send_and_decide(watcher, submission(gen, referrer(Agency.EDUCATION, 7), [
+        person(gen, SubjectRole.CHILD, "c1", family, "Isla", date(2015, 8, 8), None)], ConcernCategory.NEGLECT))
+    done = subprocess.run([sys.executable, "-m", "mash_cli", "analysis", "report", "--state", str(mesh.state_dir),
+                           "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contacts received" in done.stdout
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "<svg" in page and family not in page and referral_id not in page
+    assert list((tmp_path / "report").glob("*.csv")), "the same figures as CSV"

@@ -230,7 +230,20 @@ def main(argv: list[str] | None = None) -> int:
             return linkage_main(args.rest) or 0
         from .analysis_report import main as report_main
 
-        return report_main([args.action, *args.rest]) or 0
+        rest = list(args.rest)
+        if "--state" in rest[:-1]:
+            at = rest.index("--state")
+            state = Path(rest[at + 1]).resolve()
+            del rest[at:at + 2]
+        if args.action == "report" and not {"--url", "--from", "-h", "--help"} & set(rest):
+            # The running mesh's analysis service, with the managers' token, as `mash decision chronology` finds it.
+            mesh = Mesh(Access(""), state)
+            port, token = mesh.http_port("analysis"), mesh.keys_dir / "manager-token"
+            if port is None or mesh.pid("analysis") is None or not token.exists():
+                raise SystemExit("the analysis service is not running from this state directory (start the mesh, or "
+                                 "try --state, or give --url and --token)")
+            rest += ["--url", f"http://127.0.0.1:{port}", "--token", token.read_text().strip()]
+        return report_main([args.action, *rest]) or 0
     if args.command == "dlq":
         from . import dlq as dead
 

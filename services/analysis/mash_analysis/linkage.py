@@ -13,6 +13,7 @@ The store finds candidates by `blocking_keys` (it keeps them as keyed HMACs) and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -136,6 +137,21 @@ def _given_sound(given: str | None) -> str | None:
     return soundex(sorted(_ALIASES.get(name, [name]))[0])  # a nickname sounds like its full name
 
 
+def spelling(given: str | None) -> str | None:
+    """A forename as it sounds, for names spelt several ways (Maisie and Maisy, Katie and Katy, Stephen and
+    Steven, Philippa and Phillipa): the same key means the same name, where Jade and Jodie still differ."""
+    name = _letters(given)
+    if not name:
+        return None
+    name = name.replace("ph", "f").replace("v", "f").replace("ck", "k").replace("kh", "k")
+    for ending in ("ey", "ie", "ee", "ea"):
+        if name.endswith(ending) and len(name) > 3:
+            name = name[: -len(ending)] + "i"
+    name = name.replace("y", "i")
+    collapsed = name[:1] + "".join(b for a, b in zip(name, name[1:]) if a != b)  # double letters once
+    return collapsed[:-1] if collapsed.endswith("e") and len(collapsed) >= 3 else collapsed
+
+
 def aliases(given: str | None) -> list[str]:
     name = _letters(given)
     return sorted(set(_ALIASES.get(name, [])) | ({name} if name else set()))
@@ -167,9 +183,11 @@ def blocking_keys(r: PersonRecord) -> set[str]:
     return keys
 
 
+@functools.lru_cache(maxsize=65_536)  # a person's earlier appearances are candidates again and again
 def _row(r: PersonRecord) -> dict[str, Any]:
     return {"record_id": r.record_id, "nhs_number": r.nhs_number, "given_name": _letters(r.given_name) or None,
-            "given_aliases": aliases(r.given_name), "family_name": _letters(r.family_name) or None,
+            "given_aliases": aliases(r.given_name), "given_spelling": spelling(r.given_name),
+            "family_name": _letters(r.family_name) or None,
             "date_of_birth": r.date_of_birth.isoformat() if r.date_of_birth else None,
             "postcode": _postcode(r.postcode), "address_line1": _clean(r.address_line1),
             "blocking_keys": sorted(blocking_keys(r))}
@@ -207,8 +225,8 @@ def comparisons() -> list[dict[str, Any]]:
             _null("given_name", "forename not known on both"),
             _level('"given_name_l" = "given_name_r"', "forename agrees"),
             _level('list_has_any("given_aliases_l", "given_aliases_r")', "forename a known alias (nickname)"),
+            _level('"given_spelling_l" = "given_spelling_r"', "forename spelt another way"),
             _level('damerau_levenshtein("given_name_l", "given_name_r") <= 1', "forename one keying slip apart"),
-            _level(_jw("given_name", 0.92), "forename very similar"),
             _level(_jw("given_name", 0.8), "forename similar"),
             _level("ELSE", "forename differs")]},
         {"output_column_name": "family_name", "comparison_description": "surname", "comparison_levels": [
@@ -265,6 +283,7 @@ def train(people: int = 10_000, seed: int = SEED, out: Path | None = MODEL) -> d
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth", "given_name"),
                                                                        record_sample_proportion=1.0)
     model = _rounded(linker.misc.save_model_to_json())
+    model.pop("linker_uid", None)  # random per run: the retrained file is byte-identical without it
     if out is not None:
         out.write_text(json.dumps(model, indent=1) + "\n")
     return model
@@ -281,9 +300,22 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-# Forename levels (gamma) that never make a certain link without the NHS number: it differs, or is only similar
-# (Jade and Jodie, twins, are 0.8 alike but two letters apart; a typo is one).
+# Forename levels (gamma, ELSE = 0) that never make a certain link without the NHS number: it differs, or is only
+# similar (Jade and Jodie, twins, are 0.8 alike but two letters apart; a typo is one). With no date of birth to
+# tell a household apart, only the same forename or a known alias will do (Mary and Mark, Sian and Ian).
 _FORENAME_DIFFERS = (0, 1)
+_FORENAME_SAME = 4  # a known alias or better
+
+
+def _certain_sql() -> str:
+    return (f"(gamma_nhs_number = 1 or (match_probability >= {CERTAIN} and gamma_given_name not in "
+            f"({', '.join(map(str, _FORENAME_DIFFERS))}) and (gamma_date_of_birth != -1 or gamma_given_name >= {_FORENAME_SAME})))")
+
+
+def _certain(row: dict, nhs_agrees: bool) -> bool:
+    forename, born = row.get("gamma_given_name"), row.get("gamma_date_of_birth")
+    return nhs_agrees or (float(row["match_probability"]) >= CERTAIN and forename not in _FORENAME_DIFFERS
+                          and (born != -1 or (forename is not None and forename >= _FORENAME_SAME)))
 
 
 # --- scoring ---------------------------------------------------------------------------------------------------
@@ -303,7 +335,7 @@ class PersonLinker:
                 if not (record.nhs_number and c.nhs_number and record.nhs_number != c.nhs_number)}
         if not pool:
             return []
-        left = _row(record)
+        left = dict(_row(record))
         left["record_id"] = "\x00new"  # never the same id as a candidate
         with self._lock:
             scored = compare_records([left], [_row(c) for c in pool.values()], self.settings, self._db,
@@ -315,7 +347,7 @@ class PersonLinker:
             nhs_agrees = bool(record.nhs_number) and record.nhs_number == other.nhs_number
             if probability < POSSIBLE and not nhs_agrees:
                 continue
-            certain = nhs_agrees or (probability >= CERTAIN and row.get("gamma_given_name") not in _FORENAME_DIFFERS)
+            certain = _certain(row, nhs_agrees)
             out.append(Link(other.record_id, probability, float(row["match_weight"]), certain, self._explain(row)))
         return sorted(out, key=lambda lk: (not lk.certain, -lk.probability))
 
@@ -342,8 +374,7 @@ class PersonLinker:
             # Splink's gamma: -1 unknown, 0 the ELSE level (different number, or a forename that differs outright).
             sql = f"""
                 select record_id_l, record_id_r, match_probability,
-                       gamma_nhs_number = 1 or (match_probability >= {CERTAIN}
-                           and gamma_given_name not in ({", ".join(map(str, _FORENAME_DIFFERS))})) as certain
+                       {_certain_sql()} as certain
                 from {predictions.physical_name}
                 where gamma_nhs_number != 0 and (match_probability >= {POSSIBLE} or gamma_nhs_number = 1)
             """

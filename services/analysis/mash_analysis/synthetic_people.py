@@ -136,11 +136,11 @@ def households(people: int, seed: int = 7) -> list[Person]:
             members.append((given, family, _born(rng, 1965, 2002), False))
         children = rng.choice((0, 1, 1, 2, 2, 3, 4))
         c = 0
+        names: set[str] = set()  # siblings never share a forename; a child may share a parent's
         while c < children:
             born = _born(rng, 2008, 2025)
             family = surname if rng.random() < 0.85 else fake.last_name()
             twins = rng.random() < 0.04  # about 1 in 65 births is twins; more here, to be hard
-            names = set()
             for _ in range(2 if twins else 1):
                 given = fake.first_name_female() if rng.random() < 0.5 else fake.first_name_male()
                 while given in names:
