@@ -163,7 +163,7 @@ def _http(mesh, method: str, path: str, body: dict | None = None, token: str | N
 
 
 def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
-    from mash_decision.http import manager_token
+    from mash_runtime.http import manager_token
 
     token = manager_token(mesh.keys_dir)
     with decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):

@@ -155,7 +155,7 @@ def _answers(seen: Seen, ref: str) -> dict[Agency, list]:
 def practice(mesh, topics, scripted) -> dict[str, Result]:
     """Submit every case at once and wait once; then record grounds (HTTP and CLI), confirm the re-assessments and
     wait once more."""
-    from mash_decision.http import manager_token
+    from mash_runtime.http import manager_token
 
     watcher = Watcher(topics, mesh.keys_dir)
     generator = Generator(seed=uuid.uuid4().int)
@@ -304,7 +304,7 @@ def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_t
 def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decisions_in_date_order(mesh, practice):
     """Issue 14 part 5: the chronology over the manager's HTTP API and `mash decision chronology`, for the referral
     re-decided on s47 grounds (its desks' items came on the grounds; it was decided twice)."""
-    from mash_decision.http import manager_token
+    from mash_runtime.http import manager_token
 
     r, token = practice["practice_neglect_refused_history"], manager_token(mesh.keys_dir)
     status, found = _http(mesh, "GET", f"/referrals/{r.referral_id}/chronology", token=token)

@@ -138,6 +138,14 @@ def test_an_answer_on_recorded_grounds_supersedes_the_decline_and_the_grounds_ar
     assert (recorded.source, recorded.reference, recorded.detail) == ("mash", str(gid), "recorded by p.manager")
 
 
+def test_grounds_recorded_in_the_same_minute_as_the_decision_come_after_it(referral):
+    n = referral
+    first = decided(n, 2, Outcome.EARLY_HELP, MONDAY + timedelta(hours=2, seconds=10))
+    grounds = [GroundsRecord(str(uuid.uuid4()), "s47", "p.manager", MONDAY + timedelta(hours=2, seconds=40), 1)]
+    order = [e for e in events(chronology([n], [], [first], grounds)) if e.startswith("Decision") or "grounds" in e]
+    assert order[0].startswith("Decision") and order[1] == "s47 grounds recorded", order
+
+
 def test_a_manager_override_is_listed_before_the_decision_it_made(referral):
     n = referral
     at = MONDAY + timedelta(hours=2)

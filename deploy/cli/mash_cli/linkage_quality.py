@@ -139,7 +139,7 @@ def _model_table() -> list[str]:
             if level.get("is_null_level"):
                 continue
             m, u = level["m_probability"], level["u_probability"]
-            rows.append(f"| {c['comparison_description']} | {level['label_for_charts']} | {m:.4g} | {u:.4g} | "
+            rows.append(f"| {c['output_column_name'].replace('_', ' ')} | {level['label_for_charts']} | {m:.4g} | {u:.4g} | "
                         f"{math.log2(m / u) if m > 0 else float('-inf'):+.1f} |")
     prior = model["probability_two_random_records_match"]
     rows.append(f"\nPrior (probability two random records are the same person): {prior:.3g} "

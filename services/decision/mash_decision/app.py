@@ -20,7 +20,7 @@ from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
 from . import assembly, http, metrics
-from .http import manager_token
+from mash_runtime.http import manager_token
 from .handlers import DecisionHandlers
 from mash_contracts.threshold import ThresholdModel, load_model
 from .settings import DecisionSettings

@@ -112,8 +112,10 @@ def _in_order(entries: list[Entry]) -> list[Entry]:
 
 
 def _local(at: datetime) -> tuple[date, time]:
+    # Kept to the microsecond so two acts in one minute (grounds recorded just after a decision) sort as they
+    # happened; shown to the minute.
     here = at.astimezone(LOCAL)
-    return here.date(), here.time().replace(second=0, microsecond=0)
+    return here.date(), here.time()
 
 
 def _words(value: str) -> str:

@@ -17,13 +17,10 @@ import asyncio
 import hmac
 import json
 import logging
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from mash_contracts import Agency, GroundsKind, Outcome, ThresholdLevel
-from mash_runtime.firewall.keys import write_secret
 from mash_runtime.http import respond
 
 from . import queries
@@ -31,16 +28,8 @@ from .assembly import Assembly, NotPending
 from .chronology import UnknownSubject, chronology
 from .grounds import NoReferral
 
-TOKEN_FILE = "manager-token"
 log = logging.getLogger("mash.decision")
 MAX_BODY = 16 * 1024
-
-
-def manager_token(keys_dir: Path) -> str:
-    path = keys_dir / TOKEN_FILE
-    if not path.exists():
-        write_secret(path, secrets.token_urlsafe(32))
-    return path.read_text().strip()
 
 
 async def _body(receive) -> bytes:
