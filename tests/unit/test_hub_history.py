@@ -115,3 +115,22 @@ def test_retention_erases_the_identifiers_of_a_shredded_case(hub):
     hub.research(notification(2, Agency.HEALTH, [child()], days=3), T0)
     with hub.db.transaction() as s:
         assert len({r.person_id for r in s.execute(select(appearances.c.person_id))}) == 2
+
+
+def test_a_decision_brings_the_times_of_the_answers_it_rests_on_into_the_figures(hub):
+    from mash_contracts import ContributionStatus, Decision, DeskReturn, Outcome, ThresholdLevel
+
+    hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
+    due = T0 + timedelta(hours=24)
+    decision = Decision(
+        message_id=uuid.uuid4(), referral_id="REF-000000000001", level=ThresholdLevel.EARLY_HELP, outcome=Outcome.EARLY_HELP,
+        rag=RagRating.GREEN, recipients=[Agency.EARLY_HELP], model_version="m", explanation=[],
+        contributions={Agency.POLICE: ContributionStatus.NO_RECORDS_FOUND}, decided_by="model", decided_at=T0 + timedelta(hours=30),
+        returns=[DeskReturn(agency=Agency.POLICE, status=ContributionStatus.NO_RECORDS_FOUND, due_by=due,
+                            researched_at=T0 + timedelta(hours=26))])
+    with hub.db.transaction() as s:
+        hub.history.record_decision(s, decision)
+        hub.history.record_decision(s, decision)  # a redelivery adds nothing
+        [row] = hub.history.contact_rows(s)
+    assert row.level == 2 and row.outcome == "early_help"
+    assert row.returns == (("police", due, T0 + timedelta(hours=26)),)

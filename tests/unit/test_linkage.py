@@ -81,7 +81,11 @@ def test_the_explanation_names_fields_and_levels_never_values(linker):
     for value in ("amel", "quen", "9434765919", "2016", "05-01", "ns3", "larch"):
         assert value not in text.lower(), (value, text)
     assert re.fullmatch(r"[A-Za-z ()]+ \([+-]\d+\.\d\)(; [A-Za-z ()]+ \([+-]\d+\.\d\))*", text), text
-    assert {what for what, _ in link.explanation} >= {"NHS number agrees", "date of birth agrees"}
+    assert {what for what, _ in link.explanation} == {"NHS number agrees"}  # the strong identifier decides alone
+    [scored] = linker.links(replace(a, nhs_number=None), [b])  # without it, every field's level and weight
+    assert {what for what, _ in scored.explanation} >= {"date of birth agrees", "surname very similar"}, scored.describe()
+    for value in ("amel", "quen", "2016", "05-01", "ns3", "larch"):
+        assert value not in scored.describe().lower()
 
 
 def test_links_are_best_first_and_none_below_possible(linker):

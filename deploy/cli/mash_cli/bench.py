@@ -25,7 +25,7 @@ from mash_contracts.topics import DECISIONS, PRODUCTS, REFERRERS
 
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
-from .mesh import UNATTENDED, Mesh
+from .mesh import SERVICES, UNATTENDED, Mesh
 from .principals import Principals
 from .processes import stat_fields
 from .synthetic import Generator, household_notification
@@ -93,7 +93,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
         latencies, wall = asyncio.run(_burst(access, submissions, Principals(mesh.keys_dir)))
         cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / len(submissions) for s, pid in pids.items()}
-        print(f"mesh end to end (real broker, 6 services, {families}-family population): burst of {len(submissions)} referrals")
+        print(f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
               f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
         peaks = {s: _peak_rss(pid) for s, pid in mesh.running().items() if pid}

@@ -14,6 +14,7 @@ from .messages import (
     Contribution,
     DeadLetter,
     Decision,
+    DeskReturn,
     Factor,
     InformationProduct,
     Notification,
@@ -45,7 +46,7 @@ from .text import shorten
 __all__ = [
     "Alert", "AlertKind", "AuditAnchor", "OutcomeNotice", "RagChange",
     "Acknowledgement", "Address", "Agency", "Concern", "ConcernCategory", "ConsentPosition", "ConsentStatus",
-    "Contribution", "ContributionStatus", "DeadLetter", "Decision", "Factor", "GroundsKind", "InformationProduct", "Notification",
+    "Contribution", "ContributionStatus", "DeadLetter", "Decision", "DeskReturn", "Factor", "GroundsKind", "InformationProduct", "Notification",
     "NotificationSubmission", "Outcome", "ProtectiveFactor", "RagRating", "Referrer", "ReferrerKind", "Rejection", "ResearchGrounds", "SharedItem",
     "StatutoryFooting", "Subject", "SubjectRole", "ThresholdLevel", "UncertainMatch", "UnreadableMessage", "decode", "derived_id", "encode",
     "headers_for", "shorten", "topics",

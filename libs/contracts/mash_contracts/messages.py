@@ -271,6 +271,17 @@ class RagChange(BaseModel):
     reason: ShortText
 
 
+class DeskReturn(BaseModel):
+    """When a desk answered and by when it was due: times and a status only, for oversight of timeliness."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    agency: Agency
+    status: ContributionStatus
+    due_by: datetime | None = None
+    researched_at: datetime
+
+
 class Decision(Message):
     """The hub's decision on a referral. Topic: mash.decisions."""
 
@@ -297,6 +308,8 @@ class Decision(Message):
     grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds the desks researched under, if any")
     linked_submission_ids: list[str] = Field(default_factory=list, description="Every reference the referrer submitted "
                                              "this referral under, when a duplicate was linked to it; empty when only one")
+    returns: list[DeskReturn] = Field(default_factory=list, description="Each answer the decision rests on: when it "
+                                      "came and by when it was due (the hub research service's timeliness figures read it)")
 
 
 class ResearchGrounds(Message):

@@ -141,7 +141,7 @@ ACKNOWLEDGEMENTS = Topic(
 CONTRIBUTIONS = tuple(
     Topic(
         contributions_topic(a), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision", *((ANALYSIS,) if a is not Agency.HUB_RESEARCH else ())),
+        writers=(desk_service(a),), readers=("decision",),
         description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.", sealed=True,
     )
     for a in RESEARCHERS
@@ -160,7 +160,7 @@ NOTIFICATIONS_URGENT = Topic(
 CONTRIBUTIONS_URGENT = tuple(
     Topic(
         contributions_topic(a, urgent=True), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision", *((ANALYSIS,) if a is not Agency.HUB_RESEARCH else ())),
+        writers=(desk_service(a),), readers=("decision",),
         description=f"The {a.value.replace('_', ' ')} desk's contributions for immediate-danger referrals.", sealed=True,
     )
     for a in RESEARCHERS

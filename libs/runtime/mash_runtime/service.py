@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka.errors import KafkaConnectionError
@@ -122,3 +122,20 @@ def main(service: str, build: Callable[[], FastStream], tables: Sequence[MetaDat
     if argv:
         sys.exit(f"usage: python -m mash_{service} [init [--replace]]")
     run(build)
+
+
+def in_background(app: FastStream, work: Callable[[], Awaitable[None]]) -> None:
+    """Run `work` (a service's clock or sweep) for the app's lifetime: started once the app is up, cancelled when it
+    starts to shut down, before the outbox relay's last flush, so the work queues nothing after it."""
+    tasks: list[asyncio.Task] = []
+
+    async def start() -> None:
+        tasks.append(asyncio.create_task(work()))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app.on_shutdown(stop)
+    app.after_startup(start)

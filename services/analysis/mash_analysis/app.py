@@ -1,19 +1,16 @@
 """Composition root of the hub research service (core element 5): its store, its rules, its linker, its consumers."""
 
-import asyncio
-import logging
-
 from prometheus_client import CollectorRegistry
 
-from mash_contracts import Contribution, Decision, Notification
-from mash_contracts.topics import ANALYSIS, DECISIONS, DESK_AGENCIES, NOTIFICATIONS, contributions_topic
+from mash_contracts import Decision, Notification
+from mash_contracts.topics import ANALYSIS, DECISIONS, NOTIFICATIONS
 from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import FileCaseKeys, Firewall
 from mash_runtime.http import manager_token, serve, standard_routes
 from mash_runtime.identity import expected
-from mash_runtime.service import configure_logging, make_app
+from mash_runtime.service import configure_logging, in_background, make_app
 from mash_runtime.service import main as service_main
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
@@ -27,7 +24,6 @@ from .settings import AnalysisSettings
 
 SERVICE = ANALYSIS
 TABLES = (metadata,)
-log = logging.getLogger("mash.analysis")
 
 
 def build():
@@ -40,37 +36,17 @@ def build():
     firewall = Firewall(SERVICE, settings.keys_dir)
     handlers = AnalysisHandlers(db, History(firewall.pepper, PersonLinker()), HarmRules.load(), firewall, relay)
 
+    # Its own sealed copies of notifications and decisions only: a decision carries the times of the answers it
+    # rests on, so the desks' contributions (and their contents) stay between the desks and the decision service.
     consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification),
                 DECISIONS.name: Route(Decision, handlers.on_decision)}
-    consumed |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in DESK_AGENCIES}
     subscribe_lanes(broker, routes=consumed, group_id=SERVICE, service=SERVICE, firewall=firewall, registry=registry)
 
     app = make_app(broker, SERVICE)
-    sweeper: list[asyncio.Task] = []
     case_keys = FileCaseKeys(settings.keys_dir)
-
-    async def sweep_retention() -> None:
-        while True:
-            try:
-                erased = await asyncio.to_thread(handlers.forget_shredded, case_keys.shredded)
-                if erased:
-                    log.info("erased the identifiers of %d crypto-shredded cases", erased)
-            except Exception as e:  # the next sweep tries again; logged by its type, never its values
-                log.error("retention sweep failed: %s", type(e).__name__)
-            await asyncio.sleep(settings.retention_sweep_seconds)
-
-    async def start_sweep() -> None:
-        sweeper.append(asyncio.create_task(sweep_retention()))
-
-    async def stop_sweep() -> None:
-        for task in sweeper:
-            task.cancel()
-        await asyncio.gather(*sweeper, return_exceptions=True)
-
-    app.on_shutdown(stop_sweep)
+    in_background(app, lambda: handlers.keep_forgetting(case_keys.shredded, settings.retention_sweep_seconds))
     relay.attach(app)
     Anchoring(db, firewall, relay, settings.anchor_seconds).attach(app)
-    app.after_startup(start_sweep)
     app.after_shutdown(db.dispose)
     routes = standard_routes(broker, db, registry) + http.routes(db, handlers.history, manager_token(settings.keys_dir))
     return serve(app, settings.http_host, settings.http_port, routes)

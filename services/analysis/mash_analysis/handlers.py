@@ -90,15 +90,23 @@ class AnalysisHandlers:
         if done and self.relay:
             self.relay.wake()
 
-    async def on_contribution(self, c: Contribution, _source: Source) -> None:
-        await asyncio.to_thread(self._write, self.history.record_return, c)
-
     async def on_decision(self, d: Decision, _source: Source) -> None:
         await asyncio.to_thread(self._write, self.history.record_decision, d)
 
     def _write(self, record, message) -> None:
         with self.db.transaction() as s:
             record(s, message)
+
+    async def keep_forgetting(self, shredded, every_seconds: float) -> None:
+        """Retention's sweep, for the service's lifetime: a failed sweep is logged by its type and tried again."""
+        while True:
+            try:
+                erased = await asyncio.to_thread(self.forget_shredded, shredded)
+                if erased:
+                    log.info("erased the identifiers of %d crypto-shredded cases", erased)
+            except Exception as e:  # never its values: the error may quote what the store holds
+                log.error("retention sweep failed: %s", type(e).__name__)
+            await asyncio.sleep(every_seconds)
 
     def forget_shredded(self, shredded) -> int:
         """Erase the identifiers of every case retention crypto-shredded (`shredded(referral_id)` is the tombstone)."""

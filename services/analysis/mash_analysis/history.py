@@ -19,7 +19,7 @@ from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey
                         UniqueConstraint, delete, insert, select, update)
 from sqlalchemy.orm import Session
 
-from mash_contracts import Contribution, Decision, Notification, SubjectRole
+from mash_contracts import Decision, Notification, SubjectRole, derived_id
 from mash_contracts.vocabulary import SUBJECTS_AT_RISK
 from mash_contracts.vocabulary import ReferrerKind
 
@@ -71,7 +71,7 @@ possible_links = Table(  # shown as uncertain, never merged
     Column("probability", Float, nullable=False),
     Column("why", Text, nullable=False),
 )
-returns = Table(  # each desk's answer, by its times and status only (never its content)
+returns = Table(  # each desk's answer a decision rested on, by its times and status only (never its content)
     "returns", metadata,
     Column("message_id", String(36), primary_key=True),
     Column("referral_id", String(16), nullable=False, index=True),
@@ -155,24 +155,24 @@ class History:
         else:
             s.execute(insert(referrals).values(referral_id=n.referral_id, findings=[], **facts))
         home = next((x.address for x in sorted(n.subjects, key=lambda x: x.role.value not in AT_RISK) if x.address), None)
-        linked: list[Linked] = []
+        records, keys, candidates = [], [], []
         for subject in n.subjects:
             address = subject.address or home
             record = PersonRecord(record_id="new", given_name=subject.given_name, family_name=subject.family_name,
                                   date_of_birth=subject.date_of_birth or subject.expected_date_of_birth,
                                   nhs_number=subject.nhs_number, postcode=address.postcode if address else None,
                                   address_line1=address.line1 if address else None)
-            keys = sorted({self._key(k) for k in blocking_keys(record)})
-            candidates = self._candidates(s, keys, n.referral_id)
-            links = self.linker.links(record, list(candidates.values()))
+            records.append(record)
+            keys.append(sorted({self._key(k) for k in blocking_keys(record)}))
+            candidates.append(self._candidates(s, keys[-1], n.referral_id))
+        # Every subject's candidates scored in one query (linkage.PersonLinker.links_many).
+        scored = self.linker.links_many([(r, list(c.values())) for r, c in zip(records, candidates)])
+        person_of = {rid: pid for rid, (pid, _) in self._people_of(
+            s, sorted({int(r) for c in candidates for r in c})).items()}
+        linked: list[Linked] = []
+        for subject, record, subject_keys, pool, links in zip(n.subjects, records, keys, candidates, scored):
             certain = next((lk for lk in links if lk.certain), None)
-            possible = tuple(lk for lk in links if not lk.certain)
-            person_of = {rid: pid for rid, (pid, _) in self._people_of(s, [int(r) for r in candidates]).items()}
-            if certain:
-                person_id = person_of[int(certain.record_id)]
-            else:
-                person_id = earlier.get(subject.subject_ref) or str(uuid.uuid4())
-            possible = tuple(lk for lk in possible if person_of[int(lk.record_id)] != person_id)
+            person_id = person_of[int(certain.record_id)] if certain else earlier.get(subject.subject_ref) or str(uuid.uuid4())
             link_note = ({"status": "linked", "probability": certain.probability, "weight": certain.weight,
                           "why": certain.describe()} if certain else {"status": "new", "probability": 1.0, "weight": 0.0, "why": ""})
             appearance_id = s.execute(insert(appearances).values(
@@ -182,28 +182,22 @@ class History:
                 nhs_number=subject.nhs_number, postcode=record.postcode, address_line1=record.address_line1,
                 erased=False,
             )).inserted_primary_key[0]
-            if keys:
-                s.execute(insert(blocking), [{"key": k, "appearance_id": appearance_id} for k in keys])
+            if subject_keys:
+                s.execute(insert(blocking), [{"key": k, "appearance_id": appearance_id} for k in subject_keys])
+            # Possible links, and certain ones to another person (never merged: shown as uncertain), one per person.
             best: dict[str, Link] = {}
-            for lk in possible:
+            for lk in links:
                 pid = person_of[int(lk.record_id)]
-                if pid not in best or lk.probability > best[pid].probability:
+                if lk is not certain and pid != person_id and (pid not in best or lk.probability > best[pid].probability):
                     best[pid] = lk
             if best:
                 s.execute(insert(possible_links), [{"appearance_id": appearance_id, "person_id": pid, "probability": lk.probability,
                                                     "why": lk.describe()} for pid, lk in best.items()])
-            linked.append(Linked(subject.subject_ref, subject.role.value, person_id, certain, tuple(best.values()), len(candidates)))
+            linked.append(Linked(subject.subject_ref, subject.role.value, person_id, certain, tuple(best.values()), len(pool)))
         return linked
 
     def mark_answered(self, s: Session, referral_id: str, findings: list[str], at: datetime) -> None:
         s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(findings=findings, answered_at=at))
-
-    def record_return(self, s: Session, c: Contribution) -> None:
-        if s.execute(select(returns.c.message_id).where(returns.c.message_id == str(c.message_id))).first():
-            return
-        s.execute(insert(returns).values(message_id=str(c.message_id), referral_id=c.referral_id, agency=c.agency.value,
-                                         revision=c.notification_revision, status=c.status.value, due_by=c.due_by,
-                                         researched_at=c.researched_at, findings=list(c.findings)))
 
     def record_decision(self, s: Session, d: Decision) -> None:
         if s.execute(select(decisions.c.message_id).where(decisions.c.message_id == str(d.message_id))).first():
@@ -212,6 +206,13 @@ class History:
                                            level=int(d.level), outcome=d.outcome.value,
                                            recipients=[a.value for a in d.recipients], decided_at=d.decided_at,
                                            decision_due_by=d.decision_due_by))
+        # The desks' answers the decision rests on, by their times and status only: the figures' timeliness.
+        for r in d.returns:
+            key = str(derived_id("return", d.referral_id, r.agency.value, r.researched_at.isoformat()))
+            if not s.execute(select(returns.c.message_id).where(returns.c.message_id == key)).first():
+                s.execute(insert(returns).values(message_id=key, referral_id=d.referral_id, agency=r.agency.value,
+                                                 revision=d.revision, status=r.status.value, due_by=r.due_by,
+                                                 researched_at=r.researched_at, findings=[]))
 
     def forget(self, s: Session, referral_id: str) -> bool:
         """Retention: the case was crypto-shredded, so its identifiers go too. The referral's figures (dates, codes,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -272,7 +273,7 @@ def train(people: int = 10_000, seed: int = SEED, out: Path | None = MODEL) -> d
                 "comparisons": comparisons(), "blocking_rules_to_generate_predictions": _prediction_rules(),
                 "retain_intermediate_calculation_columns": True, "retain_matching_columns": False}
     db = DuckDBAPI(connection=con)
-    linker = Linker(db.register(pa.Table.from_pylist(rows)), settings, log_level=logging.WARNING)
+    linker = Linker(db.register(pa.Table.from_pylist(rows)), settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("nhs_number"), block_on("given_name", "family_name", "date_of_birth", "postcode")], recall=0.8)
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
@@ -328,28 +329,48 @@ class PersonLinker:
         self._labels = {c["output_column_name"]: [lv["label_for_charts"] for lv in c["comparison_levels"]]
                         for c in self.settings["comparisons"]}
         self._cache_key = f"mash-person-links-{id(self)}"
+        nhs = next(c for c in self.settings["comparisons"] if c["output_column_name"] == "nhs_number")
+        agrees = next(lv for lv in nhs["comparison_levels"] if lv.get("label_for_charts") == "NHS number agrees")
+        self._nhs_weight = round(math.log2(agrees["m_probability"] / agrees["u_probability"]), 1)
 
     def links(self, record: PersonRecord, candidates: Sequence[PersonRecord]) -> list[Link]:
         """The candidates this record may be, best first: certain links, then possible ones; none below POSSIBLE."""
-        pool = {c.record_id: c for c in candidates
-                if not (record.nhs_number and c.nhs_number and record.nhs_number != c.nhs_number)}
-        if not pool:
-            return []
-        left = dict(_row(record))
-        left["record_id"] = "\x00new"  # never the same id as a candidate
-        with self._lock:
-            scored = compare_records([left], [_row(c) for c in pool.values()], self.settings, self._db,
-                                     sql_cache_key=self._cache_key).as_record_list()
-        out = []
-        for row in scored:
-            probability = float(row["match_probability"])
-            other = pool[str(row["record_id_r"])]
-            nhs_agrees = bool(record.nhs_number) and record.nhs_number == other.nhs_number
-            if probability < POSSIBLE and not nhs_agrees:
+        return self.links_many([(record, candidates)])[0]
+
+    def links_many(self, asked: Sequence[tuple[PersonRecord, Sequence[PersonRecord]]]) -> list[list[Link]]:
+        """`links` for each (record, its candidates) of one notification, scored in one query: the cost of a query
+        is mostly its own, not its rows'. A record whose NHS number a candidate shares is linked by that rule alone."""
+        out: list[list[Link]] = [[] for _ in asked]
+        left, right, pools = [], {}, {}
+        for i, (record, candidates) in enumerate(asked):
+            pool = {c.record_id: c for c in candidates
+                    if not (record.nhs_number and c.nhs_number and record.nhs_number != c.nhs_number)}
+            same = [c for c in pool.values() if record.nhs_number and c.nhs_number == record.nhs_number]
+            if same:  # the strong identifier: certain, whatever else differs, and nothing else is asked
+                out[i] = [Link(c.record_id, 1.0, self._nhs_weight, True, (("NHS number agrees", self._nhs_weight),))
+                          for c in same]
                 continue
-            certain = _certain(row, nhs_agrees)
-            out.append(Link(other.record_id, probability, float(row["match_weight"]), certain, self._explain(row)))
-        return sorted(out, key=lambda lk: (not lk.certain, -lk.probability))
+            if pool:
+                row = dict(_row(record))
+                row["record_id"] = f"\x00new{i}"  # never the same id as a candidate
+                left.append(row)
+                pools[row["record_id"]] = (i, pool)
+                right.update({c.record_id: c for c in pool.values()})
+        if not left:
+            return out
+        with self._lock:
+            scored = compare_records(left, [_row(c) for c in right.values()], self.settings, self._db,
+                                     sql_cache_key=self._cache_key + f"-{len(left)}x").as_record_list()
+        for row in scored:
+            i, pool = pools[str(row["record_id_l"])]
+            other = pool.get(str(row["record_id_r"]))
+            if other is None:  # another subject's candidate: the query pairs every subject with every candidate
+                continue
+            probability = float(row["match_probability"])
+            if probability < POSSIBLE:
+                continue
+            out[i].append(Link(other.record_id, probability, float(row["match_weight"]), _certain(row, False), self._explain(row)))
+        return [sorted(links, key=lambda lk: (not lk.certain, -lk.probability)) for links in out]
 
     def _explain(self, row: dict) -> tuple[tuple[str, float], ...]:
         parts = []

@@ -1,6 +1,5 @@
 """Composition root of the decision service."""
 
-import asyncio
 import dataclasses
 from datetime import timedelta
 
@@ -14,7 +13,7 @@ from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import serve, standard_routes
 from mash_runtime.identity import expected
-from mash_runtime.service import configure_logging, make_app
+from mash_runtime.service import configure_logging, in_background, make_app
 from mash_runtime.service import main as service_main
 from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
@@ -76,20 +75,9 @@ def build():
     subscribe_lanes(broker, routes=consumed, group_id=SERVICE, service=SERVICE, firewall=firewall, registry=registry)
 
     app = make_app(broker, SERVICE)
-    sweeper: list[asyncio.Task] = []
-
-    async def start_clock() -> None:
-        sweeper.append(asyncio.create_task(handlers.keep_time(settings.sweep_seconds)))
-
-    async def stop_clock() -> None:
-        for task in sweeper:
-            task.cancel()
-        await asyncio.gather(*sweeper, return_exceptions=True)
-
-    app.on_shutdown(stop_clock)  # before the relay drains, so the clock queues nothing after the last flush
+    in_background(app, lambda: handlers.keep_time(settings.sweep_seconds))  # stops before the relay drains
     relay.attach(app)  # whatever a crash left unsent goes out before new work
     Anchoring(db, firewall, relay, settings.anchor_seconds).attach(app)  # its last anchor follows the drain
-    app.after_startup(start_clock)
     app.after_shutdown(db.dispose)
     registry.register(metrics.AssemblyCollector(handlers.assembly))
     routes = standard_routes(broker, db, registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))

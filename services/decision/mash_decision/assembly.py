@@ -36,6 +36,7 @@ from mash_contracts import (
     ContributionStatus,
     DeadLetter,
     Decision,
+    DeskReturn,
     Factor,
     GroundsKind,
     Notification,
@@ -235,6 +236,8 @@ class Assembly:
             recommended=rec if override else None, rationale=rationale, no_answer=sorted(missing),
             history=history, due_by=r.decision_due, conflicts=sorted(answers.conflicts),
             grounds_id=grounds.pending(s, r.referral_id, r.revision),
+            returns=[DeskReturn(agency=a, status=c.status, due_by=c.due_by, researched_at=c.researched_at)
+                     for a, c in sorted(received.items())],
         )
         s.execute(insert(decisions).values(referral_id=r.referral_id, revision=notification.revision, grounds_id=str(decision.grounds_id or ""),
                                            decision=decision.model_dump_json(), level=decision.level.value, decided_at=decision.decided_at))

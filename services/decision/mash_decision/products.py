@@ -14,6 +14,7 @@ from mash_contracts import (
     Contribution,
     ContributionStatus,
     Decision,
+    DeskReturn,
     InformationProduct,
     Notification,
     OutcomeNotice,
@@ -42,7 +43,7 @@ def decision_for(
     notification: Notification, answers: dict[Agency, ContributionStatus], rec: Recommendation, model_version: str,
     now: datetime, *, decided_by: str, rag: RagRating, recommended: Recommendation | None = None,
     rationale: str | None = None, no_answer: list[Agency] = (), history: list[RagChange] = (), due_by: datetime | None = None,
-    conflicts: list[Agency] = (), grounds_id: str | None = None,
+    conflicts: list[Agency] = (), grounds_id: str | None = None, returns: list[DeskReturn] = (),
 ) -> Decision:
     return Decision(
         message_id=_revision_id("decision", notification, *_on_grounds(grounds_id)),
@@ -67,6 +68,7 @@ def decision_for(
         conflicts=list(conflicts),
         grounds_id=grounds_id,
         linked_submission_ids=list(notification.linked_submission_ids),
+        returns=list(returns),
     )
 
 
