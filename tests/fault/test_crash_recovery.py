@@ -32,6 +32,7 @@ from mash_contracts.topics import (
     NOTIFICATIONS,
     PRODUCTS,
     REFERRERS,
+    RESEARCHERS,
     REJECTIONS,
     lanes,
 )
@@ -221,7 +222,7 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
         print("  chaos:\n    " + "\n    ".join(chaos.timeline))
         print(f"  referrals sent {len(expected)} (+{MALFORMED} malformed); resends by the referrer after timeouts {referrer.resends}")
         print(f"  acknowledged {len(acks)}; decided {len(decisions)} (at the deadline without a desk: {due_in_main}); "
-              f"contributions {len(contributions)} of {4 * len(expected)}")
+              f"contributions {len(contributions)} of {len(RESEARCHERS) * len(expected)}")
         print(f"  products {len(products)} of {len(expected_products)} expected: "
               + ", ".join(f"{k} {v}" for k, v in sorted(per_recipient.items())))
         print(f"  duplicates (a second decision, product, contribution or acknowledgement under another id): "
@@ -239,7 +240,8 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
 
     assert decisions.keys() == expected and all(len(ids) == 1 for ids in decisions.values()), "one decision per referral"
     assert products.keys() == expected_products and all(len(ids) == 1 for ids in products.values()), "one product per recipient"
-    assert all(len(v) == 1 for v in contributions.values()) and len(contributions) == 4 * len(expected), "every desk answered once"
+    assert all(len(v) == 1 for v in contributions.values()) and len(contributions) == len(RESEARCHERS) * len(expected), \
+        "every desk, and the hub's research, answered once"
     assert acks.keys() == expected and all(len(v) == 1 for v in acks.values()), "one acknowledgement per referral"
     assert len(letter_sources) == MALFORMED and len(rejections) == MALFORMED, [dl.error for dl in letter_sources.values()]
     assert all(dl.error and dl.source_topic.startswith("mash.notifications.submitted") for dl in letter_sources.values())
