@@ -61,7 +61,8 @@ def scripted() -> dict:
 @pytest.fixture(scope="session")
 def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     root = tmp_path_factory.mktemp("mesh")
-    mesh = Mesh(topics, root, extra_env=dict(UNATTENDED))
+    # Retention's sweep in the hub research service every 2 s, so a test sees a shredded case's identifiers erased.
+    mesh = Mesh(topics, root, extra_env={**UNATTENDED, "MASH_RETENTION_SWEEP_SECONDS": "2"})
     world = root / "population.json"
     population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
     mesh.init()  # once: the fixtures and tests restart services, which never re-init

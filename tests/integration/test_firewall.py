@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -167,5 +168,25 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
         assert who_has_seen(engine, ref), "the record of who saw the case outlives the case"
     finally:
         engine.dispose()
+
+    # The hub research service finds the tombstone and erases what it held to link the case's people.
+    from mash_analysis.history import appearances, blocking
+
+    analysis = make_engine(mesh.database_url("analysis"))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with analysis.connect() as conn:
+                rows = conn.execute(select(appearances).where(appearances.c.referral_id == ref)).all()
+                keys = conn.execute(select(blocking).where(blocking.c.appearance_id.in_([r.appearance_id for r in rows]))).all()
+                erased = conn.execute(select(audit_log.c.action).where(audit_log.c.referral_id == ref,
+                                                                       audit_log.c.action == "shredded")).all()
+            if rows and all(r.erased for r in rows) and erased:
+                break
+            assert time.monotonic() < deadline, "the analysis service did not erase the shredded case's identifiers"
+            time.sleep(0.5)
+        assert all(r.family_name is None and r.date_of_birth is None and r.nhs_number is None for r in rows) and keys == []
+    finally:
+        analysis.dispose()
     assert audit_cli.verify(mesh)
     assert retention.run(mesh, older_than=timedelta(0), referral_ids=(ref,)) == [], "a shredded case is not shredded twice"

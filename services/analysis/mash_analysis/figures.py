@@ -552,15 +552,20 @@ def _add(a: Published, b: Published) -> Published:
     return SUPPRESSED if SUPPRESSED in (a, b) else a + b
 
 
+def _n(value) -> str:
+    """A published count with thousands separated; a suppressed one as published ("c")."""
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def _headline(tables: list[Table], p, counts) -> list[Headline]:
     by = {t.name: t for t in tables}
     conv, timely, ret, rr = (by["contacts_that_became_referrals"], by["decisions_within_one_working_day"],
                              by["desk_returns_within_rag_deadline"], by["re_referrals_within_12_months"])
     return [
         Headline("Contacts received", p(("n", "*", "*")), "count", "notifications received at the front door in the period"),
-        Headline("Became referrals", conv.total_rate, "%", f"{conv.column_totals[0]} contacts became referrals to children's social care"),
-        Headline("Decided within one working day", timely.total_rate, "%", f"{timely.column_totals[1]} decisions were late"),
-        Headline("Desk returns on time", ret.total_rate, "%", f"of {ret.total} returns, within their RAG deadline"),
-        Headline("Re-referral rate", rr.total_rate, "%", f"of {rr.total} referrals of children, within 12 months of another"),
-        Headline("Repeat-concern findings", p(("find", "*", "*")), "count", f"raised by the hub's research on {p(('flagged',))} contacts"),
+        Headline("Became referrals", conv.total_rate, "%", f"{_n(conv.column_totals[0])} contacts became referrals to children's social care"),
+        Headline("Decided within one working day", timely.total_rate, "%", f"{_n(timely.column_totals[1])} decisions were late"),
+        Headline("Desk returns on time", ret.total_rate, "%", f"of {_n(ret.total)} returns, within their RAG deadline"),
+        Headline("Re-referral rate", rr.total_rate, "%", f"of {_n(rr.total)} referrals of children, within 12 months of another"),
+        Headline("Repeat-concern findings", p(("find", "*", "*")), "count", f"raised by the hub's research on {_n(p(('flagged',)))} contacts"),
     ]
