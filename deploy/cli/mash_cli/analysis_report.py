@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -70,16 +71,25 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     if args.command == "report":
-        if args.source:
-            raw = json.loads(Path(args.source).read_text())
-        elif args.url and args.token:
-            raw = fetch_figures(args.url, args.token)
-        else:
-            p.error("report needs --url and --token, or --from FILE")
-        page = render(raw, args.out)
+        try:
+            if args.source:
+                raw = json.loads(Path(args.source).read_text())
+            elif args.url and args.token:
+                raw = fetch_figures(args.url, args.token)
+            else:
+                p.error("report needs --url and --token, or --from FILE")
+        except urllib.error.HTTPError as e:
+            raise SystemExit(f"the analysis service refused: HTTP {e.code} {e.reason}") from None
+        except (OSError, ValueError) as e:  # no such file, not JSON, nobody answering
+            raise SystemExit(f"no figures to render: {e}") from None
         from mash_analysis.figures import Figures
 
-        _print_headline(Figures.from_json(raw))
+        try:
+            figs = Figures.from_json(raw)
+        except ValueError as e:
+            raise SystemExit(f"no figures to render: {e}") from None
+        page = render(raw, args.out)
+        _print_headline(figs)
         print(f"report: {page}")
         return 0
 

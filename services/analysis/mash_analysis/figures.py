@@ -129,8 +129,11 @@ class Figures:
     @classmethod
     def from_json(cls, raw: dict | str) -> Figures:
         raw = json.loads(raw) if isinstance(raw, str) else raw
-        return cls(raw["period_start"], raw["period_end"], raw["generated_at"], [Headline(**h) for h in raw["headline"]],
-                   [Table(**t) for t in raw["tables"]], list(raw.get("notes", [])))
+        try:
+            return cls(raw["period_start"], raw["period_end"], raw["generated_at"], [Headline(**h) for h in raw["headline"]],
+                       [Table(**t) for t in raw["tables"]], list(raw.get("notes", [])))
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"not the figures GET /figures answers: {type(e).__name__} {e}") from None
 
 
 def source_of(row: ContactRow) -> str:
