@@ -134,3 +134,15 @@ def test_a_decision_brings_the_times_of_the_answers_it_rests_on_into_the_figures
         [row] = hub.history.contact_rows(s)
     assert row.level == 2 and row.outcome == "early_help"
     assert row.returns == (("police", due, T0 + timedelta(hours=26)),)
+
+
+def test_operations_see_how_subjects_were_linked_and_what_fired(hub):
+    hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
+    hub.research(notification(2, Agency.HEALTH, [child(given="Amelie")], days=20), T0)
+    hub.research(notification(3, Agency.POLICE, [child()], days=40), T0)
+    hub.research(notification(3, Agency.POLICE, [child()], days=40), T0)  # a redelivery counts nothing
+    samples = {(m.name, tuple(sorted(s.labels.items()))): s.value for m in hub.linked.collect() + hub.found.collect()
+               for s in m.samples if s.name.endswith("_total")}
+    assert samples[("mash_hub_subjects_linked", (("outcome", "new"),))] == 1
+    assert samples[("mash_hub_subjects_linked", (("outcome", "linked"),))] == 2
+    assert samples[("mash_hub_findings", (("finding", "multi_agency_low_level_concerns"),))] == 1

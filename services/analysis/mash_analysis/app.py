@@ -34,7 +34,7 @@ def build():
     db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
-    handlers = AnalysisHandlers(db, History(firewall.pepper, PersonLinker()), HarmRules.load(), firewall, relay)
+    handlers = AnalysisHandlers(db, History(firewall.pepper, PersonLinker()), HarmRules.load(), firewall, relay, registry)
 
     # Its own sealed copies of notifications and decisions only: a decision carries the times of the answers it
     # rests on, so the desks' contributions (and their contents) stay between the desks and the decision service.

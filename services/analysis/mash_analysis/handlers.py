@@ -13,6 +13,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import CollectorRegistry, Counter
+
 from mash_contracts import Agency, Alert, AlertKind, Contribution, Decision, Notification, derived_id
 from mash_contracts.topics import ALERTS, contributions_topic
 from mash_runtime.audit import AuditLog, subject_tokens
@@ -42,8 +44,18 @@ def contribution_for(n: Notification, found: HubAnswer, rules: HarmRules, now: d
 
 
 class AnalysisHandlers:
-    def __init__(self, db: Database, history: History, rules: HarmRules, firewall: Firewall, relay: OutboxRelay | None):
+    def __init__(self, db: Database, history: History, rules: HarmRules, firewall: Firewall, relay: OutboxRelay | None,
+                 registry: CollectorRegistry | None = None):
         self.db = db
+        registry = registry or CollectorRegistry()
+        # What operations watch: how subjects are linked, which patterns fire, how often someone is left uncovered.
+        self.linked = Counter("mash_hub_subjects_linked", "Subjects of notifications researched, by how they were linked "
+                              "(linked: to a person the hub knew; new; uncertain: a possible link shown, not merged)",
+                              ["outcome"], registry=registry)
+        self.found = Counter("mash_hub_findings", "Emerging-harm findings reported to the threshold model, by finding",
+                             ["finding"], registry=registry)
+        self.uncovered = Counter("mash_hub_emerging_harm_alerts", "Emerging-harm alerts: a finding put someone with no open "
+                                 "referral at risk", registry=registry)
         self.history = history
         self.rules = rules
         self.firewall = firewall
@@ -72,14 +84,23 @@ class AnalysisHandlers:
                                   detail={"items": len(found.items), "earlier_referrals": sorted({i.record_ref for i in found.items})})
             enqueue(s, self.firewall, contributions_topic(AGENCY, urgent=n.urgent), n.referral_id, contribution,
                     str(contribution.message_id))
+            alerts = 0
             for f in found.findings:
                 alone = self.history.without_open_referral(s, f.others_at_risk, n.received_at)
                 if alone:
+                    alerts += 1
                     alert = Alert(message_id=derived_id("alert", n.referral_id, AlertKind.EMERGING_HARM.value, f.finding, str(n.revision)),
                                   referral_id=n.referral_id, kind=AlertKind.EMERGING_HARM, rag=n.rag, raised_at=now,
                                   detail=f"{f.finding.replace('_', ' ')}: {len(alone)} more at risk with no open referral"[:120])
                     enqueue(s, self.firewall, ALERTS.name, n.referral_id, alert, str(alert.message_id))
             self.history.mark_answered(s, n.referral_id, found.finding_names, now)
+        for link in linked:  # counted once committed: a rolled-back attempt counts nothing
+            self.linked.labels("linked" if link.link else "new").inc()
+            if link.possible:
+                self.linked.labels("uncertain").inc()
+        for finding in found.finding_names:
+            self.found.labels(finding).inc()
+        self.uncovered.inc(alerts)
         log.info("hub research %s", found.status.value,
                  extra={"referral_id": n.referral_id, "findings": len(found.findings), "items": len(found.items)})
         return True
