@@ -21,7 +21,7 @@ from mash_cli.topics import create_topics
 from mash_contracts import DeadLetter, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.topics import (ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, OPERATIONS, OUTCOMES,
-                                   REFERRERS, REJECTIONS)
+                                   REFERRERS, REJECTIONS, lanes)
 
 from .watch import run
 
@@ -144,6 +144,9 @@ def test_every_topic_takes_the_record_size_the_catalogue_gives_it_and_drift_is_s
         try:
             found = await topic_configs(admin, [t.name for t in CATALOGUE])
             assert {n: c["max.message.bytes"] for n, c in found.items()} == {t.name: str(t.max_message_bytes) for t in CATALOGUE}
+            # Plaintext sent by mistake to the front door stays on the broker for three days, not the broker's week.
+            for name in lanes(NOTIFICATIONS_SUBMITTED.name):
+                assert found[name]["retention.ms"] == str(3 * 24 * 3600 * 1000), name
             # A topic made by an older version (Kafka's default limit), with an operator's own retention on it.
             await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, OUTCOMES.name,
                                                       configs={"max.message.bytes": "500000", "retention.ms": "604800001"})])

@@ -117,11 +117,18 @@ def desk_service(agency: Agency) -> str:
 RESEARCH_SERVICES = tuple(desk_service(a) for a in RESEARCHERS)
 
 
+# The front door's topics keep a record for 3 days, not the broker's week: intake reads each within seconds and keeps
+# what it needs (the accepted notification, or a dead letter with the original sealed for operations), so anything a
+# referrer sent by mistake in plaintext is gone from the broker within three days. Three days outlast a bank-holiday
+# weekend with intake down (its stalled partitions alert within minutes); a reference-only dead letter (see
+# DeadLetter) must be replayed from here within them.
+INBOUND_RETENTION_MS = 3 * 24 * 3600 * 1000
+
 NOTIFICATIONS_SUBMITTED = Topic(
     "mash.notifications.submitted", "submission id", NotificationSubmission,
     writers=(REFERRERS,), readers=("intake",),
     description="The front door: every notification from any referrer, before screening.", sealed=True,
-    stamped_by_broker=True,
+    stamped_by_broker=True, retention_ms=INBOUND_RETENTION_MS,
 )
 NOTIFICATIONS = Topic(
     "mash.notifications", "referral id", Notification,
@@ -150,7 +157,7 @@ NOTIFICATIONS_SUBMITTED_URGENT = Topic(
     NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX, "submission id", NotificationSubmission,
     writers=(REFERRERS,), readers=("intake",),
     description="The front door's urgent lane: notifications reporting immediate danger.", sealed=True,
-    stamped_by_broker=True,
+    stamped_by_broker=True, retention_ms=INBOUND_RETENTION_MS,
 )
 NOTIFICATIONS_URGENT = Topic(
     NOTIFICATIONS.name + URGENT_SUFFIX, "referral id", Notification,
