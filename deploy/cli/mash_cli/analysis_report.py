@@ -5,7 +5,7 @@
   year [--notifications 10000] [--seed 7] --out DIR         a synthetic year through the real threshold model, then the
                                                             same figures and report; prints the timings and the headline
 
-Run as `python -m mash_cli.analysis_report ...` until `mash analysis` registers it.
+Run as `mash analysis report|year ...` (or `python -m mash_cli.analysis_report ...`).
 """
 
 from __future__ import annotations
