@@ -5,6 +5,7 @@ own routes (the decision service's manager interface) to the same app."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -121,6 +122,19 @@ def _with_parameters(routes: Sequence[Route], not_found: Callable) -> Callable:
         await route({**scope, "path_params": parameters}, receive, send)
 
     return answer
+
+
+async def refused(scope, send, method: str, token: str) -> bool:
+    """A manager route's guard: answer a wrong method (405) or a missing or wrong bearer token (401); True when the
+    request was refused and answered."""
+    if scope["method"] != method:
+        await respond(send, 405, {"error": f"use {method}"})
+        return True
+    given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
+    if not hmac.compare_digest(given, f"Bearer {token}"):
+        await respond(send, 401, {"error": "a manager's bearer token is required"})
+        return True
+    return False
 
 
 MANAGER_TOKEN_FILE = "manager-token"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from mash_contracts import ConcernCategory, RagRating, SubjectRole
+from mash_contracts import ConcernCategory, RagRating, ReferrerKind, SubjectRole
 
 RULES = Path(__file__).with_name("emerging_harm.toml")
 KINDS = frozenset({"repeat_contacts", "rising", "siblings_referred", "adult_across_households", "adult_across_partners"})
@@ -108,6 +108,13 @@ def _rule(raw: dict) -> Rule:
         min_contacts=int(raw.get("min_contacts", 1)), min_sources=int(raw.get("min_sources", 1)),
         min_households=int(raw.get("min_households", 2)), min_partners=int(raw.get("min_partners", 2)),
     )
+
+
+def contact_source(referrer_kind: str, referrer_agency: str | None) -> str:
+    """Who a contact came from, as an explanation names it: a professional's agency, else the kind of referrer."""
+    if referrer_kind == ReferrerKind.PROFESSIONAL.value and referrer_agency:
+        return referrer_agency
+    return referrer_kind.replace("_", " ")
 
 
 def evaluate(rules: HarmRules, people: list[Person], now: datetime) -> list[Finding]:

@@ -8,22 +8,21 @@ service's store holds its notifications, and are erased with the case (see `forg
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, delete, insert, select, update)
+                        UniqueConstraint, delete, insert, or_, select, update)
 from sqlalchemy.orm import Session
 
 from mash_contracts import Decision, Notification, SubjectRole, derived_id
 from mash_contracts.vocabulary import SUBJECTS_AT_RISK
-from mash_contracts.vocabulary import ReferrerKind
+from mash_runtime.calendar import as_utc
+from mash_runtime.firewall import keyed_digest
 
-from .harm import Contact, Person
+from .harm import Contact, Person, contact_source
 from .linkage import Link, PersonLinker, PersonRecord, blocking_keys
 
 metadata = MetaData()
@@ -114,25 +113,19 @@ class Linked:
     candidates: int
 
 
-def source_of(kind: str, agency: str | None) -> str:
-    if kind == ReferrerKind.PROFESSIONAL.value and agency:
-        return agency
-    return kind.replace("_", " ")
-
-
 class History:
     def __init__(self, pepper: bytes, linker: PersonLinker):
         self.pepper = pepper
         self.linker = linker
 
     def _key(self, plain: str) -> str:
-        return hmac.new(self.pepper, b"mash-analysis-block\x1f" + plain.encode(), hashlib.sha256).hexdigest()
+        return keyed_digest(self.pepper, "mash-analysis-block", plain)
 
     def _household(self, postcode: str | None, line1: str | None) -> str | None:
         if not postcode:
             return None
         place = "".join(postcode.upper().split()) + "|" + " ".join((line1 or "").lower().split())
-        return hmac.new(self.pepper, b"mash-analysis-household\x1f" + place.encode(), hashlib.sha256).hexdigest()
+        return keyed_digest(self.pepper, "mash-analysis-household", place)
 
     # --- writes -------------------------------------------------------------------------------------------
 
@@ -274,7 +267,6 @@ class History:
             terms.append(appearances.c.referral_id.in_(shared))
         sibling_ids: set[str] = set()
         if terms:
-            from sqlalchemy import or_
             sibling_ids = {r.person_id for r in s.execute(select(appearances.c.person_id).where(
                 or_(*terms), appearances.c.role.in_(CHILD_ROLES)))} - person_ids
         contacts = self._contacts(s, person_ids | sibling_ids)
@@ -307,7 +299,7 @@ class History:
                 if p.person_id not in person_ids:
                     continue
                 out[p.person_id].append(Contact(
-                    referral_id=referral_id, received_at=_utc(f.received_at), source=source_of(f.referrer_kind, f.referrer_agency),
+                    referral_id=referral_id, received_at=as_utc(f.received_at), source=contact_source(f.referrer_kind, f.referrer_agency),
                     categories=frozenset(f.categories), rag=f.rag, role=p.role, household=p.household,
                     adults=adults - {p.person_id}, children=children,
                     level=decided.level if decided else None, outcome=decided.outcome if decided else None))
@@ -330,7 +322,7 @@ class History:
         latest = self._latest_decisions(s, None)
         by_referral: dict[str, list] = defaultdict(list)
         for r in s.execute(select(returns)).all():
-            by_referral[r.referral_id].append((r.agency, _utc(r.due_by) if r.due_by else None, _utc(r.researched_at)))
+            by_referral[r.referral_id].append((r.agency, as_utc(r.due_by) if r.due_by else None, as_utc(r.researched_at)))
         children: dict[str, list[str]] = defaultdict(list)
         for r in s.execute(select(appearances.c.referral_id, appearances.c.person_id).where(appearances.c.role.in_(CHILD_ROLES))):
             children[r.referral_id].append(r.person_id)
@@ -338,11 +330,11 @@ class History:
         for f in s.execute(select(referrals).order_by(referrals.c.received_at)).all():
             d = latest.get(f.referral_id)
             rows.append(ContactRow(
-                referral_id=f.referral_id, received_at=_utc(f.received_at), referrer_kind=f.referrer_kind,
+                referral_id=f.referral_id, received_at=as_utc(f.received_at), referrer_kind=f.referrer_kind,
                 referrer_agency=f.referrer_agency, categories=tuple(f.categories), rag=f.rag,
                 level=d.level if d else None, outcome=d.outcome if d else None,
-                decided_at=_utc(d.decided_at) if d else None,
-                decision_due_by=_utc(d.decision_due_by) if d and d.decision_due_by else None,
+                decided_at=as_utc(d.decided_at) if d else None,
+                decision_due_by=as_utc(d.decision_due_by) if d and d.decision_due_by else None,
                 returns=tuple(by_referral.get(f.referral_id, ())), children=tuple(sorted(set(children.get(f.referral_id, ())))),
                 findings=tuple(f.findings or ())))
         return rows
@@ -357,6 +349,3 @@ class History:
                  if c.role in AT_RISK and (c.level is None or (c.level >= OPEN_FROM_LEVEL and (now - c.received_at).days <= 365))}
         return sorted(set(person_ids) - open_)
 
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -4,25 +4,16 @@ behind the managers' bearer token."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 
-from mash_runtime.http import Route, respond
+from mash_runtime.http import Route, refused, respond
 from mash_runtime.store import Database
 
 from .history import History
 
 
 def routes(db: Database, history: History, token: str) -> list[Route]:
-    def authorised(scope) -> bool:
-        given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
-        return hmac.compare_digest(given, f"Bearer {token}")
-
     async def figures(scope, receive, send):
-        if scope["method"] != "GET":
-            await respond(send, 405, {"error": "use GET"})
-            return
-        if not authorised(scope):
-            await respond(send, 401, {"error": "a manager's bearer token is required"})
+        if await refused(scope, send, "GET", token):
             return
         await respond(send, 200, await asyncio.to_thread(_figures, db, history))
 

@@ -32,9 +32,8 @@ from mash_contracts.threshold import ThresholdModel, load_model
 from mash_contracts.vocabulary import ConsentStatus, ProtectiveFactor, RagRating
 from mash_runtime.calendar import WorkingCalendar
 
-from .harm import Contact, HarmRules, Person, evaluate
-
-from .figures import ContactRow, source_of
+from .figures import ContactRow
+from .harm import Contact, HarmRules, Person, contact_source, evaluate
 
 # Source mix (share of contacts) after the CIN census's sources of referral, in the hub's terms.
 SOURCE_MIX = {
@@ -156,7 +155,7 @@ def with_findings(rows: list[ContactRow], rules: HarmRules) -> list[ContactRow]:
     out = []
     for r in sorted(rows, key=lambda r: r.received_at):
         for child in r.children:
-            seen[child].append(Contact(referral_id=r.referral_id, received_at=r.received_at, source=source_of(r),
+            seen[child].append(Contact(referral_id=r.referral_id, received_at=r.received_at, source=contact_source(r.referrer_kind, r.referrer_agency),
                                        categories=frozenset(r.categories), rag=r.rag, role="child", household=None,
                                        level=r.level, outcome=r.outcome))
         people = [Person(child, f"child {n}", "child", tuple(seen[child]),

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Decision, Notification, Outcome
 
+from .rules import in_rank_order
+
 # Practitioners read dates as they happened in England, not in UTC.
 LOCAL = ZoneInfo("Europe/London")
 HUB = "mash"  # the hub's own acts: decisions, overrides, grounds
@@ -164,9 +166,7 @@ def _referrals(notifications: Sequence[Notification]) -> Iterable[Entry]:
 def _latest_answers(contributions: Sequence[Contribution]) -> list[Contribution]:
     """The latest answer per agency per revision, as assembly counts them: an answer on recorded grounds ranks after
     a plain one for the same revision, whichever arrived first."""
-    latest: dict[tuple[Agency, int], Contribution] = {}
-    for _, c in sorted(enumerate(contributions), key=lambda ic: (ic[1].grounds_id is not None, ic[0])):
-        latest[(c.agency, c.notification_revision)] = c
+    latest = {(c.agency, c.notification_revision): c for c in in_rank_order(contributions)}
     return sorted(latest.values(), key=lambda c: (c.notification_revision, c.grounds_id is not None, c.agency.value))
 
 

@@ -14,14 +14,13 @@ directory (`manager-token`, mode 0600). Refusals are 4xx with a reason a person 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from mash_contracts import Agency, GroundsKind, Outcome, ThresholdLevel
-from mash_runtime.http import respond
+from mash_runtime.http import refused, respond
 
 from . import queries
 from .assembly import Assembly, NotPending
@@ -62,27 +61,13 @@ def _text(body: dict, field: str) -> str:
 
 
 def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
-    def authorised(scope) -> bool:
-        given = dict(scope.get("headers", [])).get(b"authorization", b"").decode()
-        return hmac.compare_digest(given, f"Bearer {token}")
-
-    async def refused(scope, send, method: str) -> bool:
-        """Answer a wrong method or a missing token; True when the request was refused."""
-        if scope["method"] != method:
-            await respond(send, 405, {"error": f"use {method}"})
-            return True
-        if not authorised(scope):
-            await respond(send, 401, {"error": "a manager's bearer token is required"})
-            return True
-        return False
-
     async def recommendations(scope, receive, send):
-        if await refused(scope, send, "GET"):
+        if await refused(scope, send, "GET", token):
             return
         await respond(send, 200, await asyncio.to_thread(assembly.pending))
 
     async def decide(scope, receive, send):
-        if await refused(scope, send, "POST"):
+        if await refused(scope, send, "POST", token):
             return
         try:
             body = await _fields(receive)
@@ -104,7 +89,7 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                                    "recommended_level": decision.recommended_level})
 
     async def record_grounds(scope, receive, send):
-        if await refused(scope, send, "POST"):
+        if await refused(scope, send, "POST", token):
             return
         try:
             body = await _fields(receive)
@@ -117,7 +102,7 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         await respond(send, 200, recorded)
 
     async def chronology_of(scope, receive, send):
-        if await refused(scope, send, "GET"):
+        if await refused(scope, send, "GET", token):
             return
         referral_id = scope.get("path_params", {}).get("referral_id", "")
         subject = _query(scope).get("subject")

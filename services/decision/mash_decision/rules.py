@@ -34,11 +34,8 @@ class Answers:
     @classmethod
     def from_arrivals(cls, arrivals: Iterable[Contribution]) -> Answers:
         """From every distinct answer, in arrival order."""
-        # Within a revision an answer on recorded grounds ranks after a plain one, whichever arrived first: it is
-        # the desk's research under the footing the manager recorded.
-        ordered = sorted(enumerate(arrivals), key=lambda ic: (ic[1].notification_revision, _superseding(ic[1]) is not None, ic[0]))
         newest, seen, conflicts = {}, set(), set()
-        for _, c in ordered:
+        for c in in_rank_order(arrivals):
             slot = (c.agency, c.notification_revision, _superseding(c))
             if slot in seen:
                 conflicts.add(c.agency)
@@ -49,6 +46,14 @@ class Answers:
     def fresh(self, research_revision: int) -> frozenset[Agency]:
         """Desks whose newest answer is to the revision they were last asked to research, or a later one."""
         return frozenset(a for a, c in self.newest.items() if c.notification_revision >= research_revision)
+
+
+def in_rank_order(arrivals: Iterable[Contribution]) -> list[Contribution]:
+    """Every distinct answer (given in arrival order), the one that counts last: by revision, and within a revision an
+    answer on recorded grounds after a plain one, whichever arrived first (it is the desk's research under the footing
+    the manager recorded)."""
+    ordered = sorted(enumerate(arrivals), key=lambda ic: (ic[1].notification_revision, _superseding(ic[1]) is not None, ic[0]))
+    return [c for _, c in ordered]
 
 
 def _superseding(c: Contribution) -> str | None:

@@ -17,8 +17,6 @@ or a referrer's contact details.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -27,6 +25,7 @@ from datetime import datetime, timedelta
 
 from mash_contracts import NotificationSubmission, Referrer, Subject
 from mash_contracts.vocabulary import SUBJECTS_AT_RISK
+from mash_runtime.firewall import keyed_digest
 
 LINKED = "linked_submission"  # the change a linked duplicate carries, beside the parts that differ
 
@@ -88,4 +87,4 @@ def _letters(name: str) -> str:
 
 
 def _digest(pepper: bytes, *parts: str) -> str:
-    return hmac.new(pepper, "\x1f".join(("duplicate", *parts)).encode(), hashlib.sha256).hexdigest()
+    return keyed_digest(pepper, "duplicate", *parts)

@@ -8,6 +8,8 @@ the private keys never leave it; callers ask it to sign and to unwrap.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -162,3 +164,9 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
 
 def load_pepper(keys_dir: Path) -> bytes:
     return bytes.fromhex((keys_dir / PEPPER).read_text().strip())
+
+
+def keyed_digest(pepper: bytes, domain: str, *parts: str) -> str:
+    """HMAC-SHA256 of the parts under the service's pepper, separated by 0x1f and prefixed by what they are for, so a
+    store can compare identifiers (a blocking key, a referrer) without holding them."""
+    return hmac.new(pepper, "\x1f".join((domain, *parts)).encode(), hashlib.sha256).hexdigest()
