@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mash_runtime.firewall import Directory, FileCustody, SealError, generate, open_sealed, seal
-from mash_runtime.firewall.envelope import _signed_bytes
+from mash_runtime.firewall.envelope import signature_input
 
 pytestmark = pytest.mark.unit
 SERVICES = ["intake", "police_desk", "health_desk", "decision"]
@@ -78,8 +78,7 @@ def test_a_message_signed_with_another_desks_key_is_rejected(keys):
     envelope = sealed(keys)
     raw = json.loads(envelope)
     health = custody(keys, "health_desk")
-    aad = json.dumps(raw["header"], sort_keys=True, separators=(",", ":")).encode()
-    raw["signature"] = base64.b64encode(health.sign(_signed_bytes(aad, raw["wrapped_keys"], raw["nonce"], raw["ciphertext"]))).decode()
+    raw["signature"] = base64.b64encode(health.sign(signature_input(raw))).decode()
     with pytest.raises(SealError, match="signature check failed for sender police_desk"):
         opened(keys, json.dumps(raw).encode())
 
@@ -95,9 +94,8 @@ def test_ciphertext_is_bound_to_its_header_even_for_a_signing_insider(keys):
     the AEAD's associated data and the HPKE info."""
     envelope = json.loads(sealed(keys))
     envelope["header"]["referral_id"] = "REF-FFFFFFFFFFFF"
-    aad = json.dumps(envelope["header"], sort_keys=True, separators=(",", ":")).encode()
     police = custody(keys, "police_desk")
-    envelope["signature"] = base64.b64encode(police.sign(_signed_bytes(aad, envelope["wrapped_keys"], envelope["nonce"], envelope["ciphertext"]))).decode()
+    envelope["signature"] = base64.b64encode(police.sign(signature_input(envelope))).decode()
     with pytest.raises(SealError, match="cannot open"):
         opened(keys, json.dumps(envelope).encode())
 
@@ -159,14 +157,40 @@ def test_a_shredded_case_cannot_be_opened_or_given_a_new_key(keys):
         cases.key_for("REF-AAAAAAAAAAAA", create=True)
 
 
-def test_envelopes_without_a_case_key_keep_their_header_bytes(keys):
-    envelope = sealed(keys)
-    assert "case_bound" not in json.loads(envelope)["header"], "messages sealed before case keys stay readable"
-    assert opened(keys, envelope)[1] == SECRET
+def test_a_version_1_envelope_still_opens(keys):
+    """Sealed before version 2: its own signed layout (spaced wrapped keys, base64 text joined by 0x1f) and a
+    header without case_bound."""
+    raw = json.loads(sealed(keys))
+    raw["format"] = "mash-envelope-1"
+    del raw["header"]["case_bound"]
+    # Version 1 was only ever sealed with the header as associated data: re-seal the content under the v1 header.
+    from mash_runtime.firewall.envelope import Header, HPKE
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    import os
+    header = Header(**{**raw["header"], "recipients": tuple(raw["header"]["recipients"]),
+                       "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"])})
+    aad = header.canonical("mash-envelope-1")
+    assert b"case_bound" not in aad
+    data_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
+    kid = header.recipient_key_ids[0]
+    raw["wrapped_keys"] = {f"decision/{kid}": base64.b64encode(HPKE.encrypt(data_key, Directory.load(keys).encryption_key("decision")[1], info=aad)).decode()}
+    raw["nonce"] = base64.b64encode(nonce).decode()
+    raw["ciphertext"] = base64.b64encode(AESGCM(data_key).encrypt(nonce, SECRET, aad)).decode()
+    signed = b"\x1f".join([b"mash-envelope-1", aad, json.dumps(raw["wrapped_keys"], sort_keys=True).encode(),
+                            raw["nonce"].encode(), raw["ciphertext"].encode()])
+    raw["signature"] = base64.b64encode(custody(keys, "police_desk").sign(signed)).decode()
+    assert opened(keys, json.dumps(raw).encode())[1] == SECRET
+
+
+def test_a_version_2_header_with_a_field_missing_or_added_is_refused(keys):
+    for change in (lambda raw: raw["header"].pop("case_bound"), lambda raw: raw["header"].update(extra="x")):
+        with pytest.raises(SealError, match="exactly the fields"):
+            opened(keys, edit(sealed(keys), change))
 
 
 @pytest.mark.parametrize("hostile", [b"0", b"[]", b'"text"', b"null", b'{"format": "mash-envelope-1", "header": 1}',
-                                     b'{"format": "mash-envelope-1", "header": {"recipients": 5}}'])
+                                     b'{"format": "mash-envelope-1", "header": {"recipients": 5}}',
+                                     b'{"format": "mash-envelope-2", "header": {"recipients": 5}}'])
 def test_json_that_is_not_an_envelope_is_a_seal_error_not_a_crash(keys, hostile):
     # Found by the fuzz tier: b"0" is valid JSON, and an AttributeError escaped the consumer's guard.
     with pytest.raises(SealError, match="envelope"):

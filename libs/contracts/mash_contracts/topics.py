@@ -75,6 +75,10 @@ PRODUCT_RECIPIENTS: tuple[Agency, ...] = (
 )
 
 
+# Agencies outside the hub: they enrol with their own public keys and hold their private keys themselves.
+OUTSIDE_PARTIES = frozenset({REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)})
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -91,6 +95,13 @@ class Topic:
     # every age are counted from it), the broker stamps it on append, so a referrer's clock running fast or slow
     # cannot move a referral's deadline or the day its ages are judged on, and a redelivery still reads the same time.
     stamped_by_broker: bool = False
+
+    @property
+    def case_bound(self) -> bool:
+        """Sealed under the referral's case key as well as the readers' keys, so shredding the case key erases every
+        copy: only between the hub's own services. An outside agency opens what it is sent with its own key alone;
+        its copy is its own record, kept under its own retention (docs/envelope.md, crypto-shredding)."""
+        return self.sealed and self.key == "referral id" and not any(r in OUTSIDE_PARTIES for r in self.readers)
 
     @property
     def configs(self) -> dict[str, str]:

@@ -1,15 +1,17 @@
-"""The sealed envelope every personal-data message travels in.
+"""The sealed envelope every personal-data message travels in. docs/envelope.md specifies every byte;
+docs/test-vectors/ holds envelopes any implementation must open and reproduce the signature of.
 
 - A fresh AES-256-GCM data key and 12-byte nonce per message; the header is the associated data, so a
   ciphertext moved under another header (another referral, another recipient list) fails to decrypt.
 - The data key is wrapped for each recipient with HPKE (X25519, HKDF-SHA256, AES-256-GCM), with the header
   as HPKE info: a wrapped key moved to another envelope does not unwrap.
-- The sender signs header, wrapped keys, nonce and ciphertext with its Ed25519 key; recipients verify the
-  signature against the key directory before they unwrap anything.
+- The sender signs the canonical JSON of the whole envelope but its signature with its Ed25519 key; recipients
+  verify the signature against the key directory before they unwrap anything.
 - With a case key (per referral, see casekeys.py) the content key is HKDF(data key || case key, header):
   opening then needs both a recipient's private key and the case key, so shredding the case key erases
-  every copy. The header says whether a case key was used, and the header is authenticated.
-Nothing is compressed before encryption.
+  every copy. The header says whether a case key was used, and the header is authenticated. Only messages between
+  the hub's own services are case-bound: what goes to an outside agency opens with that agency's own key alone.
+Nothing is compressed before encryption. mash-envelope-1 (signed bytes of another layout) is still opened, never sealed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .keys import HPKE, Directory, KeyCustody, KeyError_
 
-FORMAT = "mash-envelope-1"
+FORMAT = "mash-envelope-2"
+FORMAT_1 = "mash-envelope-1"  # opened, for what was sealed before version 2; never sealed any more
 
 
 class SealError(ValueError):
@@ -48,19 +51,40 @@ class Header:
     sealed_at: str
     case_bound: bool = False
 
-    def canonical(self) -> bytes:
+    def as_json(self, format_: str = FORMAT) -> dict:
         body = {**self.__dict__, "recipients": list(self.recipients), "recipient_key_ids": list(self.recipient_key_ids)}
-        if not self.case_bound:  # envelopes sealed before case keys existed keep their exact header bytes
+        if format_ == FORMAT_1 and not self.case_bound:  # version 1 left it out when false
             del body["case_bound"]
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return body
+
+    def canonical(self, format_: str = FORMAT) -> bytes:
+        """The header's exact bytes: the AES-GCM associated data and the HPKE info."""
+        return canonical_json(self.as_json(format_))
+
+
+def canonical_json(value) -> bytes:
+    """Keys sorted by code point, no whitespace, every character outside ASCII escaped as \\uXXXX (UTF-16, so a
+    character beyond the BMP is a surrogate pair), the rest as JSON's shortest escapes (docs/envelope.md)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _signed_bytes(header: bytes, wrapped: dict[str, str], nonce: str, ciphertext: str) -> bytes:
-    return b"\x1f".join([FORMAT.encode(), header, json.dumps(wrapped, sort_keys=True).encode(), nonce.encode(), ciphertext.encode()])
+def signature_input(raw: dict) -> bytes:
+    """What the sender signs: version 2 signs the canonical JSON of the envelope without its signature."""
+    if raw["format"] == FORMAT_1:
+        return _signed_bytes_1(raw)
+    return canonical_json({k: raw[k] for k in ("format", "header", "wrapped_keys", "nonce", "ciphertext")})
+
+
+def _signed_bytes_1(raw: dict) -> bytes:
+    header = Header(**{**raw["header"], "recipients": tuple(raw["header"]["recipients"]),
+                       "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"])}).canonical(FORMAT_1)
+    parts = [FORMAT_1.encode(), header, json.dumps(raw["wrapped_keys"], sort_keys=True).encode(), raw["nonce"].encode(),
+             raw["ciphertext"].encode()]
+    return b"\x1f".join(parts)
 
 
 def _content_key(data_key: bytes, case_key: bytes | None, aad: bytes) -> bytes:
@@ -99,12 +123,12 @@ def seal(
     nonce = os.urandom(12)
     ciphertext = AESGCM(_content_key(data_key, case_key, aad)).encrypt(nonce, plaintext, aad)
     wrapped = {f"{r}/{kid}": _b64(HPKE.encrypt(data_key, key, info=aad)) for r, (kid, key) in zip(recipients, keys)}
-    nonce_b64, ct_b64 = _b64(nonce), _b64(ciphertext)
-    signature = custody.sign(_signed_bytes(aad, wrapped, nonce_b64, ct_b64))
-    return json.dumps({
-        "format": FORMAT, "header": json.loads(aad), "wrapped_keys": wrapped, "nonce": nonce_b64,
-        "ciphertext": ct_b64, "signature": _b64(signature),
-    }).encode()
+    body = {"format": FORMAT, "header": header.as_json(), "wrapped_keys": wrapped, "nonce": _b64(nonce),
+            "ciphertext": _b64(ciphertext)}
+    return canonical_json({**body, "signature": _b64(custody.sign(signature_input(body)))})
+
+
+_HEADER_FIELDS = set(Header.__dataclass_fields__)
 
 
 def header_of(envelope: bytes) -> Header:
@@ -116,10 +140,14 @@ def _parse(envelope: bytes) -> tuple[Header, dict]:
     """The envelope's header and its whole JSON body, parsed once."""
     try:
         raw = json.loads(envelope)
-        if not isinstance(raw, dict) or raw.get("format") != FORMAT:  # b"0" is valid JSON too
+        if not isinstance(raw, dict) or raw.get("format") not in (FORMAT, FORMAT_1):  # b"0" is valid JSON too
             raise SealError("not a sealed envelope")
         h = raw["header"]
+        if raw["format"] == FORMAT and set(h) != _HEADER_FIELDS:  # version 2 states every field, and nothing else
+            raise SealError("malformed envelope: the header must have exactly the fields of docs/envelope.md")
         return Header(**{**h, "recipients": tuple(h["recipients"]), "recipient_key_ids": tuple(h["recipient_key_ids"])}), raw
+    except SealError:
+        raise
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
 
@@ -148,14 +176,14 @@ def open_sealed(
 
 def _open(envelope, custody, directory, expected_senders, delivered_as, case_key_for) -> tuple[Header, bytes]:
     header, raw = _parse(envelope)
-    aad = header.canonical()
+    aad = header.canonical(raw["format"])
     if expected_senders is not None and header.sender not in expected_senders:
         raise SealError(f"sender {header.sender} may not write here")
     if delivered_as is not None and header.referral_id != delivered_as:
         raise SealError(f"sealed for referral {header.referral_id} but delivered as {delivered_as}: replay refused")
     try:
         verify_key = directory.verify_key(header.sender, header.sender_key_id)
-        verify_key.verify(base64.b64decode(raw["signature"]), _signed_bytes(aad, raw["wrapped_keys"], raw["nonce"], raw["ciphertext"]))
+        verify_key.verify(base64.b64decode(raw["signature"], validate=True), signature_input(raw))
     except (KeyError_, InvalidSignature, ValueError, KeyError) as e:
         raise SealError(f"signature check failed for sender {header.sender}: {type(e).__name__}") from None
     me = custody.service

@@ -1,6 +1,8 @@
-"""Service keys: an Ed25519 signing key and an X25519 encryption key per service, each with a key id.
+"""Keys: an Ed25519 signing key and an X25519 encryption key per principal, each with a key id.
 
-Keys are generated at setup into the state directory (never committed). Rotation adds a new current key
+The hub's own services' keys are generated at setup into the state directory (never committed). An outside
+agency makes its own pair with any standard tool and the hub enrols its public keys only (`enrol`): its private
+keys never exist on the hub, and its key ids are fingerprints of its public keys (`key_id`). Rotation adds a new current key
 and keeps the old private keys, so messages sealed before the rotation stay readable. Public keys are
 published in one directory file every service loads. `KeyCustody` is the seam where a KMS or HSM would sit:
 the private keys never leave it; callers ask it to sign and to unwrap.
@@ -12,7 +14,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +58,62 @@ def _new_kid(kind: str) -> str:
     return f"{kind}-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
 
 
+def key_id(kind: str, public_key) -> str:
+    """An enrolled key's id: its kind and the first 16 hex digits of the SHA-256 of its 32 raw public-key bytes,
+    so an agency knows its own key ids without asking the hub ("sig-…" signing, "enc-…" encryption)."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return f"{kind}-{hashlib.sha256(raw).hexdigest()[:16]}"
+
+
+class PemCustody:
+    """An outside agency's own keys, as its system holds them: PKCS#8 PEM files in one directory (what
+    `openssl genpkey` writes). signing.pem signs; every X25519 key there opens (encryption.pem, and the keys it
+    replaced, kept under any other .pem name so what was sealed before a rotation stays readable)."""
+
+    def __init__(self, directory: Path, name: str):
+        self.service = name
+        self._encryption: dict[str, X25519PrivateKey] = {}
+        self._signing: Ed25519PrivateKey | None = None
+        for path in sorted(directory.glob("*.pem")):
+            try:
+                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            except ValueError:
+                continue  # a public key or another file beside them
+            if isinstance(key, X25519PrivateKey):
+                self._encryption[key_id("enc", key.public_key())] = key
+            elif isinstance(key, Ed25519PrivateKey) and path.name == "signing.pem":
+                self._signing = key
+        if self._signing is None or not self._encryption:
+            raise FileNotFoundError(f"{directory} holds no signing.pem (Ed25519) or no X25519 key")
+        self._signing_kid = key_id("sig", self._signing.public_key())
+
+    def signing_key_id(self) -> str:
+        return self._signing_kid
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signing.sign(data)
+
+    def unwrap(self, key_id_: str, wrapped: bytes, info: bytes) -> bytes:
+        try:
+            key = self._encryption[key_id_]
+        except KeyError:
+            raise KeyError_(f"{self.service} holds no encryption key {key_id_}") from None
+        return HPKE.decrypt(wrapped, key, info=info)
+
+
+def new_agency_keys(directory: Path) -> bytes:
+    """What an agency runs once on its own machine (like `openssl genpkey`): signing.pem and encryption.pem, each
+    0600, and the public keys it gives the hub to enrol (returned, and written to public.pem)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    public = b""
+    for name, key in (("signing.pem", Ed25519PrivateKey.generate()), ("encryption.pem", X25519PrivateKey.generate())):
+        write_secret(directory / name, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()).decode())
+        public += key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (directory / "public.pem").write_bytes(public)
+    return public
+
+
 class FileCustody:
     """Private keys in files under <keys>/<service>/ (mode 0600); stands in for a KMS."""
 
@@ -84,25 +144,51 @@ class PublicKeys:
     signing: dict[str, Ed25519PublicKey]
     encryption: dict[str, X25519PublicKey]
     current_encryption: str
+    roles: tuple[str, ...] = ()  # an enrolled outside agency's: "referrer", "recipient"
 
 
 class Directory:
-    """Every service's public keys, all versions, and which encryption key is current."""
+    """Every principal's public keys, all versions, and which encryption key is current.
 
-    def __init__(self, entries: dict[str, PublicKeys]):
-        self.entries = entries
+    Loaded from a file, it reads the file again when it changes (looked at once a second at most), so an agency
+    enrolled, rotated or revoked while the services run counts from then on without a restart."""
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self, entries: dict[str, PublicKeys], path: Path | None = None):
+        self._entries = entries
+        self._path = path
+        self._stamp = self._stat()
+        self._checked = time.monotonic()
 
     @classmethod
     def load(cls, keys_dir: Path) -> Directory:
-        raw = json.loads((keys_dir / DIRECTORY).read_text())
-        return cls({
-            service: PublicKeys(
-                {kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(v)) for kid, v in e["signing"].items()},
-                {kid: X25519PublicKey.from_public_bytes(bytes.fromhex(v)) for kid, v in e["encryption"].items()},
-                e["current"]["encryption"],
-            )
-            for service, e in raw.items()
-        })
+        path = keys_dir / DIRECTORY
+        return cls(_entries(json.loads(path.read_text())), path)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Directory:
+        return cls(_entries(raw))
+
+    def _stat(self):
+        if self._path is None:
+            return None
+        st = self._path.stat()
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    @property
+    def entries(self) -> dict[str, PublicKeys]:
+        if self._path is not None and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
+            self._checked = time.monotonic()
+            try:
+                if (stamp := self._stat()) != self._stamp:
+                    self._entries, self._stamp = _entries(json.loads(self._path.read_text())), stamp
+            except (OSError, ValueError, KeyError):
+                pass  # written by replace, so a read sees a whole file; anything else keeps the last good one
+        return self._entries
+
+    def with_role(self, role: str) -> set[str]:
+        return {name for name, e in self.entries.items() if role in e.roles}
 
     def verify_key(self, service: str, key_id: str) -> Ed25519PublicKey:
         try:
@@ -116,6 +202,82 @@ class Directory:
         except KeyError:
             raise KeyError_(f"{service} is not in the key directory") from None
         return entry.current_encryption, entry.encryption[entry.current_encryption]
+
+
+def _entries(raw: dict) -> dict[str, PublicKeys]:
+    return {
+        name: PublicKeys(
+            {kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(v)) for kid, v in e["signing"].items()},
+            {kid: X25519PublicKey.from_public_bytes(bytes.fromhex(v)) for kid, v in e["encryption"].items()},
+            e["current"]["encryption"],
+            tuple(e.get("roles", ())),
+        )
+        for name, e in raw.items()
+    }
+
+
+_AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+
+
+def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
+    """Exactly one Ed25519 and one X25519 public key (SubjectPublicKeyInfo PEM, what `openssl pkey -pubout`
+    writes), in either order. A private key is refused outright: it must never reach the hub."""
+    if b"PRIVATE KEY" in pem:
+        raise ValueError("that file holds a private key: send the hub your public keys only (openssl pkey -pubout)")
+    blocks = re.findall(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", pem, re.S)
+    keys = [serialization.load_pem_public_key(b) for b in blocks]
+    signing = [k for k in keys if isinstance(k, Ed25519PublicKey)]
+    encryption = [k for k in keys if isinstance(k, X25519PublicKey)]
+    if len(signing) != 1 or len(encryption) != 1 or len(keys) != 2:
+        raise ValueError(f"expected one Ed25519 and one X25519 public key, found {len(signing)} Ed25519, "
+                         f"{len(encryption)} X25519 and {len(keys) - len(signing) - len(encryption)} other")
+    return signing[0], encryption[0]
+
+
+def enrol(keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes, *, rotate: bool = False) -> dict:
+    """Add an outside agency's public keys to the directory (or, with rotate, make new ones current, keeping the
+    old ones so what was signed or sealed before stays verifiable and openable). Returns its entry."""
+    if not _AGENCY_NAME.match(name):
+        raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
+    signing, encryption = parse_public_keys(public_pem)
+    path = keys_dir / DIRECTORY
+    directory = json.loads(path.read_text()) if path.exists() else {}
+    entry = directory.get(name)
+    if entry is not None and not entry.get("roles"):
+        raise ValueError(f"{name} is one of the hub's own services, not an outside agency")
+    if entry is not None and not rotate:
+        raise ValueError(f"{name} is already enrolled: rotate its keys, or revoke it first")
+    if entry is None and rotate:
+        raise ValueError(f"{name} is not enrolled")
+    entry = entry or {"signing": {}, "encryption": {}, "current": {}, "roles": list(roles)}
+    s_kid, e_kid = key_id("sig", signing), key_id("enc", encryption)
+    entry["signing"][s_kid] = _raw_public(signing)
+    entry["encryption"][e_kid] = _raw_public(encryption)
+    entry["current"] = {"signing": s_kid, "encryption": e_kid}
+    entry["roles"] = sorted(set(entry["roles"]) | set(roles))
+    directory[name] = entry
+    _write_directory(path, directory)
+    return entry
+
+
+def revoke(keys_dir: Path, name: str) -> bool:
+    """Remove an outside agency from the directory: nothing it signs is accepted and nothing more is sealed for it."""
+    path = keys_dir / DIRECTORY
+    directory = json.loads(path.read_text())
+    entry = directory.get(name)
+    if entry is None:
+        return False
+    if not entry.get("roles"):
+        raise ValueError(f"{name} is one of the hub's own services, not an outside agency")
+    del directory[name]
+    _write_directory(path, directory)
+    return True
+
+
+def _write_directory(path: Path, directory: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(directory, indent=1, sort_keys=True))
+    tmp.replace(path)
 
 
 def write_secret(path: Path, text: str) -> None:
@@ -156,9 +318,7 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
         entry["encryption"][e_kid] = _raw_public(encryption.public_key())
         entry["current"] = {"signing": s_kid, "encryption": e_kid}
         changed[service] = e_kid
-    tmp = directory_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(directory, indent=1, sort_keys=True))
-    tmp.replace(directory_path)
+    _write_directory(directory_path, directory)
     return changed
 
 

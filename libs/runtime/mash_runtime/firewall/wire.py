@@ -2,8 +2,8 @@
 
 A sealed topic's records are envelopes sealed for exactly the topic's readers and signed by one of its
 writers; anything else on such a topic (plaintext, a forged or replayed envelope) fails to open and is
-dead-lettered by the consumer. Unsealed topics carry no personal data and pass through as JSON. Messages on topics keyed by referral id
-are bound to the referral's case key too, so shredding that key erases the case from the log.
+dead-lettered by the consumer. Unsealed topics carry no personal data and pass through as JSON. Messages between the hub's own services on topics keyed by referral id are bound to the referral's case key too,
+so shredding that key erases the case from the log; what an outside agency is sent opens with its own key alone.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Firewall:
         if spec is None or not spec.sealed:
             return payload
         try:
-            case_key = self.case_keys.key_for(key, create=True) if spec.key == "referral id" else None
+            case_key = self.case_keys.key_for(key, create=True) if spec.case_bound else None
         except CaseShredded as e:
             raise SealError(f"{e}: nothing more is sent about it") from None
         return seal(
