@@ -52,12 +52,15 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory) -> Path:
-    """Real keys for every principal, as `mash keys init` makes them."""
-    from mash_contracts.topics import principals
+    """Real keys for the hub's principals, as `mash keys init` makes them, and the simulated agencies enrolled from
+    keys of their own (in ../agencies, outside the hub's keys)."""
+    from mash_cli.agencies import simulate_keys
+    from mash_contracts.topics import hub_principals
     from mash_runtime.firewall import generate
 
-    path = tmp_path_factory.mktemp("keys")
-    generate(path, principals())
+    path = tmp_path_factory.mktemp("state") / "keys"
+    generate(path, hub_principals())
+    simulate_keys(path, path.parent)
     return path
 
 

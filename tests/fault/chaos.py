@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import ADMIN, Access, LocalKafka
 from mash_cli.mesh import DESKS, Mesh
 from mash_cli.principals import Principals
 from mash_contracts import NotificationSubmission, UnreadableMessage
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, REFERRERS, by_name
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, by_name
 from mash_runtime.firewall import SealError
 
 
@@ -33,7 +34,7 @@ class Referrer:
         while True:
             try:
                 if self._producer is None:
-                    self._producer = AIOKafkaProducer(**self.access.client(REFERRERS), acks="all", enable_idempotence=True,
+                    self._producer = AIOKafkaProducer(**self.access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True,
                                                       request_timeout_ms=8000)
                     await self._producer.start()
                 await self._producer.send_and_wait(topic, value, key=key, headers=headers)

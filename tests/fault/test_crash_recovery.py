@@ -16,6 +16,7 @@ from collections import Counter
 
 import pytest
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import audit, population
 from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import UNATTENDED, Mesh
@@ -31,7 +32,6 @@ from mash_contracts.topics import (
     DECISIONS,
     NOTIFICATIONS,
     PRODUCTS,
-    REFERRERS,
     RESEARCHERS,
     REJECTIONS,
     lanes,
@@ -81,7 +81,7 @@ def referrals(families, count: int, seed: int) -> list:
 
 def malformed(principals: Principals, n: int) -> list[tuple[bytes, bytes]]:
     """Half plain bytes on a sealed topic, half sealed properly by the referrers' system but not a submission."""
-    fw = principals.firewall(REFERRERS)
+    fw = principals.firewall(DEFAULT_REFERRER)
     out = []
     for i in range(n):
         if i % 2:

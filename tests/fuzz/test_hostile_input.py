@@ -41,7 +41,7 @@ def valid_sample(model, generator: Generator) -> dict:
     submission = generator.notification()
     if model is NotificationSubmission:
         return json.loads(submission.model_dump_json())
-    notification = accept(submission, submission.submitted_at)
+    notification = accept(submission, submission.submitted_at, referrer_system="northshire_schools")
     if model is Notification:
         return json.loads(notification.model_dump_json())
     return json.loads(Contribution(

@@ -66,6 +66,7 @@ def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     world = root / "population.json"
     population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
     mesh.init()  # once: the fixtures and tests restart services, which never re-init
+    mesh.enrol_simulated_agencies()
     mesh.seed(world)
     mesh.start()
     try:
@@ -78,7 +79,7 @@ def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
 
 @pytest.fixture
 def watcher(topics: Access, mesh: Mesh) -> Watcher:
-    return Watcher(topics, mesh.keys_dir)
+    return Watcher(mesh.access, mesh.keys_dir)
 
 
 def service_log(mesh: Mesh, service: str) -> str:

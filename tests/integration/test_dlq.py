@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import dlq
 from mash_cli.kafka import ADMIN
 from mash_cli.principals import submission_lane
@@ -21,7 +22,7 @@ from mash_cli.topics import create_topics
 from mash_contracts import DeadLetter, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.topics import (ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, OPERATIONS, OUTCOMES,
-                                   REFERRERS, REJECTIONS, lanes)
+                                   REJECTIONS, lanes)
 
 from .watch import run
 
@@ -72,12 +73,12 @@ def test_a_record_whose_dead_letter_outgrew_the_broker_limit_is_set_aside_and_th
     big_id = f"BIG-{uuid.uuid4().hex[:12]}"
     body = gen.notification().model_dump(mode="json")
     body = {**body, "submission_id": big_id, "concern": {**body["concern"], "description": "x" * 487_000}}
-    fw = watcher.principals.firewall(REFERRERS)
+    fw = watcher.principals.firewall(DEFAULT_REFERRER)
     big = fw.seal_for("intake", big_id, json.dumps(body).encode(), "NotificationSubmission")
     assert 640_000 < len(big) < 660_000
 
     async def submit_on_one_partition() -> list:
-        producer = AIOKafkaProducer(**mesh.access.client(REFERRERS), acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**mesh.access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True)
         await producer.start()
         try:
             record = watcher.principals.submission_record(valid)

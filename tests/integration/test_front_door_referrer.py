@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.synthetic import Generator
-from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS_SUBMITTED, REFERRERS, REJECTIONS
+from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS_SUBMITTED, REJECTIONS
 
 from .watch import Seen, run
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 def test_refused_bytes_come_back_under_the_key_they_were_submitted_with(watcher):
     not_an_envelope, odd_reference = f"JUNK-{uuid.uuid4().hex[:8]}", f"ODD-{uuid.uuid4().hex[:8]}"
     typed = "Barbara Baldwin 14/05/2018"  # a reference someone typed, refused by the contract: never sent back
-    run(watcher.publish_raw(NOTIFICATIONS_SUBMITTED.name, not_an_envelope.encode(), b"not an envelope \xff", principal=REFERRERS))
+    run(watcher.publish_raw(NOTIFICATIONS_SUBMITTED.name, not_an_envelope.encode(), b"not an envelope \xff", principal=DEFAULT_REFERRER))
     run(watcher.submit_sealed_bytes(odd_reference, json.dumps({"submission_id": typed, "subjects": []}).encode()))
     wanted = {not_an_envelope, odd_reference}
 
@@ -43,7 +44,7 @@ def test_a_referrers_clock_sets_neither_the_received_time_nor_the_deadline(watch
     fast = int((time.time() + timedelta(days=40).total_seconds()) * 1000)
 
     async def submit_from_a_fast_clock() -> None:
-        producer = AIOKafkaProducer(**topics.client(REFERRERS), acks="all")
+        producer = AIOKafkaProducer(**topics.client(DEFAULT_REFERRER), acks="all")
         await producer.start()
         try:
             await producer.send_and_wait(**watcher.principals.submission_record(submission), timestamp_ms=fast)

@@ -112,7 +112,7 @@ def test_screening_refuses_an_impossible_age_and_judges_it_on_the_london_day(gen
     baby = s.subjects[0].model_copy(update={"date_of_birth": date(2026, 7, 2)})
     s = s.model_copy(update={"subjects": [baby, *s.subjects[1:]]})
     with pytest.raises(Rejected) as refused:
-        screening.accept(s, datetime(2026, 7, 1, 22, 30, tzinfo=UTC))  # 23:30 on 1 July in London
+        screening.accept(s, datetime(2026, 7, 1, 22, 30, tzinfo=UTC), referrer_system="northshire_schools")  # 23:30 on 1 July in London
     assert refused.value.reasons[0].startswith("subjects.0.date_of_birth: is after the day")
     # 23:30 UTC is 00:30 on 2 July in London: the baby has been born
-    assert screening.accept(s, datetime(2026, 7, 1, 23, 30, tzinfo=UTC)).subjects[0].date_of_birth == date(2026, 7, 2)
+    assert screening.accept(s, datetime(2026, 7, 1, 23, 30, tzinfo=UTC), referrer_system="northshire_schools").subjects[0].date_of_birth == date(2026, 7, 2)

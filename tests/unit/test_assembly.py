@@ -28,7 +28,7 @@ def assembly(database_url, principals, declared_findings):
 
 
 def picture(generator):
-    notification = accept(generator.notification(), NOW)
+    notification = accept(generator.notification(), NOW, referrer_system="northshire_schools")
     contributions = [
         Contribution(
             message_id=derived_id("contribution", notification.referral_id, a.value), referral_id=notification.referral_id,

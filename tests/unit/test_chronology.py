@@ -26,7 +26,7 @@ def referral(generator):
                 Subject(subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name="Kim", family_name="Stone")]
     s = s.model_copy(update={"subjects": subjects, "concern": s.concern.model_copy(update={
         "categories": [C.NEGLECT, C.DOMESTIC_ABUSE], "immediate_danger": False, "occurred_at": MONDAY - timedelta(hours=15)})})
-    return accept(s, MONDAY)
+    return accept(s, MONDAY, referrer_system="northshire_schools")
 
 
 def item(record_class, subjects, on=None, ref=None, summary="A record.", signal_only=False):

@@ -6,8 +6,9 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from sqlalchemy.exc import OperationalError
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_contracts import DeadLetter, NotificationSubmission
-from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, REFERRERS
+from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED
 from mash_runtime.consuming import Retry, Route, subscribe
 from mash_runtime.errors import Rejected
 from mash_runtime.firewall import seal
@@ -37,7 +38,7 @@ def build(principals, handler, on_unreadable=None):
 
 
 def sealed_bytes(principals, key: str, plaintext: bytes) -> bytes:
-    fw = principals.firewall(REFERRERS)
+    fw = principals.firewall(DEFAULT_REFERRER)
     return seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
                 custody=fw.custody, directory=fw.directory)
 
@@ -79,7 +80,7 @@ async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principa
                               schema_version=1, recipients=["intake"], custody=forged, directory=principals.firewall("intake").directory),
                          TOPIC, key=s.submission_id.encode())
     assert seen == [] and [d.error_type for d in dead] == ["SealError", "SealError"]
-    assert "malformed envelope" in dead[0].error and "may not write here" in dead[1].error
+    assert "not a sealed envelope" in dead[0].error and "may not write here" in dead[1].error
     plaintext = s.model_dump_json().encode()
     assert principals.original_of(dead[0]) == plaintext, "operations can recover the exact bytes"
     assert s.subjects[0].family_name.encode() not in base64.b64decode(dead[0].original_b64), "but the topic never holds them in plaintext"

@@ -13,10 +13,11 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import dlq
 from mash_contracts import DeadLetter, NotificationSubmission, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
-from mash_contracts.topics import ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, RECORD_BYTES, REFERRERS
+from mash_contracts.topics import ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, RECORD_BYTES
 from mash_runtime.consuming import DeadLetters, Retry, Route, subscribe
 from mash_runtime.firewall import seal
 
@@ -87,7 +88,7 @@ def refusing_large_letters(broker: KafkaBroker, limit: int) -> None:
 
 
 def sealed(principals, key: str, plaintext: bytes) -> bytes:
-    fw = principals.firewall(REFERRERS)
+    fw = principals.firewall(DEFAULT_REFERRER)
     return seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
                 custody=fw.custody, directory=fw.directory)
 

@@ -53,7 +53,7 @@ def assembly(database_url, principals, now, declared_findings):
 def notify(generator, categories, danger=False):
     s = generator.notification()
     s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})})
-    return accept(s, MONDAY)
+    return accept(s, MONDAY, referrer_system="northshire_schools")
 
 
 def answer(n, agency, findings=()):
@@ -112,7 +112,7 @@ def test_level_four_waits_for_a_manager_who_can_confirm(assembly, principals, ge
     decision = assembly.confirm(n.referral_id, "j.bloggs")
     assert decision.level is L.CHILD_PROTECTION and decision.decided_by == "manager j.bloggs"
     assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [n.referral_id]
-    [notice] = published(assembly, principals, OUTCOMES.name)
+    [notice] = published(assembly, principals, OUTCOMES.for_referrer("northshire_schools"))
     assert notice.submission_id == n.submission_id and n.subjects[0].family_name not in notice.text
     with pytest.raises(NotPending, match="not sent twice"):
         assembly.confirm(n.referral_id, "j.bloggs")

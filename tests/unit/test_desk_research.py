@@ -80,7 +80,7 @@ def referral(generator, categories, danger=False, consent=ConsentStatus.NOT_SOUG
     ]
     consent_position = ConsentPosition(status=consent, reason=None if consent is ConsentStatus.GIVEN else "Would increase risk")
     concern = s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})
-    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}), NOW)
+    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}), NOW, referrer_system="northshire_schools")
 
 
 def opened(desk, row):

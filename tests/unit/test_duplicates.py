@@ -117,8 +117,8 @@ def intake(database_url, principals):
     db.dispose()
 
 
-def take(intake, submission, at):
-    return intake._accept(submission, accept(submission, at, intake.model))
+def take(intake, submission, at, referrer_system="northshire_schools"):
+    return intake._accept(submission, accept(submission, at, intake.model, referrer_system=referrer_system))
 
 
 def sent(intake, principals, topic, key=None):
@@ -137,7 +137,7 @@ def test_the_same_notification_under_a_second_reference_is_linked_not_a_second_c
     assert linked.linked_submission_ids == [first.submission_id, "SECOND-REF"]
     assert not linked.needs_research, "nothing the desks research differs"
     assert take(intake, second, MONDAY + timedelta(hours=20)) is None, "a redelivered duplicate adds nothing"
-    [ack] = sent(intake, principals, ACKNOWLEDGEMENTS.name, "SECOND-REF")
+    [ack] = sent(intake, principals, ACKNOWLEDGEMENTS.for_referrer("northshire_schools"), "SECOND-REF")
     assert ack.referral_id == opened.referral_id and ack.revision == 2 and ack.linked_to_submission_id == first.submission_id
     assert "linked to open referral" in ack.text and f"on 23 November 2026 under your reference {first.submission_id}" in ack.text
     assert [n.message_id for n in sent(intake, principals, NOTIFICATIONS.name)] == [opened.message_id, linked.message_id]
@@ -162,9 +162,11 @@ def test_a_different_referrer_child_or_concern_or_a_late_one_is_a_new_referral(i
         take(intake, under(about(first, C.NEGLECT, nhs_number=None, given_name="Amir"), "R3"), MONDAY + timedelta(hours=1)),
         take(intake, under(about(first, C.MISSING), "R4"), MONDAY + timedelta(hours=1)),
         take(intake, under(first, "R5"), MONDAY + WINDOW + timedelta(minutes=1)),
+        # The same content from another enrolled referrer's system is that referrer's own referral.
+        take(intake, under(first, "R6"), MONDAY + timedelta(hours=1), referrer_system="northshire_gp"),
     ]
     assert all(n.revision == 1 and not n.linked_submission_ids for n in others)
-    assert len({opened.referral_id, *(n.referral_id for n in others)}) == 5
+    assert len({opened.referral_id, *(n.referral_id for n in others)}) == 6
 
 
 def test_a_red_duplicate_still_travels_the_urgent_lane(intake, principals, first):

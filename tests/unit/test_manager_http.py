@@ -51,7 +51,7 @@ def referral(assembly, generator) -> str:
     s = generator.notification()
     s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
                              "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")})
-    n = accept(s, MONDAY).model_copy(update={"statutory_footing": StatutoryFooting.S17})
+    n = accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
     assembly.record_notification(n)
     return n.referral_id
 
@@ -106,7 +106,7 @@ def test_a_referrals_chronology_over_http_every_revision_the_desks_items_and_the
     s = generator.notification()
     s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False,
                                                                      "occurred_at": MONDAY - timedelta(days=1)})})
-    first = accept(s, MONDAY - timedelta(hours=3))  # the service's clock stands at MONDAY: it decides last
+    first = accept(s, MONDAY - timedelta(hours=3), referrer_system="northshire_schools")  # the service's clock stands at MONDAY: it decides last
     second = first.model_copy(update={"revision": 2, "received_at": MONDAY - timedelta(hours=2), "changes": ["concern"],
                                       "concern": first.concern.model_copy(update={"categories": [C.NEGLECT, C.DOMESTIC_ABUSE]})})
     assembly.record_notification(first)

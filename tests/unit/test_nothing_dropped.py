@@ -72,7 +72,7 @@ def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(databas
     db = Database(database_url, revisions.metadata)
     pepper = b"p" * 32
     first = generator.notification()
-    ref = accept(first, MONDAY).referral_id
+    ref = accept(first, MONDAY, referrer_system="northshire_schools").referral_id
     with db.transaction() as s:
         assert revisions.record(s, ref, revisions.part_digests(pepper, first)).number == 1
         assert revisions.record(s, ref, revisions.part_digests(pepper, first)) is None, "the same content is a retry"
@@ -89,26 +89,26 @@ def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(databas
     assert first.subjects[0].family_name not in stored, "intake keeps digests, never the content"
     db.dispose()
 
-    n2 = as_revision(accept(disclosure, MONDAY), 2, ("concern",))
-    assert n2.needs_research and n2.message_id != accept(disclosure, MONDAY).message_id
-    n3 = as_revision(accept(moved, MONDAY), 3, ("referrer",))
+    n2 = as_revision(accept(disclosure, MONDAY, referrer_system="northshire_schools"), 2, ("concern",))
+    assert n2.needs_research and n2.message_id != accept(disclosure, MONDAY, referrer_system="northshire_schools").message_id
+    n3 = as_revision(accept(moved, MONDAY, referrer_system="northshire_schools"), 3, ("referrer",))
     assert not n3.needs_research, "new contact details change nothing the desks research"
     ack = acknowledgement(n2)
-    assert ack.revision == 2 and "revision 2" in ack.text and ack.message_id != acknowledgement(accept(first, MONDAY)).message_id
+    assert ack.revision == 2 and "revision 2" in ack.text and ack.message_id != acknowledgement(accept(first, MONDAY, referrer_system="northshire_schools")).message_id
 
 
 # -- decision: supplementary information re-opens the referral ----------------------------------------------
 
 def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assembly, principals, generator):
     first = low_level(generator)
-    n1 = accept(first, MONDAY)
+    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n1)
     for a in DESK_AGENCIES:
         assembly.record_contribution(answer(n1, a))
     [decided] = published(assembly, principals, DECISIONS.name)
     assert decided.revision == 1
 
-    n2 = as_revision(accept(revise(first, description="She has now disclosed that her stepfather hits her."), MONDAY + timedelta(hours=1)),
+    n2 = as_revision(accept(revise(first, description="She has now disclosed that her stepfather hits her."), MONDAY + timedelta(hours=1), referrer_system="northshire_schools"),
                      2, ("concern",))
     assert assembly.record_notification(n2)
     updated = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.REFERRAL_UPDATED]
@@ -129,11 +129,11 @@ def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assemb
 
 def test_an_update_while_awaiting_waits_for_fresh_answers_and_decides_once(assembly, principals, generator):
     first = low_level(generator)
-    n1 = accept(first, MONDAY)
+    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n1)
     for a in DESK_AGENCIES[:2]:
         assembly.record_contribution(answer(n1, a))
-    n2 = as_revision(accept(revise(first, categories=[C.NEGLECT]), MONDAY), 2, ("concern",))
+    n2 = as_revision(accept(revise(first, categories=[C.NEGLECT]), MONDAY, referrer_system="northshire_schools"), 2, ("concern",))
     assembly.record_notification(n2)
     for a in DESK_AGENCIES[2:]:
         assembly.record_contribution(answer(n1, a))
@@ -147,12 +147,12 @@ def test_an_update_while_awaiting_waits_for_fresh_answers_and_decides_once(assem
 
 def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, principals, generator):
     first = low_level(generator)
-    n1 = accept(first, MONDAY)
+    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n1)
     for a in DESK_AGENCIES:
         assembly.record_contribution(answer(n1, a))
     moved = first.model_copy(update={"referrer": first.referrer.model_copy(update={"phone": "01632 960002"})})
-    assembly.record_notification(as_revision(accept(moved, MONDAY), 2, ("referrer",)))
+    assembly.record_notification(as_revision(accept(moved, MONDAY, referrer_system="northshire_schools"), 2, ("referrer",)))
     [pending] = assembly.pending()
     assert pending["revision"] == 2, "recommended at once from the answers held, for a manager"
 
@@ -160,7 +160,7 @@ def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, pri
 # -- decision: contributions it cannot place ------------------------------------------------------------
 
 def test_a_second_different_answer_from_a_desk_is_kept_shown_and_needs_a_manager(assembly, principals, generator):
-    n = accept(low_level(generator), MONDAY)
+    n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n)
     assembly.record_contribution(answer(n, Agency.POLICE))
     assembly.record_contribution(answer(n, Agency.POLICE, ["repeat_domestic_abuse"], rationale="found on a second search"))
@@ -178,7 +178,7 @@ def test_a_second_different_answer_from_a_desk_is_kept_shown_and_needs_a_manager
 
 
 def test_a_finding_outside_the_desks_declaration_is_refused(assembly, principals, generator):
-    n = accept(low_level(generator), MONDAY)
+    n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n)
     with pytest.raises(Rejected, match="police may not report open_cp_plan"):
         assembly.record_contribution(answer(n, Agency.POLICE, ["open_cp_plan"]))
@@ -188,7 +188,7 @@ def test_a_finding_outside_the_desks_declaration_is_refused(assembly, principals
 
 
 def test_a_contribution_before_its_referral_is_held_then_used(assembly, principals, generator, now):
-    n = accept(low_level(generator), MONDAY)
+    n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     for a in DESK_AGENCIES:
         assembly.record_contribution(answer(n, a))
     assert assembly.snapshot()["held_contributions"] == 4
@@ -200,7 +200,7 @@ def test_a_contribution_before_its_referral_is_held_then_used(assembly, principa
 
 
 def test_a_contribution_whose_referral_never_comes_is_dead_lettered_and_alerted(assembly, principals, generator, now):
-    n = accept(low_level(generator), MONDAY)
+    n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     sealed = b"the sealed record as it arrived"
     assembly.record_contribution(answer(n, Agency.HEALTH), sealed, contributions_topic(Agency.HEALTH))
     now.at = MONDAY + timedelta(minutes=9)

@@ -130,7 +130,7 @@ def test_a_message_the_broker_could_never_take_is_refused_inside_the_transaction
     from mash_runtime.store import MAX_RECORD_BYTES, enqueue
 
     db = Database(database_url)
-    n = accept(generator.notification(), datetime.now(UTC))
+    n = accept(generator.notification(), datetime.now(UTC), referrer_system="northshire_schools")
     huge = n.model_copy(update={"concern": n.concern.model_copy(update={"description": "x" * (MAX_RECORD_BYTES + 1)})})
     with pytest.raises(Rejected, match=r"over the 1,000,000 byte record limit"):
         with db.transaction() as s:

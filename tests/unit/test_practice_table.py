@@ -233,7 +233,7 @@ def submission(case: Case) -> NotificationSubmission:
 
 
 def run(case: Case, model: ThresholdModel):
-    n = accept(submission(case), NOW, model)
+    n = accept(submission(case), NOW, model, referrer_system="northshire_schools")
     answers = {
         a: Contribution(message_id=derived_id("pt-contribution", n.referral_id, a.value), referral_id=n.referral_id, agency=a,
                         status=ContributionStatus.SHARED if case.findings.get(a) else ContributionStatus.NO_RECORDS_FOUND,

@@ -60,7 +60,7 @@ def referral(generator, unborn: bool = True):
         subjects.append(Subject(subject_ref="child1", role=SubjectRole.CHILD, given_name="Mia", family_name="Hollis",
                                 date_of_birth=date(2020, 1, 5), address=HOME))
     concern = s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})
-    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}), NOW)
+    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}), NOW, referrer_system="northshire_schools")
 
 
 def answered(desk, notification, reader):

@@ -21,7 +21,8 @@ def test_published_documents_match_the_code():
 def test_asyncapi_names_every_topic_its_writers_and_readers():
     doc = asyncapi()
     assert doc["asyncapi"] == "3.0.0"
-    assert {c["address"] for c in doc["channels"].values()} == {t.name for t in CATALOGUE}
+    assert {c["address"] for c in doc["channels"].values()} == {t.address for t in CATALOGUE}
+    assert doc["channels"]["mash_outcomes"]["address"] == "mash.outcomes.{referrer}" and "referrer" in doc["channels"]["mash_outcomes"]["parameters"]
     sends = {(op["summary"].split()[0], op["channel"]["$ref"]) for op in doc["operations"].values() if op["action"] == "send"}
     for t in CATALOGUE:
         for writer in t.writers:
@@ -33,7 +34,7 @@ def test_each_schema_validates_a_real_message(generator):
     from datetime import UTC, datetime
 
     schema = json.loads((DOCS / "schemas" / "Notification.json").read_text())
-    n = accept(generator.notification(), datetime(2026, 11, 20, tzinfo=UTC))
+    n = accept(generator.notification(), datetime(2026, 11, 20, tzinfo=UTC), referrer_system="northshire_schools")
     assert set(schema["required"]) <= set(json.loads(n.model_dump_json()))
 
 

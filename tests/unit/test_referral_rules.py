@@ -24,7 +24,7 @@ EXPECTED = frozenset(DESK_AGENCIES)
 
 def notified(generator, categories=(C.OTHER,)):
     s = generator.notification()
-    return accept(s.model_copy(update={"concern": s.concern.model_copy(update={"categories": list(categories), "immediate_danger": False})}), MONDAY)
+    return accept(s.model_copy(update={"concern": s.concern.model_copy(update={"categories": list(categories), "immediate_danger": False})}), MONDAY, referrer_system="northshire_schools")
 
 
 def facts(n, **changes) -> Referral:
@@ -79,7 +79,7 @@ def test_a_later_revision_reopens_raises_never_lowers_and_says_so(generator):
     s2 = generator.notification()
     n2 = as_revision(accept(s2.model_copy(update={"submission_id": n1.submission_id, "referrer": n1.referrer,
                                                   "concern": s2.concern.model_copy(update={"categories": [C.OTHER], "immediate_danger": False})}),
-                            MONDAY + timedelta(hours=2)), 2, ("concern",))
+                            MONDAY + timedelta(hours=2), referrer_system="northshire_schools"), 2, ("concern",))
     routed = facts(n1, state=ROUTED)
     step = supplement(routed, n2, CLOCK)
     assert step.changes["state"] == AWAITING and step.changes["research_revision"] == 2

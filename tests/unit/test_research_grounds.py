@@ -38,7 +38,7 @@ def refused_s17(generator):
     s = generator.notification()
     s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
                              "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")})
-    return accept(s, MONDAY).model_copy(update={"statutory_footing": StatutoryFooting.S17})
+    return accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
 
 
 def answer(n, agency, status, grounds_id=None):

@@ -15,7 +15,7 @@ def with_concern(s: NotificationSubmission, categories, danger=False) -> Notific
 
 def test_referral_id_is_stable_for_a_resubmission(generator, now):
     s = generator.notification()
-    first, again = screening.accept(s, now), screening.accept(s, now)
+    first, again = screening.accept(s, now, referrer_system="northshire_schools"), screening.accept(s, now, referrer_system="northshire_schools")
     assert first.referral_id == again.referral_id and first.message_id == again.message_id
     assert first.referral_id.startswith("REF-") and len(first.referral_id) == 16
 
@@ -23,7 +23,14 @@ def test_referral_id_is_stable_for_a_resubmission(generator, now):
 def test_same_reference_from_another_referrer_is_another_referral(generator, now):
     s = generator.notification()
     other = s.model_copy(update={"referrer": s.referrer.model_copy(update={"organisation": "Another School"})})
-    assert screening.referral_id_for(s) != screening.referral_id_for(other)
+    assert screening.referral_id_for(s, "northshire_schools") != screening.referral_id_for(other, "northshire_schools")
+
+
+def test_the_same_reference_from_another_referrer_system_is_another_referral(generator, now):
+    """Each enrolled referrer's references are its own: two systems that both number from 1 never collide."""
+    s = generator.notification()
+    assert screening.referral_id_for(s, "northshire_schools") != screening.referral_id_for(s, "northshire_gp")
+    assert screening.accept(s, now, referrer_system="northshire_gp").referrer_system == "northshire_gp"
 
 
 @pytest.mark.parametrize(
@@ -55,7 +62,7 @@ def test_decision_due_one_working_day_later(received, due):
 
 
 def test_acknowledgement_names_the_referral_and_no_person(generator, now):
-    n = screening.accept(generator.notification(), now)
+    n = screening.accept(generator.notification(), now, referrer_system="northshire_schools")
     ack = screening.acknowledgement(n)
     assert ack.referral_id == n.referral_id and n.referral_id in ack.text
     for subject in n.subjects:
@@ -113,7 +120,7 @@ SIGNIFICANT_HARM = [ConcernCategory.SEXUAL_ABUSE, ConcernCategory.PHYSICAL_ABUSE
 def test_significant_harm_screens_red_and_s47_without_the_danger_flag(generator, now, category, model_name):
     from mash_contracts.threshold import load_model
 
-    n = screening.accept(with_concern(generator.notification(), [category], danger=False), now, load_model(model_name))
+    n = screening.accept(with_concern(generator.notification(), [category], danger=False), now, load_model(model_name), referrer_system="northshire_schools")
     assert (n.rag, n.statutory_footing.value) == (RagRating.RED, "s47")
 
 
@@ -122,12 +129,12 @@ def test_screening_is_the_model_files_data_not_code(generator, now, tmp_path):
     from mash_contracts.threshold import MODELS, ThresholdModel
 
     s = with_concern(generator.notification(), [ConcernCategory.SELF_HARM])
-    assert screening.accept(s, now).rag is RagRating.AMBER
+    assert screening.accept(s, now, referrer_system="northshire_schools").rag is RagRating.AMBER
     text = (MODELS / "default.toml").read_text() + (
         '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n')
     # The appended rule lands after [confirmation]; TOML's array-of-tables header puts it back under [screening].
     (tmp_path / "area.toml").write_text(text)
-    assert screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml")).rag is RagRating.RED
+    assert screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml"), referrer_system="northshire_schools").rag is RagRating.RED
 
 
 def test_intake_chooses_its_model_with_the_decision_services_setting(monkeypatch):

@@ -77,7 +77,7 @@ def referral(categories, danger, age, seed: int):
     else:
         born = NOW.date() - timedelta(days=int(age * 365.25))
         subjects = [*adults, *(c.model_copy(update={"date_of_birth": born}) for c in children)]
-    return accept(submission.model_copy(update={"subjects": subjects}), NOW)
+    return accept(submission.model_copy(update={"subjects": subjects}), NOW, referrer_system="northshire_schools")
 
 
 def contribution(ref: str, agency: Agency, findings: list[str]) -> Contribution:

@@ -53,10 +53,34 @@ def test_readme_acl_matrix_matches_the_catalogue():
     assert matrix_markdown() in README.read_text(), "README ACL matrix drifted: paste `python -m mash_cli.acls` into it"
 
 
-def test_acl_bindings_follow_the_catalogue_and_nothing_else():
-    from mash_cli.acls import READ, TOPIC, WRITE, bindings
+def test_acl_bindings_follow_the_catalogue_and_the_enrolled_agencies():
+    from mash_cli.acls import LITERAL, PREFIXED, READ, TOPIC, WRITE, bindings
+    from mash_contracts.topics import REFERRERS, hub_principals
 
-    topic_acls = {(b.principal, b.name, b.operation) for b in bindings() if b.resource_type == TOPIC}
-    expected = {(p, t.name, WRITE) for t in CATALOGUE for p in t.writers} | {(p, t.name, READ) for t in CATALOGUE for p in t.readers}
-    assert topic_acls == expected
-    assert ("police_desk", "mash.contributions.health", WRITE) not in topic_acls
+    agencies = {"northshire_schools": ("referrer",), "northshire_gp": ("referrer",), "early_help": ("recipient",)}
+    acls = {(b.principal, b.name, b.operation, b.pattern) for b in bindings(agencies) if b.resource_type == TOPIC}
+    hub = set(hub_principals())
+    expected_hub = ({(p, t.name, WRITE, LITERAL) for t in CATALOGUE if not t.per_referrer for p in t.writers if p in hub}
+                    | {(p, t.name + ".", WRITE, PREFIXED) for t in CATALOGUE if t.per_referrer for p in t.writers}
+                    | {(p, t.name, READ, LITERAL) for t in CATALOGUE for p in t.readers if p in hub})
+    assert {a for a in acls if a[0] in hub} == expected_hub
+    for r in ("northshire_schools", "northshire_gp"):  # each referrer: the front door, and its own replies only
+        other = ({"northshire_schools", "northshire_gp"} - {r}).pop()
+        own = {(r, t.name, WRITE, LITERAL) for t in CATALOGUE if REFERRERS in t.writers}
+        own |= {(r, f"{t.name}.{r}", READ, LITERAL) for t in CATALOGUE if t.per_referrer}
+        assert {a for a in acls if a[0] == r} == own
+        assert not any(a[1].endswith("." + other) for a in own)
+    assert {a for a in acls if a[0] == "early_help"} == {("early_help", "mash.products.early_help", READ, LITERAL)}
+    assert not any(a[0] in ("police", "health", REFERRERS) for a in acls), "nobody not enrolled has a right"
+    assert ("police_desk", "mash.contributions.health", WRITE, LITERAL) not in acls
+
+
+def test_a_per_referrer_topic_is_its_family_and_a_name_must_be_an_agency_name():
+    from mash_contracts.topics import ACKNOWLEDGEMENTS, lookup, referrer_topics
+
+    assert lookup("mash.acknowledgements.northshire_gp") is ACKNOWLEDGEMENTS
+    assert lookup("mash.acknowledgements.Not-A-Name") is None and lookup("mash.acknowledgements") is ACKNOWLEDGEMENTS
+    assert referrer_topics("northshire_gp") == ["mash.notifications.rejected.northshire_gp", "mash.acknowledgements.northshire_gp",
+                                               "mash.outcomes.northshire_gp"]
+    with pytest.raises(ValueError):
+        ACKNOWLEDGEMENTS.for_referrer("../other")

@@ -6,10 +6,15 @@
   mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
   mash topics               create every catalogue topic (idempotent)
   mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
+  mash agency add NAME --referrer|--recipient --public-keys FILE [--output CONFIG] | rotate NAME --public-keys FILE |
+              password NAME --output CONFIG | revoke NAME | list | directory [--output FILE]
+                            enrol an outside agency from its public keys (its Kafka identity, topics and ACLs;
+                            its client configuration, mode 0600, holds the password the hub does not keep)
   mash init [--replace] [SERVICE ...]
                             create and stamp each service's store, once before its first start (`mash up` does it);
                             --replace starts a new empty store for a service whose store is lost
-  mash up | down | ps       run the seven services in the background against the local broker
+  mash up | down | ps       run the seven services in the background against the local broker, with the
+                            simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's)
   mash status               each service's readiness and consumer lag, the oldest waiting referral
   mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                             the confidential record of activity: verify its chains (against the anchors on
@@ -40,7 +45,7 @@ import sys
 
 from pathlib import Path
 
-from mash_contracts.topics import markdown_table, principals
+from mash_contracts.topics import hub_principals, markdown_table
 
 from .demo import run_demo
 from .kafka import Access, LocalKafka
@@ -70,8 +75,18 @@ def main(argv: list[str] | None = None) -> int:
                        ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--as", dest="principal", required=True)
+        cmd.add_argument("--keys", type=Path, help="an outside agency's own directory (signing.pem, encryption.pem and "
+                         "the published directory.json); without it, a hub principal's keys in the state directory")
         cmd.add_argument("--topic", required=True)
         cmd.add_argument("--key", required=True, help="the record's key (submission id or referral id)")
+    agency = sub.add_parser("agency", help="enrol, rotate, re-password or revoke an outside agency; the public key directory")
+    agency.add_argument("action", choices=["add", "rotate", "password", "revoke", "list", "directory"])
+    agency.add_argument("name", nargs="?")
+    agency.add_argument("--referrer", action="store_true", help="add: it submits notifications")
+    agency.add_argument("--recipient", action="store_true", help="add: it receives information products")
+    agency.add_argument("--public-keys", type=Path, help="add, rotate: its Ed25519 and X25519 public keys (PEM)")
+    agency.add_argument("--output", "-o", type=Path, help="add, password: its client configuration (0600); "
+                        "directory: the public key directory")
     postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
     postgres.add_argument("action", choices=["start", "stop", "status"])
     keys = sub.add_parser("keys", help="generate (init) or rotate the services' signing and encryption keys")
@@ -167,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         from mash_runtime.firewall import generate
 
-        changed = generate(root / "keys", args.services or principals(), rotate=args.action == "rotate")
+        changed = generate(root / "keys", args.services or hub_principals(), rotate=args.action == "rotate")
         print(f"keys in {root / 'keys'}: " + (", ".join(f"{s} -> {kid}" for s, kid in changed.items()) or "already present"))
         return 0
     if args.command == "init":
@@ -283,13 +298,18 @@ def main(argv: list[str] | None = None) -> int:
         created = asyncio.run(create_topics(broker.access))
         print(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
         return 0
+    if args.command == "agency":
+        from .agency_command import run as agency_run
+
+        return agency_run(args, parser, broker, root)
     if args.command in ("seal", "open"):
         from . import integrate
 
         data = sys.stdin.buffer.read()
         try:
-            out = (integrate.seal if args.command == "seal" else integrate.open_)(root / "keys", args.principal, args.topic, args.key, data)
-        except ValueError as e:  # not a valid message, or an envelope that does not open
+            out = (integrate.seal if args.command == "seal" else integrate.open_)(
+                root / "keys", args.principal, args.topic, args.key, data, agency_dir=args.keys)
+        except (ValueError, RuntimeError) as e:  # not a valid message, an envelope that does not open, no such keys
             print(f"refused: {e}", file=sys.stderr)
             return 1
         sys.stdout.buffer.write(out + b"\n")
@@ -309,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         mesh = Mesh(access, root)
         try:
             mesh.init()  # makes the stores the first time; never replaces one a service was initialised with
+            mesh.enrol_simulated_agencies()
         except RuntimeError as e:
             print(e, file=sys.stderr)
             return 1

@@ -1,5 +1,7 @@
-"""The broker's ACLs, derived from the topic catalogue: a principal may write a topic only if the catalogue
-names it a writer, and read it only if it names it a reader. Everything else is denied by the broker.
+"""The broker's ACLs, derived from the topic catalogue and the enrolled agencies: a principal may write a topic only
+if the catalogue names it a writer, and read it only if it names it a reader. REFERRERS stands for each enrolled
+referrer: each writes the front door and reads its own per-referrer topics, and no other referrer's. Everything
+else is denied by the broker.
 
 aiokafka has no CreateAcls call, so the request is built from its protocol structs (Kafka API key 30).
 """
@@ -11,10 +13,10 @@ import time
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DeleteAclsRequest, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
-from mash_contracts.topics import CATALOGUE, principals
+from mash_contracts.topics import CATALOGUE, REFERRERS, hub_principals
 
 from .kafka import ADMIN, Access
 
@@ -41,18 +43,30 @@ class Binding:
         return f"User:{self.principal} {OPERATIONS[self.operation]} {kind} {self.name}{suffix}"
 
 
-def bindings() -> list[Binding]:
+def bindings(agencies: dict[str, tuple[str, ...]] | None = None) -> list[Binding]:
+    """Every ACL: the hub's principals', and each enrolled agency's (name -> roles, as the key directory lists them)."""
+    agencies = agencies or {}
+    referrers = sorted(n for n, roles in agencies.items() if "referrer" in roles)
+    recipients = {n for n, roles in agencies.items() if "recipient" in roles}
     out: list[Binding] = []
     for topic in CATALOGUE:
         for p in topic.writers:
-            out.append(Binding(TOPIC, topic.name, LITERAL, p, WRITE))
+            if topic.per_referrer:  # a writer of every referrer's topic of this family
+                out.append(Binding(TOPIC, topic.name + ".", PREFIXED, p, WRITE))
+            else:
+                out.extend(Binding(TOPIC, topic.name, LITERAL, w, WRITE) for w in (referrers if p == REFERRERS else [p]))
         for p in topic.readers:
-            out.append(Binding(TOPIC, topic.name, LITERAL, p, READ))
+            if p == REFERRERS and topic.per_referrer:
+                out.extend(Binding(TOPIC, topic.for_referrer(r), LITERAL, r, READ) for r in referrers)
+            elif p == REFERRERS:
+                out.extend(Binding(TOPIC, topic.name, LITERAL, r, READ) for r in referrers)
+            elif p in hub_principals() or p in recipients:
+                out.append(Binding(TOPIC, topic.name, LITERAL, p, READ))
     # Each principal commits offsets only in its own consumer groups: "<principal>" and "<principal>.<anything>".
-    for p in principals():
+    for p in sorted({*hub_principals(), *agencies}):
         out.append(Binding(GROUP, p, LITERAL, p, READ))
         out.append(Binding(GROUP, f"{p}.", PREFIXED, p, READ))
-    return out
+    return list(dict.fromkeys(out))
 
 
 class _CreateAcls(Request[CreateAclsRequest_v1]):
@@ -65,11 +79,11 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):
         return request_struct_class(self.creations)
 
 
-async def apply(access: Access, timeout: float = 30.0) -> int:
+async def apply(access: Access, agencies: dict[str, tuple[str, ...]] | None = None, timeout: float = 30.0) -> int:
     """Create every binding (idempotent: the authorizer keeps one copy of an identical ACL)."""
     if not access.secured:
         return 0
-    wanted = bindings()
+    wanted = bindings(agencies)
     admin = AIOKafkaAdminClient(**access.client(ADMIN))
     await admin.start()
     try:
@@ -90,18 +104,39 @@ async def apply(access: Access, timeout: float = 30.0) -> int:
         await admin.close()
 
 
+async def remove(access: Access, principal: str) -> int:
+    """Delete every ACL that names the principal: a revoked agency's open connections lose their rights at once
+    (deleting its SCRAM user only stops new logins)."""
+    if not access.secured:
+        return 0
+    admin = AIOKafkaAdminClient(**access.client(ADMIN))
+    await admin.start()
+    try:
+        response = await admin._send_to_controller(DeleteAclsRequest(ANY, None, ANY, f"User:{principal}", None, ANY, ANY))
+    finally:
+        await admin.close()
+    results = response.filter_responses
+    errors = [r for r in results if r[0] != 0]
+    if errors:
+        raise RuntimeError(f"the broker refused to delete ACLs for {principal}: {errors}")
+    return sum(len(r[-1]) for r in results)
+
+
 async def _count(admin: AIOKafkaAdminClient) -> int:
     response = await admin._send_request(DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY))
     return sum(len(r[-1]) for r in response.resources)
 
 
 def matrix_markdown() -> str:
-    """Principal x topic: what the broker allows (W write, R read, - nothing)."""
+    """Principal x topic: what the broker allows (W write, R read, - nothing). `referrers` is each enrolled
+    referrer; on a `{referrer}` topic, only the referrer it is named for."""
+    from mash_contracts.topics import principals
+
     names = principals()
     rows = ["| topic | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for t in CATALOGUE:
         cells = [("W" if p in t.writers else "") + ("R" if p in t.readers else "") or "-" for p in names]
-        rows.append(f"| `{t.name}` | " + " | ".join(cells) + " |")
+        rows.append(f"| `{t.address}` | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from mash_contracts.topics import DECISIONS, PRODUCTS, REFERRERS
+from mash_contracts.topics import DECISIONS, PRODUCTS
 
 from . import population as pop
+from .agencies import DEFAULT_REFERRER
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import SERVICES, UNATTENDED, Mesh
 from .principals import Principals
@@ -42,7 +43,7 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
     from mash_runtime.desk import disclosure
     from mash_runtime.desk.records import load_tables
     from mash_runtime.desk.service import Desk
-    from mash_contracts.topics import principals
+    from mash_contracts.topics import hub_principals
     from mash_runtime.firewall import Firewall, generate
     from mash_runtime.store import Database
 
@@ -53,10 +54,11 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         t = time.perf_counter()
         counts = load_tables(db, DESK.metadata, world.agencies["police"])
         seeded = time.perf_counter() - t
-        generate(home / "keys", principals())
+        generate(home / "keys", hub_principals())
         desk = Desk(DESK, db, relay=None, firewall=Firewall(DESK.service, home / "keys"))
         generator = Generator(seed)
-        notifications = [accept(household_notification(generator, h), datetime.now(UTC)) for h in world.families()[:referrals]]
+        notifications = [accept(household_notification(generator, h), datetime.now(UTC), referrer_system=DEFAULT_REFERRER)
+                         for h in world.families()[:referrals]]
         timings = []
         for n in notifications:
             t = time.perf_counter()
@@ -83,6 +85,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         pop.write_population(path, world)
         mesh = Mesh(access, state, extra_env=dict(UNATTENDED))
         mesh.init()
+        mesh.enrol_simulated_agencies()
         mesh.seed(path)
         mesh.start()
         mesh.wait_ready()
@@ -91,7 +94,7 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         submissions = [household_notification(generator, h) for h in world.families()[:referrals]]
         pids = {**{s: pid for s, pid in mesh.running().items() if pid}, "broker": kafka.pid()}
         cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
-        latencies, wall = asyncio.run(_burst(access, submissions, Principals(mesh.keys_dir)))
+        latencies, wall = asyncio.run(_burst(mesh.access, submissions, Principals(mesh.keys_dir)))
         cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / len(submissions) for s, pid in pids.items()}
         print(f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population): burst of {len(submissions)} referrals")
         print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
@@ -108,17 +111,17 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
 async def _burst(access: Access, submissions: list, principals: Principals) -> tuple[list[float], float]:
     consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), **access.client(ADMIN),
                                 group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(**access.client(REFERRERS), acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(**access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()
     try:
         from mash_intake.screening import referral_id_for
 
-        sent_at = {referral_id_for(s): 0.0 for s in submissions}
+        sent_at = {referral_id_for(s, DEFAULT_REFERRER): 0.0 for s in submissions}
         started = time.monotonic()
         futures = []
         for s in submissions:
-            sent_at[referral_id_for(s)] = time.monotonic()
+            sent_at[referral_id_for(s, DEFAULT_REFERRER)] = time.monotonic()
             futures.append(await producer.send(**principals.submission_record(s)))
         await asyncio.gather(*futures)
         expected: dict[str, int] = {}

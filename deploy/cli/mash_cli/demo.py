@@ -20,12 +20,11 @@ from mash_contracts.topics import (
     DECISIONS,
     NOTIFICATIONS_SUBMITTED,
     PRODUCTS,
-    REFERRERS,
     REJECTIONS,
     lanes,
 )
 
-from . import audit
+from . import agencies, audit
 from . import population as pop
 from .kafka import ADMIN, Access, LocalKafka
 from .mesh import UNATTENDED, Mesh
@@ -81,6 +80,8 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
             print(f"  each service's store is its own database on {server.url('')}", flush=True)
         population_file, submissions = build_referrals(root, referrals, seed)
         mesh.init()
+        mesh.enrol_simulated_agencies()
+        print(f"  enrolled the partner agencies from their own public keys: {', '.join(sorted(agencies.SIMULATED))}", flush=True)
         mesh.seed(population_file)
         _Interrupt.check()
         print(f"  seeded the police, health, social care and education desks from {population_file.name}", flush=True)
@@ -88,7 +89,7 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed)))
+        ok = asyncio.run(_submit_and_watch(mesh.access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed)))
         mesh.stop()  # each service anchors its chain's head on the broker as it stops, so the check below has them all
         print("\nthe confidential record of activity (hash-chained, signed by each service, anchored on the broker):", flush=True)
         ok &= audit.verify(mesh)
@@ -142,32 +143,43 @@ def repeat_concerns(submissions: list[NotificationSubmission], seed: int) -> lis
 
 async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals,
                             repeats: list[NotificationSubmission] = ()) -> bool:
-    watched = [ACKNOWLEDGEMENTS.name, DECISIONS.name, REJECTIONS.name, DEAD_LETTERS.name,
+    referrers = sorted(n for n, roles in agencies.SIMULATED.items() if agencies.REFERRER in roles)
+    watched = [*(t.for_referrer(r) for t in (ACKNOWLEDGEMENTS, REJECTIONS) for r in referrers), DECISIONS.name, DEAD_LETTERS.name,
                *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
     # The demo narrates every hop, so it watches as the operator's super user; no service has that reach.
     consumer = AIOKafkaConsumer(
         *watched, **access.client(ADMIN), group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
     )
-    producer = AIOKafkaProducer(**access.client(REFERRERS), acks="all", enable_idempotence=True)
+    # Each referring organisation sends through its own Kafka identity, sealed and signed with its own keys.
+    producers = {r: AIOKafkaProducer(**access.client(r), acks="all", enable_idempotence=True) for r in referrers}
     await consumer.start()
-    await producer.start()
+    for producer in producers.values():
+        await producer.start()
+
+    async def send(submission: NotificationSubmission) -> None:
+        referrer = agencies.simulated_referrer(submission)
+        await producers[referrer].send_and_wait(**principals.submission_record(submission, referrer))
+
     try:
-        print(f"\nsubmitting {len(submissions)} synthetic referrals and one malformed message ...\n", flush=True)
+        print(f"\nsubmitting {len(submissions)} synthetic referrals from {len(referrers)} referring organisations "
+              f"({', '.join(referrers)}) and one malformed message ...\n", flush=True)
         started = time.monotonic()
         for s in submissions:
-            await producer.send_and_wait(**principals.submission_record(s))
-        await producer.send_and_wait(NOTIFICATIONS_SUBMITTED.name, MALFORMED, key=b"BROKEN-1")
+            await send(s)
+        await producers[agencies.DEFAULT_REFERRER].send_and_wait(
+            NOTIFICATIONS_SUBMITTED.name, principals.seal_raw(agencies.DEFAULT_REFERRER, "BROKEN-1", MALFORMED), key=b"BROKEN-1")
         if not await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals):
             return False
         # Then repeat concerns, one at a time as they would come: the hub remembers the earlier ones.
         for repeat in repeats:
             print(f"\nsubmitting a later concern about the same children from {repeat.referrer.agency.value} ...\n", flush=True)
-            await producer.send_and_wait(**principals.submission_record(repeat))
+            await send(repeat)
             if not await _watch(consumer, {repeat.submission_id}, started, timeout, principals, first_wave=False):
                 return False
         return True
     finally:
-        await producer.stop()
+        for producer in producers.values():
+            await producer.stop()
         await consumer.stop()
 
 
@@ -186,11 +198,11 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
         batches = await consumer.getmany(timeout_ms=500)
         for tp, records in batches.items():
             for r in records:
-                if tp.topic == ACKNOWLEDGEMENTS.name:
+                if tp.topic.startswith(ACKNOWLEDGEMENTS.name + "."):
                     ack = principals.read(tp.topic, r.key, r.value)
                     if ack.submission_id in submitted:
                         ours.add(ack.referral_id)
-                        print(f"{stamp()} {ack.referral_id} acknowledged to referrer (decision due by {ack.decision_due_by:%a %d %b %H:%M})", flush=True)
+                        print(f"{stamp()} {ack.referral_id} acknowledged to {tp.topic.rpartition('.')[2]} (decision due by {ack.decision_due_by:%a %d %b %H:%M})", flush=True)
                 elif tp.topic == DECISIONS.name:
                     d = principals.read(tp.topic, r.key, r.value)
                     expected_products[d.referral_id] = len(d.recipients)
@@ -204,7 +216,7 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                 elif tp.topic.startswith("mash.contributions."):
                     c = principals.read(tp.topic, r.key, r.value)  # the demo's broker is fresh: every contribution is this run's
                     print(f"{stamp()} {c.referral_id}   {c.agency.value}: {_contribution_line(c)}", flush=True)
-                elif tp.topic == REJECTIONS.name:
+                elif tp.topic.startswith(REJECTIONS.name + "."):
                     rejected += 1
                     rej = principals.read(tp.topic, r.key, r.value)
                     print(f"{stamp()} submission {rej.submission_id or '(unreadable)'} rejected: {'; '.join(rej.reasons)[:160]}", flush=True)

@@ -1,5 +1,5 @@
 """What an agency system needs besides a Kafka client: its connection settings, and sealing and opening
-envelopes with its own keys (the reference implementation of mash-envelope-1, docs/schemas/SealedEnvelope.json).
+envelopes with its own keys (docs/envelope.md; clients/go is the reference client in another language).
 kcat (Debian's package) is installed on demand for the integration guide."""
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ from .processes import apt_install
 
 
 def client_config(broker: LocalKafka, principal: str) -> str:
-    """librdkafka properties (kcat -F) for one principal."""
-    password = broker.access.passwords[principal]
+    """librdkafka properties (kcat -F) for one of the hub's own principals. An outside agency's password is not
+    kept by the hub: it is in the configuration `mash agency add` wrote (`mash agency password` issues a new one)."""
+    try:
+        password = broker.access.passwords[principal]
+    except KeyError:
+        raise SystemExit(f"{principal} is not one of the hub's principals; an enrolled agency's configuration comes "
+                         f"from `mash agency add` (or a new password from `mash agency password {principal}`)") from None
     return "\n".join([
         f"bootstrap.servers={broker.bootstrap}", "security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}",
         f"sasl.username={principal}", f"sasl.password={password}", "",
@@ -44,15 +49,19 @@ def write_client_config(text: str, output: Path | None) -> None:
     sys.stdout.write(text)
 
 
-def seal(keys_dir, principal: str, topic: str, key: str, plaintext: bytes) -> bytes:
+def _firewall(keys_dir: Path, principal: str, agency_dir: Path | None) -> Firewall:
+    return Firewall.for_agency(principal, agency_dir) if agency_dir is not None else Firewall(principal, keys_dir)
+
+
+def seal(keys_dir: Path, principal: str, topic: str, key: str, plaintext: bytes, agency_dir: Path | None = None) -> bytes:
     """Validate the plaintext against the topic's contract, then seal it for the topic's readers."""
     spec = by_name(topic)
     message = decode(spec.message, plaintext)
-    return Firewall(principal, keys_dir).wrap(topic, key, message)
+    return _firewall(keys_dir, principal, agency_dir).wrap(topic, key, message)
 
 
-def open_(keys_dir, principal: str, topic: str, key: str, envelope: bytes) -> bytes:
-    return Firewall(principal, keys_dir).unwrap(topic, key.encode(), envelope)
+def open_(keys_dir: Path, principal: str, topic: str, key: str, envelope: bytes, agency_dir: Path | None = None) -> bytes:
+    return _firewall(keys_dir, principal, agency_dir).unwrap(topic, key.encode(), envelope)
 
 
 def ensure_kcat() -> str:

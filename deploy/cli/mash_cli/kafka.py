@@ -1,9 +1,9 @@
 """The embedded broker: a real Apache Kafka (KRaft, broker+controller) on 127.0.0.1, secured.
 
 Jars come from Maven Central through deploy/kafka/pom.xml into a cache outside the repository; storage is
-formatted on first use; the broker's data, log and pid live in the state directory. Every principal in the
+formatted on first use; the broker's data, log and pid live in the state directory. Every hub principal in the
 topic catalogue gets its own SASL/SCRAM user with a password generated at format time (credentials.json,
-mode 0600, in the state directory); the StandardAuthorizer denies whatever the ACLs (acls.py) do not allow.
+mode 0600, in the state directory; outside agencies get theirs when enrolled, mash_cli.agencies); the StandardAuthorizer denies whatever the ACLs (acls.py) do not allow.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from mash_contracts.topics import LARGEST_RECORD_BYTES, principals
+from mash_contracts.topics import LARGEST_RECORD_BYTES, hub_principals
 from mash_runtime.firewall.keys import write_secret
 
 from . import processes
@@ -144,7 +144,7 @@ class LocalKafka:
         client, controller = free_port(), free_port()
         while controller == client:
             controller = free_port()
-        passwords = {p: secrets.token_urlsafe(24) for p in (ADMIN, *principals())}
+        passwords = {p: secrets.token_urlsafe(24) for p in (ADMIN, *hub_principals())}
         self._write_credentials(passwords)
         text = (KAFKA_DEPLOY / "server.properties.template").read_text().format(
             client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN],
@@ -163,7 +163,7 @@ class LocalKafka:
         """A principal added to the catalogue after the storage was formatted (a new agency desk) gets its
         SCRAM user through Kafka's own ConfigCommand."""
         known = json.loads(self.credentials_file.read_text())
-        pending = {p: secrets.token_urlsafe(24) for p in principals() if p not in known}
+        pending = {p: secrets.token_urlsafe(24) for p in hub_principals() if p not in known}
         if not pending:
             return
         config = self.home / "admin.properties"

@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from mash_contracts import Agency
-from mash_contracts.topics import principals
+from mash_contracts.topics import hub_principals
 from mash_runtime.desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
 
@@ -77,8 +77,17 @@ class Mesh:
         return self.state_dir / "keys"
 
     def ensure_keys(self) -> None:
-        """Keys for every principal in the catalogue: services, referrers' systems, recipients (idempotent)."""
-        generate(self.keys_dir, principals())
+        """Keys for the hub's own principals: its services, managers and operations (idempotent). Outside agencies
+        bring their own (enrol_simulated_agencies, `mash agency add`)."""
+        generate(self.keys_dir, hub_principals())
+
+    def enrol_simulated_agencies(self) -> None:
+        """The local mesh's partner agencies, enrolled from keys each makes in its own directory; from now on the
+        harness acts as them with their own credentials (mash_cli.agencies)."""
+        from .agencies import simulate
+
+        self.ensure_keys()
+        self.access = asyncio.run(simulate(self.access, self.keys_dir, self.state_dir))
 
     def database_url(self, service: str) -> str | None:
         """The service's store, as the service itself resolves it (MASH_DATABASE_URL or its SQLite file)."""

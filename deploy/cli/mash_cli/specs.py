@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mash_contracts.topics import CATALOGUE, principals
+from mash_contracts.topics import CATALOGUE, PRODUCT_RECIPIENTS, hub_principals
 
 from .paths import REPO
 
@@ -17,36 +17,41 @@ ENVELOPE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "SealedEnvelope",
     "description": (
-        "mash-envelope-1: every record on a sealed topic. The plaintext (the topic's message, UTF-8 JSON) is encrypted "
-        "with AES-256-GCM under a fresh 256-bit key and 12-byte nonce, with the canonical header (sorted keys, no spaces) "
-        "as associated data; for referral-keyed topics the content key is HKDF-SHA256(data key || case key, "
-        "info='mash-case-bound|' + header). The data key is wrapped for each recipient with HPKE (RFC 9180: "
-        "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, base mode) with the header as info. The sender signs "
-        "'mash-envelope-1' 0x1f header 0x1f wrapped_keys (sorted-key JSON) 0x1f nonce 0x1f ciphertext with Ed25519."
+        "mash-envelope-2, specified byte by byte in docs/envelope.md with test vectors in docs/test-vectors/. The plaintext "
+        "(the topic's message, UTF-8 JSON) is encrypted with AES-256-GCM under a fresh 256-bit data key and 12-byte nonce, "
+        "with H, the header's canonical JSON, as associated data; the data key is wrapped for each recipient with HPKE "
+        "(RFC 9180 base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM) with info H and empty aad. The sender "
+        "signs the canonical JSON of the envelope without its signature with Ed25519. Canonical JSON: keys sorted, no "
+        "whitespace, non-ASCII escaped as lower-case \\uXXXX. Only messages between the hub's own services are case-bound."
     ),
     "type": "object",
     "required": ["format", "header", "wrapped_keys", "nonce", "ciphertext", "signature"],
     "properties": {
-        "format": {"const": "mash-envelope-1"},
+        "format": {"const": "mash-envelope-2"},
         "header": {
             "type": "object",
             "required": ["message_id", "referral_id", "sender", "sender_key_id", "recipients", "recipient_key_ids",
-                         "schema", "schema_version", "sealed_at"],
+                         "schema", "schema_version", "sealed_at", "case_bound"],
+            "additionalProperties": False,
             "properties": {
-                "message_id": {"type": "string"}, "referral_id": {"type": "string", "description": "The record's key"},
+                "message_id": {"type": "string"},
+                "referral_id": {"type": "string", "description": "The record's Kafka key, exactly (a replay under another key is refused)"},
                 "sender": {"type": "string"}, "sender_key_id": {"type": "string"},
                 "recipients": {"type": "array", "items": {"type": "string"}},
-                "recipient_key_ids": {"type": "array", "items": {"type": "string"}},
+                "recipient_key_ids": {"type": "array", "items": {"type": "string"},
+                                      "description": "recipient_key_ids[i] is the encryption key id used for recipients[i]"},
                 "schema": {"type": "string", "description": "The plaintext's message type"},
                 "schema_version": {"type": "integer"}, "sealed_at": {"type": "string", "format": "date-time"},
-                "case_bound": {"type": "boolean", "description": "Present and true when a per-referral case key is mixed in"},
+                "case_bound": {"type": "boolean", "description": "True only between the hub's own services: the hub's "
+                               "per-referral case key is mixed into the content key. Always false for an outside agency"},
             },
         },
-        "wrapped_keys": {"type": "object", "description": "'<recipient>/<key id>' -> base64 HPKE ciphertext (enc || ct)",
+        "wrapped_keys": {"type": "object", "description": "'<recipient>/<key id>' -> base64 of HPKE enc (32 bytes) || ct (48 bytes)",
                          "additionalProperties": {"type": "string"}},
         "nonce": {"type": "string", "contentEncoding": "base64"},
-        "ciphertext": {"type": "string", "contentEncoding": "base64"},
-        "signature": {"type": "string", "contentEncoding": "base64"},
+        "ciphertext": {"type": "string", "contentEncoding": "base64", "description": "AES-256-GCM ciphertext || 16-byte tag"},
+        "signature": {"type": "string", "contentEncoding": "base64",
+                      "description": "Ed25519 over the canonical JSON of {ciphertext, format, header, nonce, wrapped_keys}"},
     },
 }
 
@@ -76,8 +81,10 @@ def asyncapi() -> dict:
                 "payload": {"$ref": "schemas/SealedEnvelope.json"},
             }
         wire = f"Sealed{name}" if t.sealed else name
+        parameters = {"parameters": {"referrer": {"description": "The enrolled referrer's name: the broker lets only "
+                                                                  "that referrer read this topic"}}} if t.per_referrer else {}
         channels[cid] = {
-            "address": t.name, "description": t.description,
+            "address": t.address, "description": t.description, **parameters,
             "messages": {wire: {"$ref": f"#/components/messages/{wire}"}},
             "bindings": {"kafka": {"partitions": t.partitions, "replicas": 1, "bindingVersion": "0.5.0",
                                    "topicConfiguration": {"max.message.bytes": t.max_message_bytes}}},
@@ -94,7 +101,8 @@ def asyncapi() -> dict:
         "asyncapi": "3.0.0",
         "info": {"title": "MASH: Multi-Agency Safeguarding Hub topics", "version": "1.0.0",
                  "description": "Every topic of the hub, generated from libs/contracts/mash_contracts/topics.py. "
-                                "Records are keyed as stated; sealed topics carry mash-envelope-1 envelopes."},
+                                "Records are keyed as stated; sealed topics carry mash-envelope-2 envelopes "
+                                "(docs/envelope.md). `referrers` is each enrolled referrer (`mash agency add`)."},
         "servers": {"local": {"host": "127.0.0.1:{port}", "protocol": "kafka-secure",
                               "description": "The local broker: SASL/SCRAM-SHA-512 over loopback, one user per principal",
                               "variables": {"port": {"description": "See `./mash kafka status`"}},
@@ -103,7 +111,9 @@ def asyncapi() -> dict:
         "operations": operations,
         "components": {
             "messages": messages,
-            "securitySchemes": {"scram": {"type": "scramSha512", "description": f"Principals: {', '.join(principals())}"}},
+            "securitySchemes": {"scram": {"type": "scramSha512", "description": (
+                f"The hub's principals: {', '.join(hub_principals())}; and each enrolled outside agency under its own "
+                f"name (a referrer, or a recipient: {', '.join(a.value for a in PRODUCT_RECIPIENTS)})")}},
         },
     }
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from dataclasses import replace
+
 from mash_contracts.topics import CATALOGUE, Topic
 
 from . import acls
@@ -16,20 +18,29 @@ TOPIC_ALREADY_EXISTS = 36
 DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source for a value set on the topic itself
 
 
-async def create_topics(access: Access) -> list[str]:
+def wanted(agencies: dict[str, tuple[str, ...]] | None = None) -> list[Topic]:
+    """The catalogue's topics, each per-referrer family once for every enrolled referrer."""
+    referrers = sorted(n for n, roles in (agencies or {}).items() if "referrer" in roles)
+    return [t for t in CATALOGUE if not t.per_referrer] + [
+        replace(t, name=t.for_referrer(r), per_referrer=False) for t in CATALOGUE if t.per_referrer for r in referrers]
+
+
+async def create_topics(access: Access, agencies: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Every topic and ACL for the hub and the enrolled agencies (name -> roles, as the key directory lists them)."""
+    topics = wanted(agencies)
     admin = AIOKafkaAdminClient(**access.client(ADMIN))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in CATALOGUE if t.name not in existing]
+        missing = [t for t in topics if t.name not in existing]
         if missing:
             response = await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.configs) for t in missing])
             _raise_on_errors("creating", [(e[0], e[1], e[2] if len(e) > 2 else "") for e in response.topic_errors],
                              ignore=TOPIC_ALREADY_EXISTS)
-        await _align(admin, [t for t in CATALOGUE if t.name in existing])
+        await _align(admin, [t for t in topics if t.name in existing])
     finally:
         await admin.close()
-    await acls.apply(access)
+    await acls.apply(access, agencies)
     return [t.name for t in missing]
 
 

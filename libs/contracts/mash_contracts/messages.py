@@ -189,6 +189,9 @@ class Notification(NotificationSubmission):
     linked_submission_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default_factory=list, description="Every reference the referrer submitted this referral under, "
         "earliest first, when a submission under another reference was linked to it as a duplicate; empty when only one")
+    referrer_system: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")] | None = Field(
+        None, description="The enrolled referrer whose system sent it (the envelope's verified signer): its "
+        "acknowledgements, rejections and outcome notice go to that referrer's own topics")
 
     @property
     def urgent(self) -> bool:
@@ -359,7 +362,7 @@ class InformationProduct(Message):
 
 
 class Acknowledgement(Message):
-    """Receipt to the referrer. Topic: mash.acknowledgements, keyed by submission id."""
+    """Receipt to the referrer. Topic: mash.acknowledgements.<referrer>, keyed by submission id."""
 
     message_id: uuid.UUID
     submission_id: str
@@ -374,7 +377,7 @@ class Acknowledgement(Message):
 
 class OutcomeNotice(Message):
     """What the referrer is told once the hub has decided: the response, without sensitive detail.
-    Topic: mash.outcomes, keyed by the referrer's submission id."""
+    Topic: mash.outcomes.<referrer>, keyed by the referrer's submission id."""
 
     message_id: uuid.UUID
     submission_id: str
@@ -385,7 +388,8 @@ class OutcomeNotice(Message):
 
 
 class Rejection(Message):
-    """A submission the front door could not accept. Topic: mash.notifications.rejected."""
+    """A submission the front door could not accept. Topic: mash.notifications.rejected.<referrer>, keyed by the
+    record's key (or `unknown` when it had none)."""
 
     message_id: uuid.UUID
     submission_id: str | None = Field(description="The referrer's reference, when it could be read")

@@ -7,6 +7,7 @@ and arrive in order within each topic.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -51,7 +52,9 @@ def dead_letter_bytes(record_bytes: int) -> int:
 # they never queue behind routine work.
 URGENT_SUFFIX = ".urgent"
 
-# The principal agency systems use to submit notifications (one shared identity in this build).
+# Every enrolled referring organisation: each has a Kafka identity and keys of its own (`mash agency add`), writes
+# the front door's topics, and reads only its own replies (the per-referrer topics below). In a topic's writers or
+# readers this stands for "each enrolled referrer"; on a per-referrer topic, for the one it is named after.
 REFERRERS = "referrers"
 
 # Principals for the MASH managers' tools and the operations team.
@@ -75,6 +78,9 @@ PRODUCT_RECIPIENTS: tuple[Agency, ...] = (
 )
 
 
+# An outside agency's enrolled name: its Kafka user, its name in the key directory and in envelopes.
+AGENCY_NAME = re.compile(r"[a-z][a-z0-9_]{1,47}")
+
 # Agencies outside the hub: they enrol with their own public keys and hold their private keys themselves.
 OUTSIDE_PARTIES = frozenset({REFERRERS, *(a.value for a in PRODUCT_RECIPIENTS)})
 
@@ -95,6 +101,20 @@ class Topic:
     # every age are counted from it), the broker stamps it on append, so a referrer's clock running fast or slow
     # cannot move a referral's deadline or the day its ages are judged on, and a redelivery still reads the same time.
     stamped_by_broker: bool = False
+    # One topic per enrolled referrer, "<name>.<referrer>", created when the referrer is enrolled: the broker lets
+    # each referrer read its own and no other's.
+    per_referrer: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.name}.{{referrer}}" if self.per_referrer else self.name
+
+    def for_referrer(self, referrer: str) -> str:
+        if not self.per_referrer:
+            raise ValueError(f"{self.name} is one topic for every referrer")
+        if not AGENCY_NAME.fullmatch(referrer):
+            raise ValueError(f"not an enrolled agency's name: {referrer!r}")
+        return f"{self.name}.{referrer}"
 
     @property
     def case_bound(self) -> bool:
@@ -149,12 +169,13 @@ NOTIFICATIONS = Topic(
 REJECTIONS = Topic(
     "mash.notifications.rejected", "submission id", Rejection,
     writers=("intake",), readers=(REFERRERS,),
-    description="Submissions the front door could not accept, with the reasons (no personal data).",
+    description="Submissions of this referrer's that the front door could not accept, with the reasons (no personal data).",
+    per_referrer=True,
 )
 ACKNOWLEDGEMENTS = Topic(
     "mash.acknowledgements", "submission id", Acknowledgement,
     writers=("intake",), readers=(REFERRERS,),
-    description="Receipt of a notification and the time by which the hub will decide.",
+    description="Receipt of this referrer's notification and the time by which the hub will decide.", per_referrer=True,
 )
 CONTRIBUTIONS = tuple(
     Topic(
@@ -206,7 +227,7 @@ ALERTS = Topic(
 OUTCOMES = Topic(
     "mash.outcomes", "submission id", OutcomeNotice,
     writers=("decision",), readers=(REFERRERS,),
-    description="The response decided for a referrer's notification, without sensitive detail.",
+    description="The response decided for this referrer's notification, without sensitive detail.", per_referrer=True,
 )
 PRODUCTS = tuple(
     Topic(
@@ -251,6 +272,8 @@ CATALOGUE: tuple[Topic, ...] = (
 )
 
 
+_BY_NAME = {t.name: t for t in CATALOGUE}
+
 # The broker's own limit (message.max.bytes) and every client that produces or fetches any topic must allow this.
 LARGEST_RECORD_BYTES = max(t.max_message_bytes for t in CATALOGUE)
 
@@ -260,23 +283,42 @@ def lanes(name: str) -> list[str]:
     return [name] + [t.name for t in CATALOGUE if t.name == name + URGENT_SUFFIX]
 
 
+def lookup(name: str) -> Topic | None:
+    """The catalogue's topic of this name: a per-referrer topic ("mash.outcomes.<referrer>") is its family's."""
+    if (topic := _BY_NAME.get(name)) is not None:
+        return topic
+    family, _, referrer = name.rpartition(".")
+    topic = _BY_NAME.get(family)
+    return topic if topic is not None and topic.per_referrer and AGENCY_NAME.fullmatch(referrer) else None
+
+
 def by_name(name: str) -> Topic:
-    for topic in CATALOGUE:
-        if topic.name == name:
-            return topic
-    raise KeyError(name)
+    if (topic := lookup(name)) is None:
+        raise KeyError(name)
+    return topic
+
+
+def referrer_topics(referrer: str) -> list[str]:
+    """Every topic made for one referrer when it is enrolled."""
+    return [t.for_referrer(referrer) for t in CATALOGUE if t.per_referrer]
 
 
 def markdown_table() -> str:
     rows = ["| topic | key | message | written by | read by | partitions | sealed |", "|---|---|---|---|---|---|---|"]
     for t in CATALOGUE:
         rows.append(
-            f"| `{t.name}` | {t.key} | `{t.message.__name__}` | {', '.join(t.writers)} | {', '.join(t.readers)} "
+            f"| `{t.address}` | {t.key} | `{t.message.__name__}` | {', '.join(t.writers)} | {', '.join(t.readers)} "
             f"| {t.partitions} | {'yes' if t.sealed else 'no'} |"
         )
     return "\n".join(rows)
 
 
 def principals() -> list[str]:
-    """Every identity that writes or reads a catalogue topic: one Kafka user and one key pair each."""
+    """Every identity that writes or reads a catalogue topic, REFERRERS standing for every enrolled referrer."""
     return sorted({p for t in CATALOGUE for p in (*t.writers, *t.readers)})
+
+
+def hub_principals() -> list[str]:
+    """The hub's own identities (its services, its managers' tools, its operations team): their Kafka users and
+    keys are made at setup. Outside agencies are enrolled from their own public keys instead."""
+    return [p for p in principals() if p not in OUTSIDE_PARTIES]

@@ -50,6 +50,7 @@ class Source:
     key: bytes | None
     timestamp_ms: int
     value: bytes | None = None  # the record as it arrived (sealed), for a handler that must keep it
+    sender: str | None = None  # who sealed it, its signature verified: the enrolled referrer, on the front door
 
 
 @dataclass(frozen=True)
@@ -198,10 +199,9 @@ def subscribe(
     async def consume(msg: KafkaMessage) -> None:
         record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
         route = routes[record.topic]
-        source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp, record.value)
         try:
             # Fail closed: an envelope that cannot be verified and opened is never handled.
-            opened = firewall.unwrap(record.topic, record.key, record.value)
+            sender, opened = firewall.open(record.topic, record.key, record.value)
         except SealError as e:
             await dead_letters.send(record, "SealError", str(e), attempts=1)
             if route.on_unreadable is not None:
@@ -214,6 +214,7 @@ def subscribe(
             if route.on_unreadable is not None:
                 await route.on_unreadable(record, e.reasons, opened)
             return
+        source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp, record.value, sender)
         where = (record.topic, record.partition, record.offset)
         before = handed_back.pop(where, 0)  # attempts made before this record was handed back to Kafka
         raced = 0  # ConcurrentWrites in a row

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mash_contracts import headers_for
-from mash_contracts.topics import CATALOGUE, RECORD_BYTES
+from mash_contracts.topics import RECORD_BYTES, lookup
 
 from .audit import audit_metadata
 from .calendar import as_utc
@@ -53,7 +53,6 @@ from .firewall import Firewall
 from .identity import StoreIdentity, Watch, check, initialise
 
 log = logging.getLogger("mash.outbox")
-_CATALOGUE = {t.name: t for t in CATALOGUE}
 metadata = MetaData()
 
 inbox = Table(
@@ -184,7 +183,7 @@ MAX_RECORD_BYTES = 1_000_000
 def record_limit(topic: str) -> int:
     """The most a queued value may be on this topic: its catalogue limit less the room kept for key and
     headers (the dead-letter topic is sized to carry any accepted record's letter)."""
-    spec = _CATALOGUE.get(topic)
+    spec = lookup(topic)
     return MAX_RECORD_BYTES if spec is None else spec.max_message_bytes - (RECORD_BYTES - MAX_RECORD_BYTES)
 
 

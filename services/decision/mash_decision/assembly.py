@@ -248,9 +248,11 @@ class Assembly:
                           reason=f"level {decision.level.value}, {decision.outcome.value}" + (f"; overrode level {rec.level.value}" if override else ""),
                           detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version,
                                   "revision": notification.revision})
-        for reference in notification.linked_submission_ids or [notification.submission_id]:  # a linked duplicate's too
-            notice = outcome_notice(notification, decision, reference)
-            enqueue(s, self.firewall, OUTCOMES.name, reference, notice, str(notice.message_id))
+        if notification.referrer_system is None:  # accepted before referrers had identities of their own: no topic to answer on
+            self.audit.append(s, "outcome_unsent", referral_id=r.referral_id, reason="no referrer system on the notification")
+        for reference in (notification.linked_submission_ids or [notification.submission_id]) if notification.referrer_system else ():
+            notice = outcome_notice(notification, decision, reference)  # a linked duplicate's reference is answered too
+            enqueue(s, self.firewall, OUTCOMES.for_referrer(notification.referrer_system), reference, notice, str(notice.message_id))
         for product in products_for(notification, received, decision):
             enqueue(s, self.firewall, products_topic(product.recipient), r.referral_id, product, str(product.message_id))
             self.audit.append(s, "routed", referral_id=r.referral_id, subjects=subjects,

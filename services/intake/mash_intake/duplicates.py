@@ -42,9 +42,11 @@ class Fingerprint:
     submission_id: str = ""
 
 
-def fingerprint(pepper: bytes, submission: NotificationSubmission, opened_at: datetime, referral_id: str = "") -> Fingerprint:
+def fingerprint(pepper: bytes, submission: NotificationSubmission, opened_at: datetime, referral_id: str = "",
+                referrer_system: str = "") -> Fingerprint:
+    """`referrer_system`: the enrolled referrer that sent it; a duplicate is only ever linked within one referrer's own."""
     return Fingerprint(
-        referrer=_digest(pepper, "referrer", *referrer_identity(submission.referrer)),
+        referrer=_digest(pepper, "referrer", referrer_system, *referrer_identity(submission.referrer)),
         people=frozenset(_digest(pepper, *key) for s in submission.subjects if s.role in SUBJECTS_AT_RISK for key in person_keys(s)),
         categories=frozenset(c.value for c in submission.concern.categories),
         opened_at=opened_at, referral_id=referral_id, submission_id=submission.submission_id,

@@ -14,7 +14,7 @@ from mash_contracts.threshold import ThresholdModel
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.consuming import Source
-from mash_runtime.firewall import Firewall
+from mash_runtime.firewall import Firewall, SealError, header_of
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
 from . import duplicates, links, revisions, screening
@@ -39,7 +39,7 @@ class IntakeHandlers:
         # duplicate under another reference (the same referrer, person at risk and concern within the window).
         own = notification.referral_id
         with self.db.transaction() as s:
-            fp = duplicates.fingerprint(self.firewall.pepper, submission, notification.received_at, own)
+            fp = duplicates.fingerprint(self.firewall.pepper, submission, notification.received_at, own, notification.referrer_system)
             referral_id, linking = self._referral_for(s, own, fp)
             revision = revisions.record(s, referral_id, revisions.part_digests(self.firewall.pepper, submission),
                                         notification.received_at, linking=linking,
@@ -67,7 +67,8 @@ class IntakeHandlers:
             # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
             lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
-            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.name, submission.submission_id, ack, str(ack.message_id))
+            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.for_referrer(notification.referrer_system), submission.submission_id, ack,
+                    str(ack.message_id))
         return notification
 
     def _referral_for(self, s, own: str, fp: duplicates.Fingerprint) -> tuple[str, bool]:
@@ -79,22 +80,27 @@ class IntakeHandlers:
         match = duplicates.duplicate_of(fp, links.candidates(s, fp, self.duplicate_window), self.duplicate_window)
         return (match.referral_id, True) if match else (own, False)
 
-    def _reject(self, rejection: Rejection, record: ConsumerRecord) -> None:
+    def _reject(self, rejection: Rejection, record: ConsumerRecord, referrer: str | None, key: str) -> None:
         with self.db.transaction() as s:
             if not first_time(s, str(rejection.message_id), record.topic):
                 return
-            self.audit.append(
-                s, "rejected", reason="unreadable submission",
-                detail={"submission_id": rejection.submission_id, "topic": record.topic, "partition": record.partition,
-                        "offset": record.offset, "reasons": len(rejection.reasons)},
-            )
-            enqueue(s, self.firewall, REJECTIONS.name, rejection.submission_id or "unknown", rejection, str(rejection.message_id))
+            where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+            if referrer is None:
+                # Not an envelope naming an enrolled referrer: nobody to tell. Its bytes are on the dead-letter topic,
+                # sealed for operations, whose alerting counts it (mash_dead_letters).
+                self.audit.append(s, "unattributable", reason="a record on the front door that names no enrolled referrer",
+                                  detail={**where, "reasons": len(rejection.reasons)})
+                return
+            self.audit.append(s, "rejected", reason="unreadable submission",
+                              detail={"submission_id": rejection.submission_id, "referrer": referrer, **where,
+                                      "reasons": len(rejection.reasons)})
+            enqueue(s, self.firewall, REJECTIONS.for_referrer(referrer), key, rejection, str(rejection.message_id))
 
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
         # Received time is the record's own timestamp, so a redelivery reproduces the same notification; the
         # front door's topics have the broker stamp it (the catalogue's stamped_by_broker), never a referrer's clock.
         screening.keyed_by_its_reference(submission, source.key)
-        notification = screening.accept(submission, _record_time(source), self.model)
+        notification = screening.accept(submission, _record_time(source), self.model, referrer_system=source.sender)
         accepted = await asyncio.to_thread(self._accept, submission, notification)
         if accepted is not None:
             self.relay.wake()
@@ -104,15 +110,30 @@ class IntakeHandlers:
             log.info("already accepted as %s (same content)", notification.referral_id, extra={"referral_id": notification.referral_id})
 
     async def on_unreadable(self, record: ConsumerRecord, reasons: list[str], opened: bytes | None) -> None:
+        submission_id = screening.submission_id_of(opened, record.key)
         rejection = Rejection(
             # The record's coordinates make the id, so a redelivered bad record yields the same rejection.
             message_id=uuid.uuid5(uuid.NAMESPACE_URL, f"rejection:{record.topic}:{record.partition}:{record.offset}"),
-            submission_id=screening.submission_id_of(opened, record.key),
+            submission_id=submission_id,
             reasons=reasons,
             rejected_at=datetime.now(UTC),
         )
-        await asyncio.to_thread(self._reject, rejection, record)
+        # Opened means the envelope verified: the record's key goes back to the very referrer that sent it. An
+        # envelope that did not verify may name a referrer it is not from, so only a key that is a valid reference
+        # (never a name someone typed) is repeated to the referrer it names.
+        key = screening.rejection_key(record.key, submission_id) if opened is not None else (submission_id or "unknown")
+        await asyncio.to_thread(self._reject, rejection, record, self._claimed_referrer(record.value), key)
         self.relay.wake()
+
+    def _claimed_referrer(self, value: bytes | None) -> str | None:
+        """Whom to tell about a record that failed: the enrolled referrer its envelope names, even when the
+        signature does not verify (a rejection carries nothing of the record but its reference, so one referrer
+        naming another gains nothing but a stray rejection on the other's topic). None when it names none."""
+        try:
+            sender = header_of(value or b"").sender
+        except SealError:
+            return None
+        return sender if sender in self.firewall.directory.with_role("referrer") else None
 
 
 def _record_time(source: Source) -> datetime:

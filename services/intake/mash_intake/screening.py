@@ -38,11 +38,12 @@ def statutory_footing(submission: NotificationSubmission, model: ThresholdModel 
     return screen(submission, submission.submitted_at.date(), model).footing
 
 
-def referral_id_for(submission: NotificationSubmission) -> str:
-    """The same submission from the same referrer always gets the same referral id (idempotent intake)."""
+def referral_id_for(submission: NotificationSubmission, referrer_system: str) -> str:
+    """The same submission from the same referrer always gets the same referral id (idempotent intake). Each
+    enrolled referrer's references are its own: another referrer's submission under the same id is another referral."""
     r = submission.referrer
     origin = r.agency.value if r.agency else r.kind.value
-    return "REF-" + derived_id("referral", origin, r.organisation or "", submission.submission_id).hex[:12].upper()
+    return "REF-" + derived_id("referral", referrer_system, origin, r.organisation or "", submission.submission_id).hex[:12].upper()
 
 
 def initial_rag(submission: NotificationSubmission, model: ThresholdModel | None = None) -> RagRating:
@@ -58,17 +59,19 @@ def next_working_day(moment: datetime) -> datetime:
     return _CALENDAR.working_days_after(moment, 1)
 
 
-def accept(submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None) -> Notification:
+def accept(submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None, *,
+           referrer_system: str) -> Notification:
     # Ages are judged on the hub's own calendar day: a baby born just after midnight in London is not yet born in UTC.
     today = received_at.astimezone(_CALENDAR.tz).date()
     if reasons := ages.problems(submission.subjects, today):
         raise Rejected(reasons)
     screening = screen(submission, today, model)
-    referral_id = referral_id_for(submission)
+    referral_id = referral_id_for(submission, referrer_system)
     return Notification(
         **submission.model_dump(),
         message_id=derived_id("notification", referral_id),
         referral_id=referral_id,
+        referrer_system=referrer_system,
         received_at=received_at,
         rag=screening.rag,
         statutory_footing=screening.footing,
@@ -140,6 +143,18 @@ def submission_id_of(raw: bytes | None, key: bytes | None = None) -> str | None:
     except UnicodeDecodeError:
         return None
     return keyed if _is_reference(keyed) else None
+
+
+def rejection_key(key: bytes | None, submission_id: str | None) -> str:
+    """A rejection travels under the record's own key, so a referrer finds it by what it sent: the key as sent when
+    it is text the topic can carry back, else the reference read from the record, else `unknown`."""
+    try:
+        text = key.decode() if key is not None else None
+    except UnicodeDecodeError:
+        text = None
+    if text and len(text) <= 256 and text.isprintable():
+        return text
+    return submission_id or "unknown"
 
 
 _REFERENCE = re.compile(next(m.pattern for m in NotificationSubmission.model_fields["submission_id"].metadata

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
+from mash_contracts.topics import AGENCY_NAME
+
 HPKE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 DIRECTORY = "directory.json"
 PEPPER = "subject-pepper"  # the hub's secret for subject tokens in the audit log (keyed hashes, not names)
@@ -216,8 +218,6 @@ def _entries(raw: dict) -> dict[str, PublicKeys]:
     }
 
 
-_AGENCY_NAME = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
-
 
 def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
     """Exactly one Ed25519 and one X25519 public key (SubjectPublicKeyInfo PEM, what `openssl pkey -pubout`
@@ -237,7 +237,7 @@ def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
 def enrol(keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes, *, rotate: bool = False) -> dict:
     """Add an outside agency's public keys to the directory (or, with rotate, make new ones current, keeping the
     old ones so what was signed or sealed before stays verifiable and openable). Returns its entry."""
-    if not _AGENCY_NAME.match(name):
+    if not AGENCY_NAME.fullmatch(name):
         raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
     signing, encryption = parse_public_keys(public_pem)
     path = keys_dir / DIRECTORY

@@ -13,13 +13,17 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mash_contracts import encode
-from mash_contracts.topics import CATALOGUE
+from mash_contracts.topics import REFERRERS, Topic, lookup
 
 from .casekeys import CaseShredded, FileCaseKeys
 from .envelope import SealError, open_sealed, seal
-from .keys import Directory, FileCustody, load_pepper
+from ..errors import TransientError
+from .keys import Directory, FileCustody, KeyError_, PemCustody, load_pepper
 
-_TOPICS = {t.name: t for t in CATALOGUE}
+
+class NotEnrolled(TransientError):
+    """A topic's reader has no keys in the directory: retried, so nothing is lost, and the stalled partition alerts."""
+
 
 
 class Firewall:
@@ -33,20 +37,36 @@ class Firewall:
             raise RuntimeError(f"no keys for {service} in {keys_dir}: run `mash keys init` (fails closed)") from e
         self.service = service
 
+    @classmethod
+    def for_agency(cls, name: str, agency_dir: Path) -> Firewall:
+        """An outside agency's side of the wire, from what the agency alone holds: its own PEM keys and the hub's
+        published directory.json, in one directory. No pepper and no case keys: it never sees either."""
+        firewall = cls.__new__(cls)
+        try:
+            firewall.custody = PemCustody(agency_dir, name)
+            firewall.directory = Directory.load(agency_dir)
+        except FileNotFoundError as e:
+            raise RuntimeError(f"no keys or directory for {name} in {agency_dir}: {e}") from e
+        firewall.pepper, firewall.case_keys, firewall.service = None, None, name
+        return firewall
+
     def wrap(self, topic: str, key: str, message: BaseModel, message_id: str | None = None) -> bytes:
         payload = encode(message)
-        spec = _TOPICS.get(topic)
+        spec = lookup(topic)
         if spec is None or not spec.sealed:
             return payload
         try:
-            case_key = self.case_keys.key_for(key, create=True) if spec.case_bound else None
+            case_key = self._case_keys().key_for(key, create=True) if spec.case_bound else None
         except CaseShredded as e:
             raise SealError(f"{e}: nothing more is sent about it") from None
-        return seal(
-            payload, referral_id=key, schema=type(message).__name__, schema_version=getattr(message, "schema_version", 1),
-            recipients=list(spec.readers), custody=self.custody, directory=self.directory, message_id=message_id,
-            case_key=case_key,
-        )
+        try:
+            return seal(
+                payload, referral_id=key, schema=type(message).__name__, schema_version=getattr(message, "schema_version", 1),
+                recipients=list(spec.readers), custody=self.custody, directory=self.directory, message_id=message_id,
+                case_key=case_key,
+            )
+        except KeyError_ as e:  # an agency not (or no longer) enrolled: the work waits, loudly, until it is
+            raise NotEnrolled(f"cannot seal for {topic}: {e} (enrol it with `mash agency add`)") from None
 
     def seal_for(self, principal: str, key: str, payload: bytes, schema: str) -> bytes:
         """Seal arbitrary bytes for one principal: how a dead letter keeps a sealed topic's original."""
@@ -54,14 +74,28 @@ class Firewall:
                     custody=self.custody, directory=self.directory)
 
     def unwrap(self, topic: str, key: bytes | None, value: bytes | None) -> bytes | None:
-        spec = _TOPICS.get(topic)
+        return self.open(topic, key, value)[1]
+
+    def open(self, topic: str, key: bytes | None, value: bytes | None) -> tuple[str | None, bytes | None]:
+        """(the verified sender, the plaintext); the sender is None on a topic that is not sealed."""
+        spec = lookup(topic)
         if spec is None or not spec.sealed:
-            return value
+            return None, value
         if value is None:
             raise SealError("empty record on a sealed topic")
-        _, plaintext = open_sealed(
-            value, custody=self.custody, directory=self.directory, expected_senders=set(spec.writers),
+        header, plaintext = open_sealed(
+            value, custody=self.custody, directory=self.directory, expected_senders=self.writers(spec),
             delivered_as=key.decode(errors="replace") if key is not None else None,
-            case_key_for=lambda referral_id: self.case_keys.key_for(referral_id, create=False),
+            case_key_for=None if self.case_keys is None else (lambda referral_id: self.case_keys.key_for(referral_id, create=False)),
         )
-        return plaintext
+        return header.sender, plaintext
+
+    def _case_keys(self) -> FileCaseKeys:
+        if self.case_keys is None:
+            raise SealError(f"{self.service} is outside the hub and never seals a case-bound message")
+        return self.case_keys
+
+    def writers(self, spec: Topic) -> set[str]:
+        """Who may have sealed a record on the topic: REFERRERS is every referrer enrolled now."""
+        named = set(spec.writers) - {REFERRERS}
+        return named | self.directory.with_role("referrer") if REFERRERS in spec.writers else named

@@ -1,0 +1,156 @@
+"""Outside agencies: enrolment from their public keys, rotation, revocation, and the published key directory.
+
+An agency (a school trust, a GP federation, a police force) makes its own key pair with any standard tool and
+gives the hub its public keys. Enrolling it adds them to the hub's directory, gives it a Kafka identity of its own
+(a SCRAM user whose password goes to the agency in its client configuration and is not kept by the hub), creates
+its per-referrer topics, and grants exactly its ACLs. Its private keys never exist on the hub.
+
+The local mesh stands in for a county's partners with simulated agencies: each gets keys made "on its own
+machine", <state>/agencies/<name>/, which no hub service reads.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+from mash_contracts.topics import PRODUCT_RECIPIENTS
+from mash_runtime.firewall.keys import DIRECTORY, enrol, new_agency_keys, revoke, write_secret
+
+from . import acls, scram
+from .kafka import SCRAM, Access
+from .topics import create_topics
+
+REFERRER, RECIPIENT = "referrer", "recipient"
+RECIPIENT_NAMES = tuple(a.value for a in PRODUCT_RECIPIENTS)  # a recipient's name is the agency the model routes to
+# The local mesh's partners: three referring organisations (one of them the police force, which receives products
+# too) and every agency a product can be routed to.
+SIMULATED: dict[str, tuple[str, ...]] = {
+    "northshire_schools": (REFERRER,),
+    "northshire_gp": (REFERRER,),
+    "police": (REFERRER, RECIPIENT),
+    **{name: (RECIPIENT,) for name in RECIPIENT_NAMES if name != "police"},
+}
+DEFAULT_REFERRER = "northshire_schools"
+
+
+def simulated_referrer(submission) -> str:
+    """Which simulated referrer's system sends a synthetic submission: the police force its own, health
+    professionals' through the GP federation, everyone else's through the schools' trust."""
+    agency = submission.referrer.agency.value if submission.referrer.agency else None
+    return {"police": "police", "health": "northshire_gp"}.get(agency, DEFAULT_REFERRER)
+
+
+def enrolled(keys_dir: Path) -> dict[str, tuple[str, ...]]:
+    """Every enrolled agency and its roles, as the hub's key directory lists them."""
+    path = keys_dir / DIRECTORY
+    if not path.exists():
+        return {}
+    return {name: tuple(e["roles"]) for name, e in json.loads(path.read_text()).items() if e.get("roles")}
+
+
+def client_config(access: Access, name: str, password: str | None) -> str:
+    """librdkafka properties (kcat -F, the reference client) for the agency's own Kafka identity."""
+    lines = [f"bootstrap.servers={access.bootstrap}"]
+    if password is not None:
+        lines += ["security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}", f"sasl.username={name}",
+                  f"sasl.password={password}"]
+    return "\n".join(lines) + "\n"
+
+
+def read_client_config(text: str) -> tuple[str, dict[str, str]]:
+    """(bootstrap, {username: password}) from a client configuration this module wrote."""
+    props = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    user = props.get("sasl.username")
+    return props["bootstrap.servers"], ({user: props["sasl.password"]} if user else {})
+
+
+def _check_roles(name: str, roles: tuple[str, ...]) -> None:
+    if not roles:
+        raise ValueError("enrol it as --referrer, --recipient or both")
+    if RECIPIENT in roles and name not in RECIPIENT_NAMES:
+        raise ValueError(f"a recipient is one of the agencies a product is routed to: {', '.join(RECIPIENT_NAMES)}")
+
+
+async def add(access: Access, keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes) -> str:
+    """Enrol an agency from its public keys; returns its client configuration (it holds the agency's password)."""
+    _check_roles(name, roles)
+    enrol(keys_dir, name, roles, public_pem)
+    try:
+        password = secrets.token_urlsafe(24) if access.secured else None
+        if password is not None:
+            await scram.alter(access.client(), upsert={name: password})
+        await create_topics(access, enrolled(keys_dir))
+    except BaseException:
+        revoke(keys_dir, name)  # no half-enrolled agency: the directory lists only what the broker knows
+        raise
+    return client_config(access, name, password)
+
+
+def rotate(keys_dir: Path, name: str, public_pem: bytes) -> dict:
+    """New keys become current; the old stay in the directory so what was signed or sealed before still verifies
+    and opens (the agency keeps its old private key until its last product under it has been read)."""
+    return enrol(keys_dir, name, (), public_pem, rotate=True)
+
+
+async def new_password(access: Access, name: str) -> str:
+    password = secrets.token_urlsafe(24)
+    await scram.alter(access.client(), upsert={name: password})
+    return client_config(access, name, password)
+
+
+async def remove(access: Access, keys_dir: Path, name: str) -> bool:
+    """Revoke: out of the directory (nothing it signs is accepted, nothing more is sealed for it), its ACLs deleted
+    (its open connections lose their rights at once) and its Kafka user deleted. Its topics stay until retention."""
+    if not revoke(keys_dir, name):
+        return False
+    await acls.remove(access, name)
+    if access.secured:
+        await scram.alter(access.client(), delete=[name])
+    return True
+
+
+def agency_dir(state_dir: Path, name: str) -> Path:
+    return state_dir / "agencies" / name
+
+
+def publish(keys_dir: Path, state_dir: Path) -> None:
+    """Hand each simulated agency the current public directory, as a real one fetches it (`mash agency directory`)."""
+    for d in sorted((state_dir / "agencies").glob("*/")):
+        shutil.copyfile(keys_dir / DIRECTORY, d / DIRECTORY)
+
+
+def simulate_keys(keys_dir: Path, state_dir: Path) -> list[str]:
+    """Each simulated agency not yet enrolled makes its keys in its own directory and is enrolled from the public
+    half (no broker needed); returns the names enrolled now."""
+    known = enrolled(keys_dir)
+    fresh = []
+    for name, roles in SIMULATED.items():
+        home = agency_dir(state_dir, name)
+        if name in known and (home / "signing.pem").exists():
+            continue
+        if name in known:  # enrolled, but its own directory is gone: enrol it afresh
+            revoke(keys_dir, name)
+        enrol(keys_dir, name, roles, new_agency_keys(home))
+        fresh.append(name)
+    publish(keys_dir, state_dir)
+    return fresh
+
+
+async def simulate(access: Access, keys_dir: Path, state_dir: Path) -> Access:
+    """The simulated agencies enrolled and each given its Kafka identity, in one pass (one SCRAM request, one round
+    of topics and ACLs); returns the access the harness (demo, bench, tests) uses, with their credentials."""
+    missing = [n for n in SIMULATED if not (agency_dir(state_dir, n) / "client.properties").exists()]
+    simulate_keys(keys_dir, state_dir)
+    fresh = {n: secrets.token_urlsafe(24) if access.secured else None for n in missing}
+    if access.secured and fresh:
+        await scram.alter(access.client(), upsert={n: pw for n, pw in fresh.items() if pw is not None})
+    for name, password in fresh.items():
+        write_secret(agency_dir(state_dir, name) / "client.properties", client_config(access, name, password))
+    await create_topics(access, enrolled(keys_dir))
+    passwords = dict(access.passwords)
+    for name in SIMULATED:
+        passwords |= read_client_config((agency_dir(state_dir, name) / "client.properties").read_text())[1]
+    return Access(access.bootstrap, passwords)

@@ -1,0 +1,65 @@
+"""`mash agency`: the operator's enrolment of outside agencies against the running local broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sys
+from pathlib import Path
+
+from mash_runtime.firewall.keys import DIRECTORY
+
+from . import agencies
+from .integrate import write_client_config
+
+
+def run(args, parser, broker, root: Path) -> int:
+    keys_dir = root / "keys"
+    if args.action == "list":
+        for name, roles in sorted(agencies.enrolled(keys_dir).items()):
+            print(f"{name}: {', '.join(roles)}")
+        return 0
+    if args.action == "directory":
+        text = (keys_dir / DIRECTORY).read_text()
+        if args.output:
+            args.output.write_text(text)
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    if not args.name:
+        parser.error(f"agency {args.action} needs the agency's name")
+    try:
+        if args.action == "rotate":
+            entry = agencies.rotate(keys_dir, args.name, _public_keys(parser, args))
+            print(f"{args.name}: current keys now {entry['current']['signing']}, {entry['current']['encryption']} "
+                  "(the old stay in the directory: keep the old private key until what was sealed for it is read)")
+            return 0
+        access = broker.access
+        if args.action == "add":
+            roles = tuple(r for r, on in ((agencies.REFERRER, args.referrer), (agencies.RECIPIENT, args.recipient)) if on)
+            config = asyncio.run(agencies.add(access, keys_dir, args.name, roles, _public_keys(parser, args)))
+            write_client_config(config, args.output)
+            if args.output:
+                print(f"enrolled {args.name} as {' and '.join(roles)}; its client configuration (0600) is {args.output}",
+                      file=sys.stderr)
+            return 0
+        if args.action == "password":
+            write_client_config(asyncio.run(agencies.new_password(access, args.name)), args.output)
+            return 0
+        if not asyncio.run(agencies.remove(access, keys_dir, args.name)):
+            print(f"{args.name} is not enrolled", file=sys.stderr)
+            return 1
+        print(f"revoked {args.name}: out of the directory, its ACLs and Kafka user deleted")
+        return 0
+    except ValueError as e:
+        print(f"refused: {e}", file=sys.stderr)
+        return 1
+
+
+def _public_keys(parser, args) -> bytes:
+    if args.public_keys is None:
+        parser.error(f"agency {args.action} needs --public-keys FILE")
+    return args.public_keys.read_bytes()
+
+
+
