@@ -1,7 +1,8 @@
 """Need-to-know at the broker: every principal tried against every topic, for writing and for reading.
 
-The broker's StandardAuthorizer must allow exactly what the topic catalogue says and refuse the rest with its
-own authorisation errors. Runs on a broker of its own, so the probes leave nothing on the mesh's topics.
+The broker's StandardAuthorizer must allow exactly what the topic catalogue says, for the hub's principals and
+for each enrolled agency, and refuse the rest with its own authorisation errors. Runs on a broker of its own, so
+the probes leave nothing on the mesh's topics.
 """
 
 from __future__ import annotations
@@ -14,23 +15,44 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
+from mash_cli import agencies
 from mash_cli.acls import matrix_markdown
 from mash_cli.kafka import Access, LocalKafka
-from mash_cli.topics import create_topics
-from mash_contracts.topics import CATALOGUE, principals
+from mash_cli.topics import create_topics, wanted
+from mash_contracts.topics import REFERRERS, hub_principals, lookup
+from mash_runtime.firewall import generate
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory) -> Iterator[Access]:
-    broker = LocalKafka(tmp_path_factory.mktemp("acl-broker") / "kafka")
+def state(tmp_path_factory):
+    return tmp_path_factory.mktemp("acl-broker")
+
+
+@pytest.fixture(scope="module")
+def secured(state) -> Iterator[Access]:
+    """The broker with the hub's topics and the simulated agencies enrolled (each with its own Kafka user)."""
+    broker = LocalKafka(state / "kafka")
     access = broker.start()
     try:
         asyncio.run(create_topics(access))
-        yield access
+        generate(state / "keys", hub_principals())
+        yield asyncio.run(agencies.simulate(access, state / "keys", state))
     finally:
         broker.stop()
+
+
+def allowed(principal: str, topic: str, op: str) -> bool:
+    """What the catalogue says, read directly: REFERRERS is each enrolled referrer, and a {referrer} topic is its own."""
+    spec = lookup(topic)
+    names = spec.writers if op == "write" else spec.readers
+    roles = agencies.SIMULATED.get(principal, ())
+    if principal in hub_principals() or agencies.RECIPIENT in roles and principal in names:
+        return principal in names
+    if REFERRERS in names and agencies.REFERRER in roles:
+        return not spec.per_referrer or topic == spec.for_referrer(principal)
+    return False
 
 
 async def _can_write(access: Access, principal: str, topic: str) -> bool:
@@ -61,19 +83,21 @@ async def _can_read(access: Access, principal: str, topic: str) -> bool:
 
 
 def test_the_broker_allows_exactly_the_catalogue_matrix(secured: Access):
+    everyone = [*hub_principals(), *agencies.SIMULATED]
+    topics = [t.name for t in wanted(agencies.SIMULATED)]
+
     async def probe() -> dict[tuple[str, str, str], bool]:
         results = {}
-        for principal in principals():
-            for topic in CATALOGUE:
-                results[(principal, topic.name, "write")] = await _can_write(secured, principal, topic.name)
-                results[(principal, topic.name, "read")] = await _can_read(secured, principal, topic.name)
+        for principal in everyone:
+            for topic in topics:
+                results[(principal, topic, "write")] = await _can_write(secured, principal, topic)
+                results[(principal, topic, "read")] = await _can_read(secured, principal, topic)
         return results
 
     results = asyncio.run(probe())
-    expected = {
-        (p, t.name, op): p in (t.writers if op == "write" else t.readers)
-        for p in principals() for t in CATALOGUE for op in ("write", "read")
-    }
+    expected = {(p, t, op): allowed(p, t, op) for p in everyone for t in topics for op in ("write", "read")}
+    assert expected[("northshire_gp", "mash.outcomes.northshire_gp", "read")]
+    assert not expected[("northshire_gp", "mash.outcomes.northshire_schools", "read")]
     wrong = sorted(k for k in expected if results[k] != expected[k])
     assert not wrong, f"the broker disagrees with the catalogue on: {wrong}\nexpected matrix:\n{matrix_markdown()}"
     assert sum(expected.values()) < len(expected) / 4, "the matrix is mostly denials; a broker allowing all would fail"
@@ -112,3 +136,20 @@ def test_an_unknown_user_or_a_wrong_password_is_refused(secured: Access):
         asyncio.run(connect(Access(secured.bootstrap, {"intruder": "x"}), "intruder"))
     with pytest.raises(KafkaConnectionError):
         asyncio.run(connect(Access(secured.bootstrap), "nobody"))  # no SASL at all
+
+
+def test_a_revoked_agency_is_refused_by_the_broker_at_once(secured: Access, state):
+    """Enrolled from public keys made elsewhere, it reads its own topic; revoked, its user and rights are gone."""
+    from mash_runtime.firewall.keys import new_agency_keys
+
+    public = new_agency_keys(state / "elsewhere" / "st_marys_academy")
+    config = asyncio.run(agencies.add(secured, state / "keys", "st_marys_academy", ("referrer",), public))
+    _, own = agencies.read_client_config(config)
+    access = Access(secured.bootstrap, {**secured.passwords, **own})
+    assert asyncio.run(_can_read(access, "st_marys_academy", "mash.acknowledgements.st_marys_academy"))
+    assert not asyncio.run(_can_read(access, "st_marys_academy", "mash.acknowledgements.northshire_gp"))
+    assert "st_marys_academy" in agencies.enrolled(state / "keys")
+    assert asyncio.run(agencies.remove(secured, state / "keys", "st_marys_academy"))
+    assert "st_marys_academy" not in agencies.enrolled(state / "keys")
+    with pytest.raises(KafkaConnectionError):
+        asyncio.run(_can_write(access, "st_marys_academy", "mash.notifications.submitted"))

@@ -54,7 +54,7 @@ def outcomes(mesh, watcher_module, scripted):
 def watcher_module(topics, mesh):
     from .watch import Watcher
 
-    return Watcher(topics, mesh.keys_dir)
+    return Watcher(mesh.access, mesh.keys_dir)
 
 
 def disclosures(mesh, agency: Agency, referral_id: str) -> list[dict]:

@@ -33,12 +33,13 @@ def test_the_mesh_routes_referrals_with_every_store_on_postgresql(postgres_serve
         mesh.on_postgres(postgres_server)
         population.write_population(tmp_path / "population.json", population.build_population(seed=3, families=40))
         mesh.init()
+        mesh.enrol_simulated_agencies()
         mesh.seed(tmp_path / "population.json")
         mesh.start()
         mesh.wait_ready()
         generator = Generator(seed=uuid.uuid4().int)
         submissions = [generator.notification() for _ in range(4)]
-        watcher = Watcher(access, mesh.keys_dir)
+        watcher = Watcher(mesh.access, mesh.keys_dir)
         run(watcher.submit(*submissions))
         ours = {s.submission_id for s in submissions}
         seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 4 and routed(s, referral_ids(s, ours))))

@@ -157,7 +157,7 @@ def practice(mesh, topics, scripted) -> dict[str, Result]:
     wait once more."""
     from mash_runtime.http import manager_token
 
-    watcher = Watcher(topics, mesh.keys_dir)
+    watcher = Watcher(mesh.access, mesh.keys_dir)
     generator = Generator(seed=uuid.uuid4().int)
     submissions = {c.name: scripted_notification(generator, c.name, scripted[c.name].subjects) for c in CASES}
     run(watcher.submit(*submissions.values()))

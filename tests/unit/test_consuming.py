@@ -65,6 +65,25 @@ async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(prin
     assert any("subjects" in r for r in reasons) and b'"X-1"' in opened
 
 
+async def test_a_failure_to_answer_the_sender_is_logged_once_and_never_loops(principals, generator, caplog):
+    """Found when the front door's answer to an unattributable record raised: the record was handed back, and each
+    redelivery wrote another dead letter. The dead letter is what keeps the record; a bug after it moves on."""
+    calls = []
+
+    async def handler(m, source):
+        pass
+
+    async def on_unreadable(record, reasons, opened):
+        calls.append(record.offset)
+        raise ValueError("a bug in the answer")
+
+    broker, dead = build(principals, handler, on_unreadable)
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(b"not an envelope", TOPIC, key=b"K-1")
+    assert len(dead) == 1 and len(calls) == 1
+    assert any("could not answer the sender" in r.getMessage() for r in caplog.records)
+
+
 async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principals, generator):
     seen = []
 

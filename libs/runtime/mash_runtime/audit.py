@@ -30,6 +30,7 @@ GENESIS = "0" * 64
 ACTIONS = frozenset({
     "received", "researched", "shared", "declined", "decrypted", "decided",
     "routed", "viewed", "shredded", "rejected", "dead_lettered", "overridden", "grounds_recorded",
+    "unanswered",  # a referrer could not be told: the record named none, or the notification carries none
 })
 SEEN = ("received", "decrypted", "viewed", "researched")
 DISCLOSED = ("shared", "routed", "decided", "declined")

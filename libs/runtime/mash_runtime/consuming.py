@@ -176,6 +176,21 @@ class Route:
     on_unreadable: OnDeadLetter | None = None
 
 
+async def _tell_sender(route: Route, record: ConsumerRecord, reasons: list[str], opened: bytes | None) -> None:
+    """After the dead letter: the route's answer to the sender (intake's rejection). A transient failure hands the record
+    back, so the answer is not lost (its dead letter may then be written twice, under the same source offset); a bug
+    is logged and the partition moves on, since the record itself is already kept."""
+    if route.on_unreadable is None:
+        return
+    try:
+        await route.on_unreadable(record, reasons, opened)
+    except TRANSIENT:
+        raise
+    except Exception:
+        log.exception("could not answer the sender of %s[%d]@%d; its dead letter is kept", record.topic, record.partition,
+                      record.offset)
+
+
 def subscribe(
     broker: KafkaBroker,
     *,
@@ -204,15 +219,13 @@ def subscribe(
             sender, opened = firewall.open(record.topic, record.key, record.value)
         except SealError as e:
             await dead_letters.send(record, "SealError", str(e), attempts=1)
-            if route.on_unreadable is not None:
-                await route.on_unreadable(record, [f"envelope: {e}"], None)
+            await _tell_sender(route, record, [f"envelope: {e}"], None)
             return
         try:
             message = decode(route.model, opened)
         except UnreadableMessage as e:
             await dead_letters.send(record, "UnreadableMessage", str(e), attempts=1)
-            if route.on_unreadable is not None:
-                await route.on_unreadable(record, e.reasons, opened)
+            await _tell_sender(route, record, e.reasons, opened)
             return
         source = Source(record.topic, record.partition, record.offset, record.key, record.timestamp, record.value, sender)
         where = (record.topic, record.partition, record.offset)
@@ -224,8 +237,7 @@ def subscribe(
                 return
             except Rejected as e:
                 await dead_letters.send(record, "Rejected", str(e), attempts=attempt)
-                if route.on_unreadable is not None:
-                    await route.on_unreadable(record, e.reasons, opened)
+                await _tell_sender(route, record, e.reasons, opened)
                 return
             except TRANSIENT as e:
                 raced = raced + 1 if isinstance(e, ConcurrentWrite) else 0

@@ -249,7 +249,7 @@ class Assembly:
                           detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version,
                                   "revision": notification.revision})
         if notification.referrer_system is None:  # accepted before referrers had identities of their own: no topic to answer on
-            self.audit.append(s, "outcome_unsent", referral_id=r.referral_id, reason="no referrer system on the notification")
+            self.audit.append(s, "unanswered", referral_id=r.referral_id, reason="no referrer system on the notification")
         for reference in (notification.linked_submission_ids or [notification.submission_id]) if notification.referrer_system else ():
             notice = outcome_notice(notification, decision, reference)  # a linked duplicate's reference is answered too
             enqueue(s, self.firewall, OUTCOMES.for_referrer(notification.referrer_system), reference, notice, str(notice.message_id))

@@ -88,7 +88,7 @@ class IntakeHandlers:
             if referrer is None:
                 # Not an envelope naming an enrolled referrer: nobody to tell. Its bytes are on the dead-letter topic,
                 # sealed for operations, whose alerting counts it (mash_dead_letters).
-                self.audit.append(s, "unattributable", reason="a record on the front door that names no enrolled referrer",
+                self.audit.append(s, "unanswered", reason="a record on the front door that names no enrolled referrer",
                                   detail={**where, "reasons": len(rejection.reasons)})
                 return
             self.audit.append(s, "rejected", reason="unreadable submission",
