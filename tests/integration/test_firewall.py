@@ -17,7 +17,7 @@ from mash_cli import retention
 from mash_cli.mesh import SERVICES
 from mash_cli.synthetic import Generator
 from mash_contracts import Agency, ConcernCategory
-from mash_contracts.topics import CATALOGUE, CONTRIBUTIONS, DEAD_LETTERS, NOTIFICATIONS, PRODUCTS, contributions_topic, lanes
+from mash_contracts.topics import CATALOGUE, CONTRIBUTIONS, DEAD_LETTERS, NOTIFICATIONS, PRODUCTS, by_name, contributions_topic, lanes
 from mash_runtime.audit import verify, who_has_seen
 from mash_runtime.firewall import Directory, SealError
 from mash_runtime.store import make_engine, outbox
@@ -148,9 +148,15 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
     done = retention.run(mesh, older_than=timedelta(0), referral_ids=(ref,))
     assert [d.referral_id for d in done] == [ref]
 
-    for topic, r in sealed:
+    hub_internal = [(t, r) for t, r in sealed if by_name(t).case_bound]
+    sent_outside = [(t, r) for t, r in sealed if not by_name(t).case_bound]
+    assert {t for t, _ in sent_outside} <= {t.name for t in PRODUCTS} and len(hub_internal) >= 1 + len(CONTRIBUTIONS)
+    for topic, r in hub_internal:
         with pytest.raises(SealError, match="shredded"):
             watcher.principals.read(topic, r.key, r.value)
+    # What was sent to an outside agency is that agency's record now: it still opens with the recipient's own key.
+    for topic, r in sent_outside:
+        assert watcher.principals.read(topic, r.key, r.value).referral_id == ref
     engine = make_engine(mesh.database_url("decision"))
     try:
         report = verify(engine, Directory.load(mesh.keys_dir))

@@ -32,11 +32,18 @@ def test_the_integration_guide_works_as_written(tmp_path):
         subprocess.run([str(REPO / "mash"), "down"], cwd=REPO, env=env, capture_output=True, timeout=120)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
-    [work] = {p.parent for p in tmp_path.glob("*/referrers.conf")}  # the guide's own WORK=$(mktemp -d)
-    for conf in ("referrers.conf", "early_help.conf"):
-        assert stat.S_IMODE((work / conf).stat().st_mode) == 0o600, f"{conf} holds a password: owner only"
+    [work] = {p.parent.parent for p in tmp_path.glob("*/st_marys_academy/client.properties")}  # the guide's WORK=$(mktemp -d)
+    school, early_help = work / "st_marys_academy", work / "early_help"
+    for conf in (school / "client.properties", early_help / "client.properties"):
+        assert stat.S_IMODE(conf.stat().st_mode) == 0o600, f"{conf} holds a password: owner only"
     assert re.search(r'^GUIDE-0001 \{.*"referral_id":"REF-', out, re.M), "the acknowledgement was read with kcat"
     assert "the early help service will take it forward" in out, "the outcome notice was read with kcat"
-    assert '"outcome":"early_help"' in out, "early help opened its product"
-    assert "Topic authorization failed" in out, "the broker refused what the ACLs do not allow"
-    assert "Baldwin" not in (work / "ack.txt").read_text() + (work / "outcome.txt").read_text()
+    assert '"outcome":"early_help"' in out, "early help opened its product with its own key"
+    assert out.count("Topic authorization failed") >= 2, "the broker refused another referrer's replies and a recipient's reach"
+    assert re.search(r"authentication", (school / "revoked.txt").read_text(), re.I), "a revoked agency cannot connect"
+    assert "Baldwin" not in (school / "ack.txt").read_text() + (school / "outcome.txt").read_text()
+    # The agencies' private keys never reached the hub: no file of its state holds them.
+    secrets_ = [b"".join(pem.read_bytes().split(b"\n")[1:-2]) for d in (school, early_help) for pem in d.glob("*.pem")]
+    assert len(secrets_) == 4
+    hub_files = [f for f in (tmp_path / "state").rglob("*") if f.is_file()]
+    assert hub_files and not [f for f in hub_files for k in secrets_ if k in f.read_bytes()]

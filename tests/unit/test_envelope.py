@@ -195,3 +195,16 @@ def test_json_that_is_not_an_envelope_is_a_seal_error_not_a_crash(keys, hostile)
     # Found by the fuzz tier: b"0" is valid JSON, and an AttributeError escaped the consumer's guard.
     with pytest.raises(SealError, match="envelope"):
         opened(keys, hostile)
+
+
+@pytest.mark.parametrize("change", [
+    lambda raw: raw["header"].update(schema_version=1.0),  # Python would sign "1.0"; other languages refuse it
+    lambda raw: raw["header"].update(case_bound=0),
+    lambda raw: raw["header"].update(recipient_key_ids=[]),  # recipients and key ids must pair
+    lambda raw: raw["header"].update(recipients=["decision", "decision"], recipient_key_ids=["a", "b"]),
+    lambda raw: raw["header"].update(message_id="\ud800"),  # an unpaired surrogate has no UTF-8 form
+    lambda raw: raw.update(nonce=7),
+], ids=["float version", "integer flag", "unpaired key ids", "duplicate recipient", "lone surrogate", "number nonce"])
+def test_a_version_2_member_of_the_wrong_type_is_refused_before_anything_is_verified(keys, change):
+    with pytest.raises(SealError, match="malformed envelope"):
+        opened(keys, edit(sealed(keys), change))

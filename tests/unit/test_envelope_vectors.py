@@ -82,3 +82,26 @@ def test_the_published_key_ids_are_the_fingerprints_of_the_public_keys():
 def test_a_private_key_sent_for_enrolment_is_refused():
     with pytest.raises(ValueError, match="private key"):
         parse_public_keys(VECTORS["parties"]["vector_referrer"]["signing_private_pem"].encode())
+
+
+def test_an_agency_enrolled_after_the_directory_was_read_is_accepted_at_once(tmp_path):
+    """The directory is read again on a refusal, so an agency's first message after its enrolment is not refused by
+    a service that read the directory a moment before."""
+    from mash_runtime.firewall import Firewall, generate
+    from mash_runtime.firewall.keys import enrol, new_agency_keys
+    from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+
+    keys = tmp_path / "keys"
+    generate(keys, ["intake"])
+    intake = Firewall("intake", keys)
+    assert intake.directory.with_role("referrer") == set()  # read now, before the enrolment
+    public = new_agency_keys(tmp_path / "hillside")
+    enrol(keys, "hillside", ("referrer",), public)
+    (tmp_path / "hillside" / "directory.json").write_text((keys / "directory.json").read_text())
+    agency = Firewall.for_agency("hillside", tmp_path / "hillside")
+    from mash_runtime.firewall import seal
+
+    envelope = seal(b'{"x": 1}', referral_id="H-1", schema="NotificationSubmission", schema_version=1, recipients=["intake"],
+                    custody=agency.custody, directory=agency.directory)
+    sender, plaintext = intake.open(NOTIFICATIONS_SUBMITTED.name, b"H-1", envelope)
+    assert sender == "hillside" and plaintext == b'{"x": 1}'

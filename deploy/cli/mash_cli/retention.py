@@ -1,10 +1,12 @@
 """Retention by policy: crypto-shred closed cases.
 
 A case whose decision closed it (by default no further action, or advice and signposting) and is older than
-the retention period has its case key destroyed, so every message about it in Kafka, in outboxes and in
-backups can no longer be opened; the hub's own decrypted copies are deleted; and the erasure is recorded
-in the decision service's audit chain in the same transaction. The desks' disclosure records are the
-owning agencies' to keep or erase under their own retention schedules, and are left alone.
+the retention period has its case key destroyed, so every message about it between the hub's services, in Kafka,
+in outboxes and in backups, can no longer be opened; the hub's own decrypted copies are deleted; and the erasure
+is recorded in the decision service's audit chain in the same transaction. The desks' disclosure records are the
+owning agencies' to keep or erase under their own retention schedules, and are left alone; so is an information
+product already sent to a recipient agency, which opens it with its own key and keeps it under its own retention
+(docs/envelope.md).
 """
 
 from __future__ import annotations

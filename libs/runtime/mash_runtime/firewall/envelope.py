@@ -143,13 +143,40 @@ def _parse(envelope: bytes) -> tuple[Header, dict]:
         if not isinstance(raw, dict) or raw.get("format") not in (FORMAT, FORMAT_1):  # b"0" is valid JSON too
             raise SealError("not a sealed envelope")
         h = raw["header"]
-        if raw["format"] == FORMAT and set(h) != _HEADER_FIELDS:  # version 2 states every field, and nothing else
-            raise SealError("malformed envelope: the header must have exactly the fields of docs/envelope.md")
+        if raw["format"] == FORMAT:
+            _check_v2(raw)
         return Header(**{**h, "recipients": tuple(h["recipients"]), "recipient_key_ids": tuple(h["recipient_key_ids"])}), raw
     except SealError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
+
+
+def _check_v2(raw: dict) -> None:
+    """Version 2's types, exactly (docs/envelope.md): what another language's reader refuses, this one refuses too."""
+    h = raw["header"]
+    if not isinstance(h, dict) or set(h) != _HEADER_FIELDS:  # every member stated, and nothing else
+        raise SealError("malformed envelope: the header must have exactly the fields of docs/envelope.md")
+    texts = [h[k] for k in ("message_id", "referral_id", "sender", "sender_key_id", "schema", "sealed_at")]
+    lists = [h["recipients"], h["recipient_key_ids"]]
+    if (not all(isinstance(t, str) for t in texts) or type(h["schema_version"]) is not int or type(h["case_bound"]) is not bool
+            or not all(isinstance(xs, list) and all(isinstance(x, str) for x in xs) for xs in lists)
+            or len(h["recipients"]) != len(h["recipient_key_ids"]) or len(set(h["recipients"])) != len(h["recipients"])
+            or not isinstance(raw["wrapped_keys"], dict) or not all(isinstance(v, str) for v in raw["wrapped_keys"].values())
+            or not all(isinstance(raw[k], str) for k in ("nonce", "ciphertext", "signature"))):
+        raise SealError("malformed envelope: a member of the wrong type, or recipients and key ids that do not pair")
+    try:  # an unpaired surrogate has no UTF-8 form: other readers cannot reproduce the signed bytes
+        for t in (*texts, *lists[0], *lists[1], *raw["wrapped_keys"]):
+            t.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SealError("malformed envelope: a string with an unpaired surrogate") from None
+
+
+def _b64decode(text: str, size: int | None = None) -> bytes:
+    data = base64.b64decode(text, validate=True)
+    if size is not None and len(data) != size:
+        raise ValueError(f"{len(data)} bytes where {size} belong")
+    return data
 
 
 def open_sealed(
@@ -183,7 +210,7 @@ def _open(envelope, custody, directory, expected_senders, delivered_as, case_key
         raise SealError(f"sealed for referral {header.referral_id} but delivered as {delivered_as}: replay refused")
     try:
         verify_key = directory.verify_key(header.sender, header.sender_key_id)
-        verify_key.verify(base64.b64decode(raw["signature"], validate=True), signature_input(raw))
+        verify_key.verify(_b64decode(raw["signature"], 64), signature_input(raw))
     except (KeyError_, InvalidSignature, ValueError, KeyError) as e:
         raise SealError(f"signature check failed for sender {header.sender}: {type(e).__name__}") from None
     me = custody.service
@@ -202,8 +229,10 @@ def _open(envelope, custody, directory, expected_senders, delivered_as, case_key
         except LookupError as e:
             raise SealError(f"cannot open: {e}") from None
     try:
-        data_key = custody.unwrap(kid, base64.b64decode(wrapped), aad)
-        plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(base64.b64decode(raw["nonce"]), base64.b64decode(raw["ciphertext"]), aad)
+        data_key = custody.unwrap(kid, _b64decode(wrapped, 80), aad)
+        if len(data_key) != 32:
+            raise ValueError("the data key is not 32 bytes")
+        plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(_b64decode(raw["nonce"], 12), _b64decode(raw["ciphertext"]), aad)
     except Exception as e:  # InvalidTag, KeyError_, and HPKE's own errors on a bad key or tag
         raise SealError(f"cannot open: {type(e).__name__}") from None
     return header, plaintext

@@ -181,13 +181,22 @@ class Directory:
     @property
     def entries(self) -> dict[str, PublicKeys]:
         if self._path is not None and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
-            self._checked = time.monotonic()
-            try:
-                if (stamp := self._stat()) != self._stamp:
-                    self._entries, self._stamp = _entries(json.loads(self._path.read_text())), stamp
-            except (OSError, ValueError, KeyError):
-                pass  # written by replace, so a read sees a whole file; anything else keeps the last good one
+            self.reload()
         return self._entries
+
+    def reload(self) -> bool:
+        """Read the file again if it changed; True when it did. Written by replace, so a read sees a whole file; a
+        file that does not parse keeps the last good directory."""
+        if self._path is None:
+            return False
+        self._checked = time.monotonic()
+        try:
+            if (stamp := self._stat()) == self._stamp:
+                return False
+            self._entries, self._stamp = _entries(json.loads(self._path.read_text())), stamp
+            return True
+        except (OSError, ValueError, KeyError):
+            return False
 
     def with_role(self, role: str) -> set[str]:
         return {name for name, e in self.entries.items() if role in e.roles}

@@ -83,6 +83,16 @@ class Firewall:
             return None, value
         if value is None:
             raise SealError("empty record on a sealed topic")
+        try:
+            return self._open(spec, key, value)
+        except SealError:
+            # An agency enrolled or rotated a moment ago may be signing with keys this process has not read yet:
+            # look at the directory once more before refusing.
+            if not self.directory.reload():
+                raise
+            return self._open(spec, key, value)
+
+    def _open(self, spec: Topic, key: bytes | None, value: bytes) -> tuple[str, bytes]:
         header, plaintext = open_sealed(
             value, custody=self.custody, directory=self.directory, expected_senders=self.writers(spec),
             delivered_as=key.decode(errors="replace") if key is not None else None,
