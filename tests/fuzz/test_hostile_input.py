@@ -58,7 +58,7 @@ def mutate(data: dict, path_choice: int, value) -> dict:
 
 
 ROUTES = {
-    "intake": (NOTIFICATIONS_SUBMITTED.name, NotificationSubmission, "referrers"),
+    "intake": (NOTIFICATIONS_SUBMITTED.name, NotificationSubmission, "northshire_schools"),  # an enrolled referrer
     "police_desk": (NOTIFICATIONS.name, Notification, "intake"),
     "decision": (contributions_topic(Agency.POLICE), Contribution, "police_desk"),
 }

@@ -138,21 +138,29 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
             for r in response.to_object()["resources"]}
 
 
-def test_every_topic_takes_the_record_size_the_catalogue_gives_it_and_drift_is_set_right(topics):
+def test_every_topic_takes_the_record_size_the_catalogue_gives_it_and_drift_is_set_right(topics, mesh):
+    from mash_cli.agencies import enrolled
+    from mash_cli.topics import wanted
+
+    agencies = enrolled(mesh.keys_dir)
+    every = wanted(agencies)  # the catalogue's, each per-referrer family once per enrolled referrer
+    outcomes = OUTCOMES.for_referrer(DEFAULT_REFERRER)
+    assert outcomes in {t.name for t in every}
+
     async def check() -> None:
         admin = AIOKafkaAdminClient(**topics.client(ADMIN))
         await admin.start()
         try:
-            found = await topic_configs(admin, [t.name for t in CATALOGUE])
-            assert {n: c["max.message.bytes"] for n, c in found.items()} == {t.name: str(t.max_message_bytes) for t in CATALOGUE}
+            found = await topic_configs(admin, [t.name for t in every])
+            assert {n: c["max.message.bytes"] for n, c in found.items()} == {t.name: str(t.max_message_bytes) for t in every}
             # Plaintext sent by mistake to the front door stays on the broker for three days, not the broker's week.
             for name in lanes(NOTIFICATIONS_SUBMITTED.name):
                 assert found[name]["retention.ms"] == str(3 * 24 * 3600 * 1000), name
             # A topic made by an older version (Kafka's default limit), with an operator's own retention on it.
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, OUTCOMES.name,
+            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, outcomes,
                                                       configs={"max.message.bytes": "500000", "retention.ms": "604800001"})])
-            await create_topics(topics)
-            after = (await topic_configs(admin, [OUTCOMES.name]))[OUTCOMES.name]
+            await create_topics(topics, agencies)
+            after = (await topic_configs(admin, [outcomes]))[outcomes]
             assert (after["max.message.bytes"], after["retention.ms"]) == (str(OUTCOMES.max_message_bytes), "604800001")
         finally:
             await admin.close()

@@ -67,15 +67,36 @@ def key_id(kind: str, public_key) -> str:
     return f"{kind}-{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
-class PemCustody:
+class _HeldKeys:
+    """Private keys held in this process, by key id: signs with the current signing key, unwraps with any."""
+
+    service: str
+    _signing: dict[str, Ed25519PrivateKey]
+    _encryption: dict[str, X25519PrivateKey]
+    _current_signing: str
+
+    def signing_key_id(self) -> str:
+        return self._current_signing
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signing[self._current_signing].sign(data)
+
+    def unwrap(self, key_id_: str, wrapped: bytes, info: bytes) -> bytes:
+        try:
+            key = self._encryption[key_id_]
+        except KeyError:
+            raise KeyError_(f"{self.service} holds no encryption key {key_id_}") from None
+        return HPKE.decrypt(wrapped, key, info=info)
+
+
+class PemCustody(_HeldKeys):
     """An outside agency's own keys, as its system holds them: PKCS#8 PEM files in one directory (what
     `openssl genpkey` writes). signing.pem signs; every X25519 key there opens (encryption.pem, and the keys it
     replaced, kept under any other .pem name so what was sealed before a rotation stays readable)."""
 
     def __init__(self, directory: Path, name: str):
         self.service = name
-        self._encryption: dict[str, X25519PrivateKey] = {}
-        self._signing: Ed25519PrivateKey | None = None
+        self._encryption, self._signing = {}, {}
         for path in sorted(directory.glob("*.pem")):
             try:
                 key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -84,23 +105,10 @@ class PemCustody:
             if isinstance(key, X25519PrivateKey):
                 self._encryption[key_id("enc", key.public_key())] = key
             elif isinstance(key, Ed25519PrivateKey) and path.name == "signing.pem":
-                self._signing = key
-        if self._signing is None or not self._encryption:
+                self._current_signing = key_id("sig", key.public_key())
+                self._signing[self._current_signing] = key
+        if not self._signing or not self._encryption:
             raise FileNotFoundError(f"{directory} holds no signing.pem (Ed25519) or no X25519 key")
-        self._signing_kid = key_id("sig", self._signing.public_key())
-
-    def signing_key_id(self) -> str:
-        return self._signing_kid
-
-    def sign(self, data: bytes) -> bytes:
-        return self._signing.sign(data)
-
-    def unwrap(self, key_id_: str, wrapped: bytes, info: bytes) -> bytes:
-        try:
-            key = self._encryption[key_id_]
-        except KeyError:
-            raise KeyError_(f"{self.service} holds no encryption key {key_id_}") from None
-        return HPKE.decrypt(wrapped, key, info=info)
 
 
 def new_agency_keys(directory: Path) -> bytes:
@@ -116,8 +124,8 @@ def new_agency_keys(directory: Path) -> bytes:
     return public
 
 
-class FileCustody:
-    """Private keys in files under <keys>/<service>/ (mode 0600); stands in for a KMS."""
+class FileCustody(_HeldKeys):
+    """A hub service's private keys in files under <keys>/<service>/ (mode 0600); stands in for a KMS."""
 
     def __init__(self, keys_dir: Path, service: str):
         self.service = service
@@ -126,19 +134,6 @@ class FileCustody:
         self._signing = {kid: Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v)) for kid, v in data["signing"].items()}
         self._encryption = {kid: X25519PrivateKey.from_private_bytes(bytes.fromhex(v)) for kid, v in data["encryption"].items()}
         self._current_signing = data["current"]["signing"]
-
-    def signing_key_id(self) -> str:
-        return self._current_signing
-
-    def sign(self, data: bytes) -> bytes:
-        return self._signing[self._current_signing].sign(data)
-
-    def unwrap(self, key_id: str, wrapped: bytes, info: bytes) -> bytes:
-        try:
-            key = self._encryption[key_id]
-        except KeyError:
-            raise KeyError_(f"{self.service} holds no encryption key {key_id}") from None
-        return HPKE.decrypt(wrapped, key, info=info)
 
 
 @dataclass(frozen=True)
