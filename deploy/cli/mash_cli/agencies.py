@@ -67,7 +67,7 @@ def read_client_config(text: str) -> tuple[str, dict[str, str]]:
     return props["bootstrap.servers"], ({user: props["sasl.password"]} if user else {})
 
 
-def _check_roles(name: str, roles: tuple[str, ...]) -> None:
+def check_roles(name: str, roles: tuple[str, ...]) -> None:
     if not roles:
         raise ValueError("enrol it as --referrer, --recipient or both")
     if RECIPIENT in roles and name not in RECIPIENT_NAMES:
@@ -76,7 +76,7 @@ def _check_roles(name: str, roles: tuple[str, ...]) -> None:
 
 async def add(access: Access, keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes) -> str:
     """Enrol an agency from its public keys; returns its client configuration (it holds the agency's password)."""
-    _check_roles(name, roles)
+    check_roles(name, roles)
     enrol(keys_dir, name, roles, public_pem)
     try:
         password = secrets.token_urlsafe(24) if access.secured else None

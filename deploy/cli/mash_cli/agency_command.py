@@ -7,7 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from mash_runtime.firewall.keys import DIRECTORY
+from mash_contracts.topics import AGENCY_NAME, hub_principals
+from mash_runtime.firewall.keys import DIRECTORY, parse_public_keys
 
 from . import agencies
 from .integrate import write_client_config
@@ -28,16 +29,28 @@ def run(args, parser, broker, root: Path) -> int:
         return 0
     if not args.name:
         parser.error(f"agency {args.action} needs the agency's name")
+    roles = tuple(r for r, on in ((agencies.REFERRER, args.referrer), (agencies.RECIPIENT, args.recipient)) if on)
     try:
+        # Everything that can be judged without the broker is judged first, so a mistake costs nothing.
+        if not AGENCY_NAME.fullmatch(args.name):
+            raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
+        if args.name in hub_principals():
+            raise ValueError(f"{args.name} is one of the hub's own principals (its keys: `mash keys rotate {args.name}`)")
+        public = _public_keys(parser, args) if args.action in ("add", "rotate") else b""
+        if public:
+            parse_public_keys(public)
+        if args.action == "add":
+            agencies.check_roles(args.name, roles)
         if args.action == "rotate":
-            entry = agencies.rotate(keys_dir, args.name, _public_keys(parser, args))
+            entry = agencies.rotate(keys_dir, args.name, public)
             print(f"{args.name}: current keys now {entry['current']['signing']}, {entry['current']['encryption']} "
                   "(the old stay in the directory: keep the old private key until what was sealed for it is read)")
             return 0
+        if not broker.properties.exists() or broker.pid() is None:
+            raise ValueError("the broker is not running here: start the mesh with `./mash up` (or `./mash kafka start`)")
         access = broker.access
         if args.action == "add":
-            roles = tuple(r for r, on in ((agencies.REFERRER, args.referrer), (agencies.RECIPIENT, args.recipient)) if on)
-            config = asyncio.run(agencies.add(access, keys_dir, args.name, roles, _public_keys(parser, args)))
+            config = asyncio.run(agencies.add(access, keys_dir, args.name, roles, public))
             write_client_config(config, args.output)
             if args.output:
                 print(f"enrolled {args.name} as {' and '.join(roles)}; its client configuration (0600) is {args.output}",
@@ -51,7 +64,7 @@ def run(args, parser, broker, root: Path) -> int:
             return 1
         print(f"revoked {args.name}: out of the directory, its ACLs and Kafka user deleted")
         return 0
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # a refusal, an unreadable key file
         print(f"refused: {e}", file=sys.stderr)
         return 1
 
@@ -59,7 +72,7 @@ def run(args, parser, broker, root: Path) -> int:
 def _public_keys(parser, args) -> bytes:
     if args.public_keys is None:
         parser.error(f"agency {args.action} needs --public-keys FILE")
-    return args.public_keys.read_bytes()
+    return args.public_keys.read_bytes()  # an OSError names the file
 
 
 
