@@ -41,26 +41,57 @@ def _party(name: str) -> dict:
     def raw(k):
         return k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
-    return {"name": name, "signing_private_pem": private(signing), "encryption_private_pem": private(encryption),
-            "public_pem": public(signing) + public(encryption),
-            "signing_key_id": key_id("sig", signing.public_key()), "encryption_key_id": key_id("enc", encryption.public_key()),
-            "signing_public_hex": raw(signing), "encryption_public_hex": raw(encryption)}
+    return {
+        "name": name,
+        "signing_private_pem": private(signing),
+        "encryption_private_pem": private(encryption),
+        "public_pem": public(signing) + public(encryption),
+        "signing_key_id": key_id("sig", signing.public_key()),
+        "encryption_key_id": key_id("enc", encryption.public_key()),
+        "signing_public_hex": raw(signing),
+        "encryption_public_hex": raw(encryption),
+    }
 
 
 def _directory(*parties: dict) -> dict:
-    return {p["name"]: {"signing": {p["signing_key_id"]: p["signing_public_hex"]},
-                        "encryption": {p["encryption_key_id"]: p["encryption_public_hex"]},
-                        "current": {"signing": p["signing_key_id"], "encryption": p["encryption_key_id"]}}
-            for p in parties}
+    return {
+        p["name"]: {
+            "signing": {p["signing_key_id"]: p["signing_public_hex"]},
+            "encryption": {p["encryption_key_id"]: p["encryption_public_hex"]},
+            "current": {"signing": p["signing_key_id"], "encryption": p["encryption_key_id"]},
+        }
+        for p in parties
+    }
 
 
 CASES = [
-    ("a submission from a referrer to intake", "vector_referrer", ["vector_intake"], "GUIDE-0001", "NotificationSubmission",
-     '{"schema_version":1,"submission_id":"GUIDE-0001","concern":{"description":"Synthetic test text."}}', False),
-    ("a product for two recipients, non-ASCII in the header and the content", "vector_intake", ["vector_referrer", "vector_intake"],
-     "REF-Ünïcødé-😀", "InformationProduct", '{"summary":"Zoë Ångström – synthetic 🧪"}', False),
-    ("a case-bound message between hub services (never sent to an outside agency)", "vector_intake", ["vector_intake"],
-     "REF-0123456789AB", "Notification", '{"referral_id":"REF-0123456789AB"}', True),
+    (
+        "a submission from a referrer to intake",
+        "vector_referrer",
+        ["vector_intake"],
+        "GUIDE-0001",
+        "NotificationSubmission",
+        '{"schema_version":1,"submission_id":"GUIDE-0001","concern":{"description":"Synthetic test text."}}',
+        False,
+    ),
+    (
+        "a product for two recipients, non-ASCII in the header and the content",
+        "vector_intake",
+        ["vector_referrer", "vector_intake"],
+        "REF-Ünïcødé-😀",
+        "InformationProduct",
+        '{"summary":"Zoë Ångström – synthetic 🧪"}',
+        False,
+    ),
+    (
+        "a case-bound message between hub services (never sent to an outside agency)",
+        "vector_intake",
+        ["vector_intake"],
+        "REF-0123456789AB",
+        "Notification",
+        '{"referral_id":"REF-0123456789AB"}',
+        True,
+    ),
 ]
 CASE_KEY = _seed("case key")
 
@@ -81,24 +112,47 @@ def main() -> None:
         cases = []
         for description, sender, recipients, referral, schema, text, case_bound in CASES:
             custody = PemCustody(Path(tmp) / sender, sender)
-            envelope = seal(text.encode(), referral_id=referral, schema=schema, schema_version=1, recipients=recipients,
-                            custody=custody, directory=directory, message_id=str(hashlib.sha256(description.encode()).hexdigest()[:32]),
-                            case_key=CASE_KEY if case_bound else None)
+            envelope = seal(
+                text.encode(),
+                referral_id=referral,
+                schema=schema,
+                schema_version=1,
+                recipients=recipients,
+                custody=custody,
+                directory=directory,
+                message_id=str(hashlib.sha256(description.encode()).hexdigest()[:32]),
+                case_key=CASE_KEY if case_bound else None,
+            )
             raw = json.loads(envelope)
             from mash_runtime.firewall.envelope import signature_input
-            cases.append({"description": description, "sender": sender, "recipients": recipients,
-                          "case_key_hex": CASE_KEY.hex() if case_bound else None,
-                          "plaintext_utf8": text, "canonical_header": Header_bytes(raw),
-                          "signature_input": signature_input(raw).decode("ascii"), "envelope": envelope.decode("ascii")})
-    out = {"format": "mash-envelope-2", "spec": "docs/envelope.md",
-           "about": "Test keys from fixed seeds, published on purpose: never use them for anything but these tests.",
-           "parties": parties, "directory": directory_json, "cases": cases}
+
+            cases.append(
+                {
+                    "description": description,
+                    "sender": sender,
+                    "recipients": recipients,
+                    "case_key_hex": CASE_KEY.hex() if case_bound else None,
+                    "plaintext_utf8": text,
+                    "canonical_header": Header_bytes(raw),
+                    "signature_input": signature_input(raw).decode("ascii"),
+                    "envelope": envelope.decode("ascii"),
+                }
+            )
+    out = {
+        "format": "mash-envelope-2",
+        "spec": "docs/envelope.md",
+        "about": "Test keys from fixed seeds, published on purpose: never use them for anything but these tests.",
+        "parties": parties,
+        "directory": directory_json,
+        "cases": cases,
+    }
     (HERE / "envelope.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {HERE / 'envelope.json'}: {len(cases)} cases", file=sys.stderr)
 
 
 def Header_bytes(raw: dict) -> str:
     from mash_runtime.firewall.envelope import canonical_json
+
     return canonical_json(raw["header"]).decode("ascii")
 
 

@@ -34,8 +34,9 @@ class Referrer:
         while True:
             try:
                 if self._producer is None:
-                    self._producer = AIOKafkaProducer(**self.access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True,
-                                                      request_timeout_ms=8000)
+                    self._producer = AIOKafkaProducer(
+                        **self.access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True, request_timeout_ms=8000
+                    )
                     await self._producer.start()
                 await self._producer.send_and_wait(topic, value, key=key, headers=headers)
                 return

@@ -16,8 +16,8 @@ from collections import Counter
 
 import pytest
 
-from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import audit, population
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import UNATTENDED, Mesh
 from mash_cli.principals import Principals
@@ -32,8 +32,8 @@ from mash_contracts.topics import (
     DECISIONS,
     NOTIFICATIONS,
     PRODUCTS,
-    RESEARCHERS,
     REJECTIONS,
+    RESEARCHERS,
     lanes,
 )
 from mash_runtime.firewall import seal
@@ -49,8 +49,20 @@ WHILE_DOWN = 20
 RATE = 9.0  # referrals per second offered: about what the mesh routes on two cores, so the chaos meets a live flow
 # The fault tier's referrals all come from one simulated referrer's system, so its replies are on its own topics.
 ACKS, REJECTED = ACKNOWLEDGEMENTS.for_referrer(DEFAULT_REFERRER), REJECTIONS.for_referrer(DEFAULT_REFERRER)
-WATCHED = [t for name in (ACKS, REJECTED, NOTIFICATIONS.name, DECISIONS.name, ALERTS.name,
-                          DEAD_LETTERS.name, *(c.name for c in CONTRIBUTIONS), *(p.name for p in PRODUCTS)) for t in lanes(name)]
+WATCHED = [
+    t
+    for name in (
+        ACKS,
+        REJECTED,
+        NOTIFICATIONS.name,
+        DECISIONS.name,
+        ALERTS.name,
+        DEAD_LETTERS.name,
+        *(c.name for c in CONTRIBUTIONS),
+        *(p.name for p in PRODUCTS),
+    )
+    for t in lanes(name)
+]
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +103,20 @@ def malformed(principals: Principals, n: int) -> list[tuple[bytes, bytes]]:
         if i % 2:
             out.append((f"BAD-{i}".encode(), b"\x00not an envelope"))
         else:
-            out.append((f"BAD-{i}".encode(), seal(b'{"submission_id": "BAD-%d", "concern": 7}' % i, referral_id=f"BAD-{i}",
-                                                   schema="NotificationSubmission", schema_version=1, recipients=["intake"],
-                                                   custody=fw.custody, directory=fw.directory)))
+            out.append(
+                (
+                    f"BAD-{i}".encode(),
+                    seal(
+                        b'{"submission_id": "BAD-%d", "concern": 7}' % i,
+                        referral_id=f"BAD-{i}",
+                        schema="NotificationSubmission",
+                        schema_version=1,
+                        recipients=["intake"],
+                        custody=fw.custody,
+                        directory=fw.directory,
+                    ),
+                )
+            )
     return out
 
 
@@ -128,6 +151,7 @@ def routed(ledger_of, referral_ids: set[str]):
             return False
         got = distinct(ledger.products, lambda p: (p.referral_id, p.recipient))
         return all((r, a) in got for r, d in decided.items() for a in d.recipients)
+
     return done
 
 
@@ -182,8 +206,12 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
 
     # -- a desk that stays down: the deadline decides, nothing waits for ever ---------------------------------
     mesh.stop("decision")
-    mesh.extra_env["MASH_TIMESCALES"] = json.dumps({**{f"{r}_return_hours": 0.003 for r in ("red", "amber", "green", "blue")},
-                                                    "around_the_clock": ["red", "amber", "green", "blue"]})
+    mesh.extra_env["MASH_TIMESCALES"] = json.dumps(
+        {
+            **{f"{r}_return_hours": 0.003 for r in ("red", "amber", "green", "blue")},
+            "around_the_clock": ["red", "amber", "green", "blue"],
+        }
+    )
     mesh.start("decision")
     mesh.kill(STAYS_DOWN)
     later = referrals(families, WHILE_DOWN, seed + 1)
@@ -224,28 +252,45 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
     with capsys.disabled():
         print(f"\n\nfault tier (seed {seed}; replay with MASH_FAULT_SEED={seed}): {elapsed:.0f}s for the main phase")
         print("  chaos:\n    " + "\n    ".join(chaos.timeline))
-        print(f"  referrals sent {len(expected)} (+{MALFORMED} malformed); resends by the referrer after timeouts {referrer.resends}")
-        print(f"  acknowledged {len(acks)}; decided {len(decisions)} (at the deadline without a desk: {due_in_main}); "
-              f"contributions {len(contributions)} of {len(RESEARCHERS) * len(expected)}")
-        print(f"  products {len(products)} of {len(expected_products)} expected: "
-              + ", ".join(f"{k} {v}" for k, v in sorted(per_recipient.items())))
-        print(f"  duplicates (a second decision, product, contribution or acknowledgement under another id): "
-              f"{sum(len(v) - 1 for d in (decisions, products, contributions, acks) for v in d.values())}")
-        print(f"  lost: {len(expected - decisions.keys())} undecided, {len(expected_products - products.keys())} products missing")
-        print(f"  republished copies of one message id after a crash (readers deduplicate): decisions {copies(main.decisions)}, "
-              f"products {copies(main.products)}, contributions {copies(main.contributions)}, "
-              f"acknowledgements {copies(main.lanes(ACKS))}")
-        print(f"  dead-lettered {len(letter_sources)}: " + ", ".join(f"{k} {v}" for k, v in
-                                                                  sorted(Counter(dl.error_type for dl in letter_sources.values()).items()))
-              + f"; rejections sent {len(rejections)}")
-        print(f"  desk down ({STAYS_DOWN}): {len(down_decisions)} of {WHILE_DOWN} decided at the deadline, "
-              f"{len(overdue_alerts & later_ids)} overdue alerts")
+        print(
+            f"  referrals sent {len(expected)} (+{MALFORMED} malformed); resends by the referrer after timeouts {referrer.resends}"
+        )
+        print(
+            f"  acknowledged {len(acks)}; decided {len(decisions)} (at the deadline without a desk: {due_in_main}); "
+            f"contributions {len(contributions)} of {len(RESEARCHERS) * len(expected)}"
+        )
+        print(
+            f"  products {len(products)} of {len(expected_products)} expected: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(per_recipient.items()))
+        )
+        print(
+            f"  duplicates (a second decision, product, contribution or acknowledgement under another id): "
+            f"{sum(len(v) - 1 for d in (decisions, products, contributions, acks) for v in d.values())}"
+        )
+        print(
+            f"  lost: {len(expected - decisions.keys())} undecided, {len(expected_products - products.keys())} products missing"
+        )
+        print(
+            f"  republished copies of one message id after a crash (readers deduplicate): decisions {copies(main.decisions)}, "
+            f"products {copies(main.products)}, contributions {copies(main.contributions)}, "
+            f"acknowledgements {copies(main.lanes(ACKS))}"
+        )
+        print(
+            f"  dead-lettered {len(letter_sources)}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(Counter(dl.error_type for dl in letter_sources.values()).items()))
+            + f"; rejections sent {len(rejections)}"
+        )
+        print(
+            f"  desk down ({STAYS_DOWN}): {len(down_decisions)} of {WHILE_DOWN} decided at the deadline, "
+            f"{len(overdue_alerts & later_ids)} overdue alerts"
+        )
         print(f"  drained on SIGTERM mid-flow: {chaos.graceful}; at the end: {stopped}; audit chains verify: {chains_verify}\n")
 
     assert decisions.keys() == expected and all(len(ids) == 1 for ids in decisions.values()), "one decision per referral"
     assert products.keys() == expected_products and all(len(ids) == 1 for ids in products.values()), "one product per recipient"
-    assert all(len(v) == 1 for v in contributions.values()) and len(contributions) == len(RESEARCHERS) * len(expected), \
+    assert all(len(v) == 1 for v in contributions.values()) and len(contributions) == len(RESEARCHERS) * len(expected), (
         "every desk, and the hub's research, answered once"
+    )
     assert acks.keys() == expected and all(len(v) == 1 for v in acks.values()), "one acknowledgement per referral"
     sealed_malformed = MALFORMED - MALFORMED // 2  # the plain ones name no referrer: nobody to reject them to
     assert len(letter_sources) == MALFORMED and len(rejections) == sealed_malformed, [dl.error for dl in letter_sources.values()]

@@ -7,8 +7,8 @@ in-memory broker (the unit-test exception to "real Kafka"); the envelopes are re
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -44,10 +44,17 @@ def valid_sample(model, generator: Generator) -> dict:
     notification = accept(submission, submission.submitted_at, referrer_system="northshire_schools")
     if model is Notification:
         return json.loads(notification.model_dump_json())
-    return json.loads(Contribution(
-        message_id=derived_id("c", notification.referral_id), referral_id=notification.referral_id, agency=Agency.POLICE,
-        status=ContributionStatus.NO_RECORDS_FOUND, rationale="none", policy_version="p", researched_at=submission.submitted_at,
-    ).model_dump_json())
+    return json.loads(
+        Contribution(
+            message_id=derived_id("c", notification.referral_id),
+            referral_id=notification.referral_id,
+            agency=Agency.POLICE,
+            status=ContributionStatus.NO_RECORDS_FOUND,
+            rationale="none",
+            policy_version="p",
+            researched_at=submission.submitted_at,
+        ).model_dump_json()
+    )
 
 
 def mutate(data: dict, path_choice: int, value) -> dict:
@@ -75,8 +82,15 @@ def inputs(draw_kind: str, payload, principals, topic: str, writer: str) -> byte
     fw = principals.firewall(writer)
 
     def sealed(plaintext: bytes) -> bytes:
-        return seal(plaintext, referral_id="REF-000000000000", schema=spec.message.__name__, schema_version=1,
-                    recipients=list(spec.readers), custody=fw.custody, directory=fw.directory)
+        return seal(
+            plaintext,
+            referral_id="REF-000000000000",
+            schema=spec.message.__name__,
+            schema_version=1,
+            recipients=list(spec.readers),
+            custody=fw.custody,
+            directory=fw.directory,
+        )
 
     if draw_kind == "raw":
         return payload
@@ -114,12 +128,18 @@ def test_every_hostile_input_is_accepted_or_dead_lettered(consumer, principals, 
         async def handler(message, source) -> None:
             handled.append(message)
 
-        subscribe(broker, routes={topic: Route(model, handler)}, group_id="fuzz", service=consumer,
-                  firewall=principals.firewall(consumer), retry=Retry(attempts=1, first_backoff=0.0))
+        subscribe(
+            broker,
+            routes={topic: Route(model, handler)},
+            group_id="fuzz",
+            service=consumer,
+            firewall=principals.firewall(consumer),
+            retry=Retry(attempts=1, first_backoff=0.0),
+        )
 
         async def feed() -> None:
             async with TestKafkaBroker(broker) as br:
-                for i, value in enumerate(records):
+                for value in records:
                     await br.publish(value, topic, key=b"REF-000000000000")  # an escaping exception fails the test
 
         asyncio.run(feed())

@@ -45,7 +45,7 @@ def kafka_access(tmp_path_factory) -> Iterator[Access]:
             yield access
         finally:
             broker.stop()
-    
+
 
 @pytest.fixture(scope="session")
 def topics(kafka_access: Access) -> Access:
@@ -64,7 +64,9 @@ def mesh(topics: Access, scripted: dict, tmp_path_factory) -> Iterator[Mesh]:
     # Retention's sweep in the hub research service every 2 s, so a test sees a shredded case's identifiers erased.
     mesh = Mesh(topics, root, extra_env={**UNATTENDED, "MASH_RETENTION_SWEEP_SECONDS": "2"})
     world = root / "population.json"
-    population.write_population(world, population.merge(population.build_population(seed=5, families=60), list(scripted.values())))
+    population.write_population(
+        world, population.merge(population.build_population(seed=5, families=60), list(scripted.values()))
+    )
     mesh.init()  # once: the fixtures and tests restart services, which never re-init
     mesh.enrol_simulated_agencies()
     mesh.seed(world)

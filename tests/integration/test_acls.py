@@ -106,9 +106,7 @@ def test_the_broker_allows_exactly_the_catalogue_matrix(secured: Access):
 
 def test_a_principal_cannot_use_another_services_consumer_group(secured: Access):
     async def join(principal: str, group: str) -> None:
-        consumer = AIOKafkaConsumer(
-            "mash.notifications", **secured.client(principal), group_id=group, enable_auto_commit=False
-        )
+        consumer = AIOKafkaConsumer("mash.notifications", **secured.client(principal), group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             await consumer.getmany(timeout_ms=2000)

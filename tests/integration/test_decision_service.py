@@ -54,8 +54,12 @@ def referral_of(watcher, submission) -> str:
 
 
 def test_a_desk_that_never_answers_leads_to_a_due_decision_the_gap_recorded_and_an_alert(mesh, watcher, fresh):
-    fast = {"MASH_TIMESCALES": json.dumps({f"{r}_return_hours": 0.003 for r in ("red", "amber", "green", "blue")}
-                                          | {"around_the_clock": ["red", "amber", "green", "blue"], "alert_before_minutes": 0})}
+    fast = {
+        "MASH_TIMESCALES": json.dumps(
+            {f"{r}_return_hours": 0.003 for r in ("red", "amber", "green", "blue")}
+            | {"around_the_clock": ["red", "amber", "green", "blue"], "alert_before_minutes": 0}
+        )
+    }
     mesh.stop("police_desk")
     try:
         with decision_configured(mesh, **fast):
@@ -83,27 +87,69 @@ def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, 
         submission = fresh.notification(Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Bruise on the child's arm seen at nursery."))
         run(watcher.submit(submission))
         ref = referral_of(watcher, submission)
-        seen = run(watcher.read_until([ALERTS.name], lambda s: any(
-            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
-        assert not any(d.referral_id == ref for d in run(watcher.read_until([DECISIONS.name], lambda s: True, settle=1)).decoded(DECISIONS.name)), \
-            "nothing routed at level 4 before a manager decides"
+        seen = run(
+            watcher.read_until(
+                [ALERTS.name],
+                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
+            )
+        )
+        assert not any(
+            d.referral_id == ref
+            for d in run(watcher.read_until([DECISIONS.name], lambda s: True, settle=1)).decoded(DECISIONS.name)
+        ), "nothing routed at level 4 before a manager decides"
 
         cli = [sys.executable, "-m", "mash_cli", "decision"]
         state = ["--state", str(mesh.state_dir)]
         listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
         assert ref in listed.stdout and "level 4" in listed.stdout, listed.stdout + listed.stderr
-        refused = subprocess.run([*cli, "override", ref, "--manager", "t.manager", "--level", "3", "--outcome", "cin_assessment",
-                                  "--rationale", "no", *state], capture_output=True, text=True, timeout=60)
+        refused = subprocess.run(
+            [
+                *cli,
+                "override",
+                ref,
+                "--manager",
+                "t.manager",
+                "--level",
+                "3",
+                "--outcome",
+                "cin_assessment",
+                "--rationale",
+                "no",
+                *state,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert refused.returncode == 1 and "rationale" in refused.stderr
         rationale = "Bruising explained by a recorded medical condition; single assessment instead of s47."
-        done = subprocess.run([*cli, "override", ref, "--manager", "t.manager", "--level", "3", "--outcome", "cin_assessment",
-                               "--recipient", "childrens_social_care", "--rationale", rationale, *state],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                *cli,
+                "override",
+                ref,
+                "--manager",
+                "t.manager",
+                "--level",
+                "3",
+                "--outcome",
+                "cin_assessment",
+                "--recipient",
+                "childrens_social_care",
+                "--rationale",
+                rationale,
+                *state,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
         def decided(s: Seen) -> bool:
             return any(d.referral_id == ref for d in s.decoded(DECISIONS.name)) and any(
-                n.referral_id == ref for n in s.decoded(OUTCOMES.name))
+                n.referral_id == ref for n in s.decoded(OUTCOMES.name)
+            )
 
         seen = run(watcher.read_until([DECISIONS.name, OUTCOMES.name, *(t.name for t in PRODUCTS)], decided, settle=2))
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
@@ -113,7 +159,9 @@ def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, 
     assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE]
     again = subprocess.run([*cli, "confirm", ref, "--manager", "t.manager", *state], capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "not sent twice" in again.stderr
-    seen_by = subprocess.run([sys.executable, "-m", "mash_cli", "audit", "seen", ref, *state], capture_output=True, text=True, timeout=60)
+    seen_by = subprocess.run(
+        [sys.executable, "-m", "mash_cli", "audit", "seen", ref, *state], capture_output=True, text=True, timeout=60
+    )
     assert "decision" in seen_by.stdout
     notice = next(n for n in seen.decoded(OUTCOMES.name) if n.referral_id == ref)
     assert notice.submission_id == submission.submission_id and "bruis" not in notice.text.lower()
@@ -134,8 +182,11 @@ def test_two_decision_instances_share_the_load_with_one_product_per_referral(mes
             submissions = [fresh.notification() for _ in range(24)]
             run(watcher.submit(*submissions))
             ours = {s.submission_id for s in submissions}
-            seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 24 and routed(s, referral_ids(s, ours)),
-                                          timeout=120, settle=3))
+
+            def done(seen, ours=ours) -> bool:
+                return len(referral_ids(seen, ours)) == 24 and routed(seen, referral_ids(seen, ours))
+
+            seen = run(watcher.read_until(FLOW, done, timeout=120, settle=3))
             refs |= referral_ids(seen, ours)
     finally:
         processes.terminate(second, 30)
@@ -152,9 +203,12 @@ def _http(mesh, method: str, path: str, body: dict | None = None, token: str | N
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(f"http://127.0.0.1:{mesh.http_port('decision')}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{mesh.http_port('decision')}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -180,8 +234,12 @@ def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
         submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
         run(watcher.submit(submission))
         ref = referral_of(watcher, submission)
-        run(watcher.read_until([ALERTS.name], lambda s: any(
-            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
+        run(
+            watcher.read_until(
+                [ALERTS.name],
+                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
+            )
+        )
 
         assert _http(mesh, "GET", "/recommendations")[0] == 401
         status, pending = _http(mesh, "GET", "/recommendations", token=token)
@@ -193,10 +251,18 @@ def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
         assert status == 200 and body["level"] == 4 and body["decided_by"] == "manager h.manager"
         status, body = _http(mesh, "POST", "/decisions", {"referral_id": ref, "manager": "h.manager", "action": "confirm"}, token)
         assert status == 409 and "not sent twice" in body["error"]
-        seen = run(watcher.read_until([DECISIONS.name, *(t.name for t in PRODUCTS)],
-                                      lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)), settle=2))
+        seen = run(
+            watcher.read_until(
+                [DECISIONS.name, *(t.name for t in PRODUCTS)],
+                lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)),
+                settle=2,
+            )
+        )
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
-    assert decision.decided_by == "manager h.manager" and set(decision.recipients) == {Agency.CHILDRENS_SOCIAL_CARE, Agency.POLICE}
+    assert decision.decided_by == "manager h.manager" and set(decision.recipients) == {
+        Agency.CHILDRENS_SOCIAL_CARE,
+        Agency.POLICE,
+    }
 
 
 def test_the_managers_cli_decides_with_the_model_the_service_runs_and_shows_full_explanations(mesh, watcher, fresh):
@@ -208,16 +274,36 @@ def test_the_managers_cli_decides_with_the_model_the_service_runs_and_shows_full
         submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
         run(watcher.submit(submission))
         ref = referral_of(watcher, submission)
-        run(watcher.read_until([ALERTS.name], lambda s: any(
-            a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))))
+        run(
+            watcher.read_until(
+                [ALERTS.name],
+                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
+            )
+        )
         cli = [sys.executable, "-m", "mash_cli", "decision"]
         state = ["--state", str(mesh.state_dir)]
         listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
         mine = listed.stdout.split(ref, 1)[1].split("\nREF-", 1)[0]
         assert "sets at least Acute: significant harm. Bands:" in mine and "…" not in mine, listed.stdout + listed.stderr
-        done = subprocess.run([*cli, "override", ref, "--manager", "n.manager", "--level", "3", "--outcome", "cin_assessment",
-                               "--rationale", "Disclosure retracted and explained; a single assessment instead.", *state],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                *cli,
+                "override",
+                ref,
+                "--manager",
+                "n.manager",
+                "--level",
+                "3",
+                "--outcome",
+                "cin_assessment",
+                "--rationale",
+                "Disclosure retracted and explained; a single assessment instead.",
+                *state,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         seen = run(watcher.read_until([DECISIONS.name], lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name))))
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 def start_demo(state: Path) -> subprocess.Popen:
     env = {**os.environ, "MASH_STATE_DIR": str(state)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    return subprocess.Popen([sys.executable, "-m", "mash_cli", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mash_cli", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def leftovers(state: Path, service_pids: list[int]) -> list[str]:

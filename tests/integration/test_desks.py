@@ -9,13 +9,19 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mash_cli.synthetic import Generator, scripted_notification
-from mash_contracts import Agency, ContributionStatus as S, RagRating
+from mash_contracts import Agency, RagRating
+from mash_contracts import ContributionStatus as S
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS, lanes
 
 from .watch import Seen, run
 
 pytestmark = pytest.mark.integration
-DESK_SERVICE = {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care", Agency.EDUCATION: "education_desk"}
+DESK_SERVICE = {
+    Agency.POLICE: "police_desk",
+    Agency.HEALTH: "health_desk",
+    Agency.CHILDRENS_SOCIAL_CARE: "social_care",
+    Agency.EDUCATION: "education_desk",
+}
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +29,11 @@ def outcomes(mesh, watcher_module, scripted):
     """Submit every scripted case once; return, per case, its referral id and each desk's contribution. The practice
     cases are test_practice_mesh's: each is judged there as a first contact, and the hub remembers every referral."""
     generator = Generator(seed=uuid.uuid4().int)
-    submissions = {name: scripted_notification(generator, name, case.subjects) for name, case in scripted.items()
-                   if not name.startswith("practice_")}
+    submissions = {
+        name: scripted_notification(generator, name, case.subjects)
+        for name, case in scripted.items()
+        if not name.startswith("practice_")
+    }
     run(watcher_module.submit(*submissions.values()))
     wanted = {s.submission_id: name for name, s in submissions.items()}
 
@@ -33,17 +42,28 @@ def outcomes(mesh, watcher_module, scripted):
 
     def complete(seen: Seen) -> bool:
         r = refs(seen)
-        return len(r) == len(wanted) and len({d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in r}) == len(wanted)
+        return len(r) == len(wanted) and len({d.referral_id for d in seen.decoded(DECISIONS.name) if d.referral_id in r}) == len(
+            wanted
+        )
 
-    topics = [ACKNOWLEDGEMENTS.name, DECISIONS.name, *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
+    topics = [
+        ACKNOWLEDGEMENTS.name,
+        DECISIONS.name,
+        *(n for t in CONTRIBUTIONS for n in lanes(t.name)),
+        *(t.name for t in PRODUCTS),
+    ]
     seen = run(watcher_module.read_until(topics, complete, timeout=90))
     by_case = {}
     for ref, name in refs(seen).items():
         by_case[name] = {
             "referral_id": ref,
             "submission": submissions[name],
-            "contributions": {c.agency: c for t in CONTRIBUTIONS for c in seen.lanes(t.name)
-                              if c.referral_id == ref and c.agency in DESK_SERVICE},
+            "contributions": {
+                c.agency: c
+                for t in CONTRIBUTIONS
+                for c in seen.lanes(t.name)
+                if c.referral_id == ref and c.agency in DESK_SERVICE
+            },
             "products": [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref],
             "decision": next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref),
         }
@@ -130,7 +150,9 @@ def test_every_desk_decision_has_one_disclosure_record(mesh, outcomes):
         for agency, contribution in case["contributions"].items():
             [record] = disclosures(mesh, agency, case["referral_id"])
             assert record["outcome"] == contribution.status.value and record["disclosure_id"] == str(contribution.disclosure_id)
-            assert {i["record_ref"] for i in record["items_shared"] if i["record_ref"]} == {i.record_ref for i in contribution.items if i.record_ref}
+            assert {i["record_ref"] for i in record["items_shared"] if i["record_ref"]} == {
+                i.record_ref for i in contribution.items if i.record_ref
+            }
             assert record["retain_until"] > record["recorded_at"][:10] and record["art6_basis"] and record["statutory_footing"]
 
 

@@ -13,16 +13,23 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import dlq
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import ADMIN
 from mash_cli.principals import submission_lane
 from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
 from mash_contracts import DeadLetter, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
-from mash_contracts.topics import (ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, OPERATIONS, OUTCOMES,
-                                   REJECTIONS, lanes)
+from mash_contracts.topics import (
+    ACKNOWLEDGEMENTS,
+    DEAD_LETTERS,
+    NOTIFICATIONS_SUBMITTED,
+    OPERATIONS,
+    OUTCOMES,
+    REJECTIONS,
+    lanes,
+)
 
 from .watch import run
 
@@ -36,10 +43,17 @@ def test_a_dead_letter_is_listed_and_replayed_after_a_fix(mesh, watcher):
     # exact original bytes, sealed for operations, as the services write them.
     fw = watcher.principals.firewall("intake")
     letter = DeadLetter(
-        dead_letter_id=uuid.uuid4(), service="intake", source_topic=NOTIFICATIONS_SUBMITTED.name, source_partition=0,
-        source_offset=0, source_key_b64=base64.b64encode(submission.submission_id.encode()).decode(),
+        dead_letter_id=uuid.uuid4(),
+        service="intake",
+        source_topic=NOTIFICATIONS_SUBMITTED.name,
+        source_partition=0,
+        source_offset=0,
+        source_key_b64=base64.b64encode(submission.submission_id.encode()).decode(),
         original_b64=base64.b64encode(fw.seal_for(OPERATIONS, submission.submission_id, original, "DeadLetterOriginal")).decode(),
-        original_sealed_for=OPERATIONS, error_type="KeyError", error="KeyError: 'a bug, since fixed'", attempts=1,
+        original_sealed_for=OPERATIONS,
+        error_type="KeyError",
+        error="KeyError: 'a bug, since fixed'",
+        attempts=1,
         failed_at=datetime.now(UTC),
     )
 
@@ -59,8 +73,12 @@ def test_a_dead_letter_is_listed_and_replayed_after_a_fix(mesh, watcher):
         asyncio.run(dlq.replay(mesh, [str(uuid.uuid4())]))
     [replayed] = asyncio.run(dlq.replay(mesh, [str(letter.dead_letter_id)]))
     assert replayed.dead_letter_id == letter.dead_letter_id
-    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name], lambda s: any(
-        a.submission_id == submission.submission_id for a in s.decoded(ACKNOWLEDGEMENTS.name))))
+    seen = run(
+        watcher.read_until(
+            [ACKNOWLEDGEMENTS.name],
+            lambda s: any(a.submission_id == submission.submission_id for a in s.decoded(ACKNOWLEDGEMENTS.name)),
+        )
+    )
     assert [a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)].count(submission.submission_id) == 1
 
 
@@ -82,8 +100,10 @@ def test_a_record_whose_dead_letter_outgrew_the_broker_limit_is_set_aside_and_th
         await producer.start()
         try:
             record = watcher.principals.submission_record(valid)
-            return [await producer.send_and_wait(lane, big, key=big_id.encode(), partition=4),
-                    await producer.send_and_wait(lane, record["value"], key=record["key"], headers=record["headers"], partition=4)]
+            return [
+                await producer.send_and_wait(lane, big, key=big_id.encode(), partition=4),
+                await producer.send_and_wait(lane, record["value"], key=record["key"], headers=record["headers"], partition=4),
+            ]
         finally:
             await producer.stop()
 
@@ -91,16 +111,23 @@ def test_a_record_whose_dead_letter_outgrew_the_broker_limit_is_set_aside_and_th
     assert sent_valid.offset > sent_big.offset
 
     def answered(s) -> bool:
-        return (any(a.submission_id == valid.submission_id for a in s.decoded(ACKNOWLEDGEMENTS.name))
-                and any(r.submission_id == big_id for r in s.decoded(REJECTIONS.name)))
+        return any(a.submission_id == valid.submission_id for a in s.decoded(ACKNOWLEDGEMENTS.name)) and any(
+            r.submission_id == big_id for r in s.decoded(REJECTIONS.name)
+        )
 
     seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, REJECTIONS.name], answered, timeout=120))
     [rejection] = [r for r in seen.records[REJECTIONS.name] if r.key == big_id.encode()]
-    assert any(f"{MAX_MESSAGE_BYTES} byte limit" in reason for reason in watcher.principals.read(REJECTIONS.name, rejection.key, rejection.value).reasons)
+    assert any(
+        f"{MAX_MESSAGE_BYTES} byte limit" in reason
+        for reason in watcher.principals.read(REJECTIONS.name, rejection.key, rejection.value).reasons
+    )
 
     listed = asyncio.run(dlq.letters(mesh))  # what `mash dlq list` reads
-    [letter] = [d for d in listed if isinstance(d, DeadLetter) and (d.source_topic, d.source_partition, d.source_offset)
-                == (lane, 4, sent_big.offset)]
+    [letter] = [
+        d
+        for d in listed
+        if isinstance(d, DeadLetter) and (d.source_topic, d.source_partition, d.source_offset) == (lane, 4, sent_big.offset)
+    ]
     assert letter.error_type == "UnreadableMessage" and not letter.original_omitted
     assert len(encode(letter)) > 1024 * 1024, "the whole original kept, past the old 1 MiB limit"
     assert watcher.principals.original_of(letter) == big, "operations can still recover the exact bytes"
@@ -109,10 +136,19 @@ def test_a_record_whose_dead_letter_outgrew_the_broker_limit_is_set_aside_and_th
 
 def test_a_reference_only_letter_is_listed_but_never_replayed_as_empty_bytes(mesh):
     letter = DeadLetter(
-        dead_letter_id=uuid.uuid4(), service="intake", source_topic=NOTIFICATIONS_SUBMITTED.name, source_partition=1,
-        source_offset=12, source_key_b64=base64.b64encode(b"REF-ONLY").decode(), original_b64="", error_type="UnreadableMessage",
-        error="original omitted, its dead letter refused as too large", attempts=1, failed_at=datetime.now(UTC),
-        original_sha256="ab" * 32, original_size_bytes=3_000_000,
+        dead_letter_id=uuid.uuid4(),
+        service="intake",
+        source_topic=NOTIFICATIONS_SUBMITTED.name,
+        source_partition=1,
+        source_offset=12,
+        source_key_b64=base64.b64encode(b"REF-ONLY").decode(),
+        original_b64="",
+        error_type="UnreadableMessage",
+        error="original omitted, its dead letter refused as too large",
+        attempts=1,
+        failed_at=datetime.now(UTC),
+        original_sha256="ab" * 32,
+        original_size_bytes=3_000_000,
     )
 
     async def publish() -> None:
@@ -134,8 +170,10 @@ def test_a_reference_only_letter_is_listed_but_never_replayed_as_empty_bytes(mes
 
 async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
     [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
-    return {r["resource_name"]: {e["config_names"]: e["config_value"] for e in r["config_entries"]}
-            for r in response.to_object()["resources"]}
+    return {
+        r["resource_name"]: {e["config_names"]: e["config_value"] for e in r["config_entries"]}
+        for r in response.to_object()["resources"]
+    }
 
 
 def test_every_topic_takes_the_record_size_the_catalogue_gives_it_and_drift_is_set_right(topics, mesh):
@@ -157,8 +195,13 @@ def test_every_topic_takes_the_record_size_the_catalogue_gives_it_and_drift_is_s
             for name in lanes(NOTIFICATIONS_SUBMITTED.name):
                 assert found[name]["retention.ms"] == str(3 * 24 * 3600 * 1000), name
             # A topic made by an older version (Kafka's default limit), with an operator's own retention on it.
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, outcomes,
-                                                      configs={"max.message.bytes": "500000", "retention.ms": "604800001"})])
+            await admin.alter_configs(
+                [
+                    ConfigResource(
+                        ConfigResourceType.TOPIC, outcomes, configs={"max.message.bytes": "500000", "retention.ms": "604800001"}
+                    )
+                ]
+            )
             await create_topics(topics, agencies)
             after = (await topic_configs(admin, [outcomes]))[outcomes]
             assert (after["max.message.bytes"], after["retention.ms"]) == (str(OUTCOMES.max_message_bytes), "604800001")

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 def low_level(generator: Generator):
     s = generator.notification()
-    return s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT],
-                                                                        "immediate_danger": False})})
+    return s.model_copy(
+        update={"concern": s.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False})}
+    )
 
 
 def acks(seen, reference):
@@ -31,17 +32,35 @@ def acks(seen, reference):
 def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_referral(mesh, watcher):
     first = low_level(Generator(seed=uuid.uuid4().int))
     run(watcher.submit(first))
-    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, DECISIONS.name], lambda s: acks(s, first.submission_id) and any(
-        d.referral_id == acks(s, first.submission_id)[0].referral_id for d in s.decoded(DECISIONS.name))))
+    seen = run(
+        watcher.read_until(
+            [ACKNOWLEDGEMENTS.name, DECISIONS.name],
+            lambda s: (
+                acks(s, first.submission_id)
+                and any(d.referral_id == acks(s, first.submission_id)[0].referral_id for d in s.decoded(DECISIONS.name))
+            ),
+        )
+    )
     referral_id = acks(seen, first.submission_id)[0].referral_id
 
     # The referrer's system sends the same notification again under a new reference, twice (a retry of the second).
     second = first.model_copy(update={"submission_id": f"{first.submission_id}-AGAIN"})
     run(watcher.submit(second))
     run(watcher.submit(second))
-    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, ALERTS.name], lambda s: acks(s, second.submission_id) and any(
-        a.referral_id == referral_id and a.kind is AlertKind.CONFIRMATION_NEEDED and "revision 2" in a.detail
-        for a in s.decoded(ALERTS.name)), timeout=90, settle=2))
+    seen = run(
+        watcher.read_until(
+            [ACKNOWLEDGEMENTS.name, ALERTS.name],
+            lambda s: (
+                acks(s, second.submission_id)
+                and any(
+                    a.referral_id == referral_id and a.kind is AlertKind.CONFIRMATION_NEEDED and "revision 2" in a.detail
+                    for a in s.decoded(ALERTS.name)
+                )
+            ),
+            timeout=90,
+            settle=2,
+        )
+    )
     [ack] = acks(seen, second.submission_id)
     assert ack.referral_id == referral_id and ack.revision == 2, "one referral, the duplicate its next revision"
     assert ack.linked_to_submission_id == first.submission_id
@@ -50,8 +69,23 @@ def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_re
     assert "linked_submission" in updated.detail
 
     # The manager confirms the re-assessment; the decision and each reference's outcome notice name both references.
-    confirmed = subprocess.run([sys.executable, "-m", "mash_cli", "decision", "confirm", referral_id, "--manager", "d.manager",
-                                "--state", str(mesh.state_dir)], capture_output=True, text=True, timeout=60)
+    confirmed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mash_cli",
+            "decision",
+            "confirm",
+            referral_id,
+            "--manager",
+            "d.manager",
+            "--state",
+            str(mesh.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
     both = [first.submission_id, second.submission_id]
     revised = lambda s: [d for d in s.decoded(DECISIONS.name) if d.referral_id == referral_id and d.revision == 2]  # noqa: E731
@@ -64,11 +98,20 @@ def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_re
 
 def test_the_same_child_and_concern_from_another_referrer_is_a_second_referral(mesh, watcher):
     first = low_level(Generator(seed=uuid.uuid4().int))
-    other = first.model_copy(update={"submission_id": f"{first.submission_id}-OTHER", "referrer": first.referrer.model_copy(
-        update={"organisation": "Another Primary School", "email": "another.dsl@example.org"})})
+    other = first.model_copy(
+        update={
+            "submission_id": f"{first.submission_id}-OTHER",
+            "referrer": first.referrer.model_copy(
+                update={"organisation": "Another Primary School", "email": "another.dsl@example.org"}
+            ),
+        }
+    )
     run(watcher.submit(first, other))
-    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name], lambda s: acks(s, first.submission_id) and acks(s, other.submission_id),
-                                  settle=2))
+    seen = run(
+        watcher.read_until(
+            [ACKNOWLEDGEMENTS.name], lambda s: acks(s, first.submission_id) and acks(s, other.submission_id), settle=2
+        )
+    )
     [a], [b] = acks(seen, first.submission_id), acks(seen, other.submission_id)
     assert a.referral_id != b.referral_id and a.revision == b.revision == 1
     assert a.linked_to_submission_id is None and b.linked_to_submission_id is None

@@ -17,7 +17,16 @@ from mash_cli import retention
 from mash_cli.mesh import SERVICES
 from mash_cli.synthetic import Generator
 from mash_contracts import Agency, ConcernCategory
-from mash_contracts.topics import CATALOGUE, CONTRIBUTIONS, DEAD_LETTERS, NOTIFICATIONS, PRODUCTS, by_name, contributions_topic, lanes
+from mash_contracts.topics import (
+    CATALOGUE,
+    CONTRIBUTIONS,
+    DEAD_LETTERS,
+    NOTIFICATIONS,
+    PRODUCTS,
+    by_name,
+    contributions_topic,
+    lanes,
+)
 from mash_runtime.audit import verify, who_has_seen
 from mash_runtime.firewall import Directory, SealError
 from mash_runtime.store import make_engine, outbox
@@ -37,16 +46,26 @@ def fresh() -> Generator:
 def routine(generator: Generator):
     """A notification that screens below Red, so its contributions travel the routine lane this test tampers with."""
     s = generator.notification()
-    return s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})})
+    return s.model_copy(
+        update={"concern": s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})}
+    )
 
 
 def route(watcher, *submissions) -> tuple[Seen, list[str]]:
     run(watcher.submit(*submissions))
     ours = {s.submission_id for s in submissions}
-    seen = run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == len(ours) and routed(s, referral_ids(s, ours)), settle=1))
+    seen = run(
+        watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == len(ours) and routed(s, referral_ids(s, ours)), settle=1)
+    )
     refs = referral_ids(seen, ours)
-    return seen, [next(r for r in refs if any(a.submission_id == s.submission_id and a.referral_id == r
-                                              for a in seen.decoded("mash.acknowledgements"))) for s in submissions]
+    return seen, [
+        next(
+            r
+            for r in refs
+            if any(a.submission_id == s.submission_id and a.referral_id == r for a in seen.decoded("mash.acknowledgements"))
+        )
+        for s in submissions
+    ]
 
 
 def record_of(seen: Seen, topic: str, ref: str):
@@ -107,11 +126,16 @@ def test_a_canary_name_appears_in_plaintext_on_no_topic_log_or_outbox(mesh, watc
     child = submission.subjects[0].model_copy(update={"family_name": canary, "given_name": canary + "ina"})
     submission = submission.model_copy(update={"subjects": [child, *submission.subjects[1:]]})
     seen, [ref] = route(watcher, submission)
-    assert any(canary in s.family_name for n in seen.lanes(NOTIFICATIONS.name) if n.referral_id == ref for s in n.subjects), \
+    assert any(canary in s.family_name for n in seen.lanes(NOTIFICATIONS.name) if n.referral_id == ref for s in n.subjects), (
         "the hub's decrypted view does hold the name: the canary is really in the referral"
+    )
 
     # Every topic read raw with a plain consumer, from the beginning.
-    raw = run(watcher.read_until([t.name for t in CATALOGUE], lambda s: any(r.key == ref.encode() for r in s.records["mash.decisions"]), settle=1))
+    raw = run(
+        watcher.read_until(
+            [t.name for t in CATALOGUE], lambda s: any(r.key == ref.encode() for r in s.records["mash.decisions"]), settle=1
+        )
+    )
     needles = [canary.encode(), canary.lower().encode(), canary.upper().encode()]
     for topic, records in raw.records.items():
         for r in records:
@@ -125,7 +149,9 @@ def test_a_canary_name_appears_in_plaintext_on_no_topic_log_or_outbox(mesh, watc
         engine = make_engine(mesh.database_url(service))
         with engine.connect() as conn:  # what leaves a service (outbox) and what auditors read (audit log)
             for row in conn.execute(select(outbox.c.payload, outbox.c.headers)):
-                assert canary.encode() not in row.payload and canary not in json.dumps(row.headers), f"canary in {service}'s outbox"
+                assert canary.encode() not in row.payload and canary not in json.dumps(row.headers), (
+                    f"canary in {service}'s outbox"
+                )
             for row in conn.execute(select(audit_log_table())):
                 assert canary not in json.dumps([str(v) for v in row]), f"canary in {service}'s audit log"
         engine.dispose()
@@ -165,8 +191,9 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
 
         with engine.connect() as conn:
             assert conn.execute(select(referrals).where(referrals.c.referral_id == ref)).first() is None, "the hub's copy is gone"
-            assert conn.execute(select(notification_revisions).where(notification_revisions.c.referral_id == ref)).first() is None, \
-                "and every revision kept for the chronology"
+            assert (
+                conn.execute(select(notification_revisions).where(notification_revisions.c.referral_id == ref)).first() is None
+            ), "and every revision kept for the chronology"
             from mash_runtime.audit import audit_log
 
             actions = [row.action for row in conn.execute(select(audit_log.c.action).where(audit_log.c.referral_id == ref))]
@@ -185,8 +212,9 @@ def test_after_shredding_a_case_its_messages_cannot_be_opened_and_the_erasure_is
             with analysis.connect() as conn:
                 rows = conn.execute(select(appearances).where(appearances.c.referral_id == ref)).all()
                 keys = conn.execute(select(blocking).where(blocking.c.appearance_id.in_([r.appearance_id for r in rows]))).all()
-                erased = conn.execute(select(audit_log.c.action).where(audit_log.c.referral_id == ref,
-                                                                       audit_log.c.action == "shredded")).all()
+                erased = conn.execute(
+                    select(audit_log.c.action).where(audit_log.c.referral_id == ref, audit_log.c.action == "shredded")
+                ).all()
             if rows and all(r.erased for r in rows) and erased:
                 break
             assert time.monotonic() < deadline, "the analysis service did not erase the shredded case's identifiers"

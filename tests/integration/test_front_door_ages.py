@@ -28,7 +28,9 @@ def test_a_future_date_of_birth_and_a_grown_child_come_back_as_rejections(mesh, 
 
     def done(seen: Seen) -> bool:
         rejected = {r.submission_id for r in seen.decoded(REJECTIONS.name)}
-        letters = {(d.source_partition, d.source_offset) for d in seen.decoded(DEAD_LETTERS.name) if d.source_topic == sent[0].topic}
+        letters = {
+            (d.source_partition, d.source_offset) for d in seen.decoded(DEAD_LETTERS.name) if d.source_topic == sent[0].topic
+        }
         acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
         return refused <= rejected and good.submission_id in acked and (sent[0].partition, sent[0].offset) in letters
 
@@ -36,11 +38,15 @@ def test_a_future_date_of_birth_and_a_grown_child_come_back_as_rejections(mesh, 
     rejections = {r.submission_id: r for r in seen.decoded(REJECTIONS.name) if r.submission_id in refused}
     assert rejections[future.submission_id].reasons == [
         "subjects.0.date_of_birth: is after the day the notification was received; for a baby not yet born use "
-        "the role unborn_child with expected_date_of_birth"]
+        "the role unborn_child with expected_date_of_birth"
+    ]
     [reason] = rejections[nineteen.submission_id].reasons
     assert reason.startswith("subjects.0.role: a child is under 18") and "adult_at_risk" in reason
     acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
     assert not refused & acked, "a refused notification is never acknowledged as a referral"
-    [letter] = [d for d in seen.decoded(DEAD_LETTERS.name)
-                if (d.source_topic, d.source_partition, d.source_offset) == (sent[0].topic, sent[0].partition, sent[0].offset)]
+    [letter] = [
+        d
+        for d in seen.decoded(DEAD_LETTERS.name)
+        if (d.source_topic, d.source_partition, d.source_offset) == (sent[0].topic, sent[0].partition, sent[0].offset)
+    ]
     assert (letter.service, letter.error_type) == ("intake", "Rejected") and "date_of_birth: is after the day" in letter.error

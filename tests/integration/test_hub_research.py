@@ -13,8 +13,18 @@ from datetime import date
 import pytest
 
 from mash_cli.synthetic import Generator
-from mash_contracts import (Address, Agency, AlertKind, ConcernCategory, ConsentPosition, ConsentStatus, Referrer,
-                            ReferrerKind, Subject, SubjectRole)
+from mash_contracts import (
+    Address,
+    Agency,
+    AlertKind,
+    ConcernCategory,
+    ConsentPosition,
+    ConsentStatus,
+    Referrer,
+    ReferrerKind,
+    Subject,
+    SubjectRole,
+)
 from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, DECISIONS, contributions_topic, lanes
 
 from .watch import run
@@ -24,35 +34,53 @@ HUB = [*lanes(contributions_topic(Agency.HUB_RESEARCH))]
 
 
 def referrer(agency: Agency, n: int) -> Referrer:
-    return Referrer(kind=ReferrerKind.PROFESSIONAL, agency=agency, organisation=f"Test {agency.value}", name=f"Officer {n}",
-                    email=f"officer{n}.{uuid.uuid4().hex[:6]}@example.org")
+    return Referrer(
+        kind=ReferrerKind.PROFESSIONAL,
+        agency=agency,
+        organisation=f"Test {agency.value}",
+        name=f"Officer {n}",
+        email=f"officer{n}.{uuid.uuid4().hex[:6]}@example.org",
+    )
 
 
 def submission(gen: Generator, by: Referrer, subjects: list[Subject], *categories: ConcernCategory):
     base = gen.notification()
-    return base.model_copy(update={
-        "submission_id": f"HUB-{uuid.uuid4().hex[:16]}", "referrer": by, "subjects": subjects,
-        "consent": ConsentPosition(status=ConsentStatus.GIVEN),
-        "concern": base.concern.model_copy(update={"categories": list(categories), "immediate_danger": False,
-                                                   "protective_factors": []})})
+    return base.model_copy(
+        update={
+            "submission_id": f"HUB-{uuid.uuid4().hex[:16]}",
+            "referrer": by,
+            "subjects": subjects,
+            "consent": ConsentPosition(status=ConsentStatus.GIVEN),
+            "concern": base.concern.model_copy(
+                update={"categories": list(categories), "immediate_danger": False, "protective_factors": []}
+            ),
+        }
+    )
 
 
 def send_and_decide(watcher, sub):
     """Submit, and wait for its referral's decision and the hub's answer; returns (referral id, decision, answer)."""
     run(watcher.submit(sub))
     ack = lambda s: [a for a in s.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id == sub.submission_id]
-    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, DECISIONS.name, *HUB], lambda s: ack(s) and any(
-        d.referral_id == ack(s)[0].referral_id for d in s.decoded(DECISIONS.name)), timeout=120))
+    seen = run(
+        watcher.read_until(
+            [ACKNOWLEDGEMENTS.name, DECISIONS.name, *HUB],
+            lambda s: ack(s) and any(d.referral_id == ack(s)[0].referral_id for d in s.decoded(DECISIONS.name)),
+            timeout=120,
+        )
+    )
     referral_id = ack(seen)[0].referral_id
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == referral_id][-1:]
     [answer] = [c for t in HUB for c in seen.decoded(t) if c.referral_id == referral_id][-1:]
     return referral_id, decision, answer
 
 
-def person(gen: Generator, role: SubjectRole, ref: str, family: str, given: str, born: date, home: Address | None,
-           nhs: str | None = None) -> Subject:
-    return Subject(subject_ref=ref, role=role, given_name=given, family_name=family, date_of_birth=born, address=home,
-                   nhs_number=nhs)
+def person(
+    gen: Generator, role: SubjectRole, ref: str, family: str, given: str, born: date, home: Address | None, nhs: str | None = None
+) -> Subject:
+    return Subject(
+        subject_ref=ref, role=role, given_name=given, family_name=family, date_of_birth=born, address=home, nhs_number=nhs
+    )
 
 
 def test_low_level_concerns_from_several_agencies_are_seen_together_and_raise_the_level(mesh, watcher):
@@ -80,8 +108,10 @@ def test_low_level_concerns_from_several_agencies_are_seen_together_and_raise_th
     from mash_runtime.http import manager_token
 
     port = mesh.http_port("decision")
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/referrals/{third_id}/chronology?subject=c1",
-                                     headers={"Authorization": f"Bearer {manager_token(mesh.keys_dir)}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/referrals/{third_id}/chronology?subject=c1",
+        headers={"Authorization": f"Bearer {manager_token(mesh.keys_dir)}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         chronology = json.load(response)
     text = json.dumps(chronology)
@@ -96,27 +126,56 @@ def test_an_alleged_perpetrator_is_linked_across_two_households_and_a_sibling_is
     one = Address(line1="3 Mill Lane", town="Northshire", postcode="NS2 7QT")
     two = Address(line1="41 Canal Street", town="Southshire", postcode="SS9 2LP")
     man = lambda given, home: person(gen, SubjectRole.ALLEGED_PERPETRATOR, "a1", surname, given, date(1988, 6, 14), home)
-    first = send_and_decide(watcher, submission(gen, referrer(Agency.POLICE, 4), [
-        person(gen, SubjectRole.CHILD, "c1", f"Other{uuid.uuid4().hex[:5]}", "Ellie", date(2019, 1, 9), one),
-        man("Darren", one)], ConcernCategory.DOMESTIC_ABUSE))
-    second_id, second, answer = send_and_decide(watcher, submission(gen, referrer(Agency.HEALTH, 5), [
-        person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Noah", date(2020, 5, 2), two),
-        man("Daren", two)], ConcernCategory.DOMESTIC_ABUSE))
+    first = send_and_decide(
+        watcher,
+        submission(
+            gen,
+            referrer(Agency.POLICE, 4),
+            [
+                person(gen, SubjectRole.CHILD, "c1", f"Other{uuid.uuid4().hex[:5]}", "Ellie", date(2019, 1, 9), one),
+                man("Darren", one),
+            ],
+            ConcernCategory.DOMESTIC_ABUSE,
+        ),
+    )
+    second_id, second, answer = send_and_decide(
+        watcher,
+        submission(
+            gen,
+            referrer(Agency.HEALTH, 5),
+            [
+                person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Noah", date(2020, 5, 2), two),
+                man("Daren", two),
+            ],
+            ConcernCategory.DOMESTIC_ABUSE,
+        ),
+    )
 
     assert "perpetrator_across_households" in answer.findings, answer.rationale
     assert "2 different addresses" in answer.finding_explanations["perpetrator_across_households"]
     assert any(f.name == "hub research: alleged perpetrator linked across households" for f in second.explanation)
     assert Agency.POLICE in second.recipients
     if first[1].level <= 2:  # the first household's child has no open referral: a manager is alerted
-        seen = run(watcher.read_until([ALERTS.name], lambda s: any(
-            a.referral_id == second_id and a.kind is AlertKind.EMERGING_HARM for a in s.decoded(ALERTS.name)), timeout=60))
+        seen = run(
+            watcher.read_until(
+                [ALERTS.name],
+                lambda s: any(a.referral_id == second_id and a.kind is AlertKind.EMERGING_HARM for a in s.decoded(ALERTS.name)),
+                timeout=60,
+            )
+        )
         [alert] = [a for a in seen.decoded(ALERTS.name) if a.referral_id == second_id and a.kind is AlertKind.EMERGING_HARM]
         assert "no open referral" in alert.detail and surname not in alert.detail
 
     # A younger sibling at the second address, referred later by school, finds her brother's referral.
-    sibling_id, _, sibling_answer = send_and_decide(watcher, submission(gen, referrer(Agency.EDUCATION, 6), [
-        person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Ruby", date(2016, 2, 20), two)],
-        ConcernCategory.EMOTIONAL_ABUSE))
+    sibling_id, _, sibling_answer = send_and_decide(
+        watcher,
+        submission(
+            gen,
+            referrer(Agency.EDUCATION, 6),
+            [person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Ruby", date(2016, 2, 20), two)],
+            ConcernCategory.EMOTIONAL_ABUSE,
+        ),
+    )
     assert "sibling_also_referred" in sibling_answer.findings
     sibling_items = [i for i in sibling_answer.items if i.record_class == "sibling_referral"]
     assert [i.record_ref for i in sibling_items] == [second_id]
@@ -129,10 +188,31 @@ def test_the_commissioning_report_comes_from_the_running_service_as_aggregates_o
 
     gen = Generator(seed=uuid.uuid4().int)
     family = f"Reporttest{uuid.uuid4().hex[:6]}"
-    referral_id, _, _ = send_and_decide(watcher, submission(gen, referrer(Agency.EDUCATION, 7), [
-        person(gen, SubjectRole.CHILD, "c1", family, "Isla", date(2015, 8, 8), None)], ConcernCategory.NEGLECT))
-    done = subprocess.run([sys.executable, "-m", "mash_cli", "analysis", "report", "--state", str(mesh.state_dir),
-                           "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=120)
+    referral_id, _, _ = send_and_decide(
+        watcher,
+        submission(
+            gen,
+            referrer(Agency.EDUCATION, 7),
+            [person(gen, SubjectRole.CHILD, "c1", family, "Isla", date(2015, 8, 8), None)],
+            ConcernCategory.NEGLECT,
+        ),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mash_cli",
+            "analysis",
+            "report",
+            "--state",
+            str(mesh.state_dir),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contacts received" in done.stdout
     page = (tmp_path / "report" / "index.html").read_text()

@@ -23,8 +23,11 @@ def test_the_integration_guide_works_as_written(tmp_path):
     assert len(blocks) >= 5
     script = "set -euo pipefail\n" + "\n".join(blocks)
     # set -u: a variable the guide uses without defining it fails the run. mktemp -d lands under TMPDIR.
-    inherited = {k: v for k, v in os.environ.items()
-                 if k != "WORK" and (not k.startswith(("KAFKA_", "MASH_")) or k in ("MASH_CACHE_DIR", "MASH_HOME"))}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "WORK" and (not k.startswith(("KAFKA_", "MASH_")) or k in ("MASH_CACHE_DIR", "MASH_HOME"))
+    }
     env = {**inherited, "MASH_STATE_DIR": str(tmp_path / "state"), "TMPDIR": str(tmp_path)}
     try:
         result = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

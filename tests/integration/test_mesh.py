@@ -17,10 +17,10 @@ from mash_contracts.topics import (
     DEAD_LETTERS,
     DECISIONS,
     DESK_AGENCIES,
-    RESEARCHERS,
     NOTIFICATIONS,
     PRODUCTS,
     REJECTIONS,
+    RESEARCHERS,
     contributions_topic,
     lanes,
     products_topic,
@@ -29,8 +29,13 @@ from mash_contracts.topics import (
 from .watch import Seen, run
 
 pytestmark = pytest.mark.integration
-FLOW = [ACKNOWLEDGEMENTS.name, *lanes(NOTIFICATIONS.name), *(n for t in CONTRIBUTIONS for n in lanes(t.name)), DECISIONS.name,
-        *(t.name for t in PRODUCTS)]
+FLOW = [
+    ACKNOWLEDGEMENTS.name,
+    *lanes(NOTIFICATIONS.name),
+    *(n for t in CONTRIBUTIONS for n in lanes(t.name)),
+    DECISIONS.name,
+    *(t.name for t in PRODUCTS),
+]
 
 
 @pytest.fixture
@@ -74,8 +79,14 @@ def test_referrals_travel_intake_desks_decision_to_the_recipient(mesh, watcher, 
         for recipient in decision.recipients:
             products = [p for p in seen.decoded(products_topic(recipient)) if p.referral_id == ref]
             assert len(products) == 1, f"{ref}: one product for {recipient}"
-            assert (products[0].level, products[0].outcome, products[0].recipient) == (decision.level, decision.outcome, recipient)
-        others = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref and p.recipient not in decision.recipients]
+            assert (products[0].level, products[0].outcome, products[0].recipient) == (
+                decision.level,
+                decision.outcome,
+                recipient,
+            )
+        others = [
+            p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref and p.recipient not in decision.recipients
+        ]
         assert others == [], "nothing is routed to an agency that was not chosen"
     # The generator's scenarios cover the whole range of the placeholder model.
     assert {d.level.value for d in decisions.values()} >= {2, 3, 4}
@@ -101,13 +112,21 @@ def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(
         at_intake = {(d.source_partition, d.source_offset) for d in letters if d.source_topic == sent[0].topic}
         acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
         rejected = {r.submission_id for r in seen.decoded(REJECTIONS.name)}
-        return (at_desks == set(SERVICES) - {"intake"} and all((m.partition, m.offset) in at_intake for m in sent)
-                and good.submission_id in acked and bad_reference in rejected)
+        return (
+            at_desks == set(SERVICES) - {"intake"}
+            and all((m.partition, m.offset) in at_intake for m in sent)
+            and good.submission_id in acked
+            and bad_reference in rejected
+        )
 
     seen = run(watcher.read_until([DEAD_LETTERS.name, REJECTIONS.name, ACKNOWLEDGEMENTS.name], done, settle=1))
     letters = seen.decoded(DEAD_LETTERS.name)
     letter_for = {
-        (meta.partition, meta.offset): next(d for d in letters if (d.source_topic, d.source_partition, d.source_offset) == (meta.topic, meta.partition, meta.offset))
+        (meta.partition, meta.offset): next(
+            d
+            for d in letters
+            if (d.source_topic, d.source_partition, d.source_offset) == (meta.topic, meta.partition, meta.offset)
+        )
         for meta in sent
     }
     garbage, unreadable = letter_for[(sent[0].partition, sent[0].offset)], letter_for[(sent[1].partition, sent[1].offset)]
@@ -125,7 +144,11 @@ def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(
 def test_a_redelivered_message_produces_no_second_product(mesh, watcher, fresh):
     submission = fresh.notification()
     run(watcher.submit(submission))
-    seen = run(watcher.read_until(FLOW, lambda s: routed(s, referral_ids(s, {submission.submission_id})) and referral_ids(s, {submission.submission_id})))
+    seen = run(
+        watcher.read_until(
+            FLOW, lambda s: routed(s, referral_ids(s, {submission.submission_id})) and referral_ids(s, {submission.submission_id})
+        )
+    )
     [ref] = referral_ids(seen, {submission.submission_id})
 
     # Redeliver everything that led to the decision: the submission, the notification, every contribution.
@@ -139,14 +162,17 @@ def test_a_redelivered_message_produces_no_second_product(mesh, watcher, fresh):
         return sum(n.referral_id == ref for n in s.lanes(NOTIFICATIONS.name)) >= 2
 
     seen = run(watcher.read_until(FLOW, redelivered, settle=4))
-    assert sum(n.referral_id == ref for n in seen.lanes(NOTIFICATIONS.name)) == 2, \
+    assert sum(n.referral_id == ref for n in seen.lanes(NOTIFICATIONS.name)) == 2, (
         "the resubmission was recognised by intake's inbox: only the test's own copy was published again"
+    )
     decisions = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
     products = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref]
     assert len(decisions) == 1
     assert sorted(p.recipient for p in products) == sorted(decisions[0].recipients)
     acks = [a for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.referral_id == ref]
-    assert len({a.message_id for a in acks}) == 1, "a repeated acknowledgement carries the same id, so the referrer can deduplicate"
+    assert len({a.message_id for a in acks}) == 1, (
+        "a repeated acknowledgement carries the same id, so the referrer can deduplicate"
+    )
 
 
 def test_decision_service_restarted_carries_on(mesh, watcher, fresh):

@@ -52,9 +52,13 @@ def test_the_mesh_routes_referrals_with_every_store_on_postgresql(postgres_serve
             assert url.startswith("postgresql") and url.endswith(f"/mash_{service}"), url
             engine = create_engine(url)
             with engine.connect() as conn:
-                entries = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.referral_id.in_(refs))).scalar()
+                entries = conn.execute(
+                    select(func.count()).select_from(audit_log).where(audit_log.c.referral_id.in_(refs))
+                ).scalar()
                 if service == "decision":
-                    decided = conn.execute(select(func.count()).select_from(decisions).where(decisions.c.referral_id.in_(refs))).scalar()
+                    decided = conn.execute(
+                        select(func.count()).select_from(decisions).where(decisions.c.referral_id.in_(refs))
+                    ).scalar()
                     assert decided == 4
             engine.dispose()
             assert entries >= 4, f"{service} recorded its work in its own PostgreSQL database"

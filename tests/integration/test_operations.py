@@ -36,7 +36,9 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
     before = {s: scrape(mesh, s) for s in SERVICES}
     generator = Generator(seed=uuid.uuid4().int)
     submissions = [generator.notification() for _ in range(4)]
-    submissions = [s.model_copy(update={"concern": s.concern.model_copy(update={"immediate_danger": False})}) for s in submissions]
+    submissions = [
+        s.model_copy(update={"concern": s.concern.model_copy(update={"immediate_danger": False})}) for s in submissions
+    ]
     run(watcher.submit(*submissions, raw=[b"not an envelope"]))
     ours = {s.submission_id for s in submissions}
     run(watcher.read_until(FLOW, lambda s: len(referral_ids(s, ours)) == 4 and routed(s, referral_ids(s, ours)), settle=2))
@@ -44,18 +46,27 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
     after = {s: scrape(mesh, s) for s in SERVICES}
 
     received = "mash_received_messages_total"
-    assert total(after["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name) - total(before["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name) == 5
+    assert (
+        total(after["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name)
+        - total(before["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name)
+        == 5
+    )
     for desk in ("police_desk", "health_desk", "social_care", "education_desk"):
         assert total(after[desk], received) - total(before[desk], received) >= 4, f"{desk} counted the notifications"
-    assert total(after["intake"], "mash_dead_letters_total", error_type="SealError") - total(before["intake"], "mash_dead_letters_total", error_type="SealError") == 1
+    assert (
+        total(after["intake"], "mash_dead_letters_total", error_type="SealError")
+        - total(before["intake"], "mash_dead_letters_total", error_type="SealError")
+        == 1
+    )
     assert total(after["decision"], "mash_decisions") - total(before["decision"], "mash_decisions") == 4
     assert ("mash_oldest_waiting_seconds", ()) in after["decision"]
     assert total(after["intake"], "mash_received_processed_messages_duration_seconds_count") > 0, "handler latency is measured"
     for service in SERVICES:
         assert any(n == "mash_consumer_lag" for n, _ in after[service]), f"{service} reports its consumer lag"
         assert total(after[service], "mash_consumer_lag") == 0, f"{service} has caught up"
-        assert ("mash_outbox_unsent", ()) in after[service] and total(after[service], "mash_outbox_unsent") == 0, \
+        assert ("mash_outbox_unsent", ()) in after[service] and total(after[service], "mash_outbox_unsent") == 0, (
             f"{service} has published everything it committed"
+        )
 
 
 def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):
@@ -140,7 +151,9 @@ def test_readiness_flips_when_the_broker_stops(tmp_path):
         assert ready(503, 30), "readiness stayed up with the broker gone"
         assert http_get(port, "/health/live")[0] == 200, "still alive: it waits for the broker rather than dying"
         started = time.monotonic()
-        assert http_get(port, "/metrics", timeout=10)[0] == 200 and time.monotonic() - started < 10, "metrics answer inside a scrape timeout"
+        assert http_get(port, "/metrics", timeout=10)[0] == 200 and time.monotonic() - started < 10, (
+            "metrics answer inside a scrape timeout"
+        )
         broker.start()
         assert ready(200, 60), "readiness did not come back with the broker"
     finally:
@@ -194,6 +207,7 @@ def test_a_stalled_partition_fails_readiness_sets_its_metric_logs_an_alert_and_r
     def logged(level: int, text: str):
         async def look():
             return [r for r in caplog.records if r.name == "mash.lag" and r.levelno == level and text in r.getMessage()]
+
         return look
 
     async def scenario() -> None:
@@ -208,8 +222,13 @@ def test_a_stalled_partition_fails_readiness_sets_its_metric_logs_an_alert_and_r
         async def held(message: Probe, source) -> None:
             await release.wait()
 
-        subscribe(broker, routes={topic: Route(Probe, held)}, group_id=f"stall-{topic}", service="stall-test",
-                  firewall=Firewall("intake", keys_dir))
+        subscribe(
+            broker,
+            routes={topic: Route(Probe, held)},
+            group_id=f"stall-{topic}",
+            service="stall-test",
+            firewall=Firewall("intake", keys_dir),
+        )
         routes = standard_routes(broker, None, registry, stall_seconds=3)
         app = make_app(broker, "stall-test")
         serve(app, "127.0.0.1", None, routes)  # no HTTP here: the routes are called directly; the watch runs

@@ -20,7 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from mash_cli.synthetic import Generator, scripted_notification
-from mash_contracts import Agency, ContributionStatus as S, Outcome as O, RagRating
+from mash_contracts import Agency, RagRating
+from mash_contracts import ContributionStatus as S
+from mash_contracts import Outcome as O
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, NOTIFICATIONS, lanes
 from mash_runtime.audit import audit_log
 from mash_runtime.store import make_engine
@@ -30,7 +32,13 @@ from .test_desks import disclosures
 from .watch import Seen, Watcher, run
 
 pytestmark = pytest.mark.integration
-POLICE, HEALTH, CSC, EDU, ASC = Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION, Agency.ADULT_SOCIAL_CARE
+POLICE, HEALTH, CSC, EDU, ASC = (
+    Agency.POLICE,
+    Agency.HEALTH,
+    Agency.CHILDRENS_SOCIAL_CARE,
+    Agency.EDUCATION,
+    Agency.ADULT_SOCIAL_CARE,
+)
 RED, AMBER, GREEN = RagRating.RED, RagRating.AMBER, RagRating.GREEN
 CONSENT_LED = (HEALTH, CSC, EDU)  # the desks whose footing without consent is significant harm
 # Outcome families, as in the practice table
@@ -43,7 +51,9 @@ DA_OR_ASSESSMENT = frozenset({O.DOMESTIC_ABUSE_SERVICE, O.CIN_ASSESSMENT, O.STRA
 MISSING = frozenset({O.MISSING_CHILD_RESPONSE})
 PRE_BIRTH = frozenset({O.PRE_BIRTH_ASSESSMENT})
 WATCHED = [ACKNOWLEDGEMENTS.name, *lanes(NOTIFICATIONS.name), *(n for t in CONTRIBUTIONS for n in lanes(t.name)), DECISIONS.name]
-RATIONALE = "Reasonable cause to suspect significant harm: the history held by the agencies must be checked (strategy meeting today)."
+RATIONALE = (
+    "Reasonable cause to suspect significant harm: the history held by the agencies must be checked (strategy meeting today)."
+)
 
 
 @dataclass(frozen=True)
@@ -69,44 +79,100 @@ class MeshCase:
 CASES = [
     # Consent refused on an s17 footing: the police research on DPA 2018 Part 3 and share the incident; the
     # consent-led desks decline. One incident is no repeat: DA service at level 2.
-    MeshCase("practice_first_da_refused", "domestic abuse, first incident, consent refused",
-             Expected((2, 2), DA_SERVICE, "SURREY s.7 targeted: first DA incident; LONDON threshold L2; WT23 ch. 2: refusal neither raises nor lowers"),
-             AMBER, answers={POLICE: S.SHARED, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED}),
+    MeshCase(
+        "practice_first_da_refused",
+        "domestic abuse, first incident, consent refused",
+        Expected(
+            (2, 2),
+            DA_SERVICE,
+            "SURREY s.7 targeted: first DA incident; LONDON threshold L2; WT23 ch. 2: refusal neither raises nor lowers",
+        ),
+        AMBER,
+        answers={POLICE: S.SHARED, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED},
+    ),
     # Consent refused; the previous CP plan is found only once a manager records s47 grounds (here through the CLI).
-    MeshCase("practice_neglect_refused_history", "neglect, consent refused",
-             Expected((2, 2), EARLY, "WT23 ch. 2: refusal does not raise or lower the level; SURREY s.13 emerging neglect"),
-             GREEN, answers={POLICE: S.NO_RECORDS_FOUND, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED}, grounds="cli",
-             after=Expected((3, 4), ASSESSMENT | STRATEGY, "NORFOLK descriptors L3: previous child protection concerns")),
+    MeshCase(
+        "practice_neglect_refused_history",
+        "neglect, consent refused",
+        Expected((2, 2), EARLY, "WT23 ch. 2: refusal does not raise or lower the level; SURREY s.13 emerging neglect"),
+        GREEN,
+        answers={POLICE: S.NO_RECORDS_FOUND, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED},
+        grounds="cli",
+        after=Expected((3, 4), ASSESSMENT | STRATEGY, "NORFOLK descriptors L3: previous child protection concerns"),
+    ),
     # Consent not sought on an s17 footing: the police research (nothing held); the others decline until a manager
     # records s47 grounds over HTTP, when health finds the mother's perinatal mental health contact.
-    MeshCase("practice_pmh_baby_not_sought", "parental mental health, baby, consent not sought",
-             Expected((2, 3), EARLY | ASSESSMENT, "NORFOLK descriptors L3: parental MH affecting care of a baby; SURREY s.6-7"),
-             GREEN, answers={POLICE: S.NO_RECORDS_FOUND, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED}, grounds="http",
-             after=Expected((2, 3), EARLY | ASSESSMENT, "NORFOLK descriptors L3: parental MH affecting care of a baby")),
+    MeshCase(
+        "practice_pmh_baby_not_sought",
+        "parental mental health, baby, consent not sought",
+        Expected((2, 3), EARLY | ASSESSMENT, "NORFOLK descriptors L3: parental MH affecting care of a baby; SURREY s.6-7"),
+        GREEN,
+        answers={POLICE: S.NO_RECORDS_FOUND, HEALTH: S.DECLINED, CSC: S.DECLINED, EDU: S.DECLINED},
+        grounds="http",
+        after=Expected((2, 3), EARLY | ASSESSMENT, "NORFOLK descriptors L3: parental MH affecting care of a baby"),
+    ),
     # Consent not sought, but screening sets s47: every desk researches without consent.
-    MeshCase("practice_cce_not_sought", "county lines criminal exploitation, 15, consent not sought",
-             Expected((4, 4), STRATEGY, "SURREY s.9 statutory: CCE; WT23 ch. 2 extra-familial harm"),
-             RED, routes=frozenset({CSC, POLICE}), not_routes=frozenset({ASC}),
-             answers={POLICE: S.SHARED, HEALTH: S.SHARED, EDU: S.SHARED}),
-    MeshCase("practice_cse_17", "sexual exploitation of a 17-year-old",
-             Expected((4, 4), STRATEGY, "CARE transitional safeguarding (16-25); HARROW L4"),
-             RED, routes=frozenset({CSC, ASC})),
-    MeshCase("practice_repeat_da", "domestic abuse, repeat incidents",
-             Expected((3, 3), DA_OR_ASSESSMENT, "LONDON threshold L3: repeat DA incidents with children in the home"),
-             AMBER, routes=frozenset({CSC, POLICE})),
-    MeshCase("practice_neglect_absence_dna", "neglect with absence and missed appointments",
-             Expected((3, 3), ASSESSMENT, "SURREY s.13 neglect with impact on health and education: L3"), GREEN),
-    MeshCase("practice_neglect_open_cp", "neglect while on a CP plan",
-             Expected((4, 4), STRATEGY, "WT23 ch. 2: a new concern about a child on a plan"), GREEN),
-    MeshCase("practice_repeat_missing", "repeat missing, 14",
-             Expected((3, 3), MISSING | ASSESSMENT, "NORFOLK descriptors L3: repeated missing episodes"), AMBER, routes=frozenset({POLICE})),
-    MeshCase("practice_unborn_sibling_cp", "unborn, a sibling was on a CP plan",
-             Expected((3, 3), PRE_BIRTH, "LONDON pre-birth chapter: previous child subject to a CP plan"), GREEN),
-    MeshCase("practice_young_carer_unknown", "young carer, nothing known",
-             Expected((2, 2), EARLY, "HANTS L2 family and environment: young carers"), GREEN),
+    MeshCase(
+        "practice_cce_not_sought",
+        "county lines criminal exploitation, 15, consent not sought",
+        Expected((4, 4), STRATEGY, "SURREY s.9 statutory: CCE; WT23 ch. 2 extra-familial harm"),
+        RED,
+        routes=frozenset({CSC, POLICE}),
+        not_routes=frozenset({ASC}),
+        answers={POLICE: S.SHARED, HEALTH: S.SHARED, EDU: S.SHARED},
+    ),
+    MeshCase(
+        "practice_cse_17",
+        "sexual exploitation of a 17-year-old",
+        Expected((4, 4), STRATEGY, "CARE transitional safeguarding (16-25); HARROW L4"),
+        RED,
+        routes=frozenset({CSC, ASC}),
+    ),
+    MeshCase(
+        "practice_repeat_da",
+        "domestic abuse, repeat incidents",
+        Expected((3, 3), DA_OR_ASSESSMENT, "LONDON threshold L3: repeat DA incidents with children in the home"),
+        AMBER,
+        routes=frozenset({CSC, POLICE}),
+    ),
+    MeshCase(
+        "practice_neglect_absence_dna",
+        "neglect with absence and missed appointments",
+        Expected((3, 3), ASSESSMENT, "SURREY s.13 neglect with impact on health and education: L3"),
+        GREEN,
+    ),
+    MeshCase(
+        "practice_neglect_open_cp",
+        "neglect while on a CP plan",
+        Expected((4, 4), STRATEGY, "WT23 ch. 2: a new concern about a child on a plan"),
+        GREEN,
+    ),
+    MeshCase(
+        "practice_repeat_missing",
+        "repeat missing, 14",
+        Expected((3, 3), MISSING | ASSESSMENT, "NORFOLK descriptors L3: repeated missing episodes"),
+        AMBER,
+        routes=frozenset({POLICE}),
+    ),
+    MeshCase(
+        "practice_unborn_sibling_cp",
+        "unborn, a sibling was on a CP plan",
+        Expected((3, 3), PRE_BIRTH, "LONDON pre-birth chapter: previous child subject to a CP plan"),
+        GREEN,
+    ),
+    MeshCase(
+        "practice_young_carer_unknown",
+        "young carer, nothing known",
+        Expected((2, 2), EARLY, "HANTS L2 family and environment: young carers"),
+        GREEN,
+    ),
     # Low-level factors only (an age band, an old referral, an exclusion, a pregnancy): capped below Level 3.
-    MeshCase("practice_baby_low_level", "baby, known to services, nothing of concern",
-             Expected((1, 2), UNIVERSAL, "SURREY s.6-7; HANTS L2: age and service contact are not harm"), GREEN),
+    MeshCase(
+        "practice_baby_low_level",
+        "baby, known to services, nothing of concern",
+        Expected((1, 2), UNIVERSAL, "SURREY s.6-7; HANTS L2: age and service contact are not harm"),
+        GREEN,
+    ),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -182,13 +248,36 @@ def practice(mesh, topics, scripted) -> dict[str, Result]:
     for case in (c for c in CASES if c.grounds):
         r = results[case.name]
         if case.grounds == "http":
-            status, body = _http(mesh, "POST", "/grounds", {"referral_id": r.referral_id, "manager": "p.manager", "kind": "s47",
-                                                            "rationale": RATIONALE}, token)
+            status, body = _http(
+                mesh,
+                "POST",
+                "/grounds",
+                {"referral_id": r.referral_id, "manager": "p.manager", "kind": "s47", "rationale": RATIONALE},
+                token,
+            )
             assert status == 200, body
         else:
-            done = subprocess.run([sys.executable, "-m", "mash_cli", "decision", "grounds", r.referral_id, "--manager", "p.manager",
-                                   "--kind", "s47", "--rationale", RATIONALE, "--state", str(mesh.state_dir)],
-                                  capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mash_cli",
+                    "decision",
+                    "grounds",
+                    r.referral_id,
+                    "--manager",
+                    "p.manager",
+                    "--kind",
+                    "s47",
+                    "--rationale",
+                    RATIONALE,
+                    "--state",
+                    str(mesh.state_dir),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert done.returncode == 0, done.stdout + done.stderr
             body = json.loads(done.stdout.strip().splitlines()[-1])
         assert body["referral_id"] == r.referral_id and body["kind"] == "s47"
@@ -210,27 +299,34 @@ def practice(mesh, topics, scripted) -> dict[str, Result]:
         assert status == 200, body
 
     def redecided(seen: Seen) -> bool:
-        return all(any(d.referral_id == ref and str(d.grounds_id) == r.grounds_id for d in seen.decoded(DECISIONS.name))
-                   for ref, r in on_grounds.items())
+        return all(
+            any(d.referral_id == ref and str(d.grounds_id) == r.grounds_id for d in seen.decoded(DECISIONS.name))
+            for ref, r in on_grounds.items()
+        )
 
     seen = _wait(watcher, redecided, timeout=120)
     for ref, r in on_grounds.items():
         r.after = next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref and str(d.grounds_id) == r.grounds_id)
-        r.after_contributions = {a: next((c for c in cs if str(c.grounds_id) == r.grounds_id), None)
-                                 for a, cs in _answers(seen, ref).items()}
+        r.after_contributions = {
+            a: next((c for c in cs if str(c.grounds_id) == r.grounds_id), None) for a, cs in _answers(seen, ref).items()
+        }
     return results
 
 
 def render(results: dict[str, Result]) -> str:
     """The table for the closing note: case, source, expected, got."""
-    rows = ["| case | source | expected (level, outcome, RAG at screening) | got (level, outcome, RAG at screening -> now, score) | ok |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| case | source | expected (level, outcome, RAG at screening) | got (level, outcome, RAG at screening -> now, score) | ok |",
+        "|---|---|---|---|---|",
+    ]
 
     def line(label: str, expected: Expected, case: MeshCase, decision, rag: RagRating | None) -> str:
         lo, hi = expected.levels
         want = f"L{lo}{'' if lo == hi else f'-{hi}'}, {'/'.join(sorted(o.value for o in expected.outcomes))}, {case.rag.value if rag else '-'}"
-        got = (f"L{decision.level.value}, {decision.outcome.value}, {rag.value + ' -> ' if rag else ''}{decision.rag.value}, {decision.score}"
-               f"{'; routed to ' + '+'.join(sorted(a.value for a in decision.recipients))}")
+        got = (
+            f"L{decision.level.value}, {decision.outcome.value}, {rag.value + ' -> ' if rag else ''}{decision.rag.value}, {decision.score}"
+            f"{'; routed to ' + '+'.join(sorted(a.value for a in decision.recipients))}"
+        )
         ok = "yes" if not problems(decision, rag, expected, case) else "NO"
         return f"| {label} | {expected.source} | {want} | {got} | {ok} |"
 
@@ -238,7 +334,9 @@ def render(results: dict[str, Result]) -> str:
         r = results[case.name]
         rows.append(line(f"{case.row} ({case.name})", case.expected, case, r.decision, r.rag))
         if case.after and r.after is not None:
-            rows.append(line(f"  the same, after s47 grounds recorded ({case.grounds}) and confirmed", case.after, case, r.after, None))
+            rows.append(
+                line(f"  the same, after s47 grounds recorded ({case.grounds}) and confirmed", case.after, case, r.after, None)
+            )
     return "\n".join(rows)
 
 
@@ -279,25 +377,34 @@ def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_t
         answer = r.after_contributions.get(agency)
         assert answer is not None, f"{agency} did not research again on the grounds"
         assert answer.status is not S.DECLINED, f"{agency}: {answer.rationale}"
-        [record] = [d for d in disclosures(mesh, agency, r.referral_id) if (d.get("grounds") or {}).get("grounds_id") == r.grounds_id]
+        [record] = [
+            d for d in disclosures(mesh, agency, r.referral_id) if (d.get("grounds") or {}).get("grounds_id") == r.grounds_id
+        ]
         assert record["disclosure_id"] == str(answer.disclosure_id) and record["grounds"]["kind"] == "s47"
     # What the grounds found moved the decision: the social care history, or the mother's mental health contact.
-    finding = {"practice_neglect_refused_history": (CSC, "previous_cp_plan"),
-               "practice_pmh_baby_not_sought": (HEALTH, "parental_mental_health_service")}[name]
+    finding = {
+        "practice_neglect_refused_history": (CSC, "previous_cp_plan"),
+        "practice_pmh_baby_not_sought": (HEALTH, "parental_mental_health_service"),
+    }[name]
     assert finding[1] in r.after_contributions[finding[0]].findings
     assert any(f.source == finding[0].value for f in r.after.explanation)
 
     engine = make_engine(mesh.database_url("decision"))
     try:
         with engine.connect() as conn:
-            entries = conn.execute(select(audit_log).where((audit_log.c.referral_id == r.referral_id)
-                                                           & (audit_log.c.action == "grounds_recorded"))).all()
+            entries = conn.execute(
+                select(audit_log).where((audit_log.c.referral_id == r.referral_id) & (audit_log.c.action == "grounds_recorded"))
+            ).all()
     finally:
         engine.dispose()
     assert [(e.actor, e.detail["grounds_id"], e.detail["kind"]) for e in entries] == [("manager p.manager", r.grounds_id, "s47")]
     assert RATIONALE not in json.dumps([dict(e._mapping) for e in entries], default=str), "the rationale stays in the store"
-    seen = subprocess.run([sys.executable, "-m", "mash_cli", "audit", "seen", r.referral_id, "--state", str(mesh.state_dir)],
-                          capture_output=True, text=True, timeout=60)
+    seen = subprocess.run(
+        [sys.executable, "-m", "mash_cli", "audit", "seen", r.referral_id, "--state", str(mesh.state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert seen.returncode == 0 and "health_desk" in seen.stdout, seen.stdout + seen.stderr
 
 
@@ -311,10 +418,12 @@ def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decision
     assert status == 200, found
     entries = found["entries"]
     dated = [(e["date"], e["time"] or "") for e in entries if not e["undated"]]
-    assert dated == sorted(dated) and entries[:len(dated)] == [e for e in entries if not e["undated"]], "date order, undated last"
+    assert dated == sorted(dated) and entries[: len(dated)] == [e for e in entries if not e["undated"]], (
+        "date order, undated last"
+    )
     listed = {(e["source"], e["detail"]) for e in entries}
     for agency, answer in r.after_contributions.items():  # every item each desk shared on the grounds, none dropped
-        for item in (answer.items if answer else []):
+        for item in answer.items if answer else []:
             assert (agency.value, item.summary) in listed, (agency, item.record_class)
     assert any(e["source"] == "childrens_social_care" and e["event"].startswith("Children's social care:") for e in entries)
     events = [e["event"] for e in entries]
@@ -331,8 +440,23 @@ def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decision
     assert status == 400 and child in refused["subjects"]
     assert _http(mesh, "GET", "/referrals/REF-000000000000/chronology", token=token)[0] == 404
 
-    printed = subprocess.run([sys.executable, "-m", "mash_cli", "decision", "chronology", r.referral_id, "--subject", child,
-                              "--state", str(mesh.state_dir)], capture_output=True, text=True, timeout=60)
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mash_cli",
+            "decision",
+            "chronology",
+            r.referral_id,
+            "--subject",
+            child,
+            "--state",
+            str(mesh.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert f"Chronology of {r.referral_id} for {child}" in printed.stdout and "s47 grounds recorded" in printed.stdout
     assert any(line.split("|")[0].strip() == "date" for line in printed.stdout.splitlines())

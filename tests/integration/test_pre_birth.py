@@ -24,19 +24,29 @@ def test_an_unborn_child_with_a_previous_child_removed_gets_a_pre_birth_assessme
     run(watcher.submit(submission))
 
     def referral_id(seen: Seen) -> str | None:
-        return next((a.referral_id for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id == submission.submission_id), None)
+        return next(
+            (a.referral_id for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id == submission.submission_id), None
+        )
 
     def decided(seen: Seen) -> bool:
         ref = referral_id(seen)
-        return ref is not None and any(d.referral_id == ref for d in seen.decoded(DECISIONS.name)) and any(
-            c.referral_id == ref and c.agency is Agency.CHILDRENS_SOCIAL_CARE for t in CONTRIBUTIONS for c in seen.lanes(t.name))
+        return (
+            ref is not None
+            and any(d.referral_id == ref for d in seen.decoded(DECISIONS.name))
+            and any(
+                c.referral_id == ref and c.agency is Agency.CHILDRENS_SOCIAL_CARE
+                for t in CONTRIBUTIONS
+                for c in seen.lanes(t.name)
+            )
+        )
 
     topics = [ACKNOWLEDGEMENTS.name, DECISIONS.name, *(n for t in CONTRIBUTIONS for n in lanes(t.name))]
     seen = run(watcher.read_until(topics, decided, timeout=120))
     ref = referral_id(seen)
     decision = next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref)
-    social_care = next(c for t in CONTRIBUTIONS for c in seen.lanes(t.name)
-                       if c.referral_id == ref and c.agency is Agency.CHILDRENS_SOCIAL_CARE)
+    social_care = next(
+        c for t in CONTRIBUTIONS for c in seen.lanes(t.name) if c.referral_id == ref and c.agency is Agency.CHILDRENS_SOCIAL_CARE
+    )
 
     assert social_care.status is ContributionStatus.SHARED and "previous_child_removed" in social_care.findings
     [removal] = [i for i in social_care.items if i.record_ref == "CPR-S062"]
@@ -45,6 +55,8 @@ def test_an_unborn_child_with_a_previous_child_removed_gets_a_pre_birth_assessme
 
     assert decision.outcome is Outcome.PRE_BIRTH_ASSESSMENT, [f.name for f in decision.explanation]
     assert decision.level.value >= 3
-    pre_birth = [f for f in decision.explanation if "previous child removed" in f.name and Agency.CHILDRENS_SOCIAL_CARE.value in f.source]
+    pre_birth = [
+        f for f in decision.explanation if "previous child removed" in f.name and Agency.CHILDRENS_SOCIAL_CARE.value in f.source
+    ]
     assert pre_birth, [(f.name, f.source) for f in decision.explanation]
     assert social_care.disclosure_id in pre_birth[0].disclosure_ids

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-
 import uuid
 from pathlib import Path
 
@@ -43,15 +42,21 @@ def agency_shell(client: Path, home: Path, *args: str, timeout: float = 150) -> 
 
 
 def test_the_go_client_passes_the_published_test_vectors(client):
-    result = subprocess.run(["go", "test", "-count=1", "-run", "Vector", "-v", "./envelope"], cwd=REPO / "clients" / "go",
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["go", "test", "-count=1", "-run", "Vector", "-v", "./envelope"],
+        cwd=REPO / "clients" / "go",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0 and "--- PASS" in result.stdout, result.stdout[-3000:]
     vectors = json.loads((REPO / "docs" / "test-vectors" / "envelope.json").read_text())["cases"]
     assert len(vectors) >= 3
 
 
 def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_recipient_opens_the_product(
-        client, mesh, watcher, tmp_path):
+    client, mesh, watcher, tmp_path
+):
     home = tmp_path / NAME
     home.mkdir(mode=0o700)
     made = agency_shell(client, home, "keygen", "--dir", ".")
@@ -61,22 +66,51 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
     try:
         write_secret(home / "client.properties", config)
         shutil.copyfile(mesh.keys_dir / DIRECTORY, home / DIRECTORY)
-        assert sorted(p.name for p in home.iterdir()) == ["client.properties", DIRECTORY, "encryption.pem", "public.pem", "signing.pem"]
+        assert sorted(p.name for p in home.iterdir()) == [
+            "client.properties",
+            DIRECTORY,
+            "encryption.pem",
+            "public.pem",
+            "signing.pem",
+        ]
 
         generator = Generator(seed=uuid.uuid4().int)
         submission = generator.notification()
         from mash_contracts import ConcernCategory, ConsentPosition, ConsentStatus
 
-        submission = submission.model_copy(update={  # a neglect concern with consent: decided and routed, to early help
-            "concern": submission.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False}),
-            "consent": ConsentPosition(status=ConsentStatus.GIVEN)})
+        submission = submission.model_copy(
+            update={  # a neglect concern with consent: decided and routed, to early help
+                "concern": submission.concern.model_copy(
+                    update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False}
+                ),
+                "consent": ConsentPosition(status=ConsentStatus.GIVEN),
+            }
+        )
         (home / "submission.json").write_text(submission.model_dump_json())
-        sent = agency_shell(client, home, "submit", "--dir", ".", "--as", NAME, "--config", "client.properties", "--file", "submission.json")
+        sent = agency_shell(
+            client, home, "submit", "--dir", ".", "--as", NAME, "--config", "client.properties", "--file", "submission.json"
+        )
         assert sent.returncode == 0 and f"submitted {submission.submission_id}" in sent.stdout, sent.stderr
 
         def receive(topic: str, key: str, *more: str) -> dict:
-            got = agency_shell(client, home, "receive", "--dir", ".", "--as", NAME, "--config", "client.properties",
-                               "--topic", topic, "--key", key, "--timeout", "120s", *more)
+            got = agency_shell(
+                client,
+                home,
+                "receive",
+                "--dir",
+                ".",
+                "--as",
+                NAME,
+                "--config",
+                "client.properties",
+                "--topic",
+                topic,
+                "--key",
+                key,
+                "--timeout",
+                "120s",
+                *more,
+            )
             assert got.returncode == 0, got.stderr
             return json.loads(got.stdout)
 
@@ -85,15 +119,33 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
         outcome = receive(f"mash.outcomes.{NAME}", submission.submission_id)
         assert outcome["referral_id"] == ack["referral_id"]
 
-        refused = agency_shell(client, home, "receive", "--dir", ".", "--as", NAME, "--config", "client.properties",
-                               "--topic", "mash.acknowledgements.northshire_schools", "--key", "anything", "--timeout", "20s")
+        refused = agency_shell(
+            client,
+            home,
+            "receive",
+            "--dir",
+            ".",
+            "--as",
+            NAME,
+            "--config",
+            "client.properties",
+            "--topic",
+            "mash.acknowledgements.northshire_schools",
+            "--key",
+            "anything",
+            "--timeout",
+            "20s",
+        )
         assert refused.returncode != 0 and "AUTHORIZATION" in refused.stderr.upper(), refused.stderr
 
         # The recipient, from a directory of its own: its keys (made by the simulated agency itself), its client
         # configuration and the public directory, nothing of the hub's.
         ref = ack["referral_id"]
-        seen = run(watcher.read_until([DECISIONS.name], lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)),
-                                      timeout=120))
+        seen = run(
+            watcher.read_until(
+                [DECISIONS.name], lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name)), timeout=120
+            )
+        )
         decision = next(d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref)
         assert decision.recipients, f"decided {decision.outcome.value} with nobody to act"
         recipient = decision.recipients[0].value
@@ -103,12 +155,28 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
             if f.suffix == ".pem" or f.name == "client.properties":
                 shutil.copyfile(f, own / f.name)
         shutil.copyfile(mesh.keys_dir / DIRECTORY, own / DIRECTORY)
-        opened = agency_shell(client, own, "receive", "--dir", ".", "--as", recipient, "--config", "client.properties",
-                              "--topic", f"mash.products.{recipient}", "--key", ref, "--from", "decision", "--timeout", "120s")
+        opened = agency_shell(
+            client,
+            own,
+            "receive",
+            "--dir",
+            ".",
+            "--as",
+            recipient,
+            "--config",
+            "client.properties",
+            "--topic",
+            f"mash.products.{recipient}",
+            "--key",
+            ref,
+            "--from",
+            "decision",
+            "--timeout",
+            "120s",
+        )
         assert opened.returncode == 0, opened.stderr
         product = json.loads(opened.stdout)
         assert product["referral_id"] == ref and product["recipient"] == recipient
         assert submission.subjects[0].family_name in opened.stdout, "the recipient reads the people it must act for"
     finally:
         asyncio.run(agencies.remove(mesh.access, mesh.keys_dir, NAME))
-

@@ -68,8 +68,9 @@ def test_a_desk_that_lost_its_store_refuses_to_start_and_its_new_chain_fails_aga
         if Path(f"{store}{suffix}").exists():
             Path(f"{store}{suffix}").rename(f"{store}{suffix}.lost")
     try:
-        started = subprocess.run([sys.executable, "-m", f"mash_{DESK}"], env=mesh.env(DESK), capture_output=True, text=True,
-                                 timeout=120)
+        started = subprocess.run(
+            [sys.executable, "-m", f"mash_{DESK}"], env=mesh.env(DESK), capture_output=True, text=True, timeout=120
+        )
         assert started.returncode != 0, "it must not start on an empty store"
         assert f"its store sqlite:///{store} is missing, but it was initialised as store" in started.stderr, started.stderr
         assert f"python -m mash_{DESK} init --replace" in started.stderr
@@ -81,7 +82,7 @@ def test_a_desk_that_lost_its_store_refuses_to_start_and_its_new_chain_fails_aga
         capsys.readouterr()
         assert not audit_cli.verify(mesh)
         out = capsys.readouterr().out
-        desk_report = out[out.index(f"{DESK}:"):].split("\n", 2)
+        desk_report = out[out.index(f"{DESK}:") :].split("\n", 2)
         assert desk_report[0] == f"{DESK}: 0 entries, chain and signatures verify, but NOT the chain its service anchored", out
         assert f"anchor of entry {seq} (hash {entry_hash[:16]}..." in desk_report[1], out
         assert "the chain ends at entry 0" in desk_report[1], out

@@ -17,9 +17,15 @@ from .watch import run
 pytestmark = pytest.mark.integration
 
 EXPECTED_EDGES = {
-    ("intake", "police_desk"), ("intake", "health_desk"), ("intake", "social_care"), ("intake", "education_desk"),
+    ("intake", "police_desk"),
+    ("intake", "health_desk"),
+    ("intake", "social_care"),
+    ("intake", "education_desk"),
     ("intake", "decision"),
-    ("police_desk", "decision"), ("health_desk", "decision"), ("social_care", "decision"), ("education_desk", "decision"),
+    ("police_desk", "decision"),
+    ("health_desk", "decision"),
+    ("social_care", "decision"),
+    ("education_desk", "decision"),
 }
 
 
@@ -34,8 +40,15 @@ def test_each_referral_is_one_trace_spanning_every_service(mesh, watcher):
     for ref in referral_ids(seen, ours):
         mine = trace.of_referral(spans, ref)
         assert len({s["trace_id"] for s in mine}) == 1, f"{ref} is spread over several traces"
-        assert {s["service"] for s in mine} == {"intake", "police_desk", "health_desk", "social_care", "education_desk", "analysis",
-                                                  "decision"}
+        assert {s["service"] for s in mine} == {
+            "intake",
+            "police_desk",
+            "health_desk",
+            "social_care",
+            "education_desk",
+            "analysis",
+            "decision",
+        }
         missing = EXPECTED_EDGES - trace.edges(mine)
         assert not missing, f"{ref}: no parent/child span across {sorted(missing)}"
         assert not [s for s in mine if s["status"] == "ERROR"]

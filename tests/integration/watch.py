@@ -13,10 +13,10 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
+from mash_cli.agencies import DEFAULT_REFERRER, REFERRER, SIMULATED
 from mash_cli.kafka import ADMIN, Access
 from mash_cli.principals import Principals
 from mash_contracts import NotificationSubmission, UnreadableMessage
-from mash_cli.agencies import DEFAULT_REFERRER, REFERRER, SIMULATED
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, lanes, lookup
 from mash_runtime.firewall import SealError
 
@@ -60,8 +60,9 @@ class Watcher:
         self.access = access
         self.principals = Principals(keys_dir)
 
-    async def submit(self, *submissions: NotificationSubmission, raw: list[bytes] = (),
-                     referrer: str = DEFAULT_REFERRER) -> list[RecordMetadata]:
+    async def submit(
+        self, *submissions: NotificationSubmission, raw: list[bytes] = (), referrer: str = DEFAULT_REFERRER
+    ) -> list[RecordMetadata]:
         producer = AIOKafkaProducer(**self.access.client(referrer), acks="all", enable_idempotence=True)
         await producer.start()
         try:
@@ -94,8 +95,10 @@ class Watcher:
         anything that should NOT arrive, such as a duplicate), or fail after timeout."""
         family = {name: topic for topic in topics for name in expand(topic) if name != topic}
         consumer = AIOKafkaConsumer(
-            *(name for topic in topics for name in expand(topic)), **self.access.client(ADMIN), group_id=f"test-{uuid.uuid4()}",
-            auto_offset_reset="earliest"
+            *(name for topic in topics for name in expand(topic)),
+            **self.access.client(ADMIN),
+            group_id=f"test-{uuid.uuid4()}",
+            auto_offset_reset="earliest",
         )
         await consumer.start()
         seen = Seen(self.principals)

@@ -26,20 +26,23 @@ def reasons(subject: Subject) -> list[str]:
     return ages.problems([subject], TODAY)
 
 
-@pytest.mark.parametrize("subject", [
-    person(SubjectRole.CHILD, TODAY),  # born today
-    person(SubjectRole.CHILD, years_ago(17, -1)),  # 18 tomorrow: still a child
-    person(SubjectRole.CHILD),  # no date of birth given
-    person(SubjectRole.UNBORN_CHILD, expected=TODAY + timedelta(days=200)),
-    person(SubjectRole.UNBORN_CHILD, expected=TODAY - timedelta(days=14)),  # two weeks overdue
-    person(SubjectRole.UNBORN_CHILD, expected=TODAY + timedelta(days=305)),
-    person(SubjectRole.ADULT_AT_RISK, years_ago(18)),  # 18 today
-    person(SubjectRole.ADULT_AT_RISK, years_ago(19)),  # a young adult, a care leaver: the adult path
-    person(SubjectRole.ADULT_AT_RISK, years_ago(120)),
-    person(SubjectRole.PARENT_CARER, years_ago(16)),  # young parents are parents
-    person(SubjectRole.ALLEGED_PERPETRATOR, years_ago(15)),
-    person(SubjectRole.HOUSEHOLD_MEMBER, years_ago(80)),
-])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        person(SubjectRole.CHILD, TODAY),  # born today
+        person(SubjectRole.CHILD, years_ago(17, -1)),  # 18 tomorrow: still a child
+        person(SubjectRole.CHILD),  # no date of birth given
+        person(SubjectRole.UNBORN_CHILD, expected=TODAY + timedelta(days=200)),
+        person(SubjectRole.UNBORN_CHILD, expected=TODAY - timedelta(days=14)),  # two weeks overdue
+        person(SubjectRole.UNBORN_CHILD, expected=TODAY + timedelta(days=305)),
+        person(SubjectRole.ADULT_AT_RISK, years_ago(18)),  # 18 today
+        person(SubjectRole.ADULT_AT_RISK, years_ago(19)),  # a young adult, a care leaver: the adult path
+        person(SubjectRole.ADULT_AT_RISK, years_ago(120)),
+        person(SubjectRole.PARENT_CARER, years_ago(16)),  # young parents are parents
+        person(SubjectRole.ALLEGED_PERPETRATOR, years_ago(15)),
+        person(SubjectRole.HOUSEHOLD_MEMBER, years_ago(80)),
+    ],
+)
 def test_possible_ages_pass(subject):
     assert reasons(subject) == []
 
@@ -99,8 +102,11 @@ def test_an_expected_date_for_someone_born_is_refused():
 
 
 def test_every_subject_is_checked_and_named_by_its_place_without_echoing_the_dates():
-    subjects = [person(SubjectRole.CHILD, years_ago(5)), person(SubjectRole.CHILD, TODAY + timedelta(days=9)),
-                person(SubjectRole.CHILD, years_ago(19))]
+    subjects = [
+        person(SubjectRole.CHILD, years_ago(5)),
+        person(SubjectRole.CHILD, TODAY + timedelta(days=9)),
+        person(SubjectRole.CHILD, years_ago(19)),
+    ]
     found = ages.problems(subjects, TODAY)
     assert [r.split(":")[0] for r in found] == ["subjects.1.date_of_birth", "subjects.2.role"]
     for s in subjects:
@@ -112,7 +118,11 @@ def test_screening_refuses_an_impossible_age_and_judges_it_on_the_london_day(gen
     baby = s.subjects[0].model_copy(update={"date_of_birth": date(2026, 7, 2)})
     s = s.model_copy(update={"subjects": [baby, *s.subjects[1:]]})
     with pytest.raises(Rejected) as refused:
-        screening.accept(s, datetime(2026, 7, 1, 22, 30, tzinfo=UTC), referrer_system="northshire_schools")  # 23:30 on 1 July in London
+        screening.accept(
+            s, datetime(2026, 7, 1, 22, 30, tzinfo=UTC), referrer_system="northshire_schools"
+        )  # 23:30 on 1 July in London
     assert refused.value.reasons[0].startswith("subjects.0.date_of_birth: is after the day")
     # 23:30 UTC is 00:30 on 2 July in London: the baby has been born
-    assert screening.accept(s, datetime(2026, 7, 1, 23, 30, tzinfo=UTC), referrer_system="northshire_schools").subjects[0].date_of_birth == date(2026, 7, 2)
+    assert screening.accept(s, datetime(2026, 7, 1, 23, 30, tzinfo=UTC), referrer_system="northshire_schools").subjects[
+        0
+    ].date_of_birth == date(2026, 7, 2)

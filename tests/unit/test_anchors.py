@@ -52,8 +52,17 @@ def test_the_head_is_queued_once_per_move_signed_and_with_ids_and_hashes_only(da
     second = anchoring.anchor()
     assert [a.seq for a in queued_anchors(db)] == [first.seq, second.seq] == [3, 4]
     assert str(second.store_id) == db.identity.store_id
-    assert set(AuditAnchor.model_fields) == {"schema_version", "message_id", "service", "store_id", "seq", "entry_hash",
-                                             "at", "key_id", "signature"}, "no field that could carry personal data"
+    assert set(AuditAnchor.model_fields) == {
+        "schema_version",
+        "message_id",
+        "service",
+        "store_id",
+        "seq",
+        "entry_hash",
+        "at",
+        "key_id",
+        "signature",
+    }, "no field that could carry personal data"
     assert unheld(db.engine, queued_anchors(db), Directory.load(keys)) == []
     db.dispose()
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from mash_contracts import Agency, Contribution, ContributionStatus, ThresholdLevel, derived_id
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
-from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox
 
@@ -22,8 +22,9 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 def assembly(database_url, principals, declared_findings):
     db = Database(database_url, metadata)
     model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW,
-                   declared_findings=declared_findings)
+    yield Assembly(
+        db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW, declared_findings=declared_findings
+    )
     db.dispose()
 
 
@@ -31,8 +32,12 @@ def picture(generator):
     notification = accept(generator.notification(), NOW, referrer_system="northshire_schools")
     contributions = [
         Contribution(
-            message_id=derived_id("contribution", notification.referral_id, a.value), referral_id=notification.referral_id,
-            agency=a, status=ContributionStatus.NO_RECORDS_FOUND, rationale="nothing held", policy_version="test-1",
+            message_id=derived_id("contribution", notification.referral_id, a.value),
+            referral_id=notification.referral_id,
+            agency=a,
+            status=ContributionStatus.NO_RECORDS_FOUND,
+            rationale="nothing held",
+            policy_version="test-1",
             researched_at=NOW,
         )
         for a in DESK_AGENCIES
@@ -86,11 +91,19 @@ def test_state_survives_a_restart(database_url, generator, principals, declared_
     url = database_url
     notification, contributions = picture(generator)
     model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
-    first = Assembly(Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model, declared_findings=declared_findings)
+    first = Assembly(
+        Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model, declared_findings=declared_findings
+    )
     first.record_notification(notification)
     first.record_contribution(contributions[0])
     first.db.dispose()
-    second = Assembly(Database(url, metadata), [Agency(a) for a in DESK_AGENCIES], principals.firewall("decision"), model, declared_findings=declared_findings)
+    second = Assembly(
+        Database(url, metadata),
+        [Agency(a) for a in DESK_AGENCIES],
+        principals.firewall("decision"),
+        model,
+        declared_findings=declared_findings,
+    )
     for c in contributions[1:-1]:
         assert second.record_contribution(c) is False
     assert second.record_contribution(contributions[-1]) is True

@@ -95,9 +95,17 @@ def forge(db, keys_dir, key_id_from):
     with db.transaction() as s:
         head = s.execute(select(audit_head).where(audit_head.c.id == 1)).one()
         fields = {
-            "seq": head.seq + 1, "service": "police_desk", "at": datetime.now(UTC), "action": "shared",
-            "referral_id": "ref-1", "actor": "police_desk", "reason": "forged", "subjects": [], "detail": {},
-            "prev_hash": head.entry_hash, "key_id": FileCustody(keys_dir, key_id_from).signing_key_id(),
+            "seq": head.seq + 1,
+            "service": "police_desk",
+            "at": datetime.now(UTC),
+            "action": "shared",
+            "referral_id": "ref-1",
+            "actor": "police_desk",
+            "reason": "forged",
+            "subjects": [],
+            "detail": {},
+            "prev_hash": head.entry_hash,
+            "key_id": FileCustody(keys_dir, key_id_from).signing_key_id(),
         }
         # the hash as documented, computed independently of the module
         hashed = {**fields, "at": fields["at"].isoformat()}
@@ -143,7 +151,9 @@ def test_who_has_seen_and_shared_about(db, log):
         log.append(s, "routed", referral_id="ref-1", subjects=[alice, bob])
     seen = who_has_seen(db.engine, "ref-1")
     assert [(e["seq"], e["action"], e["actor"]) for e in seen] == [
-        (1, "received", "intake"), (2, "viewed", "user:jdoe"), (3, "researched", "police_desk"),
+        (1, "received", "intake"),
+        (2, "viewed", "user:jdoe"),
+        (3, "researched", "police_desk"),
     ]
     assert seen[1]["reason"] == "triage" and seen[0]["at"].tzinfo is not None
     assert [(e["seq"], e["action"]) for e in shared_about(db.engine, alice)] == [(4, "shared"), (7, "routed")]

@@ -17,8 +17,12 @@ pytestmark = pytest.mark.unit
 
 def verify_command(state, offline: bool = True) -> subprocess.CompletedProcess:
     # No broker in this tier: the chains alone (the anchors are checked over the real broker, tests/integration).
-    return subprocess.run([sys.executable, "-m", "mash_cli", "audit", "verify", "--state", str(state), *(["--offline"] if offline else [])],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mash_cli", "audit", "verify", "--state", str(state), *(["--offline"] if offline else [])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture

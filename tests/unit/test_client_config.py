@@ -44,21 +44,30 @@ def test_a_shell_redirect_is_narrowed_to_the_owner_before_the_password_is_writte
     target = state / "redirected.conf"
     with open(target, "w") as out:  # what `> file` does: created 0644 under the usual umask
         os.chmod(target, 0o644)
-        subprocess.run([sys.executable, "-m", "mash_cli", "kafka", "client-config", "referrers"], stdout=out,
-                       env={**os.environ, "MASH_STATE_DIR": str(state / "state")}, check=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-m", "mash_cli", "kafka", "client-config", "referrers"],
+            stdout=out,
+            env={**os.environ, "MASH_STATE_DIR": str(state / "state")},
+            check=True,
+            timeout=60,
+        )
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert "sasl.password=r-secret" in target.read_text()
 
 
-@pytest.mark.parametrize("argv,why", [
-    (["agency", "add", "x", "--referrer", "--public-keys", "{pub}"], "2-48 characters"),
-    (["agency", "add", "st_marys", "--referrer", "--public-keys", "{priv}"], "private key"),
-    (["agency", "add", "st_marys", "--recipient", "--public-keys", "{pub}"], "a recipient is one of"),
-    (["agency", "add", "intake", "--referrer", "--public-keys", "{pub}"], "hub's own principals"),
-    (["agency", "add", "st_marys", "--public-keys", "{pub}"], "--referrer, --recipient or both"),
-    (["agency", "rotate", "nobody", "--public-keys", "{pub}"], "not enrolled"),
-    (["agency", "add", "st_marys", "--referrer", "--public-keys", "{pub}"], "broker is not running"),
-], ids=["bad name", "private key sent", "not a recipient", "a hub service", "no role", "rotate unknown", "no broker"])
+@pytest.mark.parametrize(
+    "argv,why",
+    [
+        (["agency", "add", "x", "--referrer", "--public-keys", "{pub}"], "2-48 characters"),
+        (["agency", "add", "st_marys", "--referrer", "--public-keys", "{priv}"], "private key"),
+        (["agency", "add", "st_marys", "--recipient", "--public-keys", "{pub}"], "a recipient is one of"),
+        (["agency", "add", "intake", "--referrer", "--public-keys", "{pub}"], "hub's own principals"),
+        (["agency", "add", "st_marys", "--public-keys", "{pub}"], "--referrer, --recipient or both"),
+        (["agency", "rotate", "nobody", "--public-keys", "{pub}"], "not enrolled"),
+        (["agency", "add", "st_marys", "--referrer", "--public-keys", "{pub}"], "broker is not running"),
+    ],
+    ids=["bad name", "private key sent", "not a recipient", "a hub service", "no role", "rotate unknown", "no broker"],
+)
 def test_agency_enrolment_refuses_plainly_before_touching_the_broker(tmp_path, monkeypatch, capsys, argv, why):
     from mash_runtime.firewall.keys import new_agency_keys
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from mash_contracts import RagRating
-from mash_decision.clock import Clock
 from mash_contracts.threshold import load_model
+from mash_decision.clock import Clock
 
 pytestmark = pytest.mark.unit
 

@@ -67,8 +67,14 @@ async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(databa
         with db.transaction() as s:
             assert not first_time(s, submission.submission_id, source.topic)
 
-    subscribe(broker, routes={TOPIC: Route(NotificationSubmission, handler)}, group_id="t", service="intake",
-              firewall=principals.firewall("intake"), retry=Retry(attempts=3, first_backoff=0.0))
+    subscribe(
+        broker,
+        routes={TOPIC: Route(NotificationSubmission, handler)},
+        group_id="t",
+        service="intake",
+        firewall=principals.firewall("intake"),
+        retry=Retry(attempts=3, first_backoff=0.0),
+    )
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
@@ -88,9 +94,17 @@ async def test_a_key_still_taken_on_every_retry_is_a_bug_not_a_race(principals, 
         calls.append(1)
         raise ConcurrentWrite("another transaction wrote the same key first")  # a handler inserting one row twice
 
-    subscribe(broker, routes={TOPIC: Route(NotificationSubmission, handler)}, group_id="t", service="intake",
-              firewall=principals.firewall("intake"), retry=Retry(attempts=3, first_backoff=0.0))
+    subscribe(
+        broker,
+        routes={TOPIC: Route(NotificationSubmission, handler)},
+        group_id="t",
+        service="intake",
+        firewall=principals.firewall("intake"),
+        retry=Retry(attempts=3, first_backoff=0.0),
+    )
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
-    assert len(calls) == 3 and [(d.error_type, d.attempts) for d in dead] == [("ConcurrentWrite", 3)], "set aside, not handed back for ever"
+    assert len(calls) == 3 and [(d.error_type, d.attempts) for d in dead] == [("ConcurrentWrite", 3)], (
+        "set aside, not handed back for ever"
+    )

@@ -31,16 +31,27 @@ def build(principals, handler, on_unreadable=None):
         dead.append(letter)
 
     subscribe(
-        broker, routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
-        group_id="t", service="intake", firewall=principals.firewall("intake"), retry=Retry(attempts=3, first_backoff=0.0),
+        broker,
+        routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
+        group_id="t",
+        service="intake",
+        firewall=principals.firewall("intake"),
+        retry=Retry(attempts=3, first_backoff=0.0),
     )
     return broker, dead
 
 
 def sealed_bytes(principals, key: str, plaintext: bytes) -> bytes:
     fw = principals.firewall(DEFAULT_REFERRER)
-    return seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
-                custody=fw.custody, directory=fw.directory)
+    return seal(
+        plaintext,
+        referral_id=key,
+        schema="NotificationSubmission",
+        schema_version=1,
+        recipients=["intake"],
+        custody=fw.custody,
+        directory=fw.directory,
+    )
 
 
 async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(principals, generator):
@@ -95,14 +106,26 @@ async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principa
     forged = principals.firewall("police_desk").custody  # a valid key, but not a writer of this topic
     async with TestKafkaBroker(broker) as br:
         await br.publish(s.model_dump_json().encode(), TOPIC, key=s.submission_id.encode())
-        await br.publish(seal(s.model_dump_json().encode(), referral_id=s.submission_id, schema="NotificationSubmission",
-                              schema_version=1, recipients=["intake"], custody=forged, directory=principals.firewall("intake").directory),
-                         TOPIC, key=s.submission_id.encode())
+        await br.publish(
+            seal(
+                s.model_dump_json().encode(),
+                referral_id=s.submission_id,
+                schema="NotificationSubmission",
+                schema_version=1,
+                recipients=["intake"],
+                custody=forged,
+                directory=principals.firewall("intake").directory,
+            ),
+            TOPIC,
+            key=s.submission_id.encode(),
+        )
     assert seen == [] and [d.error_type for d in dead] == ["SealError", "SealError"]
     assert "not a sealed envelope" in dead[0].error and "may not write here" in dead[1].error
     plaintext = s.model_dump_json().encode()
     assert principals.original_of(dead[0]) == plaintext, "operations can recover the exact bytes"
-    assert s.subjects[0].family_name.encode() not in base64.b64decode(dead[0].original_b64), "but the topic never holds them in plaintext"
+    assert s.subjects[0].family_name.encode() not in base64.b64decode(dead[0].original_b64), (
+        "but the topic never holds them in plaintext"
+    )
 
 
 @pytest.mark.parametrize("error,kind", [(Rejected(["duplicate child"]), "Rejected"), (KeyError("boom"), "KeyError")])

@@ -76,8 +76,12 @@ def test_submission_rejects_unknown_fields_but_internal_messages_ignore_them(gen
     with pytest.raises(ValidationError, match="Extra inputs"):
         NotificationSubmission.model_validate(d | {"child_name_typo": "x"})
     accepted = d | {
-        "message_id": str(uuid.uuid4()), "referral_id": "REF-0123456789AB", "received_at": d["submitted_at"],
-        "rag": "green", "statutory_footing": "s17", "added_in_v2": {"anything": 1},
+        "message_id": str(uuid.uuid4()),
+        "referral_id": "REF-0123456789AB",
+        "received_at": d["submitted_at"],
+        "rag": "green",
+        "statutory_footing": "s17",
+        "added_in_v2": {"anything": 1},
     }
     assert Notification.model_validate(accepted).rag is RagRating.GREEN
 

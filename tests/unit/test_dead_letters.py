@@ -13,8 +13,8 @@ from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
-from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli import dlq
+from mash_cli.agencies import DEFAULT_REFERRER
 from mash_contracts import DeadLetter, NotificationSubmission, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, RECORD_BYTES
@@ -25,9 +25,12 @@ pytestmark = pytest.mark.unit
 TOPIC = NOTIFICATIONS_SUBMITTED.name
 
 # What the tracing middleware and FastStream add to a published record, at the most W3C and a UUID allow.
-TRACING = [("traceparent", b"00-" + b"a" * 32 + b"-" + b"b" * 16 + b"-01"),
-           ("tracestate", b",".join([b"k" * 256 + b"=" + b"v" * 256] * 32)), ("baggage", b"b" * 8192),
-           ("correlation_id", str(uuid.uuid4()).encode())]
+TRACING = [
+    ("traceparent", b"00-" + b"a" * 32 + b"-" + b"b" * 16 + b"-01"),
+    ("tracestate", b",".join([b"k" * 256 + b"=" + b"v" * 256] * 32)),
+    ("baggage", b"b" * 8192),
+    ("correlation_id", str(uuid.uuid4()).encode()),
+]
 
 
 def record(topic: str, key: bytes | None, value: bytes | None, offset: int = 7) -> ConsumerRecord:
@@ -50,12 +53,16 @@ def largest(key_share: float, make_key, topic: str) -> ConsumerRecord:
 
 # Every other topic takes RECORD_BYTES (below); what differs is whether the letter seals the original.
 @pytest.mark.parametrize("topic", [TOPIC, ACKNOWLEDGEMENTS.name], ids=["sealed", "not sealed"])
-@pytest.mark.parametrize("key_share,make_key", [
-    (0.0, lambda n: b"S-1"),
-    (1.0, lambda n: b"\x01" * n),  # control characters: six bytes each once JSON-escaped
-    (1.0, lambda n: "\U0001f600".encode() * (n // 4)),  # outside the BMP: a surrogate pair, twelve bytes escaped
-    (0.5, lambda n: os.urandom(n)),  # not UTF-8 at all
-], ids=["all value", "control-character key", "emoji key", "half random key"])
+@pytest.mark.parametrize(
+    "key_share,make_key",
+    [
+        (0.0, lambda n: b"S-1"),
+        (1.0, lambda n: b"\x01" * n),  # control characters: six bytes each once JSON-escaped
+        (1.0, lambda n: "\U0001f600".encode() * (n // 4)),  # outside the BMP: a surrogate pair, twelve bytes escaped
+        (0.5, lambda n: os.urandom(n)),  # not UTF-8 at all
+    ],
+    ids=["all value", "control-character key", "emoji key", "half random key"],
+)
 def test_the_dead_letter_of_any_record_a_topic_takes_fits_on_the_dead_letter_topic(principals, topic, key_share, make_key):
     dead_letters = DeadLetters(KafkaBroker(), "intake", principals.firewall("intake"))
     r = largest(key_share, make_key, topic)
@@ -89,8 +96,15 @@ def refusing_large_letters(broker: KafkaBroker, limit: int) -> None:
 
 def sealed(principals, key: str, plaintext: bytes) -> bytes:
     fw = principals.firewall(DEFAULT_REFERRER)
-    return seal(plaintext, referral_id=key, schema="NotificationSubmission", schema_version=1, recipients=["intake"],
-                custody=fw.custody, directory=fw.directory)
+    return seal(
+        plaintext,
+        referral_id=key,
+        schema="NotificationSubmission",
+        schema_version=1,
+        recipients=["intake"],
+        custody=fw.custody,
+        directory=fw.directory,
+    )
 
 
 @pytest.mark.anyio
@@ -108,8 +122,14 @@ async def test_a_dead_letter_refused_as_too_large_becomes_a_reference_and_the_pa
     async def on_unreadable(r, reasons, opened) -> None:
         rejected.append(reasons)
 
-    subscribe(broker, routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)}, group_id="t", service="intake",
-              firewall=principals.firewall("intake"), retry=Retry(attempts=3, first_backoff=0.0))
+    subscribe(
+        broker,
+        routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
+        group_id="t",
+        service="intake",
+        firewall=principals.firewall("intake"),
+        retry=Retry(attempts=3, first_backoff=0.0),
+    )
     refusing_large_letters(broker, limit=100_000)
     big = sealed(principals, key.decode(), b'{"submission_id": "BIG-1", "padding": "' + b"x" * 300_000 + b'"}')
     good = generator.notification()
@@ -141,4 +161,3 @@ def test_the_listing_reads_every_letter_the_hub_writes_and_names_what_it_cannot(
     garbage = dlq.read_letter(2, 9, b"\xff not a letter")
     lines = dlq.render([big, garbage])
     assert str(big.dead_letter_id) in lines[0] and lines[1].startswith(f"unreadable at {DEAD_LETTERS.name}[2]@9: ")
-

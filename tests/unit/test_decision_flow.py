@@ -10,18 +10,22 @@ from sqlalchemy import select
 from mash_contracts import (
     Agency,
     AlertKind,
-    ConcernCategory as C,
     Contribution,
     ContributionStatus,
     Outcome,
     RagRating,
-    ThresholdLevel as L,
     derived_id,
 )
+from mash_contracts import (
+    ConcernCategory as C,
+)
+from mash_contracts import (
+    ThresholdLevel as L,
+)
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
 from mash_decision.assembly import Assembly, NotPending, metadata
 from mash_decision.tables import rag_changes
-from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.store import Database, outbox
 
@@ -45,8 +49,9 @@ def now() -> Now:
 @pytest.fixture
 def assembly(database_url, principals, now, declared_findings):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now,
-                   declared_findings=declared_findings)
+    yield Assembly(
+        db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now, declared_findings=declared_findings
+    )
     db.dispose()
 
 
@@ -58,9 +63,14 @@ def notify(generator, categories, danger=False):
 
 def answer(n, agency, findings=()):
     return Contribution(
-        message_id=derived_id("contribution", n.referral_id, agency.value), referral_id=n.referral_id, agency=agency,
-        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND, findings=list(findings),
-        rationale="test", policy_version="test-1", researched_at=MONDAY,
+        message_id=derived_id("contribution", n.referral_id, agency.value),
+        referral_id=n.referral_id,
+        agency=agency,
+        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND,
+        findings=list(findings),
+        rationale="test",
+        policy_version="test-1",
+        researched_at=MONDAY,
     )
 
 
@@ -125,11 +135,25 @@ def test_a_manager_override_changes_the_outcome_with_its_rationale_on_record(ass
         assembly.record_contribution(answer(n, a))
     with pytest.raises(ValueError, match="rationale"):
         assembly.override(n.referral_id, "a.manager", L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, [], "no")
-    decision = assembly.override(n.referral_id, "a.manager", L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, [Agency.CHILDRENS_SOCIAL_CARE],
-                                 "Disclosure withdrawn and explained by a medical condition; single assessment instead.")
-    assert (decision.level, decision.outcome, decision.recommended_level) == (L.CHILD_IN_NEED, Outcome.CIN_ASSESSMENT, L.CHILD_PROTECTION)
-    assert decision.override_rationale.startswith("Disclosure withdrawn") and decision.recipients == [Agency.CHILDRENS_SOCIAL_CARE]
-    products = [p for t in ("mash.products.childrens_social_care", "mash.products.police") for p in published(assembly, principals, t)]
+    decision = assembly.override(
+        n.referral_id,
+        "a.manager",
+        L.CHILD_IN_NEED,
+        Outcome.CIN_ASSESSMENT,
+        [Agency.CHILDRENS_SOCIAL_CARE],
+        "Disclosure withdrawn and explained by a medical condition; single assessment instead.",
+    )
+    assert (decision.level, decision.outcome, decision.recommended_level) == (
+        L.CHILD_IN_NEED,
+        Outcome.CIN_ASSESSMENT,
+        L.CHILD_PROTECTION,
+    )
+    assert decision.override_rationale.startswith("Disclosure withdrawn") and decision.recipients == [
+        Agency.CHILDRENS_SOCIAL_CARE
+    ]
+    products = [
+        p for t in ("mash.products.childrens_social_care", "mash.products.police") for p in published(assembly, principals, t)
+    ]
     assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE], "routed as the manager decided"
 
 
@@ -152,7 +176,9 @@ def test_the_decision_deadline_alert_fires_once(assembly, principals, generator,
     assert kinds.count(AlertKind.DECISION_OVERDUE) == 1
 
 
-def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadlines(assembly, principals, generator, now, monkeypatch):
+def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadlines(
+    assembly, principals, generator, now, monkeypatch
+):
     stuck, other = notify(generator, [C.NEGLECT]), notify(generator, [C.NEGLECT])
     assembly.record_notification(stuck)
     assembly.record_notification(other)

@@ -33,7 +33,15 @@ TABLE = [
     ("police", "custody_photo", {"neglect"}, F.S47, "child", 0, "not shared by policy"),
     ("health", "gp_registration", {"other"}, F.S17, "child", 120, SHARED),
     ("health", "mental_health_contact", {"parental_mental_health"}, F.S17, "parent_carer", 3, SHARED),
-    ("health", "mental_health_contact", {"parental_mental_health"}, F.S17, "alleged_perpetrator", 3, "not relevant for a alleged perpetrator"),
+    (
+        "health",
+        "mental_health_contact",
+        {"parental_mental_health"},
+        F.S17,
+        "alleged_perpetrator",
+        3,
+        "not relevant for a alleged perpetrator",
+    ),
     ("health", "mental_health_contact", {"missing"}, F.S47, "parent_carer", 3, "not relevant to the concerns"),
     ("health", "unscheduled_care", {"physical_abuse"}, F.S47, "child", 2, SHARED),
     ("health", "unscheduled_care", {"physical_abuse"}, F.S47, "child", 14, "time window"),
@@ -100,7 +108,9 @@ def test_each_desk_states_its_own_lawful_basis_for_research(agency, footing, con
 
     s = generator.notification()
     position = ConsentPosition(status=ConsentStatus(consent), reason=None if consent == "given" else "Would increase risk")
-    n = accept(s.model_copy(update={"consent": position}), datetime(2026, 11, 16, tzinfo=UTC), referrer_system="northshire_schools").model_copy(update={"statutory_footing": footing})
+    n = accept(
+        s.model_copy(update={"consent": position}), datetime(2026, 11, 16, tzinfo=UTC), referrer_system="northshire_schools"
+    ).model_copy(update={"statutory_footing": footing})
     basis = lawful_basis(n, POLICIES[agency])
     if cited is None:
         assert isinstance(basis, str) and basis.startswith("Declined") and "s47 grounds" in basis
@@ -116,8 +126,11 @@ def test_recorded_grounds_are_cited_in_the_reason_without_consent(generator):
     from mash_runtime.desk.policy import Grounds, lawful_basis
 
     s = generator.notification()
-    n = accept(s.model_copy(update={"consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")}),
-               datetime(2026, 11, 16, tzinfo=UTC), referrer_system="northshire_schools").model_copy(update={"statutory_footing": F.S47})
+    n = accept(
+        s.model_copy(update={"consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")}),
+        datetime(2026, 11, 16, tzinfo=UTC),
+        referrer_system="northshire_schools",
+    ).model_copy(update={"statutory_footing": F.S47})
     grounds = Grounds("g-1", "strategy_discussion", "manager Ayo", "2026-11-16T10:00:00+00:00")
     basis = lawful_basis(n, POLICIES["health"], grounds)
     assert basis.grounds == grounds and "strategy discussion's decision recorded by manager Ayo" in basis.without_consent_reason

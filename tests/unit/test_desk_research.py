@@ -35,8 +35,16 @@ def ago(days: int) -> str:
 
 
 def person(pid, given, family, dob, nhs=None, postcode="AB1 2CD"):
-    return {"person_id": pid, "given_name": given, "family_name": family, "date_of_birth": dob, "nhs_number": nhs,
-            "address_line1": "3 Mill Lane", "postcode": postcode, "true_person_id": None}
+    return {
+        "person_id": pid,
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": dob,
+        "nhs_number": nhs,
+        "address_line1": "3 Mill Lane",
+        "postcode": postcode,
+        "true_person_id": None,
+    }
 
 
 POLICE_ROWS = {
@@ -47,18 +55,57 @@ POLICE_ROWS = {
         person("POL-4", "Tina", "Marsh", "1985-01-01", postcode="ZZ9 9ZZ"),  # an unrelated victim
     ],
     "incidents": [
-        {"incident_id": "INC-1", "occurred_on": ago(60), "kind": "domestic_abuse", "victim_id": "POL-2", "perpetrator_id": "POL-3",
-         "children_present": True, "child_ids": ["POL-1"], "risk_grading": "high", "summary": "Argument escalated to assault"},
-        {"incident_id": "INC-2", "occurred_on": ago(200), "kind": "domestic_abuse", "victim_id": "POL-2", "perpetrator_id": "POL-3",
-         "children_present": False, "child_ids": [], "risk_grading": "medium", "summary": "Verbal abuse and damage"},
-        {"incident_id": "INC-3", "occurred_on": ago(1400), "kind": "domestic_abuse", "victim_id": "POL-4", "perpetrator_id": "POL-3",
-         "children_present": False, "child_ids": [], "risk_grading": "standard", "summary": "Ex-partner harassment"},
+        {
+            "incident_id": "INC-1",
+            "occurred_on": ago(60),
+            "kind": "domestic_abuse",
+            "victim_id": "POL-2",
+            "perpetrator_id": "POL-3",
+            "children_present": True,
+            "child_ids": ["POL-1"],
+            "risk_grading": "high",
+            "summary": "Argument escalated to assault",
+        },
+        {
+            "incident_id": "INC-2",
+            "occurred_on": ago(200),
+            "kind": "domestic_abuse",
+            "victim_id": "POL-2",
+            "perpetrator_id": "POL-3",
+            "children_present": False,
+            "child_ids": [],
+            "risk_grading": "medium",
+            "summary": "Verbal abuse and damage",
+        },
+        {
+            "incident_id": "INC-3",
+            "occurred_on": ago(1400),
+            "kind": "domestic_abuse",
+            "victim_id": "POL-4",
+            "perpetrator_id": "POL-3",
+            "children_present": False,
+            "child_ids": [],
+            "risk_grading": "standard",
+            "summary": "Ex-partner harassment",
+        },
     ],
     "intelligence": [
-        {"intel_id": "INT-1", "subject_id": "POL-3", "recorded_on": ago(2000), "summary": "Associates with known offenders",
-         "not_for_disclosure": False, "handling_code": "P"},
-        {"intel_id": "INT-2", "subject_id": "POL-3", "recorded_on": ago(30), "summary": "Operation details",
-         "not_for_disclosure": True, "handling_code": "S"},
+        {
+            "intel_id": "INT-1",
+            "subject_id": "POL-3",
+            "recorded_on": ago(2000),
+            "summary": "Associates with known offenders",
+            "not_for_disclosure": False,
+            "handling_code": "P",
+        },
+        {
+            "intel_id": "INT-2",
+            "subject_id": "POL-3",
+            "recorded_on": ago(30),
+            "summary": "Operation details",
+            "not_for_disclosure": True,
+            "handling_code": "S",
+        },
     ],
 }
 
@@ -74,13 +121,39 @@ def desk(database_url, principals):
 def referral(generator, categories, danger=False, consent=ConsentStatus.NOT_SOUGHT):
     s = generator.notification()
     subjects = [
-        Subject(subject_ref="child1", role=SubjectRole.CHILD, given_name="Amy", family_name="Rowe", date_of_birth=date(2019, 5, 1), nhs_number="9990000018", address=HOME),
-        Subject(subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name="Kerry", family_name="Rowe", date_of_birth=date(1991, 2, 11), address=HOME),
-        Subject(subject_ref="adult2", role=SubjectRole.ALLEGED_PERPETRATOR, given_name="Dean", family_name="Harlow", date_of_birth=date(1988, 7, 30), address=HOME),
+        Subject(
+            subject_ref="child1",
+            role=SubjectRole.CHILD,
+            given_name="Amy",
+            family_name="Rowe",
+            date_of_birth=date(2019, 5, 1),
+            nhs_number="9990000018",
+            address=HOME,
+        ),
+        Subject(
+            subject_ref="parent1",
+            role=SubjectRole.PARENT_CARER,
+            given_name="Kerry",
+            family_name="Rowe",
+            date_of_birth=date(1991, 2, 11),
+            address=HOME,
+        ),
+        Subject(
+            subject_ref="adult2",
+            role=SubjectRole.ALLEGED_PERPETRATOR,
+            given_name="Dean",
+            family_name="Harlow",
+            date_of_birth=date(1988, 7, 30),
+            address=HOME,
+        ),
     ]
     consent_position = ConsentPosition(status=consent, reason=None if consent is ConsentStatus.GIVEN else "Would increase risk")
     concern = s.concern.model_copy(update={"categories": categories, "immediate_danger": danger})
-    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}), NOW, referrer_system="northshire_schools")
+    return accept(
+        s.model_copy(update={"subjects": subjects, "concern": concern, "consent": consent_position}),
+        NOW,
+        referrer_system="northshire_schools",
+    )
 
 
 def opened(desk, row):
@@ -106,7 +179,9 @@ def test_s47_shares_household_domestic_abuse_history_and_withholds_third_parties
     assert {"repeat_domestic_abuse", "domestic_abuse_history"} <= set(c.findings)
     assert not any(i.signal_only for i in c.items), "intelligence is not relevant to domestic abuse: not even signalled"
     assert "Operation details" not in c.model_dump_json()
-    assert record["identities_withheld"] == [{"record_ref": "INC-3", "role": "victim", "reason": "not a subject of the referral: identity withheld"}]
+    assert record["identities_withheld"] == [
+        {"record_ref": "INC-3", "role": "victim", "reason": "not a subject of the referral: identity withheld"}
+    ]
     assert {n["record_ref"] for n in record["not_shared"]} == {"INT-1", "INT-2"}
     adult2 = next(s for s in record["data_subjects"] if s["subject_ref"] == "adult2")
     assert adult2["agency_person_id"] == "POL-3" and adult2["confidence"] < 1, "fuzzy match on the misspelt family name"
@@ -141,16 +216,26 @@ def test_police_research_an_s17_referral_without_consent_proportionately(desk, g
 
 def grounds_for(notification, grounds_id="6f1c0c52-7d7e-4a55-9d0e-3f0d1c2b4a11"):
     from mash_contracts import GroundsKind, ResearchGrounds, StatutoryFooting
-    return ResearchGrounds(message_id=grounds_id, referral_id=notification.referral_id, grounds_id=grounds_id, kind=GroundsKind.S47,
-                           recorded_by="manager Ayo", rationale="Bruising seen by the nursery on two occasions this month.",
-                           recorded_at=NOW, notification=notification.model_copy(update={"statutory_footing": StatutoryFooting.S47}))
+
+    return ResearchGrounds(
+        message_id=grounds_id,
+        referral_id=notification.referral_id,
+        grounds_id=grounds_id,
+        kind=GroundsKind.S47,
+        recorded_by="manager Ayo",
+        rationale="Bruising seen by the nursery on two occasions this month.",
+        recorded_at=NOW,
+        notification=notification.model_copy(update={"statutory_footing": StatutoryFooting.S47}),
+    )
 
 
 def test_recorded_s47_grounds_reopen_research_under_s47_and_are_cited(desk, generator):
     n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], consent=ConsentStatus.REFUSED)
     first, _ = answered(desk, n)
     grounds = grounds_for(n)
-    assert desk.answer(grounds.notification, NOW, grounds) and not desk.answer(grounds.notification, NOW, grounds), "once per grounds"
+    assert desk.answer(grounds.notification, NOW, grounds) and not desk.answer(grounds.notification, NOW, grounds), (
+        "once per grounds"
+    )
     with desk.db.transaction() as s:
         rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).order_by(outbox.c.id)).all()
         records = {r["disclosure_id"]: r for r in disclosure.for_referral(s, n.referral_id)}
@@ -174,12 +259,18 @@ def test_answer_after_the_return_deadline_says_why(desk, generator):
     n = referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True)  # red: 2 hours
     assert desk.answer(n, NOW + timedelta(hours=3))
     with desk.db.transaction() as s:
-        c = Contribution.model_validate_json(opened(desk, s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).one()))
+        c = Contribution.model_validate_json(
+            opened(desk, s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).one())
+        )
     assert c.due_by == n.received_at + timedelta(hours=2) and "after the red return deadline" in c.late_reason
 
 
 def test_disclosure_record_has_every_field_the_guidance_lists(desk, generator):
     _, record = answered(desk, referral(generator, [ConcernCategory.DOMESTIC_ABUSE], danger=True))
-    empty = [k for k, v in record.items() if v in (None, "", []) and k not in ("declined_reason", "uncertain_matches", "sensitivity_flags", "grounds")]
+    empty = [
+        k
+        for k, v in record.items()
+        if v in (None, "", []) and k not in ("declined_reason", "uncertain_matches", "sensitivity_flags", "grounds")
+    ]
     assert empty == [], f"unfilled disclosure fields: {empty}"
     assert json.dumps(record)  # stored as JSON

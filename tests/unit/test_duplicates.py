@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import ConcernCategory as C, RagRating
+from mash_contracts import ConcernCategory as C
+from mash_contracts import RagRating
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT
 from mash_decision.products import decision_for, outcome_notice
-from mash_contracts.threshold import load_model
 from mash_intake import duplicates, links, revisions
 from mash_intake.handlers import IntakeHandlers
 from mash_intake.screening import accept
@@ -42,8 +43,15 @@ def under(submission, reference):
 @pytest.fixture
 def first(generator):
     s = generator.notification()
-    return about(s, C.NEGLECT, C.EMOTIONAL_ABUSE, nhs_number="9434765919", given_name="Zoë", family_name="O'Brien",
-                 date_of_birth=date(2016, 3, 4))
+    return about(
+        s,
+        C.NEGLECT,
+        C.EMOTIONAL_ABUSE,
+        nhs_number="9434765919",
+        given_name="Zoë",
+        family_name="O'Brien",
+        date_of_birth=date(2016, 3, 4),
+    )
 
 
 def fp(submission, at=MONDAY, ref="REF-000000000001"):
@@ -52,16 +60,24 @@ def fp(submission, at=MONDAY, ref="REF-000000000001"):
 
 # -- the rule ---------------------------------------------------------------------------------------------------
 
+
 def test_the_same_referrer_child_and_concern_within_the_window_is_a_duplicate(first):
-    again = under(about(first, C.NEGLECT, nhs_number="9434765919", given_name="Zoë", family_name="O'Brien",
-                        date_of_birth=date(2016, 3, 4)), "SECOND-REF")
+    again = under(
+        about(first, C.NEGLECT, nhs_number="9434765919", given_name="Zoë", family_name="O'Brien", date_of_birth=date(2016, 3, 4)),
+        "SECOND-REF",
+    )
     assert duplicates.is_duplicate(fp(again, MONDAY + timedelta(hours=5)), fp(first), WINDOW)
 
 
 def test_the_referrer_is_its_kind_agency_organisation_and_contact(first):
     earlier = fp(first)
-    loud = referred_by(first, organisation="  " + first.referrer.organisation.upper() + " ", email=first.referrer.email.upper(),
-                       name="Someone Else", role="Headteacher")
+    loud = referred_by(
+        first,
+        organisation="  " + first.referrer.organisation.upper() + " ",
+        email=first.referrer.email.upper(),
+        name="Someone Else",
+        role="Headteacher",
+    )
     assert duplicates.is_duplicate(fp(loud), earlier, WINDOW), "case and spacing, name and role do not make another referrer"
     assert not duplicates.is_duplicate(fp(referred_by(first, organisation="Another School")), earlier, WINDOW)
     assert not duplicates.is_duplicate(fp(referred_by(first, email="someone.else@example.org")), earlier, WINDOW)
@@ -83,8 +99,9 @@ def test_the_child_is_the_same_by_nhs_number_or_by_name_and_date_of_birth(first)
     assert not duplicates.is_duplicate(fp(sibling), earlier, WINDOW), "a sibling with the same family name and birthday"
     other_day = about(first, C.NEGLECT, nhs_number=None, date_of_birth=date(2016, 3, 5))
     assert not duplicates.is_duplicate(fp(other_day), earlier, WINDOW)
-    adult_only = first.model_copy(update={"subjects": first.subjects[1:] + [first.subjects[0].model_copy(update={
-        "role": "household_member"})]})
+    adult_only = first.model_copy(
+        update={"subjects": first.subjects[1:] + [first.subjects[0].model_copy(update={"role": "household_member"})]}
+    )
     assert not fp(adult_only).people, "only people at risk identify the concern's subject"
 
 
@@ -103,12 +120,16 @@ def test_the_window_edges(first):
 
 
 def test_the_most_recently_opened_match_is_chosen_and_its_own_referral_never(first):
-    older, newer = fp(first, MONDAY - timedelta(hours=30), "REF-00000000000A"), fp(first, MONDAY - timedelta(hours=2), "REF-00000000000B")
+    older, newer = (
+        fp(first, MONDAY - timedelta(hours=30), "REF-00000000000A"),
+        fp(first, MONDAY - timedelta(hours=2), "REF-00000000000B"),
+    )
     assert duplicates.duplicate_of(fp(first, MONDAY, "REF-00000000000C"), [older, newer], WINDOW) == newer
     assert duplicates.duplicate_of(fp(first, MONDAY, "REF-00000000000B"), [newer], WINDOW) is None
 
 
 # -- intake's transaction ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def intake(database_url, principals):
@@ -123,8 +144,9 @@ def take(intake, submission, at, referrer_system="northshire_schools"):
 
 def sent(intake, principals, topic, key=None):
     with intake.db.transaction() as s:
-        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic)
-                         .order_by(outbox.c.id)).all()
+        rows = s.execute(
+            select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)
+        ).all()
     return [principals.read(t, k, p) for t, k, p in rows if key is None or k == key.encode()]
 
 
@@ -143,14 +165,20 @@ def test_the_same_notification_under_a_second_reference_is_linked_not_a_second_c
     assert [n.message_id for n in sent(intake, principals, NOTIFICATIONS.name)] == [opened.message_id, linked.message_id]
 
     # The linked reference's own update is the referral's next revision too; the first reference's as well.
-    disclosure = second.model_copy(update={"concern": second.concern.model_copy(update={"description": "She has disclosed more."})})
+    disclosure = second.model_copy(
+        update={"concern": second.concern.model_copy(update={"description": "She has disclosed more."})}
+    )
     update = take(intake, disclosure, MONDAY + timedelta(hours=30))
     assert (update.referral_id, update.revision, update.changes) == (opened.referral_id, 3, ["concern"])
     assert update.needs_research and update.linked_submission_ids == [first.submission_id, "SECOND-REF"]
     assert take(intake, first, MONDAY) is None, "the first reference's retry is still a retry"
     with intake.db.engine.connect() as c:
-        stored = " ".join(str(v) for t in (links.submissions, links.duplicate_keys, revisions.revisions)
-                          for row in c.execute(select(t)) for v in row)
+        stored = " ".join(
+            str(v)
+            for t in (links.submissions, links.duplicate_keys, revisions.revisions)
+            for row in c.execute(select(t))
+            for v in row
+        )
     for personal in ("9434765919", "Brien", "Zo", first.referrer.email, first.referrer.organisation):
         assert personal not in stored, "intake keeps keyed digests, never names, NHS numbers or contact details"
 
@@ -180,8 +208,15 @@ def test_the_decision_and_every_reference_name_both(intake, first):
     take(intake, first, MONDAY)
     linked = take(intake, under(first, "SECOND-REF"), MONDAY + timedelta(hours=2))
     model = load_model("default")
-    decision = decision_for(linked, {}, model.recommend(linked, {}, no_answer=frozenset(), today=MONDAY.date()), model.version,
-                            MONDAY, decided_by="test", rag=linked.rag)
+    decision = decision_for(
+        linked,
+        {},
+        model.recommend(linked, {}, no_answer=frozenset(), today=MONDAY.date()),
+        model.version,
+        MONDAY,
+        decided_by="test",
+        rag=linked.rag,
+    )
     assert decision.linked_submission_ids == [first.submission_id, "SECOND-REF"]
     notices = [outcome_notice(linked, decision, r) for r in decision.linked_submission_ids]
     assert [n.submission_id for n in notices] == [first.submission_id, "SECOND-REF"]

@@ -24,8 +24,15 @@ def custody(keys, service):
 
 
 def sealed(keys, sender="police_desk", recipients=("decision",), referral="REF-0123456789AB", plaintext=SECRET):
-    return seal(plaintext, referral_id=referral, schema="Contribution", schema_version=1, recipients=list(recipients),
-                custody=custody(keys, sender), directory=Directory.load(keys))
+    return seal(
+        plaintext,
+        referral_id=referral,
+        schema="Contribution",
+        schema_version=1,
+        recipients=list(recipients),
+        custody=custody(keys, sender),
+        directory=Directory.load(keys),
+    )
 
 
 def opened(keys, envelope, me="decision", **kw):
@@ -132,8 +139,16 @@ def test_a_case_bound_message_needs_the_case_key_too(keys):
     cases = FileCaseKeys(keys)
     key = cases.key_for("REF-0123456789AB", create=True)
     assert cases.key_for("REF-0123456789AB", create=True) == key, "one key per case"
-    envelope = seal(SECRET, referral_id="REF-0123456789AB", schema="Contribution", schema_version=1, recipients=["decision"],
-                    custody=custody(keys, "police_desk"), directory=Directory.load(keys), case_key=key)
+    envelope = seal(
+        SECRET,
+        referral_id="REF-0123456789AB",
+        schema="Contribution",
+        schema_version=1,
+        recipients=["decision"],
+        custody=custody(keys, "police_desk"),
+        directory=Directory.load(keys),
+        case_key=key,
+    )
     assert opened(keys, envelope, case_key_for=lambda r: cases.key_for(r, create=False))[1] == SECRET
     with pytest.raises(SealError, match="cannot open"):  # the recipient's private key alone is not enough
         opened(keys, envelope, case_key_for=lambda r: b"\x00" * 32)
@@ -146,8 +161,16 @@ def test_a_shredded_case_cannot_be_opened_or_given_a_new_key(keys):
 
     cases = FileCaseKeys(keys)
     key = cases.key_for("REF-AAAAAAAAAAAA", create=True)
-    envelope = seal(SECRET, referral_id="REF-AAAAAAAAAAAA", schema="Notification", schema_version=1, recipients=["decision"],
-                    custody=custody(keys, "intake"), directory=Directory.load(keys), case_key=key)
+    envelope = seal(
+        SECRET,
+        referral_id="REF-AAAAAAAAAAAA",
+        schema="Notification",
+        schema_version=1,
+        recipients=["decision"],
+        custody=custody(keys, "intake"),
+        directory=Directory.load(keys),
+        case_key=key,
+    )
     assert cases.shred("REF-AAAAAAAAAAAA", "test: retention") is True
     assert not (keys / "cases" / "REF-AAAAAAAAAAAA.key").exists()
     assert cases.shredded("REF-AAAAAAAAAAAA")["reason"] == "test: retention"
@@ -164,20 +187,39 @@ def test_a_version_1_envelope_still_opens(keys):
     raw["format"] = "mash-envelope-1"
     del raw["header"]["case_bound"]
     # Version 1 was only ever sealed with the header as associated data: re-seal the content under the v1 header.
-    from mash_runtime.firewall.envelope import Header, HPKE
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     import os
-    header = Header(**{**raw["header"], "recipients": tuple(raw["header"]["recipients"]),
-                       "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"])})
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from mash_runtime.firewall.envelope import HPKE, Header
+
+    header = Header(
+        **{
+            **raw["header"],
+            "recipients": tuple(raw["header"]["recipients"]),
+            "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"]),
+        }
+    )
     aad = header.canonical("mash-envelope-1")
     assert b"case_bound" not in aad
     data_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
     kid = header.recipient_key_ids[0]
-    raw["wrapped_keys"] = {f"decision/{kid}": base64.b64encode(HPKE.encrypt(data_key, Directory.load(keys).encryption_key("decision")[1], info=aad)).decode()}
+    raw["wrapped_keys"] = {
+        f"decision/{kid}": base64.b64encode(
+            HPKE.encrypt(data_key, Directory.load(keys).encryption_key("decision")[1], info=aad)
+        ).decode()
+    }
     raw["nonce"] = base64.b64encode(nonce).decode()
     raw["ciphertext"] = base64.b64encode(AESGCM(data_key).encrypt(nonce, SECRET, aad)).decode()
-    signed = b"\x1f".join([b"mash-envelope-1", aad, json.dumps(raw["wrapped_keys"], sort_keys=True).encode(),
-                            raw["nonce"].encode(), raw["ciphertext"].encode()])
+    signed = b"\x1f".join(
+        [
+            b"mash-envelope-1",
+            aad,
+            json.dumps(raw["wrapped_keys"], sort_keys=True).encode(),
+            raw["nonce"].encode(),
+            raw["ciphertext"].encode(),
+        ]
+    )
     raw["signature"] = base64.b64encode(custody(keys, "police_desk").sign(signed)).decode()
     assert opened(keys, json.dumps(raw).encode())[1] == SECRET
 
@@ -188,23 +230,36 @@ def test_a_version_2_header_with_a_field_missing_or_added_is_refused(keys):
             opened(keys, edit(sealed(keys), change))
 
 
-@pytest.mark.parametrize("hostile", [b"0", b"[]", b'"text"', b"null", b'{"format": "mash-envelope-1", "header": 1}',
-                                     b'{"format": "mash-envelope-1", "header": {"recipients": 5}}',
-                                     b'{"format": "mash-envelope-2", "header": {"recipients": 5}}'])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b"0",
+        b"[]",
+        b'"text"',
+        b"null",
+        b'{"format": "mash-envelope-1", "header": 1}',
+        b'{"format": "mash-envelope-1", "header": {"recipients": 5}}',
+        b'{"format": "mash-envelope-2", "header": {"recipients": 5}}',
+    ],
+)
 def test_json_that_is_not_an_envelope_is_a_seal_error_not_a_crash(keys, hostile):
     # Found by the fuzz tier: b"0" is valid JSON, and an AttributeError escaped the consumer's guard.
     with pytest.raises(SealError, match="envelope"):
         opened(keys, hostile)
 
 
-@pytest.mark.parametrize("change", [
-    lambda raw: raw["header"].update(schema_version=1.0),  # Python would sign "1.0"; other languages refuse it
-    lambda raw: raw["header"].update(case_bound=0),
-    lambda raw: raw["header"].update(recipient_key_ids=[]),  # recipients and key ids must pair
-    lambda raw: raw["header"].update(recipients=["decision", "decision"], recipient_key_ids=["a", "b"]),
-    lambda raw: raw["header"].update(message_id="\ud800"),  # an unpaired surrogate has no UTF-8 form
-    lambda raw: raw.update(nonce=7),
-], ids=["float version", "integer flag", "unpaired key ids", "duplicate recipient", "lone surrogate", "number nonce"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda raw: raw["header"].update(schema_version=1.0),  # Python would sign "1.0"; other languages refuse it
+        lambda raw: raw["header"].update(case_bound=0),
+        lambda raw: raw["header"].update(recipient_key_ids=[]),  # recipients and key ids must pair
+        lambda raw: raw["header"].update(recipients=["decision", "decision"], recipient_key_ids=["a", "b"]),
+        lambda raw: raw["header"].update(message_id="\ud800"),  # an unpaired surrogate has no UTF-8 form
+        lambda raw: raw.update(nonce=7),
+    ],
+    ids=["float version", "integer flag", "unpaired key ids", "duplicate recipient", "lone surrogate", "number nonce"],
+)
 def test_a_version_2_member_of_the_wrong_type_is_refused_before_anything_is_verified(keys, change):
     with pytest.raises(SealError, match="malformed envelope"):
         opened(keys, edit(sealed(keys), change))

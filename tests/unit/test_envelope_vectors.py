@@ -33,9 +33,13 @@ def custody(tmp_path_factory):
 def test_every_recipient_opens_the_vector(case, custody):
     directory = Directory.from_json(VECTORS["directory"])
     for me in case["recipients"]:
-        header, plaintext = open_sealed(case["envelope"].encode(), custody=custody[me], directory=directory,
-                                        expected_senders={case["sender"]},
-                                        case_key_for=lambda _: bytes.fromhex(case["case_key_hex"]))
+        header, plaintext = open_sealed(
+            case["envelope"].encode(),
+            custody=custody[me],
+            directory=directory,
+            expected_senders={case["sender"]},
+            case_key_for=lambda _: bytes.fromhex(case["case_key_hex"]),
+        )
         assert plaintext.decode() == case["plaintext_utf8"]
         assert header.sender == case["sender"]
 
@@ -76,6 +80,7 @@ def test_the_published_key_ids_are_the_fingerprints_of_the_public_keys():
         raw = signing.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         assert raw.hex() == party["signing_public_hex"]
         from mash_runtime.firewall.keys import key_id
+
         assert key_id("sig", signing) == party["signing_key_id"] and key_id("enc", encryption) == party["encryption_key_id"]
 
 
@@ -87,9 +92,9 @@ def test_a_private_key_sent_for_enrolment_is_refused():
 def test_an_agency_enrolled_after_the_directory_was_read_is_accepted_at_once(tmp_path):
     """The directory is read again on a refusal, so an agency's first message after its enrolment is not refused by
     a service that read the directory a moment before."""
+    from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
     from mash_runtime.firewall import Firewall, generate
     from mash_runtime.firewall.keys import enrol, new_agency_keys
-    from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 
     keys = tmp_path / "keys"
     generate(keys, ["intake"])
@@ -101,7 +106,14 @@ def test_an_agency_enrolled_after_the_directory_was_read_is_accepted_at_once(tmp
     agency = Firewall.for_agency("hillside", tmp_path / "hillside")
     from mash_runtime.firewall import seal
 
-    envelope = seal(b'{"x": 1}', referral_id="H-1", schema="NotificationSubmission", schema_version=1, recipients=["intake"],
-                    custody=agency.custody, directory=agency.directory)
+    envelope = seal(
+        b'{"x": 1}',
+        referral_id="H-1",
+        schema="NotificationSubmission",
+        schema_version=1,
+        recipients=["intake"],
+        custody=agency.custody,
+        directory=agency.directory,
+    )
     sender, plaintext = intake.open(NOTIFICATIONS_SUBMITTED.name, b"H-1", envelope)
     assert sender == "hillside" and plaintext == b'{"x": 1}'

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from mash_contracts import Agency, ConcernCategory as C, Decision, Factor, shorten
-from mash_contracts.threshold import MODELS, ThresholdModel, load_model
 from tests.unit.test_practice_table import CASES, run
+
+from mash_contracts import Decision, Factor, shorten
+from mash_contracts.threshold import MODELS, ThresholdModel, load_model
 
 pytestmark = pytest.mark.unit
 CASE = next(c for c in CASES if c.name == "repeat DA, bail in force, baby")
@@ -41,13 +41,16 @@ def test_a_factor_name_too_long_for_the_contract_stops_loading(tmp_path):
         ThresholdModel.load(tmp_path / "long.toml")
 
 
-@pytest.mark.parametrize("text,limit,expected", [
-    ("short enough", 120, "short enough"),
-    ("alpha beta gamma delta", 15, "alpha beta…"),
-    ("alpha, beta gamma", 12, "alpha, beta…"),
-    ("alpha, beta gamma", 11, "alpha…"),
-    ("x" * 30, 10, "x" * 9 + "…"),
-])
+@pytest.mark.parametrize(
+    "text,limit,expected",
+    [
+        ("short enough", 120, "short enough"),
+        ("alpha beta gamma delta", 15, "alpha beta…"),
+        ("alpha, beta gamma", 12, "alpha, beta…"),
+        ("alpha, beta gamma", 11, "alpha…"),
+        ("x" * 30, 10, "x" * 9 + "…"),
+    ],
+)
 def test_shorten_cuts_at_a_word(text, limit, expected):
     assert shorten(text, limit) == expected and len(shorten(text, limit)) <= limit
 

@@ -18,12 +18,37 @@ START, END = date(2026, 1, 1), date(2026, 3, 31)
 T = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday
 
 
-def contact(i: int, at: datetime = T, *, kind="professional", agency="police", level=2, outcome="early_help", rag="amber",
-            decided_after=timedelta(hours=2), due_after=timedelta(hours=8), children=("kid",), returns=(), findings=()):
+def contact(
+    i: int,
+    at: datetime = T,
+    *,
+    kind="professional",
+    agency="police",
+    level=2,
+    outcome="early_help",
+    rag="amber",
+    decided_after=timedelta(hours=2),
+    due_after=timedelta(hours=8),
+    children=("kid",),
+    returns=(),
+    findings=(),
+):
     decided = at + decided_after if outcome else None
-    return ContactRow(f"REF-{i:012X}", at, kind, agency if kind == "professional" else None, ("neglect",), rag,
-                      level if outcome else None, outcome, decided, at + due_after if due_after else None, tuple(returns),
-                      tuple(children), tuple(findings))
+    return ContactRow(
+        f"REF-{i:012X}",
+        at,
+        kind,
+        agency if kind == "professional" else None,
+        ("neglect",),
+        rag,
+        level if outcome else None,
+        outcome,
+        decided,
+        at + due_after if due_after else None,
+        tuple(returns),
+        tuple(children),
+        tuple(findings),
+    )
 
 
 def many(n: int, start: int = 0, **kw) -> list[ContactRow]:
@@ -46,9 +71,12 @@ def test_volumes_by_month_and_source():
 
 
 def test_a_referral_is_level_three_or_more_to_childrens_social_care():
-    rows = (many(10, level=3, outcome="cin_assessment") + many(10, 100, level=4, outcome="strategy_discussion")
-            + many(20, 200, level=2, outcome="early_help")
-            + many(5, 300, level=2, outcome="cin_assessment"))  # a manager's override to level 2: not a referral
+    rows = (
+        many(10, level=3, outcome="cin_assessment")
+        + many(10, 100, level=4, outcome="strategy_discussion")
+        + many(20, 200, level=2, outcome="early_help")
+        + many(5, 300, level=2, outcome="cin_assessment")
+    )  # a manager's override to level 2: not a referral
     f = figures(rows, START, END)
     conv = f.table("contacts_that_became_referrals")
     assert conv.rows == ["6 Police"] and conv.cells[0] == [20, 25]
@@ -60,8 +88,11 @@ def test_a_referral_is_level_three_or_more_to_childrens_social_care():
 
 
 def test_decisions_against_the_one_working_day_deadline():
-    rows = (many(15) + many(6, 100, decided_after=timedelta(hours=30))
-            + many(8, 200, due_after=None, at=datetime(2026, 1, 9, 16, 0, tzinfo=UTC), decided_after=timedelta(days=3)))
+    rows = (
+        many(15)
+        + many(6, 100, decided_after=timedelta(hours=30))
+        + many(8, 200, due_after=None, at=datetime(2026, 1, 9, 16, 0, tzinfo=UTC), decided_after=timedelta(days=3))
+    )
     # the last eight had no deadline recorded: Friday 16:00 + one working day is Monday 16:00, so a Monday 16:00 decision is in time
     f = figures(rows, START, END)
     assert published(f, "decisions_within_one_working_day", "2026-01", "within one working day") == 23
@@ -69,7 +100,10 @@ def test_decisions_against_the_one_working_day_deadline():
 
 
 def test_desk_returns_by_agency_and_rag():
-    on_time = [("police", T + timedelta(hours=4), T + timedelta(hours=1)), ("health", T + timedelta(hours=4), T + timedelta(hours=5))]
+    on_time = [
+        ("police", T + timedelta(hours=4), T + timedelta(hours=1)),
+        ("health", T + timedelta(hours=4), T + timedelta(hours=5)),
+    ]
     f = figures(many(10, returns=on_time), START, END)
     t = f.table("desk_returns_within_rag_deadline")
     assert t.cells[t.rows.index("police, amber")] == [10, 0] and t.rates[t.rows.index("police, amber")] == 100.0
@@ -78,9 +112,12 @@ def test_desk_returns_by_agency_and_rag():
 
 def test_re_referral_within_twelve_months_per_child_with_history_before_the_period():
     earlier = [contact(i, T - timedelta(days=200), level=3, outcome="cin_assessment", children=(f"c{i}",)) for i in range(6)]
-    long_ago = [contact(50 + i, T - timedelta(days=400), level=3, outcome="cin_assessment", children=(f"d{i}",)) for i in range(6)]
-    now = ([contact(100 + i, level=3, outcome="cin_assessment", children=(f"c{i}",)) for i in range(6)]
-           + [contact(200 + i, level=3, outcome="cin_assessment", children=(f"d{i}",)) for i in range(6)])
+    long_ago = [
+        contact(50 + i, T - timedelta(days=400), level=3, outcome="cin_assessment", children=(f"d{i}",)) for i in range(6)
+    ]
+    now = [contact(100 + i, level=3, outcome="cin_assessment", children=(f"c{i}",)) for i in range(6)] + [
+        contact(200 + i, level=3, outcome="cin_assessment", children=(f"d{i}",)) for i in range(6)
+    ]
     f = figures(earlier + long_ago + now, START, END)
     t = f.table("re_referrals_within_12_months")
     assert t.column_totals == [6, 6] and t.total_rate == 50.0
@@ -133,8 +170,12 @@ def test_synthetic_year_shape():
     for r in sorted(rows, key=lambda r: r.received_at):
         for c in r.children:
             first.setdefault(c, r)
-    assert not any(f in r.findings for r in first.values() if len(r.children) == 1
-                   for f in ("multi_agency_low_level_concerns", "earlier_contact_within_12_months"))
+    assert not any(
+        f in r.findings
+        for r in first.values()
+        if len(r.children) == 1
+        for f in ("multi_agency_low_level_concerns", "earlier_contact_within_12_months")
+    )
 
 
 def test_synthetic_year_is_seeded():

@@ -8,16 +8,28 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert, select
 
 from mash_analysis.handlers import AnalysisHandlers
 from mash_analysis.harm import HarmRules
 from mash_analysis.history import History, appearances, blocking, decisions, metadata
 from mash_analysis.linkage import PersonLinker
-from mash_contracts import (Address, Agency, ConcernCategory, ConsentPosition, ConsentStatus, Notification,
-                            RagRating, Referrer, ReferrerKind, StatutoryFooting, Subject, SubjectRole)
+from mash_contracts import (
+    Address,
+    Agency,
+    ConcernCategory,
+    ConsentPosition,
+    ConsentStatus,
+    Notification,
+    RagRating,
+    Referrer,
+    ReferrerKind,
+    StatutoryFooting,
+    Subject,
+    SubjectRole,
+)
 from mash_contracts.topics import ALERTS, contributions_topic
 from mash_runtime.store import Database, outbox
-from sqlalchemy import insert, select
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -37,19 +49,33 @@ def hub(tmp_path, principals, linker):
 
 def notification(n: int, agency: Agency, subjects: list[Subject], *categories: ConcernCategory, days: float = 0) -> Notification:
     return Notification(
-        message_id=uuid.uuid4(), referral_id=f"REF-{n:012X}", received_at=T0 + timedelta(days=days), rag=RagRating.GREEN,
-        statutory_footing=StatutoryFooting.S17, submission_id=f"S-{n}", submitted_at=T0 + timedelta(days=days),
+        message_id=uuid.uuid4(),
+        referral_id=f"REF-{n:012X}",
+        received_at=T0 + timedelta(days=days),
+        rag=RagRating.GREEN,
+        statutory_footing=StatutoryFooting.S17,
+        submission_id=f"S-{n}",
+        submitted_at=T0 + timedelta(days=days),
         referrer=Referrer(kind=ReferrerKind.PROFESSIONAL, agency=agency, name="A Professional", email="a@example.org"),
-        subjects=subjects, concern={"categories": list(categories or [ConcernCategory.NEGLECT]), "description": "Concern."},
-        consent=ConsentPosition(status=ConsentStatus.GIVEN))
+        subjects=subjects,
+        concern={"categories": list(categories or [ConcernCategory.NEGLECT]), "description": "Concern."},
+        consent=ConsentPosition(status=ConsentStatus.GIVEN),
+    )
 
 
 HOME = Address(line1="7 Larch Close", town="Northshire", postcode="NS3 8RD")
 
 
 def child(given="Amelia", family="Quennell", born=date(2016, 5, 1), home=HOME, nhs=None, ref="c1") -> Subject:
-    return Subject(subject_ref=ref, role=SubjectRole.CHILD, given_name=given, family_name=family, date_of_birth=born,
-                   address=home, nhs_number=nhs)
+    return Subject(
+        subject_ref=ref,
+        role=SubjectRole.CHILD,
+        given_name=given,
+        family_name=family,
+        date_of_birth=born,
+        address=home,
+        nhs_number=nhs,
+    )
 
 
 def sent(hub: AnalysisHandlers, topic: str) -> list:
@@ -66,8 +92,11 @@ def test_three_agencies_low_level_concerns_are_linked_and_found_with_an_explanat
         found = hub.history.people(s, "REF-000000000003")
     assert len(people) == 1, "one child, three spellings"
     from mash_analysis.harm import evaluate
+
     fired = {f.finding: f.explanation for f in evaluate(hub.rules, found, T0 + timedelta(days=40))}
-    assert fired["multi_agency_low_level_concerns"].startswith("3 contacts from 3 agencies in 90 days about c1: education, health, police")
+    assert fired["multi_agency_low_level_concerns"].startswith(
+        "3 contacts from 3 agencies in 90 days about c1: education, health, police"
+    )
     assert len(sent(hub, contributions_topic(Agency.HUB_RESEARCH))) == 3
 
 
@@ -87,19 +116,50 @@ def test_different_nhs_numbers_are_different_children_and_twins_are_not_merged(h
 
 
 def test_an_alleged_perpetrator_across_two_households_alerts_for_the_child_with_no_open_referral(hub):
-    man = lambda home: Subject(subject_ref="a1", role=SubjectRole.ALLEGED_PERPETRATOR, given_name="Darren",
-                               family_name="Ashdown", date_of_birth=date(1985, 2, 3), address=home)
+    man = lambda home: Subject(
+        subject_ref="a1",
+        role=SubjectRole.ALLEGED_PERPETRATOR,
+        given_name="Darren",
+        family_name="Ashdown",
+        date_of_birth=date(1985, 2, 3),
+        address=home,
+    )
     other = Address(line1="19 Quarry Road", town="Southshire", postcode="SS4 1JZ")
     hub.research(notification(1, Agency.POLICE, [child(), man(HOME)], ConcernCategory.DOMESTIC_ABUSE), T0)
     assert sent(hub, ALERTS.name) == []
-    hub.research(notification(2, Agency.HEALTH, [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other),
-                                                 man(other)], ConcernCategory.DOMESTIC_ABUSE, days=30), T0)
+    hub.research(
+        notification(
+            2,
+            Agency.HEALTH,
+            [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other), man(other)],
+            ConcernCategory.DOMESTIC_ABUSE,
+            days=30,
+        ),
+        T0,
+    )
     assert sent(hub, ALERTS.name) == [], "the first household's child is still in an undecided referral: covered"
     with hub.db.transaction() as s:  # the first referral is decided at early help: no open referral covers her now
-        s.execute(insert(decisions).values(message_id=str(uuid.uuid4()), referral_id="REF-000000000001", revision=1, level=2,
-                                           outcome="early_help", recipients=["early_help"], decided_at=T0 + timedelta(days=1)))
-    hub.research(notification(3, Agency.EDUCATION, [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other),
-                                                    man(other)], ConcernCategory.DOMESTIC_ABUSE, days=31), T0)
+        s.execute(
+            insert(decisions).values(
+                message_id=str(uuid.uuid4()),
+                referral_id="REF-000000000001",
+                revision=1,
+                level=2,
+                outcome="early_help",
+                recipients=["early_help"],
+                decided_at=T0 + timedelta(days=1),
+            )
+        )
+    hub.research(
+        notification(
+            3,
+            Agency.EDUCATION,
+            [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other), man(other)],
+            ConcernCategory.DOMESTIC_ABUSE,
+            days=31,
+        ),
+        T0,
+    )
     alerts = sent(hub, ALERTS.name)
     assert [a.key for a in alerts] == [b"REF-000000000003"]
 
@@ -123,11 +183,26 @@ def test_a_decision_brings_the_times_of_the_answers_it_rests_on_into_the_figures
     hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
     due = T0 + timedelta(hours=24)
     decision = Decision(
-        message_id=uuid.uuid4(), referral_id="REF-000000000001", level=ThresholdLevel.EARLY_HELP, outcome=Outcome.EARLY_HELP,
-        rag=RagRating.GREEN, recipients=[Agency.EARLY_HELP], model_version="m", explanation=[],
-        contributions={Agency.POLICE: ContributionStatus.NO_RECORDS_FOUND}, decided_by="model", decided_at=T0 + timedelta(hours=30),
-        returns=[DeskReturn(agency=Agency.POLICE, status=ContributionStatus.NO_RECORDS_FOUND, due_by=due,
-                            researched_at=T0 + timedelta(hours=26))])
+        message_id=uuid.uuid4(),
+        referral_id="REF-000000000001",
+        level=ThresholdLevel.EARLY_HELP,
+        outcome=Outcome.EARLY_HELP,
+        rag=RagRating.GREEN,
+        recipients=[Agency.EARLY_HELP],
+        model_version="m",
+        explanation=[],
+        contributions={Agency.POLICE: ContributionStatus.NO_RECORDS_FOUND},
+        decided_by="model",
+        decided_at=T0 + timedelta(hours=30),
+        returns=[
+            DeskReturn(
+                agency=Agency.POLICE,
+                status=ContributionStatus.NO_RECORDS_FOUND,
+                due_by=due,
+                researched_at=T0 + timedelta(hours=26),
+            )
+        ],
+    )
     with hub.db.transaction() as s:
         hub.history.record_decision(s, decision)
         hub.history.record_decision(s, decision)  # a redelivery adds nothing
@@ -141,8 +216,12 @@ def test_operations_see_how_subjects_were_linked_and_what_fired(hub):
     hub.research(notification(2, Agency.HEALTH, [child(given="Amelie")], days=20), T0)
     hub.research(notification(3, Agency.POLICE, [child()], days=40), T0)
     hub.research(notification(3, Agency.POLICE, [child()], days=40), T0)  # a redelivery counts nothing
-    samples = {(m.name, tuple(sorted(s.labels.items()))): s.value for m in hub.linked.collect() + hub.found.collect()
-               for s in m.samples if s.name.endswith("_total")}
+    samples = {
+        (m.name, tuple(sorted(s.labels.items()))): s.value
+        for m in hub.linked.collect() + hub.found.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
     assert samples[("mash_hub_subjects_linked", (("outcome", "new"),))] == 1
     assert samples[("mash_hub_subjects_linked", (("outcome", "linked"),))] == 2
     assert samples[("mash_hub_findings", (("finding", "multi_agency_low_level_concerns"),))] == 1

@@ -16,8 +16,15 @@ from mash_analysis.synthetic_people import nhs_number, population
 
 pytestmark = pytest.mark.unit
 
-AMELIA = PersonRecord(record_id="a", given_name="Amelia", family_name="Quennell", date_of_birth=date(2016, 5, 1),
-                      nhs_number=None, postcode="NS3 8RD", address_line1="7 Larch Close")
+AMELIA = PersonRecord(
+    record_id="a",
+    given_name="Amelia",
+    family_name="Quennell",
+    date_of_birth=date(2016, 5, 1),
+    nhs_number=None,
+    postcode="NS3 8RD",
+    address_line1="7 Larch Close",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +40,15 @@ def one(linker: PersonLinker, record: PersonRecord, candidate: PersonRecord):
 
 def test_the_same_nhs_number_is_a_certain_link_whatever_else_differs(linker):
     a = replace(AMELIA, nhs_number="9434765919")
-    b = PersonRecord(record_id="b", given_name="Millie", family_name="Smith", date_of_birth=date(2017, 1, 5),
-                     nhs_number="9434765919", postcode="SS4 1JZ", address_line1="19 Quarry Road")
+    b = PersonRecord(
+        record_id="b",
+        given_name="Millie",
+        family_name="Smith",
+        date_of_birth=date(2017, 1, 5),
+        nhs_number="9434765919",
+        postcode="SS4 1JZ",
+        address_line1="19 Quarry Road",
+    )
     link = one(linker, a, b)
     assert link is not None and link.certain and link.record_id == "b"
     assert "NHS number agrees" in link.describe()
@@ -51,12 +65,15 @@ def test_a_misspelt_surname_with_the_same_date_of_birth_and_postcode_links(linke
     assert link is not None and link.certain, link
 
 
-@pytest.mark.parametrize("change", [
-    {"given_name": "Amelie", "postcode": None, "address_line1": None},        # another agency's spelling, no address
-    {"given_name": "Millie"},                                                  # the name she is known by
-    {"date_of_birth": date(2016, 1, 5)},                                       # day and month swapped
-    {"postcode": "SS4 1JZ", "address_line1": "19 Quarry Road"},                # moved house
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"given_name": "Amelie", "postcode": None, "address_line1": None},  # another agency's spelling, no address
+        {"given_name": "Millie"},  # the name she is known by
+        {"date_of_birth": date(2016, 1, 5)},  # day and month swapped
+        {"postcode": "SS4 1JZ", "address_line1": "19 Quarry Road"},  # moved house
+    ],
+)
 def test_the_corruptions_referrals_carry_still_link_certainly(linker, change):
     link = one(linker, AMELIA, replace(AMELIA, record_id="b", **change))
     assert link is not None and link.certain, (change, link)
@@ -66,16 +83,22 @@ def test_a_twin_is_never_a_certain_link(linker):
     twin = replace(AMELIA, record_id="b", given_name="Harriet")
     link = one(linker, AMELIA, twin)
     assert link is None or not link.certain, link
-    jade = PersonRecord(record_id="j", given_name="Jade", family_name="Allan", date_of_birth=date(2011, 11, 30),
-                        nhs_number=None, postcode="CV6 2UR", address_line1="40 Watson Lights")
+    jade = PersonRecord(
+        record_id="j",
+        given_name="Jade",
+        family_name="Allan",
+        date_of_birth=date(2011, 11, 30),
+        nhs_number=None,
+        postcode="CV6 2UR",
+        address_line1="40 Watson Lights",
+    )
     link = one(linker, jade, replace(jade, record_id="k", given_name="Jodie"))  # alike, but two letters apart
     assert link is None or not link.certain, link
 
 
 def test_the_explanation_names_fields_and_levels_never_values(linker):
     a = replace(AMELIA, nhs_number="9434765919")
-    b = replace(AMELIA, record_id="b", given_name="Amelie", family_name="Quenell", nhs_number="9434765919",
-                postcode="NS3 8RE")
+    b = replace(AMELIA, record_id="b", given_name="Amelie", family_name="Quenell", nhs_number="9434765919", postcode="NS3 8RE")
     [link] = linker.links(a, [b])
     text = link.describe()
     for value in ("amel", "quen", "9434765919", "2016", "05-01", "ns3", "larch"):
@@ -89,8 +112,15 @@ def test_the_explanation_names_fields_and_levels_never_values(linker):
 
 
 def test_links_are_best_first_and_none_below_possible(linker):
-    stranger = PersonRecord(record_id="s", given_name="Kevin", family_name="Okafor", date_of_birth=date(1971, 9, 30),
-                            nhs_number=None, postcode="ZZ1 1ZZ", address_line1="1 Nowhere")
+    stranger = PersonRecord(
+        record_id="s",
+        given_name="Kevin",
+        family_name="Okafor",
+        date_of_birth=date(1971, 9, 30),
+        nhs_number=None,
+        postcode="ZZ1 1ZZ",
+        address_line1="1 Nowhere",
+    )
     typo = replace(AMELIA, record_id="t", family_name="Quenell")
     same = replace(AMELIA, record_id="same")
     found = linker.links(AMELIA, [stranger, typo, same])
@@ -99,8 +129,13 @@ def test_links_are_best_first_and_none_below_possible(linker):
 
 def test_the_blocking_keys_survive_each_corruption_and_hold_no_whole_name():
     keys = blocking_keys(AMELIA)
-    for change in ({"family_name": "Quenell"}, {"given_name": "Millie"}, {"postcode": "SS4 1JZ"},
-                   {"date_of_birth": None}, {"date_of_birth": date(2016, 1, 5), "postcode": None}):
+    for change in (
+        {"family_name": "Quenell"},
+        {"given_name": "Millie"},
+        {"postcode": "SS4 1JZ"},
+        {"date_of_birth": None},
+        {"date_of_birth": date(2016, 1, 5), "postcode": None},
+    ):
         assert keys & blocking_keys(replace(AMELIA, **change)), change
     assert not any("amelia" in k.lower() or "quennell" in k.lower() for k in keys)
 

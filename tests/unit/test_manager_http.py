@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mash_contracts import ConcernCategory as C, ConsentPosition, ConsentStatus, StatutoryFooting
+from mash_contracts import ConcernCategory as C
+from mash_contracts import ConsentPosition, ConsentStatus, StatutoryFooting
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
@@ -27,8 +28,14 @@ RATIONALE = "Reasonable cause to suspect significant harm: the agencies' history
 @pytest.fixture
 def assembly(tmp_path, principals, declared_findings):
     db = Database(f"sqlite:///{tmp_path / 'decision.db'}", metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=lambda: MONDAY,
-                   declared_findings=declared_findings)
+    yield Assembly(
+        db,
+        DESK_AGENCIES,
+        principals.firewall("decision"),
+        load_model("default"),
+        now=lambda: MONDAY,
+        declared_findings=declared_findings,
+    )
     db.dispose()
 
 
@@ -49,8 +56,12 @@ def call(assembly, path: str, body: bytes) -> tuple[int, dict]:
 
 def referral(assembly, generator) -> str:
     s = generator.notification()
-    s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
-                             "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")})
+    s = s.model_copy(
+        update={
+            "concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
+            "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused"),
+        }
+    )
     n = accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
     assembly.record_notification(n)
     return n.referral_id
@@ -60,9 +71,14 @@ def referral(assembly, generator) -> str:
 def test_a_body_of_the_wrong_shape_is_refused_with_a_reason(assembly, generator, path):
     ref = referral(assembly, generator)
     good = {"referral_id": ref, "manager": "k.manager", "kind": "s47", "action": "confirm", "rationale": RATIONALE}
-    for body, reason in (([1, 2], "JSON object"), ({**good, "referral_id": ["Mia Okafor"]}, "referral_id"),
-                         ({**good, "referral_id": {"name": "Mia Okafor"}}, "referral_id"), ({**good, "manager": None}, "manager"),
-                         ({**good, "manager": 7}, "manager"), ({**good, "manager": "  "}, "manager")):
+    for body, reason in (
+        ([1, 2], "JSON object"),
+        ({**good, "referral_id": ["Mia Okafor"]}, "referral_id"),
+        ({**good, "referral_id": {"name": "Mia Okafor"}}, "referral_id"),
+        ({**good, "manager": None}, "manager"),
+        ({**good, "manager": 7}, "manager"),
+        ({**good, "manager": "  "}, "manager"),
+    ):
         status, answer = call(assembly, path, json.dumps(body).encode())
         assert status == 400 and reason in answer["error"], (body, status, answer)
         assert "Okafor" not in answer["error"]
@@ -70,11 +86,17 @@ def test_a_body_of_the_wrong_shape_is_refused_with_a_reason(assembly, generator,
 
 def test_grounds_over_http_need_a_sentence_not_a_word(assembly, generator):
     ref = referral(assembly, generator)
-    status, answer = call(assembly, "/grounds", json.dumps({"referral_id": ref, "manager": "k.manager", "kind": "s47",
-                                                             "rationale": "Safeguarding"}).encode())
+    status, answer = call(
+        assembly,
+        "/grounds",
+        json.dumps({"referral_id": ref, "manager": "k.manager", "kind": "s47", "rationale": "Safeguarding"}).encode(),
+    )
     assert status == 400 and "at least a sentence" in answer["error"]
-    status, answer = call(assembly, "/grounds", json.dumps({"referral_id": ref, "manager": "k.manager", "kind": "s47",
-                                                             "rationale": RATIONALE}).encode())
+    status, answer = call(
+        assembly,
+        "/grounds",
+        json.dumps({"referral_id": ref, "manager": "k.manager", "kind": "s47", "rationale": RATIONALE}).encode(),
+    )
     assert status == 200 and answer["recorded_by"] == "k.manager"
 
 
@@ -91,8 +113,14 @@ def get(assembly, path: str, query: bytes = b"", token: str = TOKEN) -> tuple[in
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": path, "query_string": query, "path_params": parameters,
-             "headers": [(b"authorization", f"Bearer {token}".encode())]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": query,
+        "path_params": parameters,
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+    }
     asyncio.run(handler(scope, receive, send))
     return sent[0]["status"], json.loads(sent[1]["body"])
 
@@ -104,21 +132,55 @@ def test_a_referrals_chronology_over_http_every_revision_the_desks_items_and_the
 
     caplog.set_level("INFO", logger="mash.decision")
     s = generator.notification()
-    s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False,
-                                                                     "occurred_at": MONDAY - timedelta(days=1)})})
-    first = accept(s, MONDAY - timedelta(hours=3), referrer_system="northshire_schools")  # the service's clock stands at MONDAY: it decides last
-    second = first.model_copy(update={"revision": 2, "received_at": MONDAY - timedelta(hours=2), "changes": ["concern"],
-                                      "concern": first.concern.model_copy(update={"categories": [C.NEGLECT, C.DOMESTIC_ABUSE]})})
+    s = s.model_copy(
+        update={
+            "concern": s.concern.model_copy(
+                update={"categories": [C.NEGLECT], "immediate_danger": False, "occurred_at": MONDAY - timedelta(days=1)}
+            )
+        }
+    )
+    first = accept(
+        s, MONDAY - timedelta(hours=3), referrer_system="northshire_schools"
+    )  # the service's clock stands at MONDAY: it decides last
+    second = first.model_copy(
+        update={
+            "revision": 2,
+            "received_at": MONDAY - timedelta(hours=2),
+            "changes": ["concern"],
+            "concern": first.concern.model_copy(update={"categories": [C.NEGLECT, C.DOMESTIC_ABUSE]}),
+        }
+    )
     assembly.record_notification(first)
     assembly.record_notification(second)
     child = next(x.subject_ref for x in first.subjects if x.role.value == "child")
     for agency in DESK_AGENCIES:
-        items = [SharedItem(record_class="domestic_abuse_incident", record_ref="INC-77", subject_refs=[child], summary="Police attended.",
-                            occurred_on=date(2026, 5, 4), relevance="test")] if agency is Agency.POLICE else []
-        assembly.record_contribution(Contribution(
-            message_id=derived_id("contribution", first.referral_id, agency.value), referral_id=first.referral_id, agency=agency,
-            status=ContributionStatus.SHARED if items else ContributionStatus.NO_RECORDS_FOUND, items=items, rationale="test",
-            policy_version="test-1", researched_at=MONDAY - timedelta(hours=1), notification_revision=2))
+        items = (
+            [
+                SharedItem(
+                    record_class="domestic_abuse_incident",
+                    record_ref="INC-77",
+                    subject_refs=[child],
+                    summary="Police attended.",
+                    occurred_on=date(2026, 5, 4),
+                    relevance="test",
+                )
+            ]
+            if agency is Agency.POLICE
+            else []
+        )
+        assembly.record_contribution(
+            Contribution(
+                message_id=derived_id("contribution", first.referral_id, agency.value),
+                referral_id=first.referral_id,
+                agency=agency,
+                status=ContributionStatus.SHARED if items else ContributionStatus.NO_RECORDS_FOUND,
+                items=items,
+                rationale="test",
+                policy_version="test-1",
+                researched_at=MONDAY - timedelta(hours=1),
+                notification_revision=2,
+            )
+        )
     if any(p["referral_id"] == first.referral_id for p in assembly.pending()):
         assembly.confirm(first.referral_id, "k.manager")
     path = f"/referrals/{first.referral_id}/chronology"
@@ -135,7 +197,9 @@ def test_a_referrals_chronology_over_http_every_revision_the_desks_items_and_the
     assert {x["subject_ref"] for x in found["subjects"]} == {x.subject_ref for x in first.subjects}
 
     status, mine = get(assembly, path, f"subject={child}".encode())
-    assert status == 200 and mine["subject"] == child and "Police: domestic abuse incident" in [e["event"] for e in mine["entries"]]
+    assert (
+        status == 200 and mine["subject"] == child and "Police: domestic abuse incident" in [e["event"] for e in mine["entries"]]
+    )
     other = next((x.subject_ref for x in first.subjects if x.subject_ref != child), None)
     if other:
         status, theirs = get(assembly, path, f"subject={other}".encode())

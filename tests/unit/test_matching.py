@@ -9,8 +9,12 @@ from mash_runtime.desk.model import Candidate
 pytestmark = pytest.mark.unit
 
 JANE = Subject(
-    subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name="Jane", family_name="Whitfield",
-    date_of_birth=date(1990, 4, 3), address=Address(line1="1 High St", town="Anytown", postcode="AB1 2CD"),
+    subject_ref="parent1",
+    role=SubjectRole.PARENT_CARER,
+    given_name="Jane",
+    family_name="Whitfield",
+    date_of_birth=date(1990, 4, 3),
+    address=Address(line1="1 High St", town="Anytown", postcode="AB1 2CD"),
 )
 
 
@@ -49,12 +53,18 @@ def test_unrelated_people_do_not_match():
 
 @pytest.mark.parametrize(
     "a,b,expected",
-    [(date(1990, 4, 3), date(1990, 3, 4), 0.7), (date(1990, 4, 3), date(1990, 4, 8), 0.7), (date(1990, 4, 3), date(1985, 6, 1), 0.0)],
+    [
+        (date(1990, 4, 3), date(1990, 3, 4), 0.7),
+        (date(1990, 4, 3), date(1990, 4, 8), 0.7),
+        (date(1990, 4, 3), date(1985, 6, 1), 0.0),
+    ],
 )
 def test_date_of_birth_slips(a, b, expected):
     assert dob_similarity(a, b) == expected
 
 
 def test_two_certain_candidates_are_reported_best_first():
-    sure, maybe = match_subject(JANE, [candidate("A", family="Whitfeild"), candidate("B"), candidate("C", given="Omar", family="Haddad", dob=None)])
+    sure, maybe = match_subject(
+        JANE, [candidate("A", family="Whitfeild"), candidate("B"), candidate("C", given="Omar", family="Haddad", dob=None)]
+    )
     assert [m.person_id for m in sure] == ["B", "A"] and maybe == []

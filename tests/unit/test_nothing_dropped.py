@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Agency, AlertKind, ConcernCategory as C, Contribution, ContributionStatus, DeadLetter, derived_id
-from mash_contracts.topics import ALERTS, DEAD_LETTERS, DECISIONS, DESK_AGENCIES, OPERATIONS, PRODUCTS, contributions_topic
-from mash_decision.assembly import Assembly, metadata
+from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, DeadLetter, derived_id
+from mash_contracts import ConcernCategory as C
 from mash_contracts.threshold import load_model
+from mash_contracts.topics import ALERTS, DEAD_LETTERS, DECISIONS, DESK_AGENCIES, contributions_topic
+from mash_decision.assembly import Assembly, metadata
 from mash_intake import revisions
 from mash_intake.screening import accept, acknowledgement, as_revision
 from mash_runtime.errors import Rejected
@@ -37,16 +38,28 @@ def now() -> Now:
 @pytest.fixture
 def assembly(database_url, principals, now, declared_findings):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now,
-                   declared_findings=declared_findings, hold=timedelta(minutes=10))
+    yield Assembly(
+        db,
+        DESK_AGENCIES,
+        principals.firewall("decision"),
+        load_model("default"),
+        now=now,
+        declared_findings=declared_findings,
+        hold=timedelta(minutes=10),
+    )
     db.dispose()
 
 
 def answer(n, agency, findings=(), revision=1, rationale="test"):
     return Contribution(
-        message_id=derived_id("contribution", n.referral_id, agency.value, str(revision)), referral_id=n.referral_id,
-        agency=agency, status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND,
-        findings=list(findings), rationale=rationale, policy_version="test-1", researched_at=MONDAY,
+        message_id=derived_id("contribution", n.referral_id, agency.value, str(revision)),
+        referral_id=n.referral_id,
+        agency=agency,
+        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND,
+        findings=list(findings),
+        rationale=rationale,
+        policy_version="test-1",
+        researched_at=MONDAY,
         notification_revision=revision,
     )
 
@@ -67,6 +80,7 @@ def revise(submission, **concern):
 
 
 # -- intake: a changed resubmission is the next revision, the same one is a retry ------------------------------
+
 
 def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(database_url, generator):
     db = Database(database_url, revisions.metadata)
@@ -94,10 +108,15 @@ def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(databas
     n3 = as_revision(accept(moved, MONDAY, referrer_system="northshire_schools"), 3, ("referrer",))
     assert not n3.needs_research, "new contact details change nothing the desks research"
     ack = acknowledgement(n2)
-    assert ack.revision == 2 and "revision 2" in ack.text and ack.message_id != acknowledgement(accept(first, MONDAY, referrer_system="northshire_schools")).message_id
+    assert (
+        ack.revision == 2
+        and "revision 2" in ack.text
+        and ack.message_id != acknowledgement(accept(first, MONDAY, referrer_system="northshire_schools")).message_id
+    )
 
 
 # -- decision: supplementary information re-opens the referral ----------------------------------------------
+
 
 def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assembly, principals, generator):
     first = low_level(generator)
@@ -108,8 +127,15 @@ def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assemb
     [decided] = published(assembly, principals, DECISIONS.name)
     assert decided.revision == 1
 
-    n2 = as_revision(accept(revise(first, description="She has now disclosed that her stepfather hits her."), MONDAY + timedelta(hours=1), referrer_system="northshire_schools"),
-                     2, ("concern",))
+    n2 = as_revision(
+        accept(
+            revise(first, description="She has now disclosed that her stepfather hits her."),
+            MONDAY + timedelta(hours=1),
+            referrer_system="northshire_schools",
+        ),
+        2,
+        ("concern",),
+    )
     assert assembly.record_notification(n2)
     updated = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.REFERRAL_UPDATED]
     assert len(updated) == 1 and "after the decision was routed" in updated[0].detail
@@ -158,6 +184,7 @@ def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, pri
 
 
 # -- decision: contributions it cannot place ------------------------------------------------------------
+
 
 def test_a_second_different_answer_from_a_desk_is_kept_shown_and_needs_a_manager(assembly, principals, generator):
     n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
@@ -213,6 +240,7 @@ def test_a_contribution_whose_referral_never_comes_is_dead_lettered_and_alerted(
     letter = DeadLetter.model_validate_json(payload)
     assert letter.error_type == "ContributionWithoutReferral" and letter.source_topic == contributions_topic(Agency.HEALTH)
     import base64
+
     assert base64.b64decode(letter.original_b64) == sealed, "the original bytes, for replay"
     [alert] = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.CONTRIBUTION_WITHOUT_REFERRAL]
     assert alert.referral_id == n.referral_id

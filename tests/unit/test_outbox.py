@@ -37,8 +37,11 @@ class Refusing(Recorder):
 def fill(db: Database, n: int) -> None:
     with db.transaction() as s:
         for i in range(n):
-            s.execute(insert(outbox).values(message_id=f"m-{i}", topic="t", key=b"k", payload=f"{i}".encode(),
-                                            headers={}, created_at=datetime.now(UTC)))
+            s.execute(
+                insert(outbox).values(
+                    message_id=f"m-{i}", topic="t", key=b"k", payload=f"{i}".encode(), headers={}, created_at=datetime.now(UTC)
+                )
+            )
 
 
 def test_two_relays_on_one_store_publish_each_row_once(database_url):
@@ -93,8 +96,11 @@ def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url)
             fill(db, 2)
         if wake:
             with db.transaction() as s:
-                s.execute(insert(outbox).values(message_id="m-woken", topic="t", key=b"k", payload=b"woken", headers={},
-                                                created_at=datetime.now(UTC)))
+                s.execute(
+                    insert(outbox).values(
+                        message_id="m-woken", topic="t", key=b"k", payload=b"woken", headers={}, created_at=datetime.now(UTC)
+                    )
+                )
             relay.wake()
         await asyncio.sleep(0.5)
         seen = list(broker.sent)
@@ -116,8 +122,12 @@ def test_a_store_made_by_an_older_version_is_refused_at_start_with_what_is_missi
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)
     with old.begin() as conn:  # the outbox as it was before leases
-        conn.execute(text("create table outbox (id integer primary key, message_id varchar(64), topic varchar(255), "
-                          "key blob, payload blob, headers json, created_at datetime, published_at datetime)"))
+        conn.execute(
+            text(
+                "create table outbox (id integer primary key, message_id varchar(64), topic varchar(255), "
+                "key blob, payload blob, headers json, created_at datetime, published_at datetime)"
+            )
+        )
     old.dispose()
     with pytest.raises(StaleStore, match=r"table 'outbox' has no claimed_by, claimed_until: the store was made by an older"):
         Database(url)

@@ -26,7 +26,11 @@ def test_every_reference_resolves_within_its_agency(world):
         assert len(ids) == len(tables["people"]), f"{agency}: duplicate person ids"
         for table, rows in tables.items():
             for row in rows:
-                refs = [row[k] for k in ("person_id", "child_id", "victim_id", "perpetrator_id", "subject_id", "parent_id") if row.get(k)]
+                refs = [
+                    row[k]
+                    for k in ("person_id", "child_id", "victim_id", "perpetrator_id", "subject_id", "parent_id")
+                    if row.get(k)
+                ]
                 refs += row.get("child_ids") or []
                 assert set(refs) <= ids, f"{agency}.{table} points at an unknown person"
 
@@ -39,7 +43,10 @@ def test_nhs_numbers_are_valid_and_in_the_test_range(world):
 def test_agencies_know_people_imperfectly(world):
     truth = {p.person_id: p for p in world.people}
     police = world.agencies["police"]["people"]
-    misspelt = sum(r["family_name"] != truth[r["true_person_id"]].family_name or r["given_name"] != truth[r["true_person_id"]].given_name for r in police)
+    misspelt = sum(
+        r["family_name"] != truth[r["true_person_id"]].family_name or r["given_name"] != truth[r["true_person_id"]].given_name
+        for r in police
+    )
     lost_nhs = sum(r["nhs_number"] is None and truth[r["true_person_id"]].nhs_number is not None for r in police)
     assert 0.03 < misspelt / len(police) < 0.25
     assert 0.1 < lost_nhs / len(police) < 0.5
@@ -52,7 +59,14 @@ def test_families_overlap_across_agencies(world):
 
 def test_scripted_cases_have_the_shape_the_tests_rely_on():
     cases = {c.name: c for c in pop.scripted_cases()}
-    assert set(cases) >= {"da_household", "neglect_old_intel", "open_cp_plan", "uncertain_match", "unknown_family", "consent_refused_s17"}
+    assert set(cases) >= {
+        "da_household",
+        "neglect_old_intel",
+        "open_cp_plan",
+        "uncertain_match",
+        "unknown_family",
+        "consent_refused_s17",
+    }
     assert set(cases) <= set(SCRIPTED_REFERRALS), "every scripted case says what it is referred for"
     for c in cases.values():
         assert [Subject.model_validate(s) for s in c.subjects]

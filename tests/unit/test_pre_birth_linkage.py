@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Address, ConcernCategory, ConsentPosition, ConsentStatus, Contribution, ContributionStatus, Subject, SubjectRole
+from mash_contracts import (
+    Address,
+    ConcernCategory,
+    ConsentPosition,
+    ConsentStatus,
+    Contribution,
+    ContributionStatus,
+    Subject,
+    SubjectRole,
+)
 from mash_health_desk.app import DESK as HEALTH
 from mash_intake.screening import accept
 from mash_runtime.desk import disclosure
@@ -28,19 +37,55 @@ def ago(days: int) -> str:
 
 
 def person(pid, given, family, dob, nhs=None):
-    return {"person_id": pid, "given_name": given, "family_name": family, "date_of_birth": dob, "nhs_number": nhs,
-            "address_line1": "11 Saltings Lane", "postcode": "WS4 1SL", "true_person_id": None}
+    return {
+        "person_id": pid,
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": dob,
+        "nhs_number": nhs,
+        "address_line1": "11 Saltings Lane",
+        "postcode": "WS4 1SL",
+        "true_person_id": None,
+    }
 
 
 def social_care_rows(linked: bool) -> dict:
     mother = "CSC-M" if linked else None  # without the link the records name no parent
     return {
-        "people": [person("CSC-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
-                   person("CSC-O", "Tyler", "Thorne", "2021-08-30", "9990062013")],
-        "referrals": [{"referral_id": "CSCREF-O", "child_id": "CSC-O", "received_on": ago(1900), "reason": "neglect", "outcome": "s47 enquiry"}],
-        "cp_plans": [{"plan_id": "CP-O", "child_id": "CSC-O", "parent_id": mother, "started_on": ago(2000), "ended_on": ago(1750), "category": "neglect"}],
-        "care_proceedings": [{"proceedings_id": "CPR-O", "child_id": "CSC-O", "parent_id": mother, "issued_on": ago(1700),
-                              "concluded_on": ago(1450), "order_made": "placement order", "removed_from_parents": True}],
+        "people": [
+            person("CSC-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
+            person("CSC-O", "Tyler", "Thorne", "2021-08-30", "9990062013"),
+        ],
+        "referrals": [
+            {
+                "referral_id": "CSCREF-O",
+                "child_id": "CSC-O",
+                "received_on": ago(1900),
+                "reason": "neglect",
+                "outcome": "s47 enquiry",
+            }
+        ],
+        "cp_plans": [
+            {
+                "plan_id": "CP-O",
+                "child_id": "CSC-O",
+                "parent_id": mother,
+                "started_on": ago(2000),
+                "ended_on": ago(1750),
+                "category": "neglect",
+            }
+        ],
+        "care_proceedings": [
+            {
+                "proceedings_id": "CPR-O",
+                "child_id": "CSC-O",
+                "parent_id": mother,
+                "issued_on": ago(1700),
+                "concluded_on": ago(1450),
+                "order_made": "placement order",
+                "removed_from_parents": True,
+            }
+        ],
     }
 
 
@@ -52,15 +97,44 @@ def desk_for(definition, service, rows, database_url, principals):
 
 def referral(generator, unborn: bool = True):
     s = generator.notification()
-    subjects = [Subject(subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name="Kayleigh", family_name="Thorne",
-                        date_of_birth=date(2002, 4, 3), nhs_number="9990061017", address=HOME)]
+    subjects = [
+        Subject(
+            subject_ref="parent1",
+            role=SubjectRole.PARENT_CARER,
+            given_name="Kayleigh",
+            family_name="Thorne",
+            date_of_birth=date(2002, 4, 3),
+            nhs_number="9990061017",
+            address=HOME,
+        )
+    ]
     if unborn:
-        subjects.append(Subject(subject_ref="unborn1", role=SubjectRole.UNBORN_CHILD, family_name="Thorne", expected_date_of_birth=EXPECTED, address=HOME))
+        subjects.append(
+            Subject(
+                subject_ref="unborn1",
+                role=SubjectRole.UNBORN_CHILD,
+                family_name="Thorne",
+                expected_date_of_birth=EXPECTED,
+                address=HOME,
+            )
+        )
     else:  # the same mother referred about a child of a new partner: no unborn child, so no pre-birth linkage
-        subjects.append(Subject(subject_ref="child1", role=SubjectRole.CHILD, given_name="Mia", family_name="Hollis",
-                                date_of_birth=date(2020, 1, 5), address=HOME))
+        subjects.append(
+            Subject(
+                subject_ref="child1",
+                role=SubjectRole.CHILD,
+                given_name="Mia",
+                family_name="Hollis",
+                date_of_birth=date(2020, 1, 5),
+                address=HOME,
+            )
+        )
     concern = s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})
-    return accept(s.model_copy(update={"subjects": subjects, "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}), NOW, referrer_system="northshire_schools")
+    return accept(
+        s.model_copy(update={"subjects": subjects, "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}),
+        NOW,
+        referrer_system="northshire_schools",
+    )
 
 
 def answered(desk, notification, reader):
@@ -85,9 +159,16 @@ def test_unborn_child_finds_the_older_childs_removal_and_plan(database_url, prin
     assert "removed from the parents' care" in removal.summary and "another child of parent1" in removal.summary
     assert "Tyler" not in c.model_dump_json() and "CSC-O" not in c.model_dump_json(), "the older child is not named"
     withheld = [w for w in record["identities_withheld"] if w["record_ref"] == "CPR-O"]
-    assert withheld == [{"record_ref": "CPR-O", "role": "child",
-                         "reason": "another child of parent1, a parent of the unborn child, not named in the referral: identity withheld"}]
-    assert {"record_ref": "CSCREF-O", "record_class": "previous_referral", "reason": "not relevant for a sibling"} in record["not_shared"]
+    assert withheld == [
+        {
+            "record_ref": "CPR-O",
+            "role": "child",
+            "reason": "another child of parent1, a parent of the unborn child, not named in the referral: identity withheld",
+        }
+    ]
+    assert {"record_ref": "CSCREF-O", "record_class": "previous_referral", "reason": "not relevant for a sibling"} in record[
+        "not_shared"
+    ]
     linked = [s for s in record["data_subjects"] if s["role"] == "sibling"]
     assert linked and linked[0]["agency_person_id"] == "CSC-O" and linked[0]["linked_through"] == "parent1"
 
@@ -107,11 +188,23 @@ def test_no_linkage_without_an_unborn_child(database_url, principals, generator)
 
 def test_health_shares_the_older_childs_health_visiting_without_a_finding(database_url, principals, generator):
     rows = {
-        "people": [person("HLT-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
-                   person("HLT-O", "Tyler", "Thorne", "2024-08-30", "9990062013")],
-        "health_visitor_contacts": [{"contact_id": "HV-O", "child_id": "HLT-O", "parent_id": "HLT-M", "contact_on": ago(100),
-                                     "practitioner_role": "health_visitor", "summary": "Development review"}],
-        "missed_appointments": [{"appointment_id": "DNA-O", "person_id": "HLT-O", "due_on": ago(60), "clinic": "community paediatrics"}],
+        "people": [
+            person("HLT-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
+            person("HLT-O", "Tyler", "Thorne", "2024-08-30", "9990062013"),
+        ],
+        "health_visitor_contacts": [
+            {
+                "contact_id": "HV-O",
+                "child_id": "HLT-O",
+                "parent_id": "HLT-M",
+                "contact_on": ago(100),
+                "practitioner_role": "health_visitor",
+                "summary": "Development review",
+            }
+        ],
+        "missed_appointments": [
+            {"appointment_id": "DNA-O", "person_id": "HLT-O", "due_on": ago(60), "clinic": "community paediatrics"}
+        ],
     }
     desk = desk_for(HEALTH, "health_desk", rows, database_url, principals)
     c, record = answered(desk, referral(generator), principals)

@@ -29,9 +29,11 @@ def test_a_reused_pid_is_stale(tmp_path):
 
 
 def test_terminate_kills_what_ignores_sigterm(tmp_path):
-    pid = processes.spawn([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"],
-                          tmp_path / "log", tmp_path / "y.pid")
+    pid = processes.spawn(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"],
+        tmp_path / "log",
+        tmp_path / "y.pid",
+    )
     subprocess.run(["sleep", "0.3"])
     assert processes.terminate(pid, timeout=1) is False  # needed SIGKILL
     assert not processes.alive(pid)
-

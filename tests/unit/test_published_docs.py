@@ -22,7 +22,10 @@ def test_asyncapi_names_every_topic_its_writers_and_readers():
     doc = asyncapi()
     assert doc["asyncapi"] == "3.0.0"
     assert {c["address"] for c in doc["channels"].values()} == {t.address for t in CATALOGUE}
-    assert doc["channels"]["mash_outcomes"]["address"] == "mash.outcomes.{referrer}" and "referrer" in doc["channels"]["mash_outcomes"]["parameters"]
+    assert (
+        doc["channels"]["mash_outcomes"]["address"] == "mash.outcomes.{referrer}"
+        and "referrer" in doc["channels"]["mash_outcomes"]["parameters"]
+    )
     sends = {(op["summary"].split()[0], op["channel"]["$ref"]) for op in doc["operations"].values() if op["action"] == "send"}
     for t in CATALOGUE:
         for writer in t.writers:
@@ -30,8 +33,9 @@ def test_asyncapi_names_every_topic_its_writers_and_readers():
 
 
 def test_each_schema_validates_a_real_message(generator):
-    from mash_intake.screening import accept
     from datetime import UTC, datetime
+
+    from mash_intake.screening import accept
 
     schema = json.loads((DOCS / "schemas" / "Notification.json").read_text())
     n = accept(generator.notification(), datetime(2026, 11, 20, tzinfo=UTC), referrer_system="northshire_schools")
@@ -54,10 +58,13 @@ def test_the_input_limits_in_docs_reliability_are_the_ones_the_code_enforces():
     assert limits["names, places, labels (`ShortText`)"] == f"1–{max_length(messages.ShortText)} characters after trimming"
     assert limits["concern description and rationales (`LongText`)"] == f"1–{max_length(messages.LongText):,} characters"
     fields = messages.NotificationSubmission.model_fields
-    assert limits["subjects in one notification"] == f"1–{next(m.max_length for m in fields['subjects'].metadata if hasattr(m, 'max_length'))}"
+    assert (
+        limits["subjects in one notification"]
+        == f"1–{next(m.max_length for m in fields['subjects'].metadata if hasattr(m, 'max_length'))}"
+    )
 
     from mash_contracts.topics import DEAD_LETTER_OVERHEAD, DEAD_LETTERS, RECORD_BYTES
 
-    assert limits["a record on any topic but the dead-letter topic"].startswith(f"{RECORD_BYTES // 1024 ** 2} MiB ")
+    assert limits["a record on any topic but the dead-letter topic"].startswith(f"{RECORD_BYTES // 1024**2} MiB ")
     assert limits["a dead letter"].startswith(f"{DEAD_LETTERS.max_message_bytes:,} bytes ")
     assert f"plus {DEAD_LETTER_OVERHEAD // 1024} KiB" in limits["a dead letter"]

@@ -8,10 +8,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mash_contracts import Agency, AlertKind, ConcernCategory as C, Contribution, ContributionStatus, RagRating, ThresholdLevel, derived_id
+from mash_contracts import (
+    Agency,
+    AlertKind,
+    Contribution,
+    ContributionStatus,
+    RagRating,
+    derived_id,
+)
+from mash_contracts import (
+    ConcernCategory as C,
+)
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import DESK_AGENCIES
 from mash_decision.clock import Clock
-from mash_contracts.threshold import load_model
 from mash_decision.rules import AWAITING, RECOMMENDED, ROUTED, Answers, Referral, assess, deadline_work, short, supplement
 from mash_intake.screening import accept, as_revision
 
@@ -24,19 +34,41 @@ EXPECTED = frozenset(DESK_AGENCIES)
 
 def notified(generator, categories=(C.OTHER,)):
     s = generator.notification()
-    return accept(s.model_copy(update={"concern": s.concern.model_copy(update={"categories": list(categories), "immediate_danger": False})}), MONDAY, referrer_system="northshire_schools")
+    return accept(
+        s.model_copy(
+            update={"concern": s.concern.model_copy(update={"categories": list(categories), "immediate_danger": False})}
+        ),
+        MONDAY,
+        referrer_system="northshire_schools",
+    )
 
 
 def facts(n, **changes) -> Referral:
-    base = Referral(n.referral_id, AWAITING, n.revision, n.revision, n.rag, n.received_at, CLOCK.returns_due(n.received_at, n.rag),
-                    CLOCK.decision_due(n.received_at))
+    base = Referral(
+        n.referral_id,
+        AWAITING,
+        n.revision,
+        n.revision,
+        n.rag,
+        n.received_at,
+        CLOCK.returns_due(n.received_at, n.rag),
+        CLOCK.decision_due(n.received_at),
+    )
     return dataclasses.replace(base, **changes)
 
 
 def answer(n, agency, revision=1, findings=(), rationale="nothing held"):
-    return Contribution(message_id=derived_id("c", n.referral_id, agency.value, str(revision), rationale), referral_id=n.referral_id,
-                        agency=agency, status=ContributionStatus.NO_RECORDS_FOUND, findings=list(findings), rationale=rationale,
-                        policy_version="t", researched_at=MONDAY, notification_revision=revision)
+    return Contribution(
+        message_id=derived_id("c", n.referral_id, agency.value, str(revision), rationale),
+        referral_id=n.referral_id,
+        agency=agency,
+        status=ContributionStatus.NO_RECORDS_FOUND,
+        findings=list(findings),
+        rationale=rationale,
+        policy_version="t",
+        researched_at=MONDAY,
+        notification_revision=revision,
+    )
 
 
 def test_waits_for_every_desk_then_routes_what_the_model_may_route(generator):
@@ -63,7 +95,9 @@ def test_a_conflict_or_a_redecision_always_needs_a_manager(generator):
     assert answers.conflicts == {Agency.POLICE} and answers.newest[Agency.POLICE].rationale == "found on a second search"
     done = assess(facts(n), answers, n, EXPECTED, MODEL, MONDAY)
     assert not done.route_now and "conflicting answers from police" in done.alerts[-1].detail
-    again = assess(facts(n, decided_before=True), Answers.from_arrivals([answer(n, a) for a in DESK_AGENCIES]), n, EXPECTED, MODEL, MONDAY)
+    again = assess(
+        facts(n, decided_before=True), Answers.from_arrivals([answer(n, a) for a in DESK_AGENCIES]), n, EXPECTED, MODEL, MONDAY
+    )
     assert not again.route_now and "re-assessment" in again.alerts[-1].detail
 
 
@@ -77,13 +111,27 @@ def test_answers_to_an_earlier_revision_are_not_fresh(generator):
 def test_a_later_revision_reopens_raises_never_lowers_and_says_so(generator):
     n1 = notified(generator, [C.DOMESTIC_ABUSE]).model_copy(update={"rag": RagRating.AMBER})
     s2 = generator.notification()
-    n2 = as_revision(accept(s2.model_copy(update={"submission_id": n1.submission_id, "referrer": n1.referrer,
-                                                  "concern": s2.concern.model_copy(update={"categories": [C.OTHER], "immediate_danger": False})}),
-                            MONDAY + timedelta(hours=2), referrer_system="northshire_schools"), 2, ("concern",))
+    n2 = as_revision(
+        accept(
+            s2.model_copy(
+                update={
+                    "submission_id": n1.submission_id,
+                    "referrer": n1.referrer,
+                    "concern": s2.concern.model_copy(update={"categories": [C.OTHER], "immediate_danger": False}),
+                }
+            ),
+            MONDAY + timedelta(hours=2),
+            referrer_system="northshire_schools",
+        ),
+        2,
+        ("concern",),
+    )
     routed = facts(n1, state=ROUTED)
     step = supplement(routed, n2, CLOCK)
     assert step.changes["state"] == AWAITING and step.changes["research_revision"] == 2
-    assert n2.rag is RagRating.GREEN and step.changes["rag"] == "amber", "a lower rating on the new revision does not lower the referral's"
+    assert n2.rag is RagRating.GREEN and step.changes["rag"] == "amber", (
+        "a lower rating on the new revision does not lower the referral's"
+    )
     assert "decision_due_at" in step.changes and "after the decision was routed" in step.alert.detail
     assert supplement(facts(n1, revision=2), n2, CLOCK) is None, "the same or an older revision changes nothing"
     waiting = supplement(facts(n1, state=RECOMMENDED), n2, CLOCK)

@@ -11,12 +11,25 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import (Agency, ConcernCategory as C, ConsentPosition, ConsentStatus, Contribution, ContributionStatus, GroundsKind,
-                            Outcome, ResearchGrounds, StatutoryFooting, ThresholdLevel)
+from mash_contracts import (
+    Agency,
+    ConsentPosition,
+    ConsentStatus,
+    Contribution,
+    ContributionStatus,
+    GroundsKind,
+    Outcome,
+    ResearchGrounds,
+    StatutoryFooting,
+    ThresholdLevel,
+)
+from mash_contracts import (
+    ConcernCategory as C,
+)
+from mash_contracts.threshold import load_model
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
 from mash_decision.assembly import Assembly, metadata
 from mash_decision.grounds import NoReferral
-from mash_contracts.threshold import load_model
 from mash_intake.screening import accept
 from mash_runtime.audit import audit_log
 from mash_runtime.store import Database, outbox
@@ -29,26 +42,46 @@ RATIONALE = "Nursery saw bruising to both upper arms twice this month; the paren
 @pytest.fixture
 def assembly(database_url, principals, declared_findings):
     db = Database(database_url, metadata)
-    yield Assembly(db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=lambda: MONDAY,
-                   declared_findings=declared_findings)
+    yield Assembly(
+        db,
+        DESK_AGENCIES,
+        principals.firewall("decision"),
+        load_model("default"),
+        now=lambda: MONDAY,
+        declared_findings=declared_findings,
+    )
     db.dispose()
 
 
 def refused_s17(generator):
     s = generator.notification()
-    s = s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
-                             "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused")})
+    s = s.model_copy(
+        update={
+            "concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
+            "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused"),
+        }
+    )
     return accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
 
 
 def answer(n, agency, status, grounds_id=None):
-    return Contribution(message_id=uuid.uuid4(), referral_id=n.referral_id, agency=agency, status=status,
-                        rationale=f"{agency.value} {status.value}", policy_version="p1", researched_at=MONDAY, grounds_id=grounds_id)
+    return Contribution(
+        message_id=uuid.uuid4(),
+        referral_id=n.referral_id,
+        agency=agency,
+        status=status,
+        rationale=f"{agency.value} {status.value}",
+        policy_version="p1",
+        researched_at=MONDAY,
+        grounds_id=grounds_id,
+    )
 
 
 def published(assembly, topic):
     with assembly.db.transaction() as s:
-        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)).all()
+        rows = s.execute(
+            select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)
+        ).all()
     return rows
 
 
@@ -72,8 +105,12 @@ def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assemb
     assert message.rationale == RATIONALE and message.recorded_by == "Ayo"
 
     with assembly.db.transaction() as s:
-        entries = [r._asdict() for r in s.execute(select(audit_log).where((audit_log.c.referral_id == n.referral_id)
-                                                                          & (audit_log.c.action == "grounds_recorded")))]
+        entries = [
+            r._asdict()
+            for r in s.execute(
+                select(audit_log).where((audit_log.c.referral_id == n.referral_id) & (audit_log.c.action == "grounds_recorded"))
+            )
+        ]
     assert len(entries) == 1 and entries[0]["actor"] == "manager Ayo"
     assert entries[0]["detail"]["kind"] == "s47" and entries[0]["detail"]["rationale_chars"] == len(RATIONALE)
     assert "bruising" not in json.dumps(entries, default=str).lower(), "the rationale stays out of the audit record"
@@ -95,7 +132,9 @@ def test_grounds_after_routing_are_re_assessed_by_a_manager_with_new_ids(assembl
     n = refused_s17(generator)
     assembly.record_notification(n)
     for desk in DESK_AGENCIES:
-        assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED if desk is Agency.POLICE else ContributionStatus.DECLINED))
+        assembly.record_contribution(
+            answer(n, desk, ContributionStatus.SHARED if desk is Agency.POLICE else ContributionStatus.DECLINED)
+        )
     if assembly.state_of(n.referral_id) == "recommended":
         first = assembly.confirm(n.referral_id, "Ayo")
     else:

@@ -6,8 +6,7 @@ from typing import ClassVar
 
 import pytest
 
-from mash_contracts import Contribution, ContributionStatus, UnreadableMessage, decode, derived_id, encode
-from mash_contracts import codec
+from mash_contracts import Contribution, ContributionStatus, UnreadableMessage, codec, decode, derived_id, encode
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -32,8 +31,15 @@ def upcasters():
 
 
 def v1(n: int) -> Contribution:
-    return Contribution(message_id=derived_id("c", str(n)), referral_id=f"REF-{n:012d}", agency="police",
-                        status=ContributionStatus.NO_RECORDS_FOUND, rationale="nothing held", policy_version="p-1", researched_at=NOW)
+    return Contribution(
+        message_id=derived_id("c", str(n)),
+        referral_id=f"REF-{n:012d}",
+        agency="police",
+        status=ContributionStatus.NO_RECORDS_FOUND,
+        rationale="nothing held",
+        policy_version="p-1",
+        researched_at=NOW,
+    )
 
 
 def v2(n: int) -> ContributionV2:

@@ -15,7 +15,10 @@ def with_concern(s: NotificationSubmission, categories, danger=False) -> Notific
 
 def test_referral_id_is_stable_for_a_resubmission(generator, now):
     s = generator.notification()
-    first, again = screening.accept(s, now, referrer_system="northshire_schools"), screening.accept(s, now, referrer_system="northshire_schools")
+    first, again = (
+        screening.accept(s, now, referrer_system="northshire_schools"),
+        screening.accept(s, now, referrer_system="northshire_schools"),
+    )
     assert first.referral_id == again.referral_id and first.message_id == again.message_id
     assert first.referral_id.startswith("REF-") and len(first.referral_id) == 16
 
@@ -54,7 +57,10 @@ def test_initial_rag(generator, categories, danger, rag):
         (datetime(2026, 11, 18, 9, 0, tzinfo=UTC), datetime(2026, 11, 18, 17, 0, tzinfo=UTC)),  # Wed 09:00 -> Wed 17:00
         (datetime(2026, 11, 20, 16, 0, tzinfo=UTC), datetime(2026, 11, 23, 16, 0, tzinfo=UTC)),  # Fri -> Mon
         (datetime(2026, 11, 21, 11, 0, tzinfo=UTC), datetime(2026, 11, 23, 17, 0, tzinfo=UTC)),  # Sat: clock starts Mon 09:00
-        (datetime(2026, 12, 24, 16, 0, tzinfo=UTC), datetime(2026, 12, 29, 16, 0, tzinfo=UTC)),  # Christmas, Boxing Day substitute
+        (
+            datetime(2026, 12, 24, 16, 0, tzinfo=UTC),
+            datetime(2026, 12, 29, 16, 0, tzinfo=UTC),
+        ),  # Christmas, Boxing Day substitute
     ],
 )
 def test_decision_due_one_working_day_later(received, due):
@@ -109,10 +115,17 @@ def test_statutory_footing(generator, categories, danger, footing):
     assert screening.statutory_footing(with_concern(generator.notification(), categories, danger)).value == footing
 
 
-SIGNIFICANT_HARM = [ConcernCategory.SEXUAL_ABUSE, ConcernCategory.PHYSICAL_ABUSE, ConcernCategory.FGM,
-                    ConcernCategory.CHILD_SEXUAL_EXPLOITATION, ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
-                    ConcernCategory.FABRICATED_ILLNESS, ConcernCategory.FORCED_MARRIAGE, ConcernCategory.HONOUR_BASED_ABUSE,
-                    ConcernCategory.TRAFFICKING]
+SIGNIFICANT_HARM = [
+    ConcernCategory.SEXUAL_ABUSE,
+    ConcernCategory.PHYSICAL_ABUSE,
+    ConcernCategory.FGM,
+    ConcernCategory.CHILD_SEXUAL_EXPLOITATION,
+    ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,
+    ConcernCategory.FABRICATED_ILLNESS,
+    ConcernCategory.FORCED_MARRIAGE,
+    ConcernCategory.HONOUR_BASED_ABUSE,
+    ConcernCategory.TRAFFICKING,
+]
 
 
 @pytest.mark.parametrize("model_name", ["default", "northshire"])
@@ -120,7 +133,12 @@ SIGNIFICANT_HARM = [ConcernCategory.SEXUAL_ABUSE, ConcernCategory.PHYSICAL_ABUSE
 def test_significant_harm_screens_red_and_s47_without_the_danger_flag(generator, now, category, model_name):
     from mash_contracts.threshold import load_model
 
-    n = screening.accept(with_concern(generator.notification(), [category], danger=False), now, load_model(model_name), referrer_system="northshire_schools")
+    n = screening.accept(
+        with_concern(generator.notification(), [category], danger=False),
+        now,
+        load_model(model_name),
+        referrer_system="northshire_schools",
+    )
     assert (n.rag, n.statutory_footing.value) == (RagRating.RED, "s47")
 
 
@@ -131,10 +149,14 @@ def test_screening_is_the_model_files_data_not_code(generator, now, tmp_path):
     s = with_concern(generator.notification(), [ConcernCategory.SELF_HARM])
     assert screening.accept(s, now, referrer_system="northshire_schools").rag is RagRating.AMBER
     text = (MODELS / "default.toml").read_text() + (
-        '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n')
+        '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n'
+    )
     # The appended rule lands after [confirmation]; TOML's array-of-tables header puts it back under [screening].
     (tmp_path / "area.toml").write_text(text)
-    assert screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml"), referrer_system="northshire_schools").rag is RagRating.RED
+    assert (
+        screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml"), referrer_system="northshire_schools").rag
+        is RagRating.RED
+    )
 
 
 def test_intake_chooses_its_model_with_the_decision_services_setting(monkeypatch):

@@ -11,7 +11,12 @@ pytestmark = pytest.mark.unit
 
 def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path, keys_dir):
     own_keys = shutil.copytree(keys_dir, tmp_path / "keys")  # init keeps the store's identity beside the keys
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(own_keys)}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "MASH_STATE_DIR": str(tmp_path),
+        "MASH_KEYS_DIR": str(own_keys),
+    }
     subprocess.run([sys.executable, "-m", "mash_intake", "init"], env=env, check=True, capture_output=True, timeout=60)
     proc = subprocess.Popen([sys.executable, "-m", "mash_intake"], env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -24,6 +29,11 @@ def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path, 
 
 
 def test_a_service_without_keys_refuses_to_start(tmp_path):
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path), "MASH_KEYS_DIR": str(tmp_path / "none")}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "MASH_STATE_DIR": str(tmp_path),
+        "MASH_KEYS_DIR": str(tmp_path / "none"),
+    }
     result = subprocess.run([sys.executable, "-m", "mash_intake"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "no keys for intake" in result.stderr

@@ -34,8 +34,14 @@ def test_a_committed_offset_that_stands_still_with_records_waiting_stalls_after_
     assert keys(seen) == [P] and [(p.topic, p.partition) for p in seen.became_stalled] == [P]
     [stall] = seen.stalled
     assert (stall.lag, stall.committed, stall.since, stall.seconds) == (7, 10, 1000, 120)
-    assert stall.as_dict() == {"topic": "mash.notifications", "partition": 3, "lag": 7, "committed_offset": 10,
-                               "since": "1970-01-01T00:16:40+00:00", "stalled_seconds": 120}
+    assert stall.as_dict() == {
+        "topic": "mash.notifications",
+        "partition": 3,
+        "lag": 7,
+        "committed_offset": 10,
+        "since": "1970-01-01T00:16:40+00:00",
+        "stalled_seconds": 120,
+    }
     again = tracker.observe(1200, {P: (10, 17)})
     assert keys(again) == [P] and again.became_stalled == [], "an alert is raised once, not on every look"
 
@@ -89,6 +95,7 @@ def test_each_partition_is_tracked_on_its_own():
 
 
 # -- ConsumerLag on a fake consumer: gauges, the alert log lines, readiness's answer -----------------------------
+
 
 class FakeConsumer:
     def __init__(self, committed: dict, ends: dict, starts: dict | None = None):
@@ -159,8 +166,9 @@ def test_consumer_lag_sets_the_metrics_logs_once_when_stalled_and_once_when_it_r
     line = json.loads(JsonFormatter("intake").format(errors[0]))
     assert line["topic"] == P[0] and line["partition"] == P[1] and line["lag"] == 5
     assert "mash.notifications[3] stalled" in line["message"]
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == \
-        ["partition mash.notifications[3] no longer stalled: caught up"]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "partition mash.notifications[3] no longer stalled: caught up"
+    ]
 
 
 def test_a_group_that_never_committed_counts_from_the_log_start_not_from_zero():
@@ -202,6 +210,7 @@ def test_readiness_answers_in_time_with_the_last_known_stall_when_the_broker_han
 
 # -- the alerting rules shipped in the repository --------------------------------------------------------------
 
+
 def test_alert_rules_name_metrics_the_services_export(tmp_path):
     rules = yaml.safe_load((ROOT / "deploy" / "alerts" / "mash.rules.yml").read_text())
     registry = CollectorRegistry()
@@ -226,15 +235,29 @@ def test_mash_status_shows_a_stalled_service_and_its_partitions(monkeypatch):
 
     from mash_cli import status as status_module
 
-    stalled = {"status": "stalled", "stalled": [{"topic": "mash.notifications", "partition": 3, "lag": 7, "committed_offset": 10,
-                                                "since": "2026-11-27T16:00:00+00:00", "stalled_seconds": 130}]}
+    stalled = {
+        "status": "stalled",
+        "stalled": [
+            {
+                "topic": "mash.notifications",
+                "partition": 3,
+                "lag": 7,
+                "committed_offset": 10,
+                "since": "2026-11-27T16:00:00+00:00",
+                "stalled_seconds": 130,
+            }
+        ],
+    }
     answers = {1: (200, '{"status": "ready"}'), 2: (503, json.dumps(stalled)), 3: (503, '{"status": "not ready"}')}
     ports = {"intake": 1, "police_desk": 2, "health_desk": 3}
-    monkeypatch.setattr(status_module, "http_get", lambda port, path, timeout=3.0: answers[port] if path == "/health/ready" else (0, ""))
-    mesh = SimpleNamespace(access=SimpleNamespace(bootstrap=""), pid=lambda s: 100 if s in ports else None,
-                           http_port=lambda s: ports.get(s))
+    monkeypatch.setattr(
+        status_module, "http_get", lambda port, path, timeout=3.0: answers[port] if path == "/health/ready" else (0, "")
+    )
+    mesh = SimpleNamespace(
+        access=SimpleNamespace(bootstrap=""), pid=lambda s: 100 if s in ports else None, http_port=lambda s: ports.get(s)
+    )
     lines = status_module.status(mesh)
-    line = {s: next(l for l in lines if l.startswith(s + " ")) for s in ports}
+    line = {s: next(text for text in lines if text.startswith(s + " ")) for s in ports}
     assert " ready " in line["intake"]
     assert " STALLED " in line["police_desk"] and " ready " not in line["police_desk"]
     assert " NOT READY " in line["health_desk"]

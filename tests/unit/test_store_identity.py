@@ -62,7 +62,9 @@ def test_a_lost_store_is_refused_and_nothing_is_created_in_its_place(database_ur
     Database.initialise(database_url, SERVICE, keys)
     want = expected(keys, SERVICE)
     lose(database_url)
-    with pytest.raises(StoreRefused, match=rf"is (missing|empty), but it was initialised as store {want.store_id}.*init --replace"):
+    with pytest.raises(
+        StoreRefused, match=rf"is (missing|empty), but it was initialised as store {want.store_id}.*init --replace"
+    ):
         Database(database_url, identity=want)
     if database_url.startswith("sqlite"):
         assert not os.path.exists(database_url.removeprefix("sqlite:///")), "refusing created no empty file"
@@ -85,7 +87,9 @@ def test_another_store_is_refused_and_one_swapped_under_a_running_service_turns_
     with pytest.raises(StoreRefused, match="00000000-0000-4000-8000-000000000000"):
         db.ping()
     db.dispose()
-    with pytest.raises(StoreRefused, match=rf"is store 00000000-0000-4000-8000-000000000000 of police_desk.*not store {want.store_id}"):
+    with pytest.raises(
+        StoreRefused, match=rf"is store 00000000-0000-4000-8000-000000000000 of police_desk.*not store {want.store_id}"
+    ):
         Database(database_url, identity=want)
 
 
@@ -138,10 +142,16 @@ def test_seed_needs_an_initialised_store(tmp_path, keys, monkeypatch):
 
 def test_a_desk_whose_store_was_moved_away_exits_saying_why_and_how_to_init(tmp_path, keys_dir):
     own_keys = shutil.copytree(keys_dir, tmp_path / "keys")
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "MASH_STATE_DIR": str(tmp_path / "state"),
-           "MASH_KEYS_DIR": str(own_keys)}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "MASH_STATE_DIR": str(tmp_path / "state"),
+        "MASH_KEYS_DIR": str(own_keys),
+    }
     env.pop("MASH_DATABASE_URL", None)
-    init = subprocess.run([sys.executable, "-m", "mash_police_desk", "init"], env=env, capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        [sys.executable, "-m", "mash_police_desk", "init"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert init.returncode == 0 and "initialised a new store" in init.stdout, init.stderr
     lose(f"sqlite:///{tmp_path / 'state' / 'police_desk.db'}")
     run = subprocess.run([sys.executable, "-m", "mash_police_desk"], env=env, capture_output=True, text=True, timeout=120)

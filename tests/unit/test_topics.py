@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import pytest
-
-from mash_contracts import Agency
 from pydantic import BaseModel
 
 import mash_contracts
+from mash_contracts import Agency
 from mash_contracts.topics import (
     CATALOGUE,
     DESK_AGENCIES,
@@ -27,8 +26,10 @@ def test_topic_names_are_unique():
 
 def test_every_message_type_has_a_topic():
     messages = {
-        getattr(mash_contracts, n) for n in mash_contracts.__all__
-        if isinstance(getattr(mash_contracts, n), type) and issubclass(getattr(mash_contracts, n), BaseModel)
+        getattr(mash_contracts, n)
+        for n in mash_contracts.__all__
+        if isinstance(getattr(mash_contracts, n), type)
+        and issubclass(getattr(mash_contracts, n), BaseModel)
         and "schema_version" in getattr(mash_contracts, n).model_fields
     }
     assert messages == {t.message for t in CATALOGUE}
@@ -60,9 +61,11 @@ def test_acl_bindings_follow_the_catalogue_and_the_enrolled_agencies():
     agencies = {"northshire_schools": ("referrer",), "northshire_gp": ("referrer",), "early_help": ("recipient",)}
     acls = {(b.principal, b.name, b.operation, b.pattern) for b in bindings(agencies) if b.resource_type == TOPIC}
     hub = set(hub_principals())
-    expected_hub = ({(p, t.name, WRITE, LITERAL) for t in CATALOGUE if not t.per_referrer for p in t.writers if p in hub}
-                    | {(p, t.name + ".", WRITE, PREFIXED) for t in CATALOGUE if t.per_referrer for p in t.writers}
-                    | {(p, t.name, READ, LITERAL) for t in CATALOGUE for p in t.readers if p in hub})
+    expected_hub = (
+        {(p, t.name, WRITE, LITERAL) for t in CATALOGUE if not t.per_referrer for p in t.writers if p in hub}
+        | {(p, t.name + ".", WRITE, PREFIXED) for t in CATALOGUE if t.per_referrer for p in t.writers}
+        | {(p, t.name, READ, LITERAL) for t in CATALOGUE for p in t.readers if p in hub}
+    )
     assert {a for a in acls if a[0] in hub} == expected_hub
     for r in ("northshire_schools", "northshire_gp"):  # each referrer: the front door, and its own replies only
         other = ({"northshire_schools", "northshire_gp"} - {r}).pop()
@@ -80,7 +83,10 @@ def test_a_per_referrer_topic_is_its_family_and_a_name_must_be_an_agency_name():
 
     assert lookup("mash.acknowledgements.northshire_gp") is ACKNOWLEDGEMENTS
     assert lookup("mash.acknowledgements.Not-A-Name") is None and lookup("mash.acknowledgements") is ACKNOWLEDGEMENTS
-    assert referrer_topics("northshire_gp") == ["mash.notifications.rejected.northshire_gp", "mash.acknowledgements.northshire_gp",
-                                               "mash.outcomes.northshire_gp"]
+    assert referrer_topics("northshire_gp") == [
+        "mash.notifications.rejected.northshire_gp",
+        "mash.acknowledgements.northshire_gp",
+        "mash.outcomes.northshire_gp",
+    ]
     with pytest.raises(ValueError):
         ACKNOWLEDGEMENTS.for_referrer("../other")

@@ -1,40 +1,40 @@
 """mash: run the local broker, the mesh and the demo.
 
-  mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
-  mash bench                desk research and mesh throughput, latency and memory (prints figures)
-  mash kafka start|stop|status
-  mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
-  mash topics               create every catalogue topic (idempotent)
-  mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
-  mash agency add NAME --referrer|--recipient --public-keys FILE [--output CONFIG] | rotate NAME --public-keys FILE |
-              password NAME --output CONFIG | revoke NAME | list | directory [--output FILE]
-                            enrol an outside agency from its public keys (its Kafka identity, topics and ACLs;
-                            its client configuration, mode 0600, holds the password the hub does not keep)
-  mash init [--replace] [SERVICE ...]
-                            create and stamp each service's store, once before its first start (`mash up` does it);
-                            --replace starts a new empty store for a service whose store is lost
-  mash up | down | ps       run the seven services in the background against the local broker, with the
-                            simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's)
-  mash status               each service's readiness and consumer lag, the oldest waiting referral
-  mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
-                            the confidential record of activity: verify its chains (against the anchors on
-                            the broker), who saw a referral, what was shared about a person
-                            (--state .mash/demo after a demo)
-  mash decision pending | confirm REF --manager NAME |
-                override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT |
-                grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT |
-                chronology REF [--subject S] [--json]
-                            the MASH manager's desk: recommendations waiting for a person (with each desk's
-                            declines); recorded s47 grounds re-open the declined desks' research; a referral's
-                            multi-agency chronology (date | agency | event | outcome), of one child with --subject
-  mash analysis linkage [--people N] [--write] | report --out DIR | year [--notifications N] --out DIR
-                            the hub's research: person-linkage precision and recall on a synthetic population,
-                            the commissioning and oversight report from the running analysis service, the
-                            same report over a synthetic year
-  mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
-  mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
-  mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
-                            crypto-shred closed cases: destroy their case keys, record the erasure
+mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
+mash bench                desk research and mesh throughput, latency and memory (prints figures)
+mash kafka start|stop|status
+mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
+mash topics               create every catalogue topic (idempotent)
+mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
+mash agency add NAME --referrer|--recipient --public-keys FILE [--output CONFIG] | rotate NAME --public-keys FILE |
+            password NAME --output CONFIG | revoke NAME | list | directory [--output FILE]
+                          enrol an outside agency from its public keys (its Kafka identity, topics and ACLs;
+                          its client configuration, mode 0600, holds the password the hub does not keep)
+mash init [--replace] [SERVICE ...]
+                          create and stamp each service's store, once before its first start (`mash up` does it);
+                          --replace starts a new empty store for a service whose store is lost
+mash up | down | ps       run the seven services in the background against the local broker, with the
+                          simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's)
+mash status               each service's readiness and consumer lag, the oldest waiting referral
+mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
+                          the confidential record of activity: verify its chains (against the anchors on
+                          the broker), who saw a referral, what was shared about a person
+                          (--state .mash/demo after a demo)
+mash decision pending | confirm REF --manager NAME |
+              override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT |
+              grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT |
+              chronology REF [--subject S] [--json]
+                          the MASH manager's desk: recommendations waiting for a person (with each desk's
+                          declines); recorded s47 grounds re-open the declined desks' research; a referral's
+                          multi-agency chronology (date | agency | event | outcome), of one child with --subject
+mash analysis linkage [--people N] [--write] | report --out DIR | year [--notifications N] --out DIR
+                          the hub's research: person-linkage precision and recall on a synthetic population,
+                          the commissioning and oversight report from the running analysis service, the
+                          same report over a synthetic year
+mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
+mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
+mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
+                          crypto-shred closed cases: destroy their case keys, record the erasure
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-
 from pathlib import Path
 
 from mash_contracts.topics import hub_principals, markdown_table
@@ -62,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--referrals", type=int, default=10)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=180.0)
-    demo.add_argument("--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite")
+    demo.add_argument(
+        "--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite"
+    )
     bench = sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures")
     bench.add_argument("--families", type=int, default=2000)
     bench.add_argument("--referrals", type=int, default=300)
@@ -71,12 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     kafka.add_argument("action", choices=["start", "stop", "status", "client-config"])
     kafka.add_argument("principal", nargs="?", help="client-config: whose connection settings (librdkafka/kcat -F format)")
     kafka.add_argument("--output", "-o", type=Path, help="client-config: write to this file (mode 0600: it holds a password)")
-    for name, text in (("seal", "seal a message (JSON on stdin) as PRINCIPAL for a topic's readers"),
-                       ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers")):
+    for name, text in (
+        ("seal", "seal a message (JSON on stdin) as PRINCIPAL for a topic's readers"),
+        ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--as", dest="principal", required=True)
-        cmd.add_argument("--keys", type=Path, help="an outside agency's own directory (signing.pem, encryption.pem and "
-                         "the published directory.json); without it, a hub principal's keys in the state directory")
+        cmd.add_argument(
+            "--keys",
+            type=Path,
+            help="an outside agency's own directory (signing.pem, encryption.pem and "
+            "the published directory.json); without it, a hub principal's keys in the state directory",
+        )
         cmd.add_argument("--topic", required=True)
         cmd.add_argument("--key", required=True, help="the record's key (submission id or referral id)")
     agency = sub.add_parser("agency", help="enrol, rotate, re-password or revoke an outside agency; the public key directory")
@@ -85,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     agency.add_argument("--referrer", action="store_true", help="add: it submits notifications")
     agency.add_argument("--recipient", action="store_true", help="add: it receives information products")
     agency.add_argument("--public-keys", type=Path, help="add, rotate: its Ed25519 and X25519 public keys (PEM)")
-    agency.add_argument("--output", "-o", type=Path, help="add, password: its client configuration (0600); "
-                        "directory: the public key directory")
+    agency.add_argument(
+        "--output", "-o", type=Path, help="add, password: its client configuration (0600); directory: the public key directory"
+    )
     postgres = sub.add_parser("postgres", help="a local PostgreSQL server (Debian's package) for the stores")
     postgres.add_argument("action", choices=["start", "stop", "status"])
     keys = sub.add_parser("keys", help="generate (init) or rotate the services' signing and encryption keys")
@@ -94,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("services", nargs="*", help="default: every service")
     init = sub.add_parser("init", help="create and stamp each service's store (a plain start never makes one)")
     init.add_argument("services", nargs="*", help="default: every service")
-    init.add_argument("--replace", action="store_true",
-                      help="start a new empty store where the one a service was initialised with is lost (or adopt another)")
+    init.add_argument(
+        "--replace",
+        action="store_true",
+        help="start a new empty store where the one a service was initialised with is lost (or adopt another)",
+    )
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
@@ -111,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     aud.add_argument("--given")
     aud.add_argument("--dob")
     aud.add_argument("--state", help="state directory of the run to read (default: the mesh's, .mash)")
-    aud.add_argument("--offline", action="store_true",
-                     help="verify: the chains alone, without the anchors on the broker (a replaced chain would not show)")
+    aud.add_argument(
+        "--offline",
+        action="store_true",
+        help="verify: the chains alone, without the anchors on the broker (a replaced chain would not show)",
+    )
     dec = sub.add_parser("decision", help="the MASH manager: pending recommendations, confirm, override with a rationale")
     dec.add_argument("action", choices=["pending", "confirm", "override", "grounds", "chronology"])
     dec.add_argument("referral_id", nargs="?")
@@ -125,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--subject", help="chronology: one subject's (a child's) entries and the household-wide ones")
     dec.add_argument("--json", action="store_true", help="chronology: the service's JSON, not the table")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
-    ana = sub.add_parser("analysis", help="the hub's research: linkage quality, the commissioning report, a synthetic year",
-                         add_help=False)
+    ana = sub.add_parser(
+        "analysis", help="the hub's research: linkage quality, the commissioning report, a synthetic year", add_help=False
+    )
     ana.add_argument("action", choices=["linkage", "report", "year"])
     ana.add_argument("rest", nargs=argparse.REMAINDER)
     dlq = sub.add_parser("dlq", help="list dead letters with their reasons; replay chosen ones after a fix")
@@ -137,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
     ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
     ret.add_argument("--older-than-days", type=int, default=90)
-    ret.add_argument("--outcome", action="append", help="outcomes that close a case (default: no_further_action, advice_and_signposting)")
+    ret.add_argument(
+        "--outcome", action="append", help="outcomes that close a case (default: no_further_action, advice_and_signposting)"
+    )
     ret.add_argument("--referral", action="append", help="shred exactly these referrals (an erasure request)")
     ret.add_argument("--dry-run", action="store_true")
     ret.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
@@ -249,14 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         if "--state" in rest[:-1]:
             at = rest.index("--state")
             state = Path(rest[at + 1]).resolve()
-            del rest[at:at + 2]
+            del rest[at : at + 2]
         if args.action == "report" and not {"--url", "--from", "-h", "--help"} & set(rest):
             # The running mesh's analysis service, with the managers' token, as `mash decision chronology` finds it.
             mesh = Mesh(Access(""), state)
             port, token = mesh.http_port("analysis"), mesh.keys_dir / "manager-token"
             if port is None or mesh.pid("analysis") is None or not token.exists():
-                raise SystemExit("the analysis service is not running from this state directory (start the mesh, or "
-                                 "try --state, or give --url and --token)")
+                raise SystemExit(
+                    "the analysis service is not running from this state directory (start the mesh, or "
+                    "try --state, or give --url and --token)"
+                )
             rest += ["--url", f"http://127.0.0.1:{port}", "--token", token.read_text().strip()]
         return report_main([args.action, *rest]) or 0
     if args.command == "dlq":
@@ -287,11 +306,17 @@ def main(argv: list[str] | None = None) -> int:
         from . import retention
 
         mesh = Mesh(Access(""), state)
-        done = retention.run(mesh, older_than=timedelta(days=args.older_than_days),
-                             outcomes=tuple(args.outcome or retention.DEFAULT_OUTCOMES),
-                             referral_ids=tuple(args.referral or ()), dry_run=args.dry_run)
+        done = retention.run(
+            mesh,
+            older_than=timedelta(days=args.older_than_days),
+            outcomes=tuple(args.outcome or retention.DEFAULT_OUTCOMES),
+            referral_ids=tuple(args.referral or ()),
+            dry_run=args.dry_run,
+        )
         for d in done:
-            print(f"{'would shred' if args.dry_run else 'shredded'} {d.referral_id} ({d.outcome}, decided {d.decided_at:%Y-%m-%d})")
+            print(
+                f"{'would shred' if args.dry_run else 'shredded'} {d.referral_id} ({d.outcome}, decided {d.decided_at:%Y-%m-%d})"
+            )
         print(f"{len(done)} cases {'would be ' if args.dry_run else ''}shredded")
         return 0
     if args.command == "topics":
@@ -308,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         data = sys.stdin.buffer.read()
         try:
             out = (integrate.seal if args.command == "seal" else integrate.open_)(
-                root / "keys", args.principal, args.topic, args.key, data, agency_dir=args.keys)
+                root / "keys", args.principal, args.topic, args.key, data, agency_dir=args.keys
+            )
         except (ValueError, RuntimeError) as e:  # not a valid message, an envelope that does not open, no such keys
             print(f"refused: {e}", file=sys.stderr)
             return 1
@@ -353,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kafka: {broker.status()}")
         if broker.properties.exists():
             for service, pid in Mesh(broker.access, root).running().items():
-                print(f"{service}: {'running (pid %d)' % pid if pid else 'stopped'}")
+                print(f"{service}: {f'running (pid {pid})' if pid else 'stopped'}")
         return 0
     return 2
 

@@ -55,8 +55,12 @@ def client_config(access: Access, name: str, password: str | None) -> str:
     """librdkafka properties (kcat -F, the reference client) for the agency's own Kafka identity."""
     lines = [f"bootstrap.servers={access.bootstrap}"]
     if password is not None:
-        lines += ["security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}", f"sasl.username={name}",
-                  f"sasl.password={password}"]
+        lines += [
+            "security.protocol=SASL_PLAINTEXT",
+            f"sasl.mechanisms={SCRAM}",
+            f"sasl.username={name}",
+            f"sasl.password={password}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 import sys
 from pathlib import Path
 
@@ -43,8 +42,10 @@ def run(args, parser, broker, root: Path) -> int:
             agencies.check_roles(args.name, roles)
         if args.action == "rotate":
             entry = agencies.rotate(keys_dir, args.name, public)
-            print(f"{args.name}: current keys now {entry['current']['signing']}, {entry['current']['encryption']} "
-                  "(the old stay in the directory: keep the old private key until what was sealed for it is read)")
+            print(
+                f"{args.name}: current keys now {entry['current']['signing']}, {entry['current']['encryption']} "
+                "(the old stay in the directory: keep the old private key until what was sealed for it is read)"
+            )
             return 0
         if not broker.properties.exists() or broker.pid() is None:
             raise ValueError("the broker is not running here: start the mesh with `./mash up` (or `./mash kafka start`)")
@@ -53,8 +54,10 @@ def run(args, parser, broker, root: Path) -> int:
             config = asyncio.run(agencies.add(access, keys_dir, args.name, roles, public))
             write_client_config(config, args.output)
             if args.output:
-                print(f"enrolled {args.name} as {' and '.join(roles)}; its client configuration (0600) is {args.output}",
-                      file=sys.stderr)
+                print(
+                    f"enrolled {args.name} as {' and '.join(roles)}; its client configuration (0600) is {args.output}",
+                    file=sys.stderr,
+                )
             return 0
         if args.action == "password":
             write_client_config(asyncio.run(agencies.new_password(access, args.name)), args.output)
@@ -73,6 +76,3 @@ def _public_keys(parser, args) -> bytes:
     if args.public_keys is None:
         parser.error(f"agency {args.action} needs --public-keys FILE")
     return args.public_keys.read_bytes()  # an OSError names the file
-
-
-

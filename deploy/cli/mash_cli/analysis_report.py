@@ -52,7 +52,9 @@ def year(notifications: int, seed: int, out_dir: str | Path) -> dict:
 def _print_headline(figs) -> None:
     print(f"period {figs.period_start} to {figs.period_end}")
     for h in figs.headline:
-        value = f"{h.value:,}" if isinstance(h.value, int) else (f"{h.value:.1f}%" if isinstance(h.value, float) else str(h.value))
+        value = (
+            f"{h.value:,}" if isinstance(h.value, int) else (f"{h.value:.1f}%" if isinstance(h.value, float) else str(h.value))
+        )
         print(f"  {h.label:<32} {value:>8}   {h.detail}")
 
 
@@ -97,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--notifications must be at least 1")
     timings = year(args.notifications, args.seed, args.out)
     _print_headline(timings["figures_obj"])
-    print(f"{args.notifications:,} notifications (seed {args.seed}): generated in {timings['generate']:.1f} s, figures "
-          f"{timings['figures']:.1f} s, report {timings['report']:.1f} s; {timings['total']:.1f} s in all")
+    print(
+        f"{args.notifications:,} notifications (seed {args.seed}): generated in {timings['generate']:.1f} s, figures "
+        f"{timings['figures']:.1f} s, report {timings['report']:.1f} s; {timings['total']:.1f} s in all"
+    )
     print(f"report: {timings['page']}")
     return 0
 

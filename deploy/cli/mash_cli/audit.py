@@ -85,8 +85,10 @@ def verify(mesh: Mesh, offline: bool = False) -> bool:
         try:
             anchored, unreadable = read_anchors(mesh.access)
         except AnchorsUnavailable as e:
-            print(f"anchors: cannot read {AUDIT_ANCHORS.name} ({e}): a replaced or truncated chain would not show; "
-                  "start the broker, or verify the chains alone with --offline")
+            print(
+                f"anchors: cannot read {AUDIT_ANCHORS.name} ({e}): a replaced or truncated chain would not show; "
+                "start the broker, or verify the chains alone with --offline"
+            )
             ok = False
     for key in set(unreadable) - set(SERVICES):  # under no service's key: reported here, not dropped
         print(f"{AUDIT_ANCHORS.name}: " + "; ".join(unreadable[key]))
@@ -110,8 +112,13 @@ def verify(mesh: Mesh, offline: bool = False) -> bool:
         ok &= sound
         status = "chain and signatures verify" if report.ok else "TAMPERED"
         if anchored is not None and report.ok:
-            status += (", but NOT the chain its service anchored" if problems
-                       else f", every anchor held ({len(held)})" if held else ", not anchored yet")
+            status += (
+                ", but NOT the chain its service anchored"
+                if problems
+                else f", every anchor held ({len(held)})"
+                if held
+                else ", not anchored yet"
+            )
         print(f"{service}: {report.entries} entries, {status}")
         for problem in report.problems + problems:
             print(f"  {problem}")

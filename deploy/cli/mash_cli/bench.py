@@ -38,12 +38,12 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_desk(families: int, referrals: int, seed: int) -> None:
+    from mash_contracts.topics import hub_principals
     from mash_intake.screening import accept  # the bench stands where an operator does: it may use any package
     from mash_police_desk.app import DESK
     from mash_runtime.desk import disclosure
     from mash_runtime.desk.records import load_tables
     from mash_runtime.desk.service import Desk
-    from mash_contracts.topics import hub_principals
     from mash_runtime.firewall import Firewall, generate
     from mash_runtime.store import Database
 
@@ -57,8 +57,10 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         generate(home / "keys", hub_principals())
         desk = Desk(DESK, db, relay=None, firewall=Firewall(DESK.service, home / "keys"))
         generator = Generator(seed)
-        notifications = [accept(household_notification(generator, h), datetime.now(UTC), referrer_system=DEFAULT_REFERRER)
-                         for h in world.families()[:referrals]]
+        notifications = [
+            accept(household_notification(generator, h), datetime.now(UTC), referrer_system=DEFAULT_REFERRER)
+            for h in world.families()[:referrals]
+        ]
         timings = []
         for n in notifications:
             t = time.perf_counter()
@@ -67,10 +69,14 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         db.dispose()
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"desk research (police, SQLite): {len(world.people)} people in {families} families; "
-          f"store {counts['people']} people, {sum(counts.values()) - counts['people']} records, seeded in {seeded:.2f}s")
-    print(f"  {len(timings)} referrals: p50 {_pct(timings, 50):.1f} ms, p95 {_pct(timings, 95):.1f} ms, max {max(timings):.1f} ms, "
-          f"{len(timings) / (sum(timings) / 1000):.0f} referrals/s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"desk research (police, SQLite): {len(world.people)} people in {families} families; "
+        f"store {counts['people']} people, {sum(counts.values()) - counts['people']} records, seeded in {seeded:.2f}s"
+    )
+    print(
+        f"  {len(timings)} referrals: p50 {_pct(timings, 50):.1f} ms, p95 {_pct(timings, 95):.1f} ms, max {max(timings):.1f} ms, "
+        f"{len(timings) / (sum(timings) / 1000):.0f} referrals/s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
@@ -96,12 +102,22 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
         cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
         latencies, wall = asyncio.run(_burst(mesh.access, submissions, Principals(mesh.keys_dir)))
         cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / len(submissions) for s, pid in pids.items()}
-        print(f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population): burst of {len(submissions)} referrals")
-        print(f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
-              f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms")
+        print(
+            f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population): burst of {len(submissions)} referrals"
+        )
+        print(
+            f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
+            f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms"
+        )
         peaks = {s: _peak_rss(pid) for s, pid in mesh.running().items() if pid}
-        print(f"  CPU per referral ({sum(cpu.values()):.0f} ms in all): " + ", ".join(f"{s} {ms:.1f} ms" for s, ms in cpu.items()))
-        print("  peak RSS: " + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items()) + f", broker {_peak_rss(kafka.pid()):.0f} MiB")
+        print(
+            f"  CPU per referral ({sum(cpu.values()):.0f} ms in all): " + ", ".join(f"{s} {ms:.1f} ms" for s, ms in cpu.items())
+        )
+        print(
+            "  peak RSS: "
+            + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items())
+            + f", broker {_peak_rss(kafka.pid()):.0f} MiB"
+        )
     finally:
         if mesh is not None:
             mesh.stop()
@@ -109,8 +125,13 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
 
 
 async def _burst(access: Access, submissions: list, principals: Principals) -> tuple[list[float], float]:
-    consumer = AIOKafkaConsumer(DECISIONS.name, *(t.name for t in PRODUCTS), **access.client(ADMIN),
-                                group_id=f"bench-{uuid.uuid4()}", auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        DECISIONS.name,
+        *(t.name for t in PRODUCTS),
+        **access.client(ADMIN),
+        group_id=f"bench-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+    )
     producer = AIOKafkaProducer(**access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True, linger_ms=5)
     await consumer.start()
     await producer.start()

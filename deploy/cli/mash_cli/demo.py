@@ -69,7 +69,10 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         t0 = time.monotonic()
         print("starting Apache Kafka (KRaft) on 127.0.0.1 ...", flush=True)
         access = kafka.start()
-        print(f"  broker answering at {access.bootstrap} (SASL/SCRAM, ACLs closed by default) after {time.monotonic() - t0:.1f}s", flush=True)
+        print(
+            f"  broker answering at {access.bootstrap} (SASL/SCRAM, ACLs closed by default) after {time.monotonic() - t0:.1f}s",
+            flush=True,
+        )
         asyncio.run(create_topics(access))
         _Interrupt.check()
         mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
@@ -89,7 +92,9 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        ok = asyncio.run(_submit_and_watch(mesh.access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed)))
+        ok = asyncio.run(
+            _submit_and_watch(mesh.access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed))
+        )
         mesh.stop()  # each service anchors its chain's head on the broker as it stops, so the check below has them all
         print("\nthe confidential record of activity (hash-chained, signed by each service, anchored on the broker):", flush=True)
         ok &= audit.verify(mesh)
@@ -132,20 +137,42 @@ def repeat_concerns(submissions: list[NotificationSubmission], seed: int) -> lis
     first = submissions[-1]
     children = [s for s in first.subjects if s.role.value == "child"] or first.subjects
     others = [a for a in (Agency.HEALTH, Agency.EDUCATION, Agency.POLICE) if a is not first.referrer.agency][:2]
-    return [first.model_copy(update={
-        "submission_id": f"{first.submission_id}-R{n}", "subjects": children,
-        "referrer": first.referrer.model_copy(update={"agency": agency, "organisation": f"Demo {agency.value}",
-                                                      "email": f"repeat{n}.{seed}@example.org"}),
-        "concern": first.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False,
-                                                    "description": "Child arriving hungry and unkempt again this week."})})
-        for n, agency in enumerate(others, 1)]
+    return [
+        first.model_copy(
+            update={
+                "submission_id": f"{first.submission_id}-R{n}",
+                "subjects": children,
+                "referrer": first.referrer.model_copy(
+                    update={"agency": agency, "organisation": f"Demo {agency.value}", "email": f"repeat{n}.{seed}@example.org"}
+                ),
+                "concern": first.concern.model_copy(
+                    update={
+                        "categories": [ConcernCategory.NEGLECT],
+                        "immediate_danger": False,
+                        "description": "Child arriving hungry and unkempt again this week.",
+                    }
+                ),
+            }
+        )
+        for n, agency in enumerate(others, 1)
+    ]
 
 
-async def _submit_and_watch(access: Access, submissions: list[NotificationSubmission], timeout: float, principals: Principals,
-                            repeats: list[NotificationSubmission] = ()) -> bool:
+async def _submit_and_watch(
+    access: Access,
+    submissions: list[NotificationSubmission],
+    timeout: float,
+    principals: Principals,
+    repeats: list[NotificationSubmission] = (),
+) -> bool:
     referrers = sorted(n for n, roles in agencies.SIMULATED.items() if agencies.REFERRER in roles)
-    watched = [*(t.for_referrer(r) for t in (ACKNOWLEDGEMENTS, REJECTIONS) for r in referrers), DECISIONS.name, DEAD_LETTERS.name,
-               *(n for t in CONTRIBUTIONS for n in lanes(t.name)), *(t.name for t in PRODUCTS)]
+    watched = [
+        *(t.for_referrer(r) for t in (ACKNOWLEDGEMENTS, REJECTIONS) for r in referrers),
+        DECISIONS.name,
+        DEAD_LETTERS.name,
+        *(n for t in CONTRIBUTIONS for n in lanes(t.name)),
+        *(t.name for t in PRODUCTS),
+    ]
     # The demo narrates every hop, so it watches as the operator's super user; no service has that reach.
     consumer = AIOKafkaConsumer(
         *watched, **access.client(ADMIN), group_id=f"demo-watch-{uuid.uuid4()}", auto_offset_reset="earliest"
@@ -161,13 +188,17 @@ async def _submit_and_watch(access: Access, submissions: list[NotificationSubmis
         await producers[referrer].send_and_wait(**principals.submission_record(submission, referrer))
 
     try:
-        print(f"\nsubmitting {len(submissions)} synthetic referrals from {len(referrers)} referring organisations "
-              f"({', '.join(referrers)}) and one malformed message ...\n", flush=True)
+        print(
+            f"\nsubmitting {len(submissions)} synthetic referrals from {len(referrers)} referring organisations "
+            f"({', '.join(referrers)}) and one malformed message ...\n",
+            flush=True,
+        )
         started = time.monotonic()
         for s in submissions:
             await send(s)
         await producers[agencies.DEFAULT_REFERRER].send_and_wait(
-            NOTIFICATIONS_SUBMITTED.name, principals.seal_raw(agencies.DEFAULT_REFERRER, "BROKEN-1", MALFORMED), key=b"BROKEN-1")
+            NOTIFICATIONS_SUBMITTED.name, principals.seal_raw(agencies.DEFAULT_REFERRER, "BROKEN-1", MALFORMED), key=b"BROKEN-1"
+        )
         if not await _watch(consumer, {s.submission_id for s in submissions}, started, timeout, principals):
             return False
         # Then repeat concerns, one at a time as they would come: the hub remembers the earlier ones.
@@ -183,8 +214,14 @@ async def _submit_and_watch(access: Access, submissions: list[NotificationSubmis
         await consumer.stop()
 
 
-async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float, timeout: float, principals: Principals,
-                 first_wave: bool = True) -> bool:
+async def _watch(
+    consumer: AIOKafkaConsumer,
+    submitted: set[str],
+    started: float,
+    timeout: float,
+    principals: Principals,
+    first_wave: bool = True,
+) -> bool:
     ours: set[str] = set()  # referral ids of this run
     expected_products: dict[str, int] = {}
     products: dict[str, list[str]] = defaultdict(list)
@@ -202,12 +239,19 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                     ack = principals.read(tp.topic, r.key, r.value)
                     if ack.submission_id in submitted:
                         ours.add(ack.referral_id)
-                        print(f"{stamp()} {ack.referral_id} acknowledged to {tp.topic.rpartition('.')[2]} (decision due by {ack.decision_due_by:%a %d %b %H:%M})", flush=True)
+                        print(
+                            f"{stamp()} {ack.referral_id} acknowledged to {tp.topic.rpartition('.')[2]} (decision due by {ack.decision_due_by:%a %d %b %H:%M})",
+                            flush=True,
+                        )
                 elif tp.topic == DECISIONS.name:
                     d = principals.read(tp.topic, r.key, r.value)
                     expected_products[d.referral_id] = len(d.recipients)
                     contribs = ", ".join(f"{a.value}={s.value}" for a, s in sorted(d.contributions.items()))
-                    regraded = f" (re-graded from {d.rag_history[0].from_rag.value}: {d.rag_history[-1].reason})" if d.rag_history else ""
+                    regraded = (
+                        f" (re-graded from {d.rag_history[0].from_rag.value}: {d.rag_history[-1].reason})"
+                        if d.rag_history
+                        else ""
+                    )
                     print(
                         f"{stamp()} {d.referral_id} decided: level {d.level.value} {d.level_name}, "
                         f"RAG {d.rag.value}{regraded}, outcome {d.outcome.value.replace('_', ' ')}, by {d.decided_by} [{contribs}]",
@@ -219,11 +263,17 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
                 elif tp.topic.startswith(REJECTIONS.name + "."):
                     rejected += 1
                     rej = principals.read(tp.topic, r.key, r.value)
-                    print(f"{stamp()} submission {rej.submission_id or '(unreadable)'} rejected: {'; '.join(rej.reasons)[:160]}", flush=True)
+                    print(
+                        f"{stamp()} submission {rej.submission_id or '(unreadable)'} rejected: {'; '.join(rej.reasons)[:160]}",
+                        flush=True,
+                    )
                 elif tp.topic == DEAD_LETTERS.name:
                     dead += 1
                     letter = principals.read(tp.topic, r.key, r.value)
-                    print(f"{stamp()} dead letter from {letter.service} ({letter.source_topic}@{letter.source_offset}): {letter.error_type}", flush=True)
+                    print(
+                        f"{stamp()} dead letter from {letter.service} ({letter.source_topic}@{letter.source_offset}): {letter.error_type}",
+                        flush=True,
+                    )
                 else:
                     p = principals.read(tp.topic, r.key, r.value)
                     products[p.referral_id].append(p.recipient.value)
@@ -231,8 +281,11 @@ async def _watch(consumer: AIOKafkaConsumer, submitted: set[str], started: float
         routed = [ref for ref in ours if ref in expected_products and len(products[ref]) >= expected_products[ref]]
         if len(ours) == len(submitted) and len(routed) == len(ours) and (not first_wave or (dead and rejected)):
             if first_wave:
-                print(f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "
-                      f"in {time.monotonic() - started:.1f}s", flush=True)
+                print(
+                    f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "
+                    f"in {time.monotonic() - started:.1f}s",
+                    flush=True,
+                )
             return True
     print(f"\ntimed out after {timeout:.0f}s: {len(ours)} acknowledged, {len(expected_products)} decided", flush=True)
     return False

@@ -34,8 +34,9 @@ class Unreadable:
 
 async def letters(mesh: Mesh, timeout: float = 10.0) -> list[DeadLetter | Unreadable]:
     """Every dead letter, from the beginning of the topic to its current end."""
-    consumer = AIOKafkaConsumer(**mesh.access.client(OPERATIONS), enable_auto_commit=False,
-                                max_partition_fetch_bytes=DEAD_LETTERS.max_message_bytes)
+    consumer = AIOKafkaConsumer(
+        **mesh.access.client(OPERATIONS), enable_auto_commit=False, max_partition_fetch_bytes=DEAD_LETTERS.max_message_bytes
+    )
     await consumer.start()
     out: list[DeadLetter | Unreadable] = []
     try:
@@ -68,8 +69,10 @@ def _line(d: DeadLetter | Unreadable) -> str:
     if isinstance(d, Unreadable):
         return f"unreadable at {DEAD_LETTERS.name}[{d.partition}]@{d.offset}: {d.reason[:120]}"
     omitted = " (original omitted)" if d.original_omitted else ""
-    return (f"{d.dead_letter_id}  {d.failed_at:%Y-%m-%d %H:%M:%S}  {d.service:<15} {d.source_topic}[{d.source_partition}]@{d.source_offset}"
-            f"  {d.error_type}{omitted}: {d.error[:120]}")
+    return (
+        f"{d.dead_letter_id}  {d.failed_at:%Y-%m-%d %H:%M:%S}  {d.service:<15} {d.source_topic}[{d.source_partition}]@{d.source_offset}"
+        f"  {d.error_type}{omitted}: {d.error[:120]}"
+    )
 
 
 async def replay(mesh: Mesh, ids: list[str]) -> list[DeadLetter]:
@@ -86,8 +89,12 @@ async def replay(mesh: Mesh, ids: list[str]) -> list[DeadLetter]:
     try:
         for d in chosen:
             key = base64.b64decode(d.source_key_b64) if d.source_key_b64 else None
-            await producer.send_and_wait(d.source_topic, principals.original_of(d), key=key,
-                                         headers=[("mash-replayed-from", str(d.dead_letter_id).encode())])
+            await producer.send_and_wait(
+                d.source_topic,
+                principals.original_of(d),
+                key=key,
+                headers=[("mash-replayed-from", str(d.dead_letter_id).encode())],
+            )
     finally:
         await producer.stop()
     return chosen

@@ -25,12 +25,20 @@ def client_config(broker: LocalKafka, principal: str) -> str:
     try:
         password = broker.access.passwords[principal]
     except KeyError:
-        raise SystemExit(f"{principal} is not one of the hub's principals; an enrolled agency's configuration comes "
-                         f"from `mash agency add` (or a new password from `mash agency password {principal}`)") from None
-    return "\n".join([
-        f"bootstrap.servers={broker.bootstrap}", "security.protocol=SASL_PLAINTEXT", f"sasl.mechanisms={SCRAM}",
-        f"sasl.username={principal}", f"sasl.password={password}", "",
-    ])
+        raise SystemExit(
+            f"{principal} is not one of the hub's principals; an enrolled agency's configuration comes "
+            f"from `mash agency add` (or a new password from `mash agency password {principal}`)"
+        ) from None
+    return "\n".join(
+        [
+            f"bootstrap.servers={broker.bootstrap}",
+            "security.protocol=SASL_PLAINTEXT",
+            f"sasl.mechanisms={SCRAM}",
+            f"sasl.username={principal}",
+            f"sasl.password={password}",
+            "",
+        ]
+    )
 
 
 def write_client_config(text: str, output: Path | None) -> None:

@@ -50,8 +50,14 @@ def jars() -> Path:
     shutil.rmtree(target, ignore_errors=True)
     staging = target / "staging"
     cmd = [
-        "mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-        "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
@@ -77,8 +83,10 @@ class Access:
         kwargs: dict = {"bootstrap_servers": self.bootstrap}
         if self.secured:
             kwargs |= {
-                "security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": SCRAM,
-                "sasl_plain_username": principal, "sasl_plain_password": self.passwords[principal],
+                "security_protocol": "SASL_PLAINTEXT",
+                "sasl_mechanism": SCRAM,
+                "sasl_plain_username": principal,
+                "sasl_plain_password": self.passwords[principal],
             }
         return kwargs
 
@@ -146,14 +154,23 @@ class LocalKafka:
             controller = free_port()
         passwords = {p: secrets.token_urlsafe(24) for p in (ADMIN, *hub_principals())}
         self._write_credentials(passwords)
-        text = (KAFKA_DEPLOY / "server.properties.template").read_text().format(
-            client_port=client, controller_port=controller, data_dir=data, admin_password=passwords[ADMIN],
-            largest_record_bytes=LARGEST_RECORD_BYTES,
+        text = (
+            (KAFKA_DEPLOY / "server.properties.template")
+            .read_text()
+            .format(
+                client_port=client,
+                controller_port=controller,
+                data_dir=data,
+                admin_password=passwords[ADMIN],
+                largest_record_bytes=LARGEST_RECORD_BYTES,
+            )
         )
         staged = self.home / "server.properties.new"
         write_secret(staged, text)  # it holds the admin password
         users = [a for p, pw in passwords.items() for a in ("--add-scram", f"{SCRAM}=[name={p},password={pw}]")]
-        self._java(libs, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(staged), "--ignore-formatted", *users)
+        self._java(
+            libs, "kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(staged), "--ignore-formatted", *users
+        )
         staged.rename(self.properties)
 
     def _write_credentials(self, passwords: dict[str, str]) -> None:
@@ -178,8 +195,19 @@ class LocalKafka:
         try:
             for principal, password in pending.items():
                 self._java(
-                    libs, "kafka.admin.ConfigCommand", "--bootstrap-server", self.bootstrap, "--command-config", str(config),
-                    "--alter", "--add-config", f"{SCRAM}=[password={password}]", "--entity-type", "users", "--entity-name", principal,
+                    libs,
+                    "kafka.admin.ConfigCommand",
+                    "--bootstrap-server",
+                    self.bootstrap,
+                    "--command-config",
+                    str(config),
+                    "--alter",
+                    "--add-config",
+                    f"{SCRAM}=[password={password}]",
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    principal,
                 )
         finally:
             config.unlink(missing_ok=True)
@@ -187,15 +215,16 @@ class LocalKafka:
 
     def _java_opts(self) -> list[str]:
         return [
-            "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{KAFKA_DEPLOY / 'log4j.properties'}",
             f"-Dkafka.logs.dir={self.home}",
         ]
 
     def _java(self, libs: Path, main: str, *args: str) -> None:
-        result = subprocess.run(
-            ["java", *self._java_opts(), "-cp", f"{libs}/*", main, *args], capture_output=True, text=True
-        )
+        result = subprocess.run(["java", *self._java_opts(), "-cp", f"{libs}/*", main, *args], capture_output=True, text=True)
         if result.returncode != 0:
             raise KafkaError(f"{main} failed: {result.stdout[-2000:]} {result.stderr[-2000:]}")
 
@@ -209,7 +238,8 @@ class LocalKafka:
         self._configure(libs)
         pid = processes.spawn(
             ["java", *self._java_opts(), "-cp", f"{libs}/*", MAIN_CLASS, str(self.properties)],
-            self.log_file, self.pid_file,
+            self.log_file,
+            self.pid_file,
         )
         try:
             self.wait_until_answering(timeout, pid)

@@ -9,8 +9,8 @@ Run as `python -m mash_cli.linkage_quality ...` on its own.
 from __future__ import annotations
 
 import argparse
-import logging
 import json
+import logging
 import sys
 import time
 from collections import Counter, defaultdict
@@ -25,8 +25,15 @@ def _score(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict:
     precision = tp / len(found) if found else 1.0
     recall = tp / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"pairs": len(found), "true": tp, "false": len(found) - tp, "missed": len(truth) - tp,
-            "precision": precision, "recall": recall, "f1": f1}
+    return {
+        "pairs": len(found),
+        "true": tp,
+        "false": len(found) - tp,
+        "missed": len(truth) - tp,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -76,29 +83,49 @@ def measure(people: int = 10_000, seed: int = 7) -> dict:
     train(people, seed + 1000, out=None)  # a held-out population: the timing of a retrain, not the committed model
     train_s = time.perf_counter() - t
 
-    rows = {"certain links, clustered": _score(clustered, truth), "certain links, pairwise": _score(certain, truth),
-            "certain + possible, pairwise": _score(either, truth)}
+    rows = {
+        "certain links, clustered": _score(clustered, truth),
+        "certain links, pairwise": _score(certain, truth),
+        "certain + possible, pairwise": _score(either, truth),
+    }
     by_kind = {}
     for kind in ("none", *CORRUPTIONS):
-        touched = (lambda p: not (kinds[p[0]] - {"nhs_missing"}) and not (kinds[p[1]] - {"nhs_missing"})) if kind == "none" \
+        touched = (
+            (lambda p: not (kinds[p[0]] - {"nhs_missing"}) and not (kinds[p[1]] - {"nhs_missing"}))
+            if kind == "none"
             else (lambda p, k=kind: k in kinds[p[0]] or k in kinds[p[1]])
+        )
         t_k = {p for p in truth if touched(p)}
-        by_kind[kind] = {"truth": len(t_k), "certain": _score({p for p in clustered if touched(p)}, t_k),
-                         "either": _score({p for p in either if touched(p)}, t_k)}
+        by_kind[kind] = {
+            "truth": len(t_k),
+            "certain": _score({p for p in clustered if touched(p)}, t_k),
+            "either": _score({p for p in either if touched(p)}, t_k),
+        }
     wrong = [p for p in clustered if person[p[0]] != person[p[1]]]
     wrong_possible = [p for p in either - certain if person[p[0]] != person[p[1]]]
     return {
-        "people": people, "seed": seed, "records": len(records), "true_pairs": len(truth),
+        "people": people,
+        "seed": seed,
+        "records": len(records),
+        "true_pairs": len(truth),
         "corruption_counts": dict(Counter(k for a in appearances for k in a.corruptions)),
         "appearances_per_person": dict(sorted(Counter(len(v) for v in by_person.values()).items())),
         "thresholds": {"certain": CERTAIN, "possible": POSSIBLE},
-        "overall": rows, "by_kind": by_kind,
-        "false_links": {"same_household": sum(household[a] == household[b] for a, b in wrong),
-                        "other_households": sum(household[a] != household[b] for a, b in wrong),
-                        "possible_same_household": sum(household[a] == household[b] for a, b in wrong_possible),
-                        "possible_other_households": sum(household[a] != household[b] for a, b in wrong_possible)},
-        "seconds": {"generate": generate_s, "train": train_s, "predict_pairs": pairs_s, "cluster": cluster_s,
-                    "links_per_record_50_candidates_ms": per_50_ms},
+        "overall": rows,
+        "by_kind": by_kind,
+        "false_links": {
+            "same_household": sum(household[a] == household[b] for a, b in wrong),
+            "other_households": sum(household[a] != household[b] for a, b in wrong),
+            "possible_same_household": sum(household[a] == household[b] for a, b in wrong_possible),
+            "possible_other_households": sum(household[a] != household[b] for a, b in wrong_possible),
+        },
+        "seconds": {
+            "generate": generate_s,
+            "train": train_s,
+            "predict_pairs": pairs_s,
+            "cluster": cluster_s,
+            "links_per_record_50_candidates_ms": per_50_ms,
+        },
     }
 
 
@@ -107,24 +134,37 @@ def _pct(x: float) -> str:
 
 
 def render(m: dict) -> list[str]:
-    lines = [f"{m['people']:,} people (seed {m['seed']}): {m['records']:,} records, {m['true_pairs']:,} true pairs; "
-             f"thresholds certain >= {m['thresholds']['certain']}, possible >= {m['thresholds']['possible']}", "",
-             f"{'links':32} {'precision':>10} {'recall':>10} {'F1':>8} {'pairs':>8} {'false':>7} {'missed':>7}"]
+    lines = [
+        f"{m['people']:,} people (seed {m['seed']}): {m['records']:,} records, {m['true_pairs']:,} true pairs; "
+        f"thresholds certain >= {m['thresholds']['certain']}, possible >= {m['thresholds']['possible']}",
+        "",
+        f"{'links':32} {'precision':>10} {'recall':>10} {'F1':>8} {'pairs':>8} {'false':>7} {'missed':>7}",
+    ]
     for name, s in m["overall"].items():
-        lines.append(f"{name:32} {_pct(s['precision']):>10} {_pct(s['recall']):>10} {s['f1']:8.4f} {s['pairs']:8,} "
-                     f"{s['false']:7,} {s['missed']:7,}")
-    lines += ["", f"{'by corruption (either record)':32} {'true pairs':>10} {'certain P':>10} {'certain R':>10} "
-                  f"{'+possible P':>12} {'+possible R':>12}"]
+        lines.append(
+            f"{name:32} {_pct(s['precision']):>10} {_pct(s['recall']):>10} {s['f1']:8.4f} {s['pairs']:8,} "
+            f"{s['false']:7,} {s['missed']:7,}"
+        )
+    lines += [
+        "",
+        f"{'by corruption (either record)':32} {'true pairs':>10} {'certain P':>10} {'certain R':>10} "
+        f"{'+possible P':>12} {'+possible R':>12}",
+    ]
     for kind, k in m["by_kind"].items():
-        lines.append(f"{kind:32} {k['truth']:10,} {_pct(k['certain']['precision']):>10} {_pct(k['certain']['recall']):>10} "
-                     f"{_pct(k['either']['precision']):>12} {_pct(k['either']['recall']):>12}")
+        lines.append(
+            f"{kind:32} {k['truth']:10,} {_pct(k['certain']['precision']):>10} {_pct(k['certain']['recall']):>10} "
+            f"{_pct(k['either']['precision']):>12} {_pct(k['either']['recall']):>12}"
+        )
     f = m["false_links"]
     s = m["seconds"]
-    lines += ["", f"false certain links: {f['same_household']} within a household (twins, siblings, parent and child), "
-                  f"{f['other_households']} across households; false possible links: {f['possible_same_household']} "
-                  f"within, {f['possible_other_households']} across",
-              f"time: generate {s['generate']:.1f}s, train {s['train']:.1f}s, predict {s['predict_pairs']:.1f}s, "
-              f"cluster {s['cluster']:.1f}s, one record against 50 candidates {s['links_per_record_50_candidates_ms']:.1f} ms"]
+    lines += [
+        "",
+        f"false certain links: {f['same_household']} within a household (twins, siblings, parent and child), "
+        f"{f['other_households']} across households; false possible links: {f['possible_same_household']} "
+        f"within, {f['possible_other_households']} across",
+        f"time: generate {s['generate']:.1f}s, train {s['train']:.1f}s, predict {s['predict_pairs']:.1f}s, "
+        f"cluster {s['cluster']:.1f}s, one record against 50 candidates {s['links_per_record_50_candidates_ms']:.1f} ms",
+    ]
     return lines
 
 
@@ -140,11 +180,15 @@ def _model_table() -> list[str]:
             if level.get("is_null_level"):
                 continue
             m, u = level["m_probability"], level["u_probability"]
-            rows.append(f"| {c['output_column_name'].replace('_', ' ')} | {level['label_for_charts']} | {m:.4g} | {u:.4g} | "
-                        f"{math.log2(m / u) if m > 0 else float('-inf'):+.1f} |")
+            rows.append(
+                f"| {c['output_column_name'].replace('_', ' ')} | {level['label_for_charts']} | {m:.4g} | {u:.4g} | "
+                f"{math.log2(m / u) if m > 0 else float('-inf'):+.1f} |"
+            )
     prior = model["probability_two_random_records_match"]
-    rows.append(f"\nPrior (probability two random records are the same person): {prior:.3g} "
-                f"(match weight {math.log2(prior / (1 - prior)):+.1f}).")
+    rows.append(
+        f"\nPrior (probability two random records are the same person): {prior:.3g} "
+        f"(match weight {math.log2(prior / (1 - prior)):+.1f})."
+    )
     return rows
 
 
@@ -164,21 +208,22 @@ CORRUPTION_WORDS = {
 def document(m: dict, figures: list[str]) -> str:
     from mash_analysis.synthetic_people import RATES
 
-    corruptions = "\n".join(f"| `{k}` | {RATES[k]:.0%} | {m['corruption_counts'].get(k, 0):,} | {CORRUPTION_WORDS[k]} |"
-                             for k in RATES)
+    corruptions = "\n".join(
+        f"| `{k}` | {RATES[k]:.0%} | {m['corruption_counts'].get(k, 0):,} | {CORRUPTION_WORDS[k]} |" for k in RATES
+    )
     o = m["overall"]["certain links, clustered"]
     e = m["overall"]["certain + possible, pairwise"]
     return f"""# Person linkage
 
 How the hub's research service (`services/analysis`) decides that a person named in a notification is someone it
-has seen before, and how well it does. Generated by `mash analysis linkage --people {m['people']} --seed {m['seed']} --write`
+has seen before, and how well it does. Generated by `mash analysis linkage --people {m["people"]} --seed {m["seed"]} --write`
 (`python -m mash_cli.linkage_quality`); the figures below are that run's, not hand-written.
 
 ## Headline
 
-On {m['people']:,} synthetic people ({m['records']:,} appearances, {m['true_pairs']:,} true same-person pairs), certain links
-(clustered, as the hub merges them) have **precision {_pct(o['precision'])}** and **recall {_pct(o['recall'])}** (F1 {o['f1']:.4f});
-with possible links (shown as uncertain, never merged) recall is {_pct(e['recall'])} at precision {_pct(e['precision'])}.
+On {m["people"]:,} synthetic people ({m["records"]:,} appearances, {m["true_pairs"]:,} true same-person pairs), certain links
+(clustered, as the hub merges them) have **precision {_pct(o["precision"])}** and **recall {_pct(o["recall"])}** (F1 {o["f1"]:.4f});
+with possible links (shown as uncertain, never merged) recall is {_pct(e["recall"])} at precision {_pct(e["precision"])}.
 
 ## Method
 
@@ -204,7 +249,7 @@ with possible links (shown as uncertain, never merged) recall is {_pct(e['recall
   batch prediction blocks on exactly the same keys (Splink `block_on` over the exploded key list), so streaming and
   batch agree (a unit test checks the certain links are identical).
 - **Streaming** (`PersonLinker.links`): one subject against its candidates with `splink.internals.realtime.compare_records`
-  and a SQL cache key; about {m['seconds']['links_per_record_50_candidates_ms']:.0f} ms for 50 candidates on this machine.
+  and a SQL cache key; about {m["seconds"]["links_per_record_50_candidates_ms"]:.0f} ms for 50 candidates on this machine.
   **Batch** (`PersonLinker.clusters`): `Linker.inference.predict`, the same certainty rule, then Splink's connected
   components over certain links only.
 
@@ -216,17 +261,17 @@ significant figures): the prior from deterministic rules (same NHS number; all f
 0.8; u by random sampling (5 million pairs, seeded); m by expectation maximisation on two blocks chosen so neither
 admits household members as matches: the same NHS number (trains every comparison but the NHS number), then the same
 date of birth and forename (trains the NHS number, surname and address). The file holds parameters only, no records.
-The measurement below uses a different population (seed {m['seed']}), so the model is not judged on its own data.
+The measurement below uses a different population (seed {m["seed"]}), so the model is not judged on its own data.
 
 {chr(10).join(_model_table())}
 
 ## Thresholds
 
-- `CERTAIN` = {m['thresholds']['certain']}: a link at or above it (and passing the twins guard) joins the person.
+- `CERTAIN` = {m["thresholds"]["certain"]}: a link at or above it (and passing the twins guard) joins the person.
   Chosen because it keeps certain links' precision near 99.8% clustered (99.95% pairwise) with recall near 97%;
   lowering it adds mostly household members with alike forenames. The false certain links left are a parent and
   child sharing a forename where one appearance lacks a date of birth; clustering joins their other appearances too.
-- `POSSIBLE` = {m['thresholds']['possible']}: from here up to CERTAIN a link is recorded and shown as uncertain, never merged; the
+- `POSSIBLE` = {m["thresholds"]["possible"]}: from here up to CERTAIN a link is recorded and shown as uncertain, never merged; the
   false possible links are mostly siblings (same surname and address), which is what a practitioner should check.
 
 ## Figures
@@ -276,8 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--write", action="store_true", help="write docs/linkage.md with these figures")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--retrain", action="store_true",
-                        help="retrain the committed model (mash_analysis/linkage_model.json) first, deterministically")
+    parser.add_argument(
+        "--retrain",
+        action="store_true",
+        help="retrain the committed model (mash_analysis/linkage_model.json) first, deterministically",
+    )
     args = parser.parse_args(argv)
     if args.retrain:
         from mash_analysis.linkage import train

@@ -31,8 +31,9 @@ def _assembly(mesh: Mesh):
         db = Database(url, metadata, identity=expected(mesh.keys_dir, "decision"))
     except StoreRefused as e:
         raise SystemExit(str(e)) from None
-    return Assembly(db, settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings),
-                    declared_findings={})
+    return Assembly(
+        db, settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings), declared_findings={}
+    )
 
 
 def _model_settings(mesh: Mesh) -> dict:
@@ -51,8 +52,10 @@ def _model_settings(mesh: Mesh) -> dict:
 def pending(mesh: Mesh) -> None:
     waiting = _assembly(mesh).pending()
     for p in waiting:
-        print(f"{p['referral_id']}  RAG {p['rag']:<5}  due {p['decision_due_at']}  model: level {p['level']} {p['level_name']}, "
-              f"{p['outcome']} -> {', '.join(p['recipients'])} (score {p['score']})")
+        print(
+            f"{p['referral_id']}  RAG {p['rag']:<5}  due {p['decision_due_at']}  model: level {p['level']} {p['level_name']}, "
+            f"{p['outcome']} -> {', '.join(p['recipients'])} (score {p['score']})"
+        )
         for f in p["factors"]:  # the full explanation, naming the contribution and disclosure record: not the short name
             print(f"    {f['weight']:>4}  {f.get('detail') or f['name']}  [{f['source']}]")
         if p.get("conflicts"):
@@ -74,16 +77,35 @@ def grounds(mesh: Mesh, referral_id: str, manager: str, kind: str, rationale: st
 
 def confirm(mesh: Mesh, referral_id: str, manager: str) -> None:
     decision = _assembly(mesh).confirm(referral_id, manager)
-    print(json.dumps({"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
-                      "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by}))
+    print(
+        json.dumps(
+            {
+                "referral_id": decision.referral_id,
+                "level": decision.level.value,
+                "outcome": decision.outcome.value,
+                "recipients": [a.value for a in decision.recipients],
+                "decided_by": decision.decided_by,
+            }
+        )
+    )
 
 
 def override(mesh: Mesh, referral_id: str, manager: str, level: int, outcome: str, recipients: list[str], rationale: str) -> None:
-    decision = _assembly(mesh).override(referral_id, manager, ThresholdLevel(level), Outcome(outcome),
-                                        [Agency(a) for a in recipients], rationale)
-    print(json.dumps({"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
-                      "recommended_level": decision.recommended_level.value if decision.recommended_level else None,
-                      "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by}))
+    decision = _assembly(mesh).override(
+        referral_id, manager, ThresholdLevel(level), Outcome(outcome), [Agency(a) for a in recipients], rationale
+    )
+    print(
+        json.dumps(
+            {
+                "referral_id": decision.referral_id,
+                "level": decision.level.value,
+                "outcome": decision.outcome.value,
+                "recommended_level": decision.recommended_level.value if decision.recommended_level else None,
+                "recipients": [a.value for a in decision.recipients],
+                "decided_by": decision.decided_by,
+            }
+        )
+    )
 
 
 def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool) -> int:
@@ -98,7 +120,9 @@ def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool)
     path = f"/referrals/{urllib.parse.quote(referral_id, safe='')}/chronology"
     if subject:
         path += "?" + urllib.parse.urlencode({"subject": subject})
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token.read_text().strip()}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token.read_text().strip()}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             found = json.loads(response.read())
@@ -117,9 +141,12 @@ def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool)
 def chronology_table(found: dict) -> list[str]:
     """date | agency | event | outcome, with each subject first and each entry's reference beneath it."""
     lines = [f"Chronology of {found['referral_id']}" + (f" for {found['subject']}" if found.get("subject") else "")]
-    lines += [f"  {s['subject_ref']}: {s['name']} ({s['role'].replace('_', ' ')}"
-              + (f", {'due' if s.get('expected') else 'born'} {s['date_of_birth']}" if s.get("date_of_birth") else "") + ")"
-              for s in found["subjects"]]
+    lines += [
+        f"  {s['subject_ref']}: {s['name']} ({s['role'].replace('_', ' ')}"
+        + (f", {'due' if s.get('expected') else 'born'} {s['date_of_birth']}" if s.get("date_of_birth") else "")
+        + ")"
+        for s in found["subjects"]
+    ]
     rows = [("date", "agency", "event", "outcome")]
     for e in found["entries"]:
         when = "undated" if e["undated"] else e["date"] + (f" {e['time']}" if e["time"] else "")
@@ -131,7 +158,11 @@ def chronology_table(found: dict) -> list[str]:
             lines.append("-+-".join("-" * w for w in widths) + "-+-" + "-" * 7)
             continue
         e = found["entries"][i - 1]
-        follow = ", ".join(x for x in (e["reference"] and f"ref {e['reference']}", e["subject_refs"] and f"about {', '.join(e['subject_refs'])}") if x)
+        follow = ", ".join(
+            x
+            for x in (e["reference"] and f"ref {e['reference']}", e["subject_refs"] and f"about {', '.join(e['subject_refs'])}")
+            if x
+        )
         if follow:
             lines.append(" " * (widths[0] + 3) + "  " + follow)
     if not found["entries"]:

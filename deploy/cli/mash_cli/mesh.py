@@ -28,8 +28,8 @@ from .kafka import ADMIN, Access, free_port
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 SERVICES: dict[str, tuple[str, ...]] = {
-    s: (s, s + ".urgent") for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "analysis",
-                                    "decision")
+    s: (s, s + ".urgent")
+    for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "analysis", "decision")
 }
 DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
@@ -100,8 +100,10 @@ class Mesh:
     def start_instance(self, service: str, instance: str) -> int:
         """Another instance of a service (same group, same store): for sharing load and for fault tests."""
         return processes.spawn(
-            [sys.executable, "-m", f"mash_{service}"], self.state_dir / "logs" / f"{service}-{instance}.log",
-            self.state_dir / "run" / f"{service}-{instance}.pid", env={**self.env(service), "MASH_INSTANCE": instance},
+            [sys.executable, "-m", f"mash_{service}"],
+            self.state_dir / "logs" / f"{service}-{instance}.log",
+            self.state_dir / "run" / f"{service}-{instance}.pid",
+            env={**self.env(service), "MASH_INSTANCE": instance},
         )
 
     def pid(self, service: str) -> int | None:
@@ -114,9 +116,16 @@ class Mesh:
         never replaces the store a service was initialised with unless `replace` says so."""
         self.ensure_keys()
         command = ["init", "--replace"] if replace else ["init"]
-        running = {service: subprocess.Popen([sys.executable, "-m", f"mash_{service}", *command], env=self.env(service),
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for service in services or tuple(SERVICES)}
+        running = {
+            service: subprocess.Popen(
+                [sys.executable, "-m", f"mash_{service}", *command],
+                env=self.env(service),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for service in services or tuple(SERVICES)
+        }
         done, failed = {}, {}
         for service, proc in running.items():
             out, err = proc.communicate(timeout=120)
@@ -134,7 +143,9 @@ class Mesh:
         for service in DESKS:
             result = subprocess.run(
                 [sys.executable, "-m", f"mash_{service}", "seed", str(population)],
-                env=self.env(service), capture_output=True, text=True,
+                env=self.env(service),
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 raise RuntimeError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
@@ -159,7 +170,9 @@ class Mesh:
                     (self.state_dir / "run" / f"{service}.http").write_text(str(port))
                     env["MASH_HTTP_PORT"] = str(port)
                 (self.state_dir / "run" / f"{service}.model.json").write_text(json.dumps({k: env.get(k) for k in MODEL_SETTINGS}))
-                processes.spawn([sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env)
+                processes.spawn(
+                    [sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env
+                )
 
     def stop(self, *services: str, timeout: float = 30.0) -> dict[str, bool]:
         """SIGTERM each service (intake first, decision last, so in-flight work can drain) and wait."""

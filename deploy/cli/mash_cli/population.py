@@ -21,9 +21,26 @@ from .synthetic import synthetic_nhs_number
 
 AGENCIES = ("police", "health", "childrens_social_care", "education")
 PREFIX = {"police": "POL", "health": "HLT", "childrens_social_care": "CSC", "education": "EDU"}
-SHORT_NAMES = {"William": "Will", "Robert": "Rob", "Elizabeth": "Liz", "Katherine": "Kate", "Thomas": "Tom", "James": "Jim",
-               "Jennifer": "Jen", "Michael": "Mike", "Daniel": "Dan", "Samantha": "Sam", "Alexander": "Alex", "Rebecca": "Becky",
-               "Joseph": "Joe", "Christopher": "Chris", "Jessica": "Jess", "Victoria": "Vicky", "Benjamin": "Ben", "Matthew": "Matt"}
+SHORT_NAMES = {
+    "William": "Will",
+    "Robert": "Rob",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Thomas": "Tom",
+    "James": "Jim",
+    "Jennifer": "Jen",
+    "Michael": "Mike",
+    "Daniel": "Dan",
+    "Samantha": "Sam",
+    "Alexander": "Alex",
+    "Rebecca": "Becky",
+    "Joseph": "Joe",
+    "Christopher": "Chris",
+    "Jessica": "Jess",
+    "Victoria": "Vicky",
+    "Benjamin": "Ben",
+    "Matthew": "Matt",
+}
 KNOWN_BY = {"police": 0.35, "health": 0.95, "childrens_social_care": 0.25}
 MISSING_NHS = {"police": 0.30, "health": 0.02, "childrens_social_care": 0.10, "education": 0.10}
 Tables = dict[str, dict[str, list[dict]]]
@@ -117,8 +134,19 @@ class _World:
                 nhs = None
             if self.rng.random() < 0.08:  # known at an old address
                 line1, postcode = self.fake.street_address().split("\n")[0], self.fake.postcode()
-        a.add("people", {"person_id": local, "given_name": given, "family_name": family, "date_of_birth": p.date_of_birth.isoformat(),
-                         "nhs_number": nhs, "address_line1": line1, "postcode": postcode, "true_person_id": p.person_id})
+        a.add(
+            "people",
+            {
+                "person_id": local,
+                "given_name": given,
+                "family_name": family,
+                "date_of_birth": p.date_of_birth.isoformat(),
+                "nhs_number": nhs,
+                "address_line1": line1,
+                "postcode": postcode,
+                "true_person_id": p.person_id,
+            },
+        )
         a.local_ids[p.person_id] = local
         return local
 
@@ -129,9 +157,9 @@ def _typo(name: str, rng: random.Random) -> str:
         return name + "e"
     i = rng.randrange(1, len(name) - 1)
     if rng.random() < 0.5:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
     letter = rng.choice("aeiouy".replace(name[i].lower(), ""))
-    return name[:i] + letter + name[i + 1:]
+    return name[:i] + letter + name[i + 1 :]
 
 
 def build_population(seed: int, families: int, today: date = date(2026, 11, 16)) -> Population:
@@ -151,12 +179,25 @@ def _household(w: _World, household_id: str, start: int) -> list[Person]:
     line1, town, postcode = w.fake.street_address().split("\n")[0], w.fake.city(), w.fake.postcode()
     members: list[Person] = []
 
-    def person(role: str, min_age: int, max_age: int, nhs_rate: float, sex: str | None = None, family_name: str = family) -> Person:
+    def person(
+        role: str, min_age: int, max_age: int, nhs_rate: float, sex: str | None = None, family_name: str = family
+    ) -> Person:
         sex = sex or w.rng.choice("FM")
         given = w.fake.first_name_female() if sex == "F" else w.fake.first_name_male()
         dob = w.today - timedelta(days=w.rng.randint(min_age * 365, max_age * 365 + 364))
-        p = Person(f"P{start + len(members) + 1:06d}", given, family_name, dob, sex,
-                   synthetic_nhs_number(w.rng) if w.rng.random() < nhs_rate else None, line1, town, postcode, household_id, role)
+        p = Person(
+            f"P{start + len(members) + 1:06d}",
+            given,
+            family_name,
+            dob,
+            sex,
+            synthetic_nhs_number(w.rng) if w.rng.random() < nhs_rate else None,
+            line1,
+            town,
+            postcode,
+            household_id,
+            role,
+        )
         members.append(p)
         return p
 
@@ -189,25 +230,58 @@ def _police(w: _World, adults: list[Person], children: list[Person]) -> None:
         victim, perpetrator = adults
         for _ in range(w.rng.randint(1, 4)):
             present = w.rng.random() < 0.6
-            a.add("incidents", {"incident_id": a.next_id("INC"), "occurred_on": w.ago(w.rng.randint(10, 1800)), "kind": "domestic_abuse",
-                                "victim_id": ids[victim.person_id], "perpetrator_id": ids[perpetrator.person_id], "children_present": present,
-                                "child_ids": [ids[c.person_id] for c in children] if present else [],
-                                "risk_grading": w.rng.choice(["standard", "medium", "high"]), "summary": "Incident at the home address"})
+            a.add(
+                "incidents",
+                {
+                    "incident_id": a.next_id("INC"),
+                    "occurred_on": w.ago(w.rng.randint(10, 1800)),
+                    "kind": "domestic_abuse",
+                    "victim_id": ids[victim.person_id],
+                    "perpetrator_id": ids[perpetrator.person_id],
+                    "children_present": present,
+                    "child_ids": [ids[c.person_id] for c in children] if present else [],
+                    "risk_grading": w.rng.choice(["standard", "medium", "high"]),
+                    "summary": "Incident at the home address",
+                },
+            )
     for adult in adults:
         if w.rng.random() < 0.25:
-            a.add("arrests", {"arrest_id": a.next_id("ARR"), "person_id": ids[adult.person_id], "occurred_on": w.ago(w.rng.randint(30, 3600)),
-                              "offence": w.rng.choice(["assault", "theft", "possession of a controlled drug", "criminal damage"]),
-                              "outcome": w.rng.choice(["charged", "no further action", "caution"])})
+            a.add(
+                "arrests",
+                {
+                    "arrest_id": a.next_id("ARR"),
+                    "person_id": ids[adult.person_id],
+                    "occurred_on": w.ago(w.rng.randint(30, 3600)),
+                    "offence": w.rng.choice(["assault", "theft", "possession of a controlled drug", "criminal damage"]),
+                    "outcome": w.rng.choice(["charged", "no further action", "caution"]),
+                },
+            )
         if w.rng.random() < 0.2:
-            a.add("intelligence", {"intel_id": a.next_id("INT"), "subject_id": ids[adult.person_id], "recorded_on": w.ago(w.rng.randint(30, 3000)),
-                                   "summary": "Reported association with people involved in supply", "not_for_disclosure": w.rng.random() < 0.3,
-                                   "handling_code": w.rng.choice("PCS")})
+            a.add(
+                "intelligence",
+                {
+                    "intel_id": a.next_id("INT"),
+                    "subject_id": ids[adult.person_id],
+                    "recorded_on": w.ago(w.rng.randint(30, 3000)),
+                    "summary": "Reported association with people involved in supply",
+                    "not_for_disclosure": w.rng.random() < 0.3,
+                    "handling_code": w.rng.choice("PCS"),
+                },
+            )
     for child in children:
         if child.age(w.today) >= 11 and w.rng.random() < 0.1:
             for _ in range(w.rng.randint(1, 3)):
                 day = w.rng.randint(5, 700)
-                a.add("missing_reports", {"report_id": a.next_id("MIS"), "person_id": ids[child.person_id], "reported_on": w.ago(day),
-                                          "returned_on": w.ago(day - 1), "summary": "Missing overnight, returned of own accord"})
+                a.add(
+                    "missing_reports",
+                    {
+                        "report_id": a.next_id("MIS"),
+                        "person_id": ids[child.person_id],
+                        "reported_on": w.ago(day),
+                        "returned_on": w.ago(day - 1),
+                        "summary": "Missing overnight, returned of own accord",
+                    },
+                )
 
 
 def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
@@ -216,32 +290,85 @@ def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
     practice = f"{w.fake.city()} Medical Practice"
     for p in adults + children:
         local = w.know("health", p)
-        a.add("gp_registrations", {"registration_id": a.next_id("GP"), "person_id": local, "practice": practice,
-                                   "registered_on": w.ago(w.rng.randint(60, 4000))})
+        a.add(
+            "gp_registrations",
+            {
+                "registration_id": a.next_id("GP"),
+                "person_id": local,
+                "practice": practice,
+                "registered_on": w.ago(w.rng.randint(60, 4000)),
+            },
+        )
         if p.role_in_household == "child":
             if p.age(w.today) < 5:
-                a.add("health_visitor_contacts", {"contact_id": a.next_id("HV"), "child_id": local, "contact_on": w.ago(w.rng.randint(10, 300)),
-                                                  "practitioner_role": "health_visitor", "summary": "Development review",
-                                                  "parent_id": a.local_ids.get(parent.person_id) if parent else None})
+                a.add(
+                    "health_visitor_contacts",
+                    {
+                        "contact_id": a.next_id("HV"),
+                        "child_id": local,
+                        "contact_on": w.ago(w.rng.randint(10, 300)),
+                        "practitioner_role": "health_visitor",
+                        "summary": "Development review",
+                        "parent_id": a.local_ids.get(parent.person_id) if parent else None,
+                    },
+                )
             if w.rng.random() < 0.15:
                 for _ in range(w.rng.randint(1, 4)):
-                    a.add("unscheduled_care", {"attendance_id": a.next_id("UC"), "person_id": local, "attended_on": w.ago(w.rng.randint(5, 500)),
-                                               "setting": w.rng.choice(["A&E", "urgent care", "walk-in"]),
-                                               "reason": w.rng.choice(["minor head injury", "fever", "fall", "burn to hand"])})
+                    a.add(
+                        "unscheduled_care",
+                        {
+                            "attendance_id": a.next_id("UC"),
+                            "person_id": local,
+                            "attended_on": w.ago(w.rng.randint(5, 500)),
+                            "setting": w.rng.choice(["A&E", "urgent care", "walk-in"]),
+                            "reason": w.rng.choice(["minor head injury", "fever", "fall", "burn to hand"]),
+                        },
+                    )
             if w.rng.random() < 0.1:
                 for _ in range(w.rng.randint(1, 3)):
-                    a.add("missed_appointments", {"appointment_id": a.next_id("DNA"), "person_id": local, "due_on": w.ago(w.rng.randint(5, 400)),
-                                                  "clinic": "paediatric outpatients"})
+                    a.add(
+                        "missed_appointments",
+                        {
+                            "appointment_id": a.next_id("DNA"),
+                            "person_id": local,
+                            "due_on": w.ago(w.rng.randint(5, 400)),
+                            "clinic": "paediatric outpatients",
+                        },
+                    )
         else:
             if w.rng.random() < 0.12:
-                a.add("mental_health_contacts", {"contact_id": a.next_id("MH"), "person_id": local, "service": "community mental health team",
-                                                 "contact_on": w.ago(w.rng.randint(10, 900)), "summary": "Assessment and follow-up"})
+                a.add(
+                    "mental_health_contacts",
+                    {
+                        "contact_id": a.next_id("MH"),
+                        "person_id": local,
+                        "service": "community mental health team",
+                        "contact_on": w.ago(w.rng.randint(10, 900)),
+                        "summary": "Assessment and follow-up",
+                    },
+                )
             if w.rng.random() < 0.07:
-                a.add("substance_misuse_contacts", {"contact_id": a.next_id("SM"), "person_id": local, "service": "drug and alcohol service",
-                                                    "contact_on": w.ago(w.rng.randint(10, 900)), "summary": "Engaged with treatment"})
+                a.add(
+                    "substance_misuse_contacts",
+                    {
+                        "contact_id": a.next_id("SM"),
+                        "person_id": local,
+                        "service": "drug and alcohol service",
+                        "contact_on": w.ago(w.rng.randint(10, 900)),
+                        "summary": "Engaged with treatment",
+                    },
+                )
             if p.sex == "F" and p.age(w.today) < 42 and w.rng.random() < 0.05:
-                a.add("maternity", {"episode_id": a.next_id("MAT"), "person_id": local, "booked_on": w.ago(w.rng.randint(20, 150)),
-                                    "expected_delivery": (w.today + timedelta(days=w.rng.randint(20, 200))).isoformat(), "concerns": None})
+                a.add(
+                    "maternity",
+                    {
+                        "episode_id": a.next_id("MAT"),
+                        "person_id": local,
+                        "booked_on": w.ago(w.rng.randint(20, 150)),
+                        "expected_delivery": (w.today + timedelta(days=w.rng.randint(20, 200))).isoformat(),
+                        "concerns": None,
+                    },
+                )
 
 
 def _parent(adults: list[Person]) -> Person | None:
@@ -259,22 +386,59 @@ def _social_care(w: _World, adults: list[Person], children: list[Person]) -> Non
     for child in children:
         local = w.know("childrens_social_care", child)
         for _ in range(w.rng.randint(1, 3)):
-            a.add("referrals", {"referral_id": a.next_id("REF"), "child_id": local, "received_on": w.ago(w.rng.randint(20, 2500)),
-                                "reason": w.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
-                                "outcome": w.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"])})
+            a.add(
+                "referrals",
+                {
+                    "referral_id": a.next_id("REF"),
+                    "child_id": local,
+                    "received_on": w.ago(w.rng.randint(20, 2500)),
+                    "reason": w.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
+                    "outcome": w.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"]),
+                },
+            )
         roll = w.rng.random()
         if roll < 0.2:
-            a.add("cases", {"case_id": a.next_id("CASE"), "child_id": local, "opened_on": w.ago(w.rng.randint(30, 600)), "closed_on": None,
-                            "team": "Family Safeguarding Team", "allocated_worker": f"Social worker {w.rng.randint(1, 40)}"})
+            a.add(
+                "cases",
+                {
+                    "case_id": a.next_id("CASE"),
+                    "child_id": local,
+                    "opened_on": w.ago(w.rng.randint(30, 600)),
+                    "closed_on": None,
+                    "team": "Family Safeguarding Team",
+                    "allocated_worker": f"Social worker {w.rng.randint(1, 40)}",
+                },
+            )
         if roll < 0.08:
-            a.add("cp_plans", {"plan_id": a.next_id("CP"), "child_id": local, "started_on": w.ago(w.rng.randint(30, 500)), "ended_on": None,
-                               "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"]), "parent_id": parent_id()})
+            a.add(
+                "cp_plans",
+                {
+                    "plan_id": a.next_id("CP"),
+                    "child_id": local,
+                    "started_on": w.ago(w.rng.randint(30, 500)),
+                    "ended_on": None,
+                    "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"]),
+                    "parent_id": parent_id(),
+                },
+            )
         elif roll < 0.2:
             start = w.rng.randint(400, 2000)
-            a.add("cin_plans", {"plan_id": a.next_id("CIN"), "child_id": local, "started_on": w.ago(start), "ended_on": w.ago(start - 200)})
+            a.add(
+                "cin_plans",
+                {"plan_id": a.next_id("CIN"), "child_id": local, "started_on": w.ago(start), "ended_on": w.ago(start - 200)},
+            )
         if w.rng.random() < 0.03:
-            a.add("looked_after", {"episode_id": a.next_id("LAC"), "child_id": local, "started_on": w.ago(w.rng.randint(100, 1500)),
-                                   "ended_on": None, "legal_status": w.rng.choice(["s20", "s31"]), "parent_id": parent_id()})
+            a.add(
+                "looked_after",
+                {
+                    "episode_id": a.next_id("LAC"),
+                    "child_id": local,
+                    "started_on": w.ago(w.rng.randint(100, 1500)),
+                    "ended_on": None,
+                    "legal_status": w.rng.choice(["s20", "s31"]),
+                    "parent_id": parent_id(),
+                },
+            )
     if parent is not None:
         _previous_child_removed(w, parent)
 
@@ -291,29 +455,76 @@ def _previous_child_removed(w: _World, parent: Person) -> None:
     issued = 365 * rng.randint(2, 10) + rng.randint(0, 200)
     child = f"CSC-{parent.person_id}-R"
     dob = w.today - timedelta(days=issued + rng.randint(30, 4 * 365))
-    a.add("people", {"person_id": child, "given_name": rng.choice(["Kai", "Lily", "Mason", "Ruby", "Leo", "Ava"]),
-                     "family_name": parent.family_name, "date_of_birth": dob.isoformat(), "nhs_number": None,
-                     "address_line1": None, "postcode": None, "true_person_id": f"{parent.person_id}-R"})
-    a.add("care_proceedings", {"proceedings_id": a.next_id("CPR"), "child_id": child, "parent_id": mother,
-                               "issued_on": w.ago(issued), "concluded_on": w.ago(issued - 180),
-                               "order_made": rng.choice(["care order", "placement order", "special guardianship order"]),
-                               "removed_from_parents": True})
+    a.add(
+        "people",
+        {
+            "person_id": child,
+            "given_name": rng.choice(["Kai", "Lily", "Mason", "Ruby", "Leo", "Ava"]),
+            "family_name": parent.family_name,
+            "date_of_birth": dob.isoformat(),
+            "nhs_number": None,
+            "address_line1": None,
+            "postcode": None,
+            "true_person_id": f"{parent.person_id}-R",
+        },
+    )
+    a.add(
+        "care_proceedings",
+        {
+            "proceedings_id": a.next_id("CPR"),
+            "child_id": child,
+            "parent_id": mother,
+            "issued_on": w.ago(issued),
+            "concluded_on": w.ago(issued - 180),
+            "order_made": rng.choice(["care order", "placement order", "special guardianship order"]),
+            "removed_from_parents": True,
+        },
+    )
 
 
 def _education(w: _World, pupils: list[Person]) -> None:
     a = w.agencies["education"]
     for child in pupils:
         local = w.know("education", child)
-        a.add("enrolments", {"enrolment_id": a.next_id("ENR"), "child_id": local, "school": f"{w.fake.city()} {'Primary' if child.age(w.today) < 11 else 'Academy'}",
-                             "enrolled_on": w.ago(w.rng.randint(60, 2500))})
-        a.add("attendance", {"attendance_id": a.next_id("ATT"), "child_id": local, "term": "2026 autumn",
-                             "attendance_pct": round(min(100.0, w.rng.gauss(94, 5)), 1)})
+        a.add(
+            "enrolments",
+            {
+                "enrolment_id": a.next_id("ENR"),
+                "child_id": local,
+                "school": f"{w.fake.city()} {'Primary' if child.age(w.today) < 11 else 'Academy'}",
+                "enrolled_on": w.ago(w.rng.randint(60, 2500)),
+            },
+        )
+        a.add(
+            "attendance",
+            {
+                "attendance_id": a.next_id("ATT"),
+                "child_id": local,
+                "term": "2026 autumn",
+                "attendance_pct": round(min(100.0, w.rng.gauss(94, 5)), 1),
+            },
+        )
         if w.rng.random() < 0.04:
-            a.add("exclusions", {"exclusion_id": a.next_id("EXC"), "child_id": local, "excluded_on": w.ago(w.rng.randint(10, 900)),
-                                 "kind": "fixed", "reason": "persistent disruptive behaviour"})
+            a.add(
+                "exclusions",
+                {
+                    "exclusion_id": a.next_id("EXC"),
+                    "child_id": local,
+                    "excluded_on": w.ago(w.rng.randint(10, 900)),
+                    "kind": "fixed",
+                    "reason": "persistent disruptive behaviour",
+                },
+            )
         if w.rng.random() < 0.06:
-            a.add("safeguarding_log", {"entry_id": a.next_id("SGL"), "child_id": local, "logged_on": w.ago(w.rng.randint(5, 600)),
-                                       "summary": "Pupil disclosed worries about home"})
+            a.add(
+                "safeguarding_log",
+                {
+                    "entry_id": a.next_id("SGL"),
+                    "child_id": local,
+                    "logged_on": w.ago(w.rng.randint(5, 600)),
+                    "summary": "Pupil disclosed worries about home",
+                },
+            )
 
 
 def merge(population: Population, cases: list[ScriptedCase]) -> Tables:
@@ -360,14 +571,30 @@ class _Case:
 
     def subject(self, ref: str, role: str, p: Person, nhs: bool = True) -> None:
         line1, town, postcode = self.home
-        self.subjects.append({"subject_ref": ref, "role": role, "given_name": p.given_name, "family_name": p.family_name,
-                              "date_of_birth": p.date_of_birth.isoformat(), "nhs_number": p.nhs_number if nhs else None,
-                              "address": {"line1": line1, "town": town, "postcode": postcode}})
+        self.subjects.append(
+            {
+                "subject_ref": ref,
+                "role": role,
+                "given_name": p.given_name,
+                "family_name": p.family_name,
+                "date_of_birth": p.date_of_birth.isoformat(),
+                "nhs_number": p.nhs_number if nhs else None,
+                "address": {"line1": line1, "town": town, "postcode": postcode},
+            }
+        )
 
     def known(self, agency: str, p: Person, **changes) -> str:
         local = f"{PREFIX[agency]}-{p.person_id}"
-        row = {"person_id": local, "given_name": p.given_name, "family_name": p.family_name, "date_of_birth": p.date_of_birth.isoformat(),
-               "nhs_number": p.nhs_number, "address_line1": p.address_line1, "postcode": p.postcode, "true_person_id": p.person_id}
+        row = {
+            "person_id": local,
+            "given_name": p.given_name,
+            "family_name": p.family_name,
+            "date_of_birth": p.date_of_birth.isoformat(),
+            "nhs_number": p.nhs_number,
+            "address_line1": p.address_line1,
+            "postcode": p.postcode,
+            "true_person_id": p.person_id,
+        }
         row.update(changes)
         self.row(agency, "people", row)
         return local
@@ -377,16 +604,25 @@ class _Case:
 
     def gp(self, p: Person, practice: str = "Millbrook Medical Practice") -> str:
         local = self.known("health", p)
-        self.row("health", "gp_registrations", {"registration_id": f"GP-{p.person_id}", "person_id": local, "practice": practice,
-                                                "registered_on": self.ago(1500)})
+        self.row(
+            "health",
+            "gp_registrations",
+            {"registration_id": f"GP-{p.person_id}", "person_id": local, "practice": practice, "registered_on": self.ago(1500)},
+        )
         return local
 
     def school(self, p: Person, school: str, attendance_pct: float) -> str:
         local = self.known("education", p)
-        self.row("education", "enrolments", {"enrolment_id": f"ENR-{p.person_id}", "child_id": local, "school": school,
-                                              "enrolled_on": self.ago(800)})
-        self.row("education", "attendance", {"attendance_id": f"ATT-{p.person_id}", "child_id": local, "term": "2026 autumn",
-                                              "attendance_pct": attendance_pct})
+        self.row(
+            "education",
+            "enrolments",
+            {"enrolment_id": f"ENR-{p.person_id}", "child_id": local, "school": school, "enrolled_on": self.ago(800)},
+        )
+        self.row(
+            "education",
+            "attendance",
+            {"attendance_id": f"ATT-{p.person_id}", "child_id": local, "term": "2026 autumn", "attendance_pct": attendance_pct},
+        )
         return local
 
     def done(self) -> ScriptedCase:
@@ -394,8 +630,19 @@ class _Case:
 
 
 def scripted_cases(today: date = date(2026, 11, 16)) -> list[ScriptedCase]:
-    return [f(today) for f in (_da_household, _neglect_old_intel, _open_cp_plan, _uncertain_match, _unknown_family, _consent_refused,
-                               *PRACTICE_CASES, _pre_birth_previous_removal)]
+    return [
+        f(today)
+        for f in (
+            _da_household,
+            _neglect_old_intel,
+            _open_cp_plan,
+            _uncertain_match,
+            _unknown_family,
+            _consent_refused,
+            *PRACTICE_CASES,
+            _pre_birth_previous_removal,
+        )
+    ]
 
 
 def _da_household(today: date) -> ScriptedCase:
@@ -406,21 +653,79 @@ def _da_household(today: date) -> ScriptedCase:
     pol_child, pol_mother = c.known("police", child), c.known("police", mother)
     pol_partner = c.known("police", partner, family_name="Donnolly")  # misspelt by the police, and no NHS number
     for i, days in enumerate((40, 250, 900), start=1):  # the oldest is shared only under s47
-        c.row("police", "incidents", {"incident_id": f"INC-S00{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse",
-                                      "victim_id": pol_mother, "perpetrator_id": pol_partner, "children_present": True,
-                                      "child_ids": [pol_child], "risk_grading": ["high", "medium", "standard"][i - 1],
-                                      "summary": "Officers attended a report of shouting and an assault at the home"})
-    c.row("police", "arrests", {"arrest_id": "ARR-S001", "person_id": pol_partner, "occurred_on": c.ago(365), "offence": "assault",
-                                "outcome": "charged"})
-    c.row("police", "intelligence", {"intel_id": "INT-S001", "subject_id": pol_partner, "recorded_on": c.ago(6 * 365),
-                                     "summary": "Reported to be dealing from a vehicle", "not_for_disclosure": False, "handling_code": "P"})
-    c.row("police", "intelligence", {"intel_id": "INT-S002", "subject_id": pol_partner, "recorded_on": c.ago(20),
-                                     "summary": "Covert operation in progress", "not_for_disclosure": True, "handling_code": "S"})
+        c.row(
+            "police",
+            "incidents",
+            {
+                "incident_id": f"INC-S00{i}",
+                "occurred_on": c.ago(days),
+                "kind": "domestic_abuse",
+                "victim_id": pol_mother,
+                "perpetrator_id": pol_partner,
+                "children_present": True,
+                "child_ids": [pol_child],
+                "risk_grading": ["high", "medium", "standard"][i - 1],
+                "summary": "Officers attended a report of shouting and an assault at the home",
+            },
+        )
+    c.row(
+        "police",
+        "arrests",
+        {
+            "arrest_id": "ARR-S001",
+            "person_id": pol_partner,
+            "occurred_on": c.ago(365),
+            "offence": "assault",
+            "outcome": "charged",
+        },
+    )
+    c.row(
+        "police",
+        "intelligence",
+        {
+            "intel_id": "INT-S001",
+            "subject_id": pol_partner,
+            "recorded_on": c.ago(6 * 365),
+            "summary": "Reported to be dealing from a vehicle",
+            "not_for_disclosure": False,
+            "handling_code": "P",
+        },
+    )
+    c.row(
+        "police",
+        "intelligence",
+        {
+            "intel_id": "INT-S002",
+            "subject_id": pol_partner,
+            "recorded_on": c.ago(20),
+            "summary": "Covert operation in progress",
+            "not_for_disclosure": True,
+            "handling_code": "S",
+        },
+    )
     hlt_child, hlt_mother = c.gp(child), c.gp(mother)
-    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S001", "child_id": hlt_child, "contact_on": c.ago(120),
-                                                "practitioner_role": "school_nurse", "summary": "Reception year health check"})
-    c.row("health", "mental_health_contacts", {"contact_id": "MH-S001", "person_id": hlt_mother, "service": "perinatal mental health team",
-                                               "contact_on": c.ago(200), "summary": "Anxiety; discharged to GP"})
+    c.row(
+        "health",
+        "health_visitor_contacts",
+        {
+            "contact_id": "HV-S001",
+            "child_id": hlt_child,
+            "contact_on": c.ago(120),
+            "practitioner_role": "school_nurse",
+            "summary": "Reception year health check",
+        },
+    )
+    c.row(
+        "health",
+        "mental_health_contacts",
+        {
+            "contact_id": "MH-S001",
+            "person_id": hlt_mother,
+            "service": "perinatal mental health team",
+            "contact_on": c.ago(200),
+            "summary": "Anxiety; discharged to GP",
+        },
+    )
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", mother)
     c.subject("adult2", "alleged_perpetrator", partner, nhs=False)
@@ -432,18 +737,62 @@ def _neglect_old_intel(today: date) -> ScriptedCase:
     child = c.person("S011", "Jayden", "Pryce", 9.4, "M", "9990011028", "child")
     father = c.person("S012", "Martin", "Pryce", 42.0, "M", None, "parent_carer")
     pol_father = c.known("police", father)
-    c.row("police", "intelligence", {"intel_id": "INT-S011", "subject_id": pol_father, "recorded_on": c.ago(5 * 365),
-                                     "summary": "Seen with people linked to handling stolen goods", "not_for_disclosure": False, "handling_code": "C"})
-    c.row("police", "arrests", {"arrest_id": "ARR-S011", "person_id": pol_father, "occurred_on": c.ago(8 * 365), "offence": "assault",
-                                "outcome": "caution"})
+    c.row(
+        "police",
+        "intelligence",
+        {
+            "intel_id": "INT-S011",
+            "subject_id": pol_father,
+            "recorded_on": c.ago(5 * 365),
+            "summary": "Seen with people linked to handling stolen goods",
+            "not_for_disclosure": False,
+            "handling_code": "C",
+        },
+    )
+    c.row(
+        "police",
+        "arrests",
+        {
+            "arrest_id": "ARR-S011",
+            "person_id": pol_father,
+            "occurred_on": c.ago(8 * 365),
+            "offence": "assault",
+            "outcome": "caution",
+        },
+    )
     csc_child = c.known("childrens_social_care", child)
-    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S011", "child_id": csc_child, "received_on": c.ago(730),
-                                                 "reason": "neglect", "outcome": "early help"})
+    c.row(
+        "childrens_social_care",
+        "referrals",
+        {
+            "referral_id": "CSCREF-S011",
+            "child_id": csc_child,
+            "received_on": c.ago(730),
+            "reason": "neglect",
+            "outcome": "early help",
+        },
+    )
     edu_child = c.known("education", child)
-    c.row("education", "enrolments", {"enrolment_id": "ENR-S011", "child_id": edu_child, "school": "Eastleigh Vale Primary", "enrolled_on": c.ago(1900)})
-    c.row("education", "attendance", {"attendance_id": "ATT-S011", "child_id": edu_child, "term": "2026 autumn", "attendance_pct": 71.0})
-    c.row("education", "safeguarding_log", {"entry_id": "SGL-S011", "child_id": edu_child, "logged_on": c.ago(60),
-                                            "summary": "Pupil regularly hungry at breakfast club"})
+    c.row(
+        "education",
+        "enrolments",
+        {"enrolment_id": "ENR-S011", "child_id": edu_child, "school": "Eastleigh Vale Primary", "enrolled_on": c.ago(1900)},
+    )
+    c.row(
+        "education",
+        "attendance",
+        {"attendance_id": "ATT-S011", "child_id": edu_child, "term": "2026 autumn", "attendance_pct": 71.0},
+    )
+    c.row(
+        "education",
+        "safeguarding_log",
+        {
+            "entry_id": "SGL-S011",
+            "child_id": edu_child,
+            "logged_on": c.ago(60),
+            "summary": "Pupil regularly hungry at breakfast club",
+        },
+    )
     c.gp(child)
     c.gp(father)
     c.subject("child1", "child", child)
@@ -456,15 +805,31 @@ def _open_cp_plan(today: date) -> ScriptedCase:
     child = c.person("S021", "Isla", "Morgan", 3.3, "F", "9990021015", "child")
     mother = c.person("S022", "Leanne", "Morgan", 27.8, "F", "9990022011", "parent_carer")
     csc_child = c.known("childrens_social_care", child)
-    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S021", "child_id": csc_child, "started_on": c.ago(120), "ended_on": None,
-                                                "category": "neglect"})
-    c.row("childrens_social_care", "cases", {"case_id": "CASE-S021", "child_id": csc_child, "opened_on": c.ago(150), "closed_on": None,
-                                             "team": "Family Safeguarding Team 2", "allocated_worker": "Social worker 17"})
+    c.row(
+        "childrens_social_care",
+        "cp_plans",
+        {"plan_id": "CP-S021", "child_id": csc_child, "started_on": c.ago(120), "ended_on": None, "category": "neglect"},
+    )
+    c.row(
+        "childrens_social_care",
+        "cases",
+        {
+            "case_id": "CASE-S021",
+            "child_id": csc_child,
+            "opened_on": c.ago(150),
+            "closed_on": None,
+            "team": "Family Safeguarding Team 2",
+            "allocated_worker": "Social worker 17",
+        },
+    )
     hlt_child = c.gp(child)
     c.gp(mother)
     for i, days in enumerate((30, 95), start=1):
-        c.row("health", "missed_appointments", {"appointment_id": f"DNA-S02{i}", "person_id": hlt_child, "due_on": c.ago(days),
-                                                "clinic": "community paediatrics"})
+        c.row(
+            "health",
+            "missed_appointments",
+            {"appointment_id": f"DNA-S02{i}", "person_id": hlt_child, "due_on": c.ago(days), "clinic": "community paediatrics"},
+        )
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", mother)
     return c.done()
@@ -476,17 +841,64 @@ def _uncertain_match(today: date) -> ScriptedCase:
     mother = c.person("S032", "Sophie", "Baxter", 36.4, "F", None, "parent_carer")
     # Two people the police know who resemble the mother; the mother herself is not known to the police.
     year_out = mother.date_of_birth.replace(year=mother.date_of_birth.year - 1)
-    c.row("police", "people", {"person_id": "POL-S033", "given_name": "Sophie", "family_name": "Baxter", "date_of_birth": year_out.isoformat(),
-                               "nhs_number": None, "address_line1": "90 Canal Side", "postcode": "ZX9 1AA", "true_person_id": "S033"})
-    c.row("police", "people", {"person_id": "POL-S034", "given_name": "Sohpie", "family_name": "Baxter",
-                               "date_of_birth": mother.date_of_birth.isoformat(), "nhs_number": None, "address_line1": "5 Mill Yard",
-                               "postcode": "QR7 3TT", "true_person_id": "S034"})
+    c.row(
+        "police",
+        "people",
+        {
+            "person_id": "POL-S033",
+            "given_name": "Sophie",
+            "family_name": "Baxter",
+            "date_of_birth": year_out.isoformat(),
+            "nhs_number": None,
+            "address_line1": "90 Canal Side",
+            "postcode": "ZX9 1AA",
+            "true_person_id": "S033",
+        },
+    )
+    c.row(
+        "police",
+        "people",
+        {
+            "person_id": "POL-S034",
+            "given_name": "Sohpie",
+            "family_name": "Baxter",
+            "date_of_birth": mother.date_of_birth.isoformat(),
+            "nhs_number": None,
+            "address_line1": "5 Mill Yard",
+            "postcode": "QR7 3TT",
+            "true_person_id": "S034",
+        },
+    )
     for i, (victim, days) in enumerate((("POL-S033", 100), ("POL-S034", 300)), start=1):
-        c.row("police", "people", {"person_id": f"POL-S03{4 + i}", "given_name": "Lee", "family_name": "Carver", "date_of_birth": c.ago(14000),
-                                   "nhs_number": None, "address_line1": "1 Elsewhere", "postcode": "ZZ1 1ZZ", "true_person_id": f"S03{4 + i}"})
-        c.row("police", "incidents", {"incident_id": f"INC-S03{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse", "victim_id": victim,
-                                      "perpetrator_id": f"POL-S03{4 + i}", "children_present": False, "child_ids": [],
-                                      "risk_grading": "medium", "summary": "Domestic incident reported by a neighbour"})
+        c.row(
+            "police",
+            "people",
+            {
+                "person_id": f"POL-S03{4 + i}",
+                "given_name": "Lee",
+                "family_name": "Carver",
+                "date_of_birth": c.ago(14000),
+                "nhs_number": None,
+                "address_line1": "1 Elsewhere",
+                "postcode": "ZZ1 1ZZ",
+                "true_person_id": f"S03{4 + i}",
+            },
+        )
+        c.row(
+            "police",
+            "incidents",
+            {
+                "incident_id": f"INC-S03{i}",
+                "occurred_on": c.ago(days),
+                "kind": "domestic_abuse",
+                "victim_id": victim,
+                "perpetrator_id": f"POL-S03{4 + i}",
+                "children_present": False,
+                "child_ids": [],
+                "risk_grading": "medium",
+                "summary": "Domestic incident reported by a neighbour",
+            },
+        )
     c.gp(child, "Orford Surgery")
     c.gp(mother, "Orford Surgery")
     c.subject("child1", "child", child)
@@ -509,8 +921,17 @@ def _consent_refused(today: date) -> ScriptedCase:
     mother = c.person("S052", "Grace", "Okafor", 31.0, "F", "9990052018", "parent_carer")
     hlt_mother = c.gp(mother, "Kingsmere Health Centre")
     c.gp(child, "Kingsmere Health Centre")
-    c.row("health", "mental_health_contacts", {"contact_id": "MH-S051", "person_id": hlt_mother, "service": "community mental health team",
-                                               "contact_on": c.ago(90), "summary": "Low mood; under review"})
+    c.row(
+        "health",
+        "mental_health_contacts",
+        {
+            "contact_id": "MH-S051",
+            "person_id": hlt_mother,
+            "service": "community mental health team",
+            "contact_on": c.ago(90),
+            "summary": "Low mood; under review",
+        },
+    )
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", mother)
     return c.done()
@@ -527,9 +948,21 @@ def _practice_first_da_refused(today: date) -> ScriptedCase:
     mother = c.person("S102", "Dawn", "Tollemache", 29.4, "F", "9991020012", "parent_carer")
     partner = c.person("S103", "Rhys", "Penhallow", 33.0, "M", None, "partner")
     pol_child, pol_mother, pol_partner = (c.known("police", p) for p in (child, mother, partner))
-    c.row("police", "incidents", {"incident_id": "INC-S101", "occurred_on": c.ago(45), "kind": "domestic_abuse", "victim_id": pol_mother,
-                                  "perpetrator_id": pol_partner, "children_present": True, "child_ids": [pol_child],
-                                  "risk_grading": "standard", "summary": "Verbal argument at the home reported by a neighbour"})
+    c.row(
+        "police",
+        "incidents",
+        {
+            "incident_id": "INC-S101",
+            "occurred_on": c.ago(45),
+            "kind": "domestic_abuse",
+            "victim_id": pol_mother,
+            "perpetrator_id": pol_partner,
+            "children_present": True,
+            "child_ids": [pol_child],
+            "risk_grading": "standard",
+            "summary": "Verbal argument at the home reported by a neighbour",
+        },
+    )
     c.gp(child, "Saltmarsh Surgery")
     c.gp(mother, "Saltmarsh Surgery")
     c.school(child, "Saltmarsh Primary", 96.0)
@@ -545,10 +978,22 @@ def _practice_neglect_refused_history(today: date) -> ScriptedCase:
     child = c.person("S111", "Harvey", "Quartermaine", 8.1, "M", "9991100016", "child")
     mother = c.person("S112", "Nicola", "Quartermaine", 35.2, "F", "9991110011", "parent_carer")
     csc_child = c.known("childrens_social_care", child)
-    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S111", "child_id": csc_child, "received_on": c.ago(1000),
-                                                 "reason": "neglect", "outcome": "s47 enquiry"})
-    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S111", "child_id": csc_child, "started_on": c.ago(950), "ended_on": c.ago(600),
-                                                "category": "neglect"})
+    c.row(
+        "childrens_social_care",
+        "referrals",
+        {
+            "referral_id": "CSCREF-S111",
+            "child_id": csc_child,
+            "received_on": c.ago(1000),
+            "reason": "neglect",
+            "outcome": "s47 enquiry",
+        },
+    )
+    c.row(
+        "childrens_social_care",
+        "cp_plans",
+        {"plan_id": "CP-S111", "child_id": csc_child, "started_on": c.ago(950), "ended_on": c.ago(600), "category": "neglect"},
+    )
     c.gp(child, "Tamerton Health Centre")
     c.gp(mother, "Tamerton Health Centre")
     c.school(child, "Tamerton Primary", 93.0)
@@ -563,10 +1008,28 @@ def _practice_pmh_baby_not_sought(today: date) -> ScriptedCase:
     baby = c.person("S121", "Orla", "Brackenbury", 0.5, "F", "9991200010", "child")
     mother = c.person("S122", "Hannah", "Brackenbury", 24.6, "F", "9991210016", "parent_carer")
     hlt_baby, hlt_mother = c.gp(baby, "Brackwater Surgery"), c.gp(mother, "Brackwater Surgery")
-    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S121", "child_id": hlt_baby, "contact_on": c.ago(40),
-                                                "practitioner_role": "health_visitor", "summary": "Six-month development review"})
-    c.row("health", "mental_health_contacts", {"contact_id": "MH-S122", "person_id": hlt_mother, "service": "perinatal mental health team",
-                                               "contact_on": c.ago(100), "summary": "Postnatal depression; under review"})
+    c.row(
+        "health",
+        "health_visitor_contacts",
+        {
+            "contact_id": "HV-S121",
+            "child_id": hlt_baby,
+            "contact_on": c.ago(40),
+            "practitioner_role": "health_visitor",
+            "summary": "Six-month development review",
+        },
+    )
+    c.row(
+        "health",
+        "mental_health_contacts",
+        {
+            "contact_id": "MH-S122",
+            "person_id": hlt_mother,
+            "service": "perinatal mental health team",
+            "contact_on": c.ago(100),
+            "summary": "Postnatal depression; under review",
+        },
+    )
     c.subject("child1", "child", baby)
     c.subject("parent1", "parent_carer", mother)
     return c.done()
@@ -580,13 +1043,41 @@ def _practice_cce_not_sought(today: date) -> ScriptedCase:
     pol_child = c.known("police", child)
     c.known("police", mother)
     for i, days in enumerate((30, 75), start=1):
-        c.row("police", "missing_reports", {"report_id": f"MIS-S13{i}", "person_id": pol_child, "reported_on": c.ago(days),
-                                            "returned_on": c.ago(days - 1), "summary": "Missing overnight, found in another town"})
-    c.row("police", "intelligence", {"intel_id": "INT-S131", "subject_id": pol_child, "recorded_on": c.ago(50),
-                                     "summary": "Seen at an address linked to drug supply", "not_for_disclosure": False, "handling_code": "C"})
+        c.row(
+            "police",
+            "missing_reports",
+            {
+                "report_id": f"MIS-S13{i}",
+                "person_id": pol_child,
+                "reported_on": c.ago(days),
+                "returned_on": c.ago(days - 1),
+                "summary": "Missing overnight, found in another town",
+            },
+        )
+    c.row(
+        "police",
+        "intelligence",
+        {
+            "intel_id": "INT-S131",
+            "subject_id": pol_child,
+            "recorded_on": c.ago(50),
+            "summary": "Seen at an address linked to drug supply",
+            "not_for_disclosure": False,
+            "handling_code": "C",
+        },
+    )
     edu_child = c.school(child, "Redruthen Academy", 78.0)
-    c.row("education", "exclusions", {"exclusion_id": "EXC-S131", "child_id": edu_child, "excluded_on": c.ago(100), "kind": "fixed",
-                                      "reason": "carrying a weapon"})
+    c.row(
+        "education",
+        "exclusions",
+        {
+            "exclusion_id": "EXC-S131",
+            "child_id": edu_child,
+            "excluded_on": c.ago(100),
+            "kind": "fixed",
+            "reason": "carrying a weapon",
+        },
+    )
     c.gp(child, "Redruthen Medical Practice")
     c.gp(mother, "Redruthen Medical Practice")
     c.subject("child1", "child", child)
@@ -600,8 +1091,17 @@ def _practice_cse_17(today: date) -> ScriptedCase:
     young = c.person("S141", "Tegan", "Carrow", 17.2, "F", "9991240012", "child")
     mother = c.person("S142", "Lorraine", "Carrow", 44.0, "F", "9991250018", "parent_carer")
     pol_young = c.known("police", young)
-    c.row("police", "missing_reports", {"report_id": "MIS-S141", "person_id": pol_young, "reported_on": c.ago(20),
-                                        "returned_on": c.ago(19), "summary": "Missing overnight, returned by an adult not known to the family"})
+    c.row(
+        "police",
+        "missing_reports",
+        {
+            "report_id": "MIS-S141",
+            "person_id": pol_young,
+            "reported_on": c.ago(20),
+            "returned_on": c.ago(19),
+            "summary": "Missing overnight, returned by an adult not known to the family",
+        },
+    )
     c.gp(young, "Porthallow Surgery")
     c.gp(mother, "Porthallow Surgery")
     c.school(young, "Porthallow College", 88.0)
@@ -618,13 +1118,34 @@ def _practice_repeat_da(today: date) -> ScriptedCase:
     partner = c.person("S153", "Dean", "Holloway", 31.5, "M", None, "partner")
     pol_child, pol_mother, pol_partner = (c.known("police", p) for p in (child, mother, partner))
     for i, (days, grading) in enumerate(((70, "medium"), (300, "standard")), start=1):
-        c.row("police", "incidents", {"incident_id": f"INC-S15{i}", "occurred_on": c.ago(days), "kind": "domestic_abuse",
-                                      "victim_id": pol_mother, "perpetrator_id": pol_partner, "children_present": True,
-                                      "child_ids": [pol_child], "risk_grading": grading, "summary": "Officers attended an assault at the home"})
+        c.row(
+            "police",
+            "incidents",
+            {
+                "incident_id": f"INC-S15{i}",
+                "occurred_on": c.ago(days),
+                "kind": "domestic_abuse",
+                "victim_id": pol_mother,
+                "perpetrator_id": pol_partner,
+                "children_present": True,
+                "child_ids": [pol_child],
+                "risk_grading": grading,
+                "summary": "Officers attended an assault at the home",
+            },
+        )
     hlt_child = c.gp(child, "Lanivet Surgery")
     c.gp(mother, "Lanivet Surgery")
-    c.row("health", "health_visitor_contacts", {"contact_id": "HV-S151", "child_id": hlt_child, "contact_on": c.ago(200),
-                                                "practitioner_role": "health_visitor", "summary": "Pre-school development review"})
+    c.row(
+        "health",
+        "health_visitor_contacts",
+        {
+            "contact_id": "HV-S151",
+            "child_id": hlt_child,
+            "contact_on": c.ago(200),
+            "practitioner_role": "health_visitor",
+            "summary": "Pre-school development review",
+        },
+    )
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", mother)
     c.subject("adult2", "alleged_perpetrator", partner, nhs=False)
@@ -639,8 +1160,16 @@ def _practice_neglect_absence_dna(today: date) -> ScriptedCase:
     hlt_child = c.gp(child, "Garrowby Medical Practice")
     c.gp(father, "Garrowby Medical Practice")
     for i, days in enumerate((40, 150), start=1):
-        c.row("health", "missed_appointments", {"appointment_id": f"DNA-S16{i}", "person_id": hlt_child, "due_on": c.ago(days),
-                                                "clinic": "community dental service"})
+        c.row(
+            "health",
+            "missed_appointments",
+            {
+                "appointment_id": f"DNA-S16{i}",
+                "person_id": hlt_child,
+                "due_on": c.ago(days),
+                "clinic": "community dental service",
+            },
+        )
     c.school(child, "Garrowby Primary", 82.0)
     c.subject("child1", "child", child)
     c.subject("parent1", "parent_carer", father)
@@ -653,10 +1182,23 @@ def _practice_neglect_open_cp(today: date) -> ScriptedCase:
     child = c.person("S171", "Maisie", "Trelawney", 5.1, "F", "9991310010", "child")
     mother = c.person("S172", "Kerry", "Trelawney", 30.0, "F", "9991320016", "parent_carer")
     csc_child = c.known("childrens_social_care", child)
-    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S171", "child_id": csc_child, "started_on": c.ago(90), "ended_on": None,
-                                                "category": "emotional"})
-    c.row("childrens_social_care", "cases", {"case_id": "CASE-S171", "child_id": csc_child, "opened_on": c.ago(110), "closed_on": None,
-                                             "team": "Family Safeguarding Team 4", "allocated_worker": "Social worker 9"})
+    c.row(
+        "childrens_social_care",
+        "cp_plans",
+        {"plan_id": "CP-S171", "child_id": csc_child, "started_on": c.ago(90), "ended_on": None, "category": "emotional"},
+    )
+    c.row(
+        "childrens_social_care",
+        "cases",
+        {
+            "case_id": "CASE-S171",
+            "child_id": csc_child,
+            "opened_on": c.ago(110),
+            "closed_on": None,
+            "team": "Family Safeguarding Team 4",
+            "allocated_worker": "Social worker 9",
+        },
+    )
     c.gp(child, "Trevose Surgery")
     c.gp(mother, "Trevose Surgery")
     c.school(child, "Trevose Primary", 94.0)
@@ -672,8 +1214,17 @@ def _practice_repeat_missing(today: date) -> ScriptedCase:
     mother = c.person("S182", "Tracey", "Pellow", 40.0, "F", "9991340017", "parent_carer")
     pol_child = c.known("police", child)
     for i, days in enumerate((15, 60, 200), start=1):
-        c.row("police", "missing_reports", {"report_id": f"MIS-S18{i}", "person_id": pol_child, "reported_on": c.ago(days),
-                                            "returned_on": c.ago(days - 1), "summary": "Missing overnight, returned of own accord"})
+        c.row(
+            "police",
+            "missing_reports",
+            {
+                "report_id": f"MIS-S18{i}",
+                "person_id": pol_child,
+                "reported_on": c.ago(days),
+                "returned_on": c.ago(days - 1),
+                "summary": "Missing overnight, returned of own accord",
+            },
+        )
     c.gp(child, "Hendra Surgery")
     c.gp(mother, "Hendra Surgery")
     c.school(child, "Hendra Academy", 91.0)
@@ -688,17 +1239,35 @@ def _practice_unborn_sibling_cp(today: date) -> ScriptedCase:
     sibling = c.person("S191", "Ruby", "Angove", 6.0, "F", "9991350012", "child")
     mother = c.person("S192", "Jade", "Angove", 26.3, "F", "9991360018", "parent_carer")
     csc_sibling = c.known("childrens_social_care", sibling)
-    c.row("childrens_social_care", "cp_plans", {"plan_id": "CP-S191", "child_id": csc_sibling, "started_on": c.ago(800), "ended_on": c.ago(500),
-                                                "category": "neglect"})
+    c.row(
+        "childrens_social_care",
+        "cp_plans",
+        {"plan_id": "CP-S191", "child_id": csc_sibling, "started_on": c.ago(800), "ended_on": c.ago(500), "category": "neglect"},
+    )
     c.gp(sibling, "Polgooth Surgery")
     hlt_mother = c.gp(mother, "Polgooth Surgery")
-    c.row("health", "maternity", {"episode_id": "MAT-S192", "person_id": hlt_mother, "booked_on": c.ago(60),
-                                  "expected_delivery": (today + timedelta(days=90)).isoformat(), "concerns": None})
+    c.row(
+        "health",
+        "maternity",
+        {
+            "episode_id": "MAT-S192",
+            "person_id": hlt_mother,
+            "booked_on": c.ago(60),
+            "expected_delivery": (today + timedelta(days=90)).isoformat(),
+            "concerns": None,
+        },
+    )
     c.school(sibling, "Polgooth Primary", 95.0)
     c.subject("child1", "child", sibling)
     c.subject("parent1", "parent_carer", mother)
-    c.subjects.append({"subject_ref": "unborn1", "role": "unborn_child", "family_name": mother.family_name,
-                       "expected_date_of_birth": (today + timedelta(days=90)).isoformat()})
+    c.subjects.append(
+        {
+            "subject_ref": "unborn1",
+            "role": "unborn_child",
+            "family_name": mother.family_name,
+            "expected_date_of_birth": (today + timedelta(days=90)).isoformat(),
+        }
+    )
     return c.done()
 
 
@@ -722,16 +1291,43 @@ def _practice_baby_low_level(today: date) -> ScriptedCase:
     brother = c.person("S212", "Mason", "Kitto", 12.4, "M", "9991060014", "child")
     mother = c.person("S213", "Chloe", "Kitto", 31.0, "F", "9991080015", "parent_carer")
     csc_brother = c.known("childrens_social_care", brother)
-    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S212", "child_id": csc_brother, "received_on": c.ago(500),
-                                                 "reason": "parental mental health", "outcome": "no further action"})
+    c.row(
+        "childrens_social_care",
+        "referrals",
+        {
+            "referral_id": "CSCREF-S212",
+            "child_id": csc_brother,
+            "received_on": c.ago(500),
+            "reason": "parental mental health",
+            "outcome": "no further action",
+        },
+    )
     edu_brother = c.school(brother, "Treliske Academy", 94.0)
-    c.row("education", "exclusions", {"exclusion_id": "EXC-S212", "child_id": edu_brother, "excluded_on": c.ago(200), "kind": "fixed",
-                                      "reason": "persistent disruptive behaviour"})
+    c.row(
+        "education",
+        "exclusions",
+        {
+            "exclusion_id": "EXC-S212",
+            "child_id": edu_brother,
+            "excluded_on": c.ago(200),
+            "kind": "fixed",
+            "reason": "persistent disruptive behaviour",
+        },
+    )
     c.gp(baby, "Treliske Surgery")
     c.gp(brother, "Treliske Surgery")
     hlt_mother = c.gp(mother, "Treliske Surgery")
-    c.row("health", "maternity", {"episode_id": "MAT-S213", "person_id": hlt_mother, "booked_on": c.ago(40),
-                                  "expected_delivery": (today + timedelta(days=150)).isoformat(), "concerns": None})
+    c.row(
+        "health",
+        "maternity",
+        {
+            "episode_id": "MAT-S213",
+            "person_id": hlt_mother,
+            "booked_on": c.ago(40),
+            "expected_delivery": (today + timedelta(days=150)).isoformat(),
+            "concerns": None,
+        },
+    )
     c.subject("child1", "child", baby)
     c.subject("child2", "child", brother)
     c.subject("parent1", "parent_carer", mother)
@@ -745,23 +1341,68 @@ def _pre_birth_previous_removal(today: date) -> ScriptedCase:
     mother = c.person("S061", "Kayleigh", "Thorne", 24.6, "F", "9990061017", "parent_carer")
     older = c.person("S062", "Tyler", "Thorne", 5.2, "M", "9990062013", "child")  # adopted: lives elsewhere
     csc_mother, csc_older = c.known("childrens_social_care", mother), c.known("childrens_social_care", older)
-    c.row("childrens_social_care", "referrals", {"referral_id": "CSCREF-S062", "child_id": csc_older, "received_on": c.ago(1900),
-                                                 "reason": "neglect", "outcome": "s47 enquiry"})
-    c.row("childrens_social_care", "care_proceedings", {"proceedings_id": "CPR-S062", "child_id": csc_older, "parent_id": csc_mother,
-                                                        "issued_on": c.ago(1700), "concluded_on": c.ago(1450), "order_made": "placement order",
-                                                        "removed_from_parents": True})
+    c.row(
+        "childrens_social_care",
+        "referrals",
+        {
+            "referral_id": "CSCREF-S062",
+            "child_id": csc_older,
+            "received_on": c.ago(1900),
+            "reason": "neglect",
+            "outcome": "s47 enquiry",
+        },
+    )
+    c.row(
+        "childrens_social_care",
+        "care_proceedings",
+        {
+            "proceedings_id": "CPR-S062",
+            "child_id": csc_older,
+            "parent_id": csc_mother,
+            "issued_on": c.ago(1700),
+            "concluded_on": c.ago(1450),
+            "order_made": "placement order",
+            "removed_from_parents": True,
+        },
+    )
     hlt_mother = c.gp(mother, "Wherrystone Surgery")
     # Far enough ahead of the population's fixed date that the front door accepts it for months of real time.
     expected = today + timedelta(days=150)
-    c.row("health", "maternity", {"episode_id": "MAT-S061", "person_id": hlt_mother, "booked_on": c.ago(30),
-                                  "expected_delivery": expected.isoformat(), "concerns": "Booked late, at 20 weeks"})
+    c.row(
+        "health",
+        "maternity",
+        {
+            "episode_id": "MAT-S061",
+            "person_id": hlt_mother,
+            "booked_on": c.ago(30),
+            "expected_delivery": expected.isoformat(),
+            "concerns": "Booked late, at 20 weeks",
+        },
+    )
     c.subject("parent1", "parent_carer", mother)
-    c.subjects.append({"subject_ref": "unborn1", "role": "unborn_child", "family_name": mother.family_name,
-                       "expected_date_of_birth": expected.isoformat(),
-                       "address": {"line1": c.home[0], "town": c.home[1], "postcode": c.home[2]}})
+    c.subjects.append(
+        {
+            "subject_ref": "unborn1",
+            "role": "unborn_child",
+            "family_name": mother.family_name,
+            "expected_date_of_birth": expected.isoformat(),
+            "address": {"line1": c.home[0], "town": c.home[1], "postcode": c.home[2]},
+        }
+    )
     return c.done()
 
 
-PRACTICE_CASES = (_practice_first_da_refused, _practice_neglect_refused_history, _practice_pmh_baby_not_sought, _practice_cce_not_sought,
-                  _practice_cse_17, _practice_repeat_da, _practice_neglect_absence_dna, _practice_neglect_open_cp, _practice_repeat_missing,
-                  _practice_unborn_sibling_cp, _practice_young_carer_unknown, _practice_baby_low_level)
+PRACTICE_CASES = (
+    _practice_first_da_refused,
+    _practice_neglect_refused_history,
+    _practice_pmh_baby_not_sought,
+    _practice_cce_not_sought,
+    _practice_cse_17,
+    _practice_repeat_da,
+    _practice_neglect_absence_dna,
+    _practice_neglect_open_cp,
+    _practice_repeat_missing,
+    _practice_unborn_sibling_cp,
+    _practice_young_carer_unknown,
+    _practice_baby_low_level,
+)

@@ -70,13 +70,30 @@ class LocalPostgres:
         self.home.mkdir(parents=True, exist_ok=True)
         self._chown()
         if not (self.data / "PG_VERSION").exists():
-            self._run(str(bin_dir / "initdb"), "-D", str(self.data), "--auth=trust", "--username=postgres", "--encoding=UTF8", "--no-sync")
+            self._run(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            )
             (self.home / "port").write_text(str(free_port()))
         if self.running():
             return self.url()
         self._run(
-            str(bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "postgres.log"), "-w", "-t", str(int(timeout)),
-            "-o", f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.home} -c fsync=off", "start",
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.home / "postgres.log"),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.home} -c fsync=off",
+            "start",
         )
         deadline = time.monotonic() + timeout
         while self._run(str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode != 0:
@@ -88,8 +105,17 @@ class LocalPostgres:
     def database(self, name: str) -> str:
         """The URL of a database on this server, created if it is not there yet."""
         bin_dir = binaries()
-        exists = self._run(str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
-                           f"select 1 from pg_database where datname = '{name}'").stdout.strip()
+        exists = self._run(
+            str(bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"select 1 from pg_database where datname = '{name}'",
+        ).stdout.strip()
         if exists != "1":
             self._run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return self.url(name)

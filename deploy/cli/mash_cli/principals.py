@@ -10,8 +10,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, NotificationSubmission, decode, headers_for
-from mash_contracts.topics import (DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, NOTIFICATIONS_SUBMITTED_URGENT, OUTSIDE_PARTIES,
-                                   Topic, by_name)
+from mash_contracts.topics import (
+    DEAD_LETTERS,
+    NOTIFICATIONS_SUBMITTED,
+    NOTIFICATIONS_SUBMITTED_URGENT,
+    OUTSIDE_PARTIES,
+    Topic,
+    by_name,
+)
 from mash_runtime.firewall import Firewall, open_sealed, seal
 
 from .agencies import DEFAULT_REFERRER
@@ -42,15 +48,26 @@ class Principals:
     def submission_record(self, submission: NotificationSubmission, referrer: str = DEFAULT_REFERRER) -> dict:
         """What a producer sends for one submission (aiokafka send keywords): its lane, sealed by the referrer, keyed
         by the referrer's reference, with the contract headers."""
-        return {"topic": submission_lane(submission).name, "value": self.seal_submission(submission, referrer),
-                "key": submission.submission_id.encode(), "headers": [(k, v.encode()) for k, v in headers_for(submission).items()]}
+        return {
+            "topic": submission_lane(submission).name,
+            "value": self.seal_submission(submission, referrer),
+            "key": submission.submission_id.encode(),
+            "headers": [(k, v.encode()) for k, v in headers_for(submission).items()],
+        }
 
     def seal_raw(self, referrer: str, key: str, payload: bytes) -> bytes:
         """Any bytes sealed by a referrer for the front door: how the demo and tests send a sealed submission the
         contract refuses."""
         fw = self.firewall(referrer)
-        return seal(payload, referral_id=key, schema="NotificationSubmission", schema_version=1,
-                    recipients=list(NOTIFICATIONS_SUBMITTED.readers), custody=fw.custody, directory=fw.directory)
+        return seal(
+            payload,
+            referral_id=key,
+            schema="NotificationSubmission",
+            schema_version=1,
+            recipients=list(NOTIFICATIONS_SUBMITTED.readers),
+            custody=fw.custody,
+            directory=fw.directory,
+        )
 
     def read(self, topic: str, key: bytes | None, value: bytes | None) -> BaseModel:
         spec = by_name(topic)

@@ -35,8 +35,15 @@ class Shredded:
     decided_at: datetime
 
 
-def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
-        referral_ids: tuple[str, ...] = (), dry_run: bool = False, now: datetime | None = None) -> list[Shredded]:
+def run(
+    mesh: Mesh,
+    *,
+    older_than: timedelta,
+    outcomes: tuple[str, ...] = DEFAULT_OUTCOMES,
+    referral_ids: tuple[str, ...] = (),
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[Shredded]:
     from mash_decision.tables import contributions, decisions, metadata, notification_revisions, referrals
 
     url = mesh.database_url("decision")
@@ -52,11 +59,14 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
     done: list[Shredded] = []
     try:
         # Named cases, or those decided long enough ago; the outcome is inside the stored decision.
-        chosen = (decisions.c.referral_id.in_(referral_ids) if referral_ids else decisions.c.decided_at <= now - older_than)
+        chosen = decisions.c.referral_id.in_(referral_ids) if referral_ids else decisions.c.decided_at <= now - older_than
         with db.transaction() as s:
             ids = select(decisions.c.referral_id).where(chosen).distinct()
-            every = s.execute(select(decisions.c.referral_id, decisions.c.decision, decisions.c.decided_at)
-                              .where(decisions.c.referral_id.in_(ids)).order_by(decisions.c.revision, decisions.c.decided_at)).all()
+            every = s.execute(
+                select(decisions.c.referral_id, decisions.c.decision, decisions.c.decided_at)
+                .where(decisions.c.referral_id.in_(ids))
+                .order_by(decisions.c.revision, decisions.c.decided_at)
+            ).all()
         # A referral re-decided on supplementary information is as old as its newest decision.
         newest = {r.referral_id: r for r in every}
         rows = [r for r in newest.values() if referral_ids or as_utc(r.decided_at) <= now - older_than]
@@ -71,10 +81,19 @@ def run(mesh: Mesh, *, older_than: timedelta, outcomes: tuple[str, ...] = DEFAUL
                 s.execute(delete(contributions).where(contributions.c.referral_id == row.referral_id))
                 s.execute(delete(referrals).where(referrals.c.referral_id == row.referral_id))
                 s.execute(delete(notification_revisions).where(notification_revisions.c.referral_id == row.referral_id))
-                reason = (f"retention: {decision.outcome.value} case closed {decision.decided_at:%Y-%m-%d}"
-                          if not referral_ids else "retention: erasure requested for this case")
-                audit.append(s, "shredded", referral_id=row.referral_id, actor="retention", reason=reason,
-                             detail={"outcome": decision.outcome.value, "older_than_days": older_than.days})
+                reason = (
+                    f"retention: {decision.outcome.value} case closed {decision.decided_at:%Y-%m-%d}"
+                    if not referral_ids
+                    else "retention: erasure requested for this case"
+                )
+                audit.append(
+                    s,
+                    "shredded",
+                    referral_id=row.referral_id,
+                    actor="retention",
+                    reason=reason,
+                    detail={"outcome": decision.outcome.value, "older_than_days": older_than.days},
+                )
                 # Inside the transaction: if the key cannot be destroyed, nothing is recorded as erased.
                 case_keys.shred(row.referral_id, reason)
     finally:

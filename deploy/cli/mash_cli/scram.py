@@ -24,8 +24,15 @@ class _Response(Response):
     API_VERSION = 0
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        ("results", CompactArray(("user", CompactString("utf-8")), ("error_code", Int16),
-                                 ("error_message", CompactString("utf-8")), ("tags", TaggedFields))),
+        (
+            "results",
+            CompactArray(
+                ("user", CompactString("utf-8")),
+                ("error_code", Int16),
+                ("error_message", CompactString("utf-8")),
+                ("tags", TaggedFields),
+            ),
+        ),
         ("tags", TaggedFields),
     )
 
@@ -37,8 +44,17 @@ class _Struct(RequestStruct):
     RESPONSE_TYPE = _Response
     SCHEMA = Schema(
         ("deletions", CompactArray(("name", CompactString("utf-8")), ("mechanism", Int8), ("tags", TaggedFields))),
-        ("upsertions", CompactArray(("name", CompactString("utf-8")), ("mechanism", Int8), ("iterations", Int32),
-                                    ("salt", CompactBytes), ("salted_password", CompactBytes), ("tags", TaggedFields))),
+        (
+            "upsertions",
+            CompactArray(
+                ("name", CompactString("utf-8")),
+                ("mechanism", Int8),
+                ("iterations", Int32),
+                ("salt", CompactBytes),
+                ("salted_password", CompactBytes),
+                ("tags", TaggedFields),
+            ),
+        ),
         ("tags", TaggedFields),
     )
 

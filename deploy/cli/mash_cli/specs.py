@@ -30,28 +30,55 @@ ENVELOPE_SCHEMA = {
         "format": {"const": "mash-envelope-2"},
         "header": {
             "type": "object",
-            "required": ["message_id", "referral_id", "sender", "sender_key_id", "recipients", "recipient_key_ids",
-                         "schema", "schema_version", "sealed_at", "case_bound"],
+            "required": [
+                "message_id",
+                "referral_id",
+                "sender",
+                "sender_key_id",
+                "recipients",
+                "recipient_key_ids",
+                "schema",
+                "schema_version",
+                "sealed_at",
+                "case_bound",
+            ],
             "additionalProperties": False,
             "properties": {
                 "message_id": {"type": "string"},
-                "referral_id": {"type": "string", "description": "The record's Kafka key, exactly (a replay under another key is refused)"},
-                "sender": {"type": "string"}, "sender_key_id": {"type": "string"},
+                "referral_id": {
+                    "type": "string",
+                    "description": "The record's Kafka key, exactly (a replay under another key is refused)",
+                },
+                "sender": {"type": "string"},
+                "sender_key_id": {"type": "string"},
                 "recipients": {"type": "array", "items": {"type": "string"}},
-                "recipient_key_ids": {"type": "array", "items": {"type": "string"},
-                                      "description": "recipient_key_ids[i] is the encryption key id used for recipients[i]"},
+                "recipient_key_ids": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "recipient_key_ids[i] is the encryption key id used for recipients[i]",
+                },
                 "schema": {"type": "string", "description": "The plaintext's message type"},
-                "schema_version": {"type": "integer"}, "sealed_at": {"type": "string", "format": "date-time"},
-                "case_bound": {"type": "boolean", "description": "True only between the hub's own services: the hub's "
-                               "per-referral case key is mixed into the content key. Always false for an outside agency"},
+                "schema_version": {"type": "integer"},
+                "sealed_at": {"type": "string", "format": "date-time"},
+                "case_bound": {
+                    "type": "boolean",
+                    "description": "True only between the hub's own services: the hub's "
+                    "per-referral case key is mixed into the content key. Always false for an outside agency",
+                },
             },
         },
-        "wrapped_keys": {"type": "object", "description": "'<recipient>/<key id>' -> base64 of HPKE enc (32 bytes) || ct (48 bytes)",
-                         "additionalProperties": {"type": "string"}},
+        "wrapped_keys": {
+            "type": "object",
+            "description": "'<recipient>/<key id>' -> base64 of HPKE enc (32 bytes) || ct (48 bytes)",
+            "additionalProperties": {"type": "string"},
+        },
         "nonce": {"type": "string", "contentEncoding": "base64"},
         "ciphertext": {"type": "string", "contentEncoding": "base64", "description": "AES-256-GCM ciphertext || 16-byte tag"},
-        "signature": {"type": "string", "contentEncoding": "base64",
-                      "description": "Ed25519 over the canonical JSON of {ciphertext, format, header, nonce, wrapped_keys}"},
+        "signature": {
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "Ed25519 over the canonical JSON of {ciphertext, format, header, nonce, wrapped_keys}",
+        },
     },
 }
 
@@ -69,51 +96,87 @@ def asyncapi() -> dict:
         cid = t.name.replace(".", "_")
         name = t.message.__name__
         messages[name] = {
-            "name": name, "contentType": "application/json",
+            "name": name,
+            "contentType": "application/json",
             "payload": {"$ref": f"schemas/{name}.json"},
-            "headers": {"type": "object", "properties": {
-                "mash-message-type": {"const": name}, "mash-schema-version": {"type": "string"}}},
+            "headers": {
+                "type": "object",
+                "properties": {"mash-message-type": {"const": name}, "mash-schema-version": {"type": "string"}},
+            },
         }
         if t.sealed:
             messages[f"Sealed{name}"] = {
-                "name": f"Sealed{name}", "contentType": "application/json",
+                "name": f"Sealed{name}",
+                "contentType": "application/json",
                 "summary": f"A {name} sealed for this topic's readers (open it to read the {name} payload)",
                 "payload": {"$ref": "schemas/SealedEnvelope.json"},
             }
         wire = f"Sealed{name}" if t.sealed else name
-        parameters = {"parameters": {"referrer": {"description": "The enrolled referrer's name: the broker lets only "
-                                                                  "that referrer read this topic"}}} if t.per_referrer else {}
+        parameters = (
+            {
+                "parameters": {
+                    "referrer": {
+                        "description": "The enrolled referrer's name: the broker lets only that referrer read this topic"
+                    }
+                }
+            }
+            if t.per_referrer
+            else {}
+        )
         channels[cid] = {
-            "address": t.address, "description": t.description, **parameters,
+            "address": t.address,
+            "description": t.description,
+            **parameters,
             "messages": {wire: {"$ref": f"#/components/messages/{wire}"}},
-            "bindings": {"kafka": {"partitions": t.partitions, "replicas": 1, "bindingVersion": "0.5.0",
-                                   "topicConfiguration": {"max.message.bytes": t.max_message_bytes}}},
+            "bindings": {
+                "kafka": {
+                    "partitions": t.partitions,
+                    "replicas": 1,
+                    "bindingVersion": "0.5.0",
+                    "topicConfiguration": {"max.message.bytes": t.max_message_bytes},
+                }
+            },
             "x-mash": {"key": t.key, "sealed": t.sealed, "writers": list(t.writers), "readers": list(t.readers)},
         }
         for role, action in (("writers", "send"), ("readers", "receive")):
             for p in getattr(t, role):
                 operations[f"{p}_{action}_{cid}"] = {
-                    "action": action, "channel": {"$ref": f"#/channels/{cid}"},
+                    "action": action,
+                    "channel": {"$ref": f"#/channels/{cid}"},
                     "summary": f"{p} {'writes' if action == 'send' else 'reads'} {t.name} (Kafka ACL: "
-                               f"{'Write' if action == 'send' else 'Read'}; consumer groups named '{p}' or '{p}.*')",
+                    f"{'Write' if action == 'send' else 'Read'}; consumer groups named '{p}' or '{p}.*')",
                 }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "MASH: Multi-Agency Safeguarding Hub topics", "version": "1.0.0",
-                 "description": "Every topic of the hub, generated from libs/contracts/mash_contracts/topics.py. "
-                                "Records are keyed as stated; sealed topics carry mash-envelope-2 envelopes "
-                                "(docs/envelope.md). `referrers` is each enrolled referrer (`mash agency add`)."},
-        "servers": {"local": {"host": "127.0.0.1:{port}", "protocol": "kafka-secure",
-                              "description": "The local broker: SASL/SCRAM-SHA-512 over loopback, one user per principal",
-                              "variables": {"port": {"description": "See `./mash kafka status`"}},
-                              "security": [{"$ref": "#/components/securitySchemes/scram"}]}},
+        "info": {
+            "title": "MASH: Multi-Agency Safeguarding Hub topics",
+            "version": "1.0.0",
+            "description": "Every topic of the hub, generated from libs/contracts/mash_contracts/topics.py. "
+            "Records are keyed as stated; sealed topics carry mash-envelope-2 envelopes "
+            "(docs/envelope.md). `referrers` is each enrolled referrer (`mash agency add`).",
+        },
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:{port}",
+                "protocol": "kafka-secure",
+                "description": "The local broker: SASL/SCRAM-SHA-512 over loopback, one user per principal",
+                "variables": {"port": {"description": "See `./mash kafka status`"}},
+                "security": [{"$ref": "#/components/securitySchemes/scram"}],
+            }
+        },
         "channels": channels,
         "operations": operations,
         "components": {
             "messages": messages,
-            "securitySchemes": {"scram": {"type": "scramSha512", "description": (
-                f"The hub's principals: {', '.join(hub_principals())}; and each enrolled outside agency under its own "
-                f"name (a referrer, or a recipient: {', '.join(a.value for a in PRODUCT_RECIPIENTS)})")}},
+            "securitySchemes": {
+                "scram": {
+                    "type": "scramSha512",
+                    "description": (
+                        f"The hub's principals: {', '.join(hub_principals())}; and each enrolled outside agency under its own "
+                        f"name (a referrer, or a recipient: {', '.join(a.value for a in PRODUCT_RECIPIENTS)})"
+                    ),
+                }
+            },
         },
     }
 

@@ -73,9 +73,12 @@ def status(mesh: Mesh) -> list[str]:
         pid, port = mesh.pid(service), mesh.http_port(service)
         ready, stalled = readiness(port) if (pid and port) else ("NOT READY", [])
         lags = ", ".join(f"{g} lag {lag.get(g) if lag.get(g) is not None else '?'}" for g in groups)
-        lines.append(f"{service:<15} {'running (pid %d)' % pid if pid else 'stopped':<20} {ready:<10} {lags}")
-        lines += [f"  stalled: {p.get('topic')}[{p.get('partition')}] lag {p.get('lag')}, committed offset "
-                  f"{p.get('committed_offset')} unmoved since {p.get('since')} ({p.get('stalled_seconds')}s)" for p in stalled]
+        lines.append(f"{service:<15} {f'running (pid {pid})' if pid else 'stopped':<20} {ready:<10} {lags}")
+        lines += [
+            f"  stalled: {p.get('topic')}[{p.get('partition')}] lag {p.get('lag')}, committed offset "
+            f"{p.get('committed_offset')} unmoved since {p.get('since')} ({p.get('stalled_seconds')}s)"
+            for p in stalled
+        ]
     port = mesh.http_port("decision")
     if mesh.pid("decision") and port:
         code, body = http_get(port, "/metrics")

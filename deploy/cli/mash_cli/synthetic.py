@@ -37,12 +37,26 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Police attended a domestic incident at the home; the child was present.", with_partner=True),
+    Scenario(
+        (ConcernCategory.DOMESTIC_ABUSE,),
+        "Police attended a domestic incident at the home; the child was present.",
+        with_partner=True,
+    ),
     Scenario((ConcernCategory.NEGLECT,), "Child repeatedly arrives at school hungry and in unwashed clothes."),
     Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Parent disclosed low mood and struggling to cope with the baby."),
-    Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Unexplained bruising to the child's upper arm noticed at nursery.", immediate_danger=True),
-    Scenario((ConcernCategory.MISSING, ConcernCategory.CHILD_CRIMINAL_EXPLOITATION), "Child missing overnight twice this month, returned with new phone and cash."),
-    Scenario((ConcernCategory.PARENTAL_SUBSTANCE_MISUSE, ConcernCategory.NEGLECT), "Neighbour reports parent often intoxicated while caring for young children."),
+    Scenario(
+        (ConcernCategory.PHYSICAL_ABUSE,),
+        "Unexplained bruising to the child's upper arm noticed at nursery.",
+        immediate_danger=True,
+    ),
+    Scenario(
+        (ConcernCategory.MISSING, ConcernCategory.CHILD_CRIMINAL_EXPLOITATION),
+        "Child missing overnight twice this month, returned with new phone and cash.",
+    ),
+    Scenario(
+        (ConcernCategory.PARENTAL_SUBSTANCE_MISUSE, ConcernCategory.NEGLECT),
+        "Neighbour reports parent often intoxicated while caring for young children.",
+    ),
     Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a disabled parent and missing school."),
     Scenario((ConcernCategory.OTHER,), "Family recently moved into the area and asked the school where to find support."),
 )
@@ -88,19 +102,29 @@ class Generator:
             submission_id=f"SYN-{self.rng.getrandbits(40):010x}",
             submitted_at=datetime.now(UTC),
             referrer=Referrer(
-                kind=ReferrerKind.PROFESSIONAL, agency=agency, organisation=f"{self.fake.city()} {agency.value.title()}",
-                role="Designated safeguarding lead", name=self.fake.name(),
-                phone=f"07700 900{self.rng.randrange(1000):03d}", email=f"dsl{self._count}@example.org",
+                kind=ReferrerKind.PROFESSIONAL,
+                agency=agency,
+                organisation=f"{self.fake.city()} {agency.value.title()}",
+                role="Designated safeguarding lead",
+                name=self.fake.name(),
+                phone=f"07700 900{self.rng.randrange(1000):03d}",
+                email=f"dsl{self._count}@example.org",
             ),
             subjects=subjects,
             concern=Concern(
-                categories=list(scenario.categories), description=scenario.description,
+                categories=list(scenario.categories),
+                description=scenario.description,
                 occurred_at=datetime.now(UTC) - timedelta(days=self.rng.randint(0, 5)),
                 immediate_danger=scenario.immediate_danger,
             ),
-            consent=consent or (ConsentPosition(status=ConsentStatus.GIVEN) if self.rng.random() < 0.6 else ConsentPosition(
-                status=ConsentStatus.NOT_SOUGHT, reason="Seeking consent could place the child at increased risk."
-            )),
+            consent=consent
+            or (
+                ConsentPosition(status=ConsentStatus.GIVEN)
+                if self.rng.random() < 0.6
+                else ConsentPosition(
+                    status=ConsentStatus.NOT_SOUGHT, reason="Seeking consent could place the child at increased risk."
+                )
+            ),
         )
 
     def _invented_family(self, scenario: Scenario) -> list[Subject]:
@@ -108,20 +132,32 @@ class Generator:
         home = self._address()
         subjects = [
             Subject(
-                subject_ref="child1", role=SubjectRole.CHILD, given_name=self.fake.first_name(), family_name=family,
-                date_of_birth=self._dob(0, 15), nhs_number=synthetic_nhs_number(self.rng) if self.rng.random() < 0.8 else None,
+                subject_ref="child1",
+                role=SubjectRole.CHILD,
+                given_name=self.fake.first_name(),
+                family_name=family,
+                date_of_birth=self._dob(0, 15),
+                nhs_number=synthetic_nhs_number(self.rng) if self.rng.random() < 0.8 else None,
                 address=home,
             ),
             Subject(
-                subject_ref="parent1", role=SubjectRole.PARENT_CARER, given_name=self.fake.first_name(), family_name=family,
-                date_of_birth=self._dob(20, 45), address=home,
+                subject_ref="parent1",
+                role=SubjectRole.PARENT_CARER,
+                given_name=self.fake.first_name(),
+                family_name=family,
+                date_of_birth=self._dob(20, 45),
+                address=home,
             ),
         ]
         if scenario.with_partner:
             subjects.append(
                 Subject(
-                    subject_ref="adult2", role=SubjectRole.ALLEGED_PERPETRATOR, given_name=self.fake.first_name_male(),
-                    family_name=self.fake.last_name(), date_of_birth=self._dob(20, 50), address=home,
+                    subject_ref="adult2",
+                    role=SubjectRole.ALLEGED_PERPETRATOR,
+                    given_name=self.fake.first_name_male(),
+                    family_name=self.fake.last_name(),
+                    date_of_birth=self._dob(20, 50),
+                    address=home,
                 )
             )
         return subjects
@@ -129,27 +165,100 @@ class Generator:
 
 # What each scripted case is referred for, and the consent position the referrer records.
 SCRIPTED_REFERRALS: dict[str, tuple[Scenario, ConsentStatus]] = {
-    "da_household": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Police called to the home overnight; the child was present and frightened.", immediate_danger=True), ConsentStatus.NOT_SOUGHT),
-    "neglect_old_intel": (Scenario((ConcernCategory.NEGLECT,), "Child often arrives at school hungry, in the same clothes all week."), ConsentStatus.GIVEN),
-    "open_cp_plan": (Scenario((ConcernCategory.OTHER,), "Child seemed withdrawn at nursery today and would not say why."), ConsentStatus.GIVEN),
-    "uncertain_match": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor about arguments at home."), ConsentStatus.GIVEN),
-    "unknown_family": (Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent after an operation and missing school."), ConsentStatus.GIVEN),
-    "consent_refused_s17": (Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother struggling with low mood; declined a referral for support."), ConsentStatus.REFUSED),
+    "da_household": (
+        Scenario(
+            (ConcernCategory.DOMESTIC_ABUSE,),
+            "Police called to the home overnight; the child was present and frightened.",
+            immediate_danger=True,
+        ),
+        ConsentStatus.NOT_SOUGHT,
+    ),
+    "neglect_old_intel": (
+        Scenario((ConcernCategory.NEGLECT,), "Child often arrives at school hungry, in the same clothes all week."),
+        ConsentStatus.GIVEN,
+    ),
+    "open_cp_plan": (
+        Scenario((ConcernCategory.OTHER,), "Child seemed withdrawn at nursery today and would not say why."),
+        ConsentStatus.GIVEN,
+    ),
+    "uncertain_match": (
+        Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor about arguments at home."),
+        ConsentStatus.GIVEN,
+    ),
+    "unknown_family": (
+        Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent after an operation and missing school."),
+        ConsentStatus.GIVEN,
+    ),
+    "consent_refused_s17": (
+        Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother struggling with low mood; declined a referral for support."),
+        ConsentStatus.REFUSED,
+    ),
     # The practice cases (tests/integration/test_practice_mesh.py): each a row of the practice table.
-    "practice_first_da_refused": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Neighbour heard an argument at the home last night; the child was in the house."), ConsentStatus.REFUSED),
-    "practice_neglect_refused_history": (Scenario((ConcernCategory.NEGLECT,), "Child arrives at school hungry and tired; the parent declined any referral for help."), ConsentStatus.REFUSED),
-    "practice_pmh_baby_not_sought": (Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother told the health visitor she has struggled with low mood since the birth."), ConsentStatus.NOT_SOUGHT),
-    "practice_cce_not_sought": (Scenario((ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,), "Young person found with cash and a second phone after going missing again."), ConsentStatus.NOT_SOUGHT),
-    "practice_cse_17": (Scenario((ConcernCategory.CHILD_SEXUAL_EXPLOITATION,), "Young person seen getting into cars with older men after college."), ConsentStatus.NOT_SOUGHT),
-    "practice_repeat_da": (Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor her partner hit her again last week."), ConsentStatus.GIVEN),
-    "practice_neglect_absence_dna": (Scenario((ConcernCategory.NEGLECT,), "Child often hungry at school with visibly decayed teeth."), ConsentStatus.GIVEN),
-    "practice_neglect_open_cp": (Scenario((ConcernCategory.NEGLECT,), "Child came to school unwashed and hungry again this week."), ConsentStatus.GIVEN),
-    "practice_repeat_missing": (Scenario((ConcernCategory.MISSING,), "Young person missing overnight again; returned home this morning."), ConsentStatus.GIVEN),
-    "practice_unborn_sibling_cp": (Scenario((ConcernCategory.OTHER,), "Midwife booking for a second pregnancy; mother asked about support."), ConsentStatus.GIVEN),
-    "practice_young_carer_unknown": (Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent with a long-term illness and tired at school."), ConsentStatus.GIVEN),
-    "practice_baby_low_level": (Scenario((ConcernCategory.OTHER,), "Family with a new baby asked the health visitor where to find support."), ConsentStatus.GIVEN),
+    "practice_first_da_refused": (
+        Scenario(
+            (ConcernCategory.DOMESTIC_ABUSE,), "Neighbour heard an argument at the home last night; the child was in the house."
+        ),
+        ConsentStatus.REFUSED,
+    ),
+    "practice_neglect_refused_history": (
+        Scenario(
+            (ConcernCategory.NEGLECT,), "Child arrives at school hungry and tired; the parent declined any referral for help."
+        ),
+        ConsentStatus.REFUSED,
+    ),
+    "practice_pmh_baby_not_sought": (
+        Scenario(
+            (ConcernCategory.PARENTAL_MENTAL_HEALTH,),
+            "Mother told the health visitor she has struggled with low mood since the birth.",
+        ),
+        ConsentStatus.NOT_SOUGHT,
+    ),
+    "practice_cce_not_sought": (
+        Scenario(
+            (ConcernCategory.CHILD_CRIMINAL_EXPLOITATION,),
+            "Young person found with cash and a second phone after going missing again.",
+        ),
+        ConsentStatus.NOT_SOUGHT,
+    ),
+    "practice_cse_17": (
+        Scenario(
+            (ConcernCategory.CHILD_SEXUAL_EXPLOITATION,), "Young person seen getting into cars with older men after college."
+        ),
+        ConsentStatus.NOT_SOUGHT,
+    ),
+    "practice_repeat_da": (
+        Scenario((ConcernCategory.DOMESTIC_ABUSE,), "Mother told the health visitor her partner hit her again last week."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_neglect_absence_dna": (
+        Scenario((ConcernCategory.NEGLECT,), "Child often hungry at school with visibly decayed teeth."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_neglect_open_cp": (
+        Scenario((ConcernCategory.NEGLECT,), "Child came to school unwashed and hungry again this week."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_repeat_missing": (
+        Scenario((ConcernCategory.MISSING,), "Young person missing overnight again; returned home this morning."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_unborn_sibling_cp": (
+        Scenario((ConcernCategory.OTHER,), "Midwife booking for a second pregnancy; mother asked about support."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_young_carer_unknown": (
+        Scenario((ConcernCategory.YOUNG_CARER,), "Child caring for a parent with a long-term illness and tired at school."),
+        ConsentStatus.GIVEN,
+    ),
+    "practice_baby_low_level": (
+        Scenario((ConcernCategory.OTHER,), "Family with a new baby asked the health visitor where to find support."),
+        ConsentStatus.GIVEN,
+    ),
     # Pre-birth: the referrer names the expectant mother and the unborn baby, not her older child who was removed.
-    "pre_birth_previous_removal": (Scenario((ConcernCategory.OTHER,), "Midwife: late booking at 20 weeks; the mother is anxious and has little support."), ConsentStatus.GIVEN),
+    "pre_birth_previous_removal": (
+        Scenario((ConcernCategory.OTHER,), "Midwife: late booking at 20 weeks; the mother is anxious and has little support."),
+        ConsentStatus.GIVEN,
+    ),
 }
 
 
@@ -167,8 +276,12 @@ def scripted_notification(generator: Generator, name: str, subjects: list[dict])
     return generator.notification(scenario, [Subject.model_validate(s) for s in subjects], consent_for(consent))
 
 
-_ROLE = {"child": SubjectRole.CHILD, "parent_carer": SubjectRole.PARENT_CARER, "partner": SubjectRole.HOUSEHOLD_MEMBER,
-         "household_member": SubjectRole.HOUSEHOLD_MEMBER}
+_ROLE = {
+    "child": SubjectRole.CHILD,
+    "parent_carer": SubjectRole.PARENT_CARER,
+    "partner": SubjectRole.HOUSEHOLD_MEMBER,
+    "household_member": SubjectRole.HOUSEHOLD_MEMBER,
+}
 
 
 def household_notification(generator: Generator, people: list, scenario: Scenario | None = None) -> NotificationSubmission:
@@ -176,9 +289,15 @@ def household_notification(generator: Generator, people: list, scenario: Scenari
     subjects = []
     for i, p in enumerate(people, start=1):
         role = _ROLE[p.role_in_household]
-        subjects.append(Subject(
-            subject_ref=f"{role.value[:6]}{i}", role=role, given_name=p.given_name, family_name=p.family_name,
-            date_of_birth=p.date_of_birth, nhs_number=p.nhs_number,
-            address=Address(line1=p.address_line1, town=p.town, postcode=p.postcode),
-        ))
+        subjects.append(
+            Subject(
+                subject_ref=f"{role.value[:6]}{i}",
+                role=role,
+                given_name=p.given_name,
+                family_name=p.family_name,
+                date_of_birth=p.date_of_birth,
+                nhs_number=p.nhs_number,
+                address=Address(line1=p.address_line1, town=p.town, postcode=p.postcode),
+            )
+        )
     return generator.notification(scenario, subjects)

@@ -4,10 +4,10 @@ back to the catalogue's, since the dead-letter sizing rests on every topic's lim
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
-from dataclasses import replace
 
 from mash_contracts.topics import CATALOGUE, Topic
 
@@ -22,7 +22,8 @@ def wanted(agencies: dict[str, tuple[str, ...]] | None = None) -> list[Topic]:
     """The catalogue's topics, each per-referrer family once for every enrolled referrer."""
     referrers = sorted(n for n, roles in (agencies or {}).items() if "referrer" in roles)
     return [t for t in CATALOGUE if not t.per_referrer] + [
-        replace(t, name=t.for_referrer(r), per_referrer=False) for t in CATALOGUE if t.per_referrer for r in referrers]
+        replace(t, name=t.for_referrer(r), per_referrer=False) for t in CATALOGUE if t.per_referrer for r in referrers
+    ]
 
 
 async def create_topics(access: Access, agencies: dict[str, tuple[str, ...]] | None = None) -> list[str]:
@@ -35,8 +36,9 @@ async def create_topics(access: Access, agencies: dict[str, tuple[str, ...]] | N
         missing = [t for t in topics if t.name not in existing]
         if missing:
             response = await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.configs) for t in missing])
-            _raise_on_errors("creating", [(e[0], e[1], e[2] if len(e) > 2 else "") for e in response.topic_errors],
-                             ignore=TOPIC_ALREADY_EXISTS)
+            _raise_on_errors(
+                "creating", [(e[0], e[1], e[2] if len(e) > 2 else "") for e in response.topic_errors], ignore=TOPIC_ALREADY_EXISTS
+            )
         await _align(admin, [t for t in topics if t.name in existing])
     finally:
         await admin.close()
@@ -50,16 +52,27 @@ async def _align(admin: AIOKafkaAdminClient, topics: list[Topic]) -> None:
     described = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t.name) for t in topics])
     resources = [r for response in described for r in response.to_object()["resources"]]
     _raise_on_errors("describing", [(r["resource_name"], r["error_code"], r["error_message"]) for r in resources])
-    own = {r["resource_name"]: {e["config_names"]: e["config_value"] for e in r["config_entries"]
-                                if e.get("config_source") == DYNAMIC_TOPIC_CONFIG} for r in resources}
+    own = {
+        r["resource_name"]: {
+            e["config_names"]: e["config_value"] for e in r["config_entries"] if e.get("config_source") == DYNAMIC_TOPIC_CONFIG
+        }
+        for r in resources
+    }
     drifted = [t for t in topics if any(own[t.name].get(k) != v for k, v in t.configs.items())]
     if not drifted:
         return
     # AlterConfigs replaces a topic's whole set of overrides: the ones it has are passed back with the catalogue's.
     altered = await admin.alter_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, t.name, configs={**own[t.name], **t.configs}) for t in drifted])
-    _raise_on_errors("configuring", [(r["resource_name"], r["error_code"], r["error_message"])
-                                     for response in altered for r in response.to_object()["resources"]])
+        [ConfigResource(ConfigResourceType.TOPIC, t.name, configs={**own[t.name], **t.configs}) for t in drifted]
+    )
+    _raise_on_errors(
+        "configuring",
+        [
+            (r["resource_name"], r["error_code"], r["error_message"])
+            for response in altered
+            for r in response.to_object()["resources"]
+        ],
+    )
 
 
 def _raise_on_errors(doing: str, results: list[tuple[str, int, str | None]], ignore: int | None = None) -> None:

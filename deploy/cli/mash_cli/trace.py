@@ -36,8 +36,10 @@ def waterfall(spans: list[dict]) -> list[str]:
     for s in sorted(spans, key=lambda s: s["start_ns"]):
         (children[s["parent_id"]] if s["parent_id"] in by_id else roots).append(s)
     t0 = min(s["start_ns"] for s in spans)
-    lines = [f"trace {', '.join(sorted({s['trace_id'] for s in spans}))}: {len(spans)} spans, "
-             f"{len({s['service'] for s in spans})} services, {(max(s['end_ns'] for s in spans) - t0) / 1e6:.1f} ms end to end"]
+    lines = [
+        f"trace {', '.join(sorted({s['trace_id'] for s in spans}))}: {len(spans)} spans, "
+        f"{len({s['service'] for s in spans})} services, {(max(s['end_ns'] for s in spans) - t0) / 1e6:.1f} ms end to end"
+    ]
 
     def walk(span: dict, depth: int) -> None:
         start = (span["start_ns"] - t0) / 1e6

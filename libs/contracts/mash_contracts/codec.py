@@ -56,7 +56,7 @@ def describe(error: ValidationError) -> list[str]:
 # Upcasters, per message type: {from_version: function(dict) -> dict of from_version + 1}. A consumer on a
 # newer version of a contract reads older messages through them; a consumer on an older version reads
 # newer messages because contracts only ever add optional fields and unknown fields are ignored.
-UPCASTERS: dict[str, dict[int, "Callable[[dict], dict]"]] = {}
+UPCASTERS: dict[str, dict[int, Callable[[dict], dict]]] = {}
 
 
 def upcaster(message_type: str, from_version: int):
@@ -79,8 +79,9 @@ def _upcast(model: type[BaseModel], data: object) -> object:
     for step in range(version, current):
         if step not in steps:
             # Carrying on would validate a message that never went through the missing step as if it had.
-            raise UnreadableMessage([f"schema_version: no upcaster from version {step} of {name} "
-                                     f"(this reader is at version {current})"])
+            raise UnreadableMessage(
+                [f"schema_version: no upcaster from version {step} of {name} (this reader is at version {current})"]
+            )
         data = {**steps[step](dict(data)), "schema_version": step + 1}
     return data
 

@@ -35,7 +35,9 @@ from .vocabulary import (
 # Field limits are part of the contract (documented in docs/contracts.md); the codec also caps message size.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8000)]
-Postcode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")]
+Postcode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+]
 NhsNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")]
 ReferralId = Annotated[str, StringConstraints(pattern=r"^REF-[0-9A-F]{12}$")]
 
@@ -130,8 +132,10 @@ class Concern(BaseModel):
     occurred_at: datetime | None = None
     immediate_danger: bool = False
     protective_factors: Annotated[list[ProtectiveFactor], Field(max_length=10)] = Field(
-        default_factory=list, description="Strengths the referrer reports (engaged parents, supportive wider family, "
-        "universal services already involved, a trusted adult); the threshold model weighs them against the risks")
+        default_factory=list,
+        description="Strengths the referrer reports (engaged parents, supportive wider family, "
+        "universal services already involved, a trusted adult); the threshold model weighs them against the risks",
+    )
 
 
 class ConsentPosition(BaseModel):
@@ -181,17 +185,28 @@ class Notification(NotificationSubmission):
     received_at: datetime
     rag: RagRating
     statutory_footing: StatutoryFooting = Field(description="Set at screening; the desks' lawful basis depends on it")
-    revision: int = Field(1, ge=1, description="1 for the first submission; each changed resubmission under the same "
-                          "submission id is supplementary information and the next revision of the same referral")
-    changes: list[ShortText] = Field(default_factory=list, description="What changed since the previous revision: "
-                                     "subjects, concern, consent, referrer; linked_submission when this revision is "
-                                     "another submission linked to the referral as a duplicate")
+    revision: int = Field(
+        1,
+        ge=1,
+        description="1 for the first submission; each changed resubmission under the same "
+        "submission id is supplementary information and the next revision of the same referral",
+    )
+    changes: list[ShortText] = Field(
+        default_factory=list,
+        description="What changed since the previous revision: "
+        "subjects, concern, consent, referrer; linked_submission when this revision is "
+        "another submission linked to the referral as a duplicate",
+    )
     linked_submission_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
-        default_factory=list, description="Every reference the referrer submitted this referral under, "
-        "earliest first, when a submission under another reference was linked to it as a duplicate; empty when only one")
+        default_factory=list,
+        description="Every reference the referrer submitted this referral under, "
+        "earliest first, when a submission under another reference was linked to it as a duplicate; empty when only one",
+    )
     referrer_system: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")] | None = Field(
-        None, description="The enrolled referrer whose system sent it (the envelope's verified signer): its "
-        "acknowledgements, rejections and outcome notice go to that referrer's own topics")
+        None,
+        description="The enrolled referrer whose system sent it (the envelope's verified signer): its "
+        "acknowledgements, rejections and outcome notice go to that referrer's own topics",
+    )
 
     @property
     def urgent(self) -> bool:
@@ -240,8 +255,10 @@ class Contribution(Message):
     items: list[SharedItem] = Field(default_factory=list, max_length=500)
     findings: list[ShortText] = Field(default_factory=list, description="Risk indicators for the threshold model")
     finding_explanations: dict[str, LongText] = Field(
-        default_factory=dict, description="Why each finding was reported, in words a manager reads (ids, counts, agencies "
-        "and dates; no names); the decision's explanation quotes it")
+        default_factory=dict,
+        description="Why each finding was reported, in words a manager reads (ids, counts, agencies "
+        "and dates; no names); the decision's explanation quotes it",
+    )
     uncertain_matches: list[UncertainMatch] = Field(default_factory=list, max_length=200)
     rationale: LongText
     policy_version: ShortText
@@ -250,8 +267,11 @@ class Contribution(Message):
     late_reason: LongText | None = None
     disclosure_id: uuid.UUID | None = Field(None, description="The desk's disclosure record for this decision")
     notification_revision: int = Field(1, ge=1, description="The revision of the notification this answers")
-    grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds this answer was researched under; "
-                                         "it supersedes the desk's earlier answer for the same revision")
+    grounds_id: uuid.UUID | None = Field(
+        None,
+        description="The recorded s47 grounds this answer was researched under; "
+        "it supersedes the desk's earlier answer for the same revision",
+    )
 
 
 class Factor(BaseModel):
@@ -260,8 +280,11 @@ class Factor(BaseModel):
     name: ShortText
     source: ShortText = Field(description="notification, or the agency whose contribution fired it")
     weight: int
-    detail: LongText | None = Field(None, description="The full explanation a manager reads: what fired, from which "
-                                    "contribution and disclosure record, and why it counts; never truncated")
+    detail: LongText | None = Field(
+        None,
+        description="The full explanation a manager reads: what fired, from which "
+        "contribution and disclosure record, and why it counts; never truncated",
+    )
     disclosure_ids: list[uuid.UUID] = Field(default_factory=list, description="The desks' disclosure records behind it")
 
 
@@ -309,10 +332,16 @@ class Decision(Message):
     revision: int = Field(1, ge=1, description="The notification revision decided on; a later revision is re-decided")
     conflicts: list[Agency] = Field(default_factory=list, description="Desks that sent differing answers for this revision")
     grounds_id: uuid.UUID | None = Field(None, description="The recorded s47 grounds the desks researched under, if any")
-    linked_submission_ids: list[str] = Field(default_factory=list, description="Every reference the referrer submitted "
-                                             "this referral under, when a duplicate was linked to it; empty when only one")
-    returns: list[DeskReturn] = Field(default_factory=list, description="Each answer the decision rests on: when it "
-                                      "came and by when it was due (the hub research service's timeliness figures read it)")
+    linked_submission_ids: list[str] = Field(
+        default_factory=list,
+        description="Every reference the referrer submitted "
+        "this referral under, when a duplicate was linked to it; empty when only one",
+    )
+    returns: list[DeskReturn] = Field(
+        default_factory=list,
+        description="Each answer the decision rests on: when it "
+        "came and by when it was due (the hub research service's timeliness figures read it)",
+    )
 
 
 class ResearchGrounds(Message):
@@ -371,8 +400,11 @@ class Acknowledgement(Message):
     decision_due_by: datetime
     text: LongText
     revision: int = Field(1, ge=1, description="1 for a new referral; above 1 when the submission updated it")
-    linked_to_submission_id: str | None = Field(None, description="Set when this submission was linked, as a duplicate, "
-                                                "to the open referral the referrer made under this earlier reference")
+    linked_to_submission_id: str | None = Field(
+        None,
+        description="Set when this submission was linked, as a duplicate, "
+        "to the open referral the referrer made under this earlier reference",
+    )
 
 
 class OutcomeNotice(Message):
@@ -409,7 +441,8 @@ class AuditAnchor(Message):
     at: datetime
     key_id: ShortText = Field(description="The service's signing key")
     signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")] = Field(
-        description="Ed25519, hex, over 'mash-audit-anchor-1' 0x1f and the other fields but message_id as sorted-key JSON")
+        description="Ed25519, hex, over 'mash-audit-anchor-1' 0x1f and the other fields but message_id as sorted-key JSON"
+    )
 
 
 class DeadLetter(Message):
@@ -423,7 +456,8 @@ class DeadLetter(Message):
     source_key_b64: str | None
     original_b64: str
     original_sealed_for: str | None = Field(
-        None, description="Set when original_b64 is an envelope sealed for this principal around the original bytes: "
+        None,
+        description="Set when original_b64 is an envelope sealed for this principal around the original bytes: "
         "records from sealed topics may carry personal data even when they are not valid envelopes",
     )
     error_type: str
@@ -433,11 +467,13 @@ class DeadLetter(Message):
     # A reference-only letter: the letter with its original could not be written (too large for mash.deadletter),
     # so original_b64 is empty and the original is found on its source topic by its coordinates and digest.
     original_sha256: str | None = Field(
-        None, description="Set only when the original is omitted (original_b64 empty): the SHA-256, in hex, of the "
+        None,
+        description="Set only when the original is omitted (original_b64 empty): the SHA-256, in hex, of the "
         "original record's value",
     )
     original_size_bytes: int | None = Field(
-        None, description="Set only when the original is omitted: the size of the original record's value in bytes",
+        None,
+        description="Set only when the original is omitted: the size of the original record's value in bytes",
     )
 
     @property

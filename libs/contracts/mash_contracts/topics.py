@@ -16,13 +16,13 @@ from .messages import (
     Acknowledgement,
     Alert,
     AuditAnchor,
-    OutcomeNotice,
     Contribution,
     DeadLetter,
     Decision,
     InformationProduct,
     Notification,
     NotificationSubmission,
+    OutcomeNotice,
     Rejection,
     ResearchGrounds,
 )
@@ -140,8 +140,12 @@ def products_topic(agency: Agency) -> str:
 
 
 def desk_service(agency: Agency) -> str:
-    return {Agency.POLICE: "police_desk", Agency.HEALTH: "health_desk", Agency.CHILDRENS_SOCIAL_CARE: "social_care",
-            Agency.HUB_RESEARCH: ANALYSIS}.get(agency, f"{agency.value}_desk")
+    return {
+        Agency.POLICE: "police_desk",
+        Agency.HEALTH: "health_desk",
+        Agency.CHILDRENS_SOCIAL_CARE: "social_care",
+        Agency.HUB_RESEARCH: ANALYSIS,
+    }.get(agency, f"{agency.value}_desk")
 
 
 # Services that research for a referral and so write contributions, dead letters and audit anchors.
@@ -156,101 +160,160 @@ RESEARCH_SERVICES = tuple(desk_service(a) for a in RESEARCHERS)
 INBOUND_RETENTION_MS = 3 * 24 * 3600 * 1000
 
 NOTIFICATIONS_SUBMITTED = Topic(
-    "mash.notifications.submitted", "submission id", NotificationSubmission,
-    writers=(REFERRERS,), readers=("intake",),
-    description="The front door: every notification from any referrer, before screening.", sealed=True,
-    stamped_by_broker=True, retention_ms=INBOUND_RETENTION_MS,
+    "mash.notifications.submitted",
+    "submission id",
+    NotificationSubmission,
+    writers=(REFERRERS,),
+    readers=("intake",),
+    description="The front door: every notification from any referrer, before screening.",
+    sealed=True,
+    stamped_by_broker=True,
+    retention_ms=INBOUND_RETENTION_MS,
 )
 NOTIFICATIONS = Topic(
-    "mash.notifications", "referral id", Notification,
-    writers=("intake",), readers=(*RESEARCH_SERVICES, "decision"),
-    description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.", sealed=True,
+    "mash.notifications",
+    "referral id",
+    Notification,
+    writers=("intake",),
+    readers=(*RESEARCH_SERVICES, "decision"),
+    description="Accepted notifications, each now a MASH referral with its id and initial RAG rating.",
+    sealed=True,
 )
 REJECTIONS = Topic(
-    "mash.notifications.rejected", "submission id", Rejection,
-    writers=("intake",), readers=(REFERRERS,),
+    "mash.notifications.rejected",
+    "submission id",
+    Rejection,
+    writers=("intake",),
+    readers=(REFERRERS,),
     description="Submissions of this referrer's that the front door could not accept, with the reasons (no personal data).",
     per_referrer=True,
 )
 ACKNOWLEDGEMENTS = Topic(
-    "mash.acknowledgements", "submission id", Acknowledgement,
-    writers=("intake",), readers=(REFERRERS,),
-    description="Receipt of this referrer's notification and the time by which the hub will decide.", per_referrer=True,
+    "mash.acknowledgements",
+    "submission id",
+    Acknowledgement,
+    writers=("intake",),
+    readers=(REFERRERS,),
+    description="Receipt of this referrer's notification and the time by which the hub will decide.",
+    per_referrer=True,
 )
 CONTRIBUTIONS = tuple(
     Topic(
-        contributions_topic(a), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision",),
-        description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.", sealed=True,
+        contributions_topic(a),
+        "referral id",
+        Contribution,
+        writers=(desk_service(a),),
+        readers=("decision",),
+        description=f"What the {a.value.replace('_', ' ')} desk decided to share for a referral.",
+        sealed=True,
     )
     for a in RESEARCHERS
 )
 NOTIFICATIONS_SUBMITTED_URGENT = Topic(
-    NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX, "submission id", NotificationSubmission,
-    writers=(REFERRERS,), readers=("intake",),
-    description="The front door's urgent lane: notifications reporting immediate danger.", sealed=True,
-    stamped_by_broker=True, retention_ms=INBOUND_RETENTION_MS,
+    NOTIFICATIONS_SUBMITTED.name + URGENT_SUFFIX,
+    "submission id",
+    NotificationSubmission,
+    writers=(REFERRERS,),
+    readers=("intake",),
+    description="The front door's urgent lane: notifications reporting immediate danger.",
+    sealed=True,
+    stamped_by_broker=True,
+    retention_ms=INBOUND_RETENTION_MS,
 )
 NOTIFICATIONS_URGENT = Topic(
-    NOTIFICATIONS.name + URGENT_SUFFIX, "referral id", Notification,
-    writers=("intake",), readers=NOTIFICATIONS.readers,
-    description="Accepted notifications reporting immediate danger: researched and decided ahead of routine work.", sealed=True,
+    NOTIFICATIONS.name + URGENT_SUFFIX,
+    "referral id",
+    Notification,
+    writers=("intake",),
+    readers=NOTIFICATIONS.readers,
+    description="Accepted notifications reporting immediate danger: researched and decided ahead of routine work.",
+    sealed=True,
 )
 CONTRIBUTIONS_URGENT = tuple(
     Topic(
-        contributions_topic(a, urgent=True), "referral id", Contribution,
-        writers=(desk_service(a),), readers=("decision",),
-        description=f"The {a.value.replace('_', ' ')} desk's contributions for immediate-danger referrals.", sealed=True,
+        contributions_topic(a, urgent=True),
+        "referral id",
+        Contribution,
+        writers=(desk_service(a),),
+        readers=("decision",),
+        description=f"The {a.value.replace('_', ' ')} desk's contributions for immediate-danger referrals.",
+        sealed=True,
     )
     for a in RESEARCHERS
 )
 # A manager's recorded s47 grounds re-open the research of the desks that declined without consent.
 RESEARCH_GROUNDS = Topic(
-    "mash.research.grounds", "referral id", ResearchGrounds,
-    writers=("decision",), readers=tuple(desk_service(a) for a in DESK_AGENCIES),
+    "mash.research.grounds",
+    "referral id",
+    ResearchGrounds,
+    writers=("decision",),
+    readers=tuple(desk_service(a) for a in DESK_AGENCIES),
     description="s47 grounds or a strategy-discussion decision a MASH manager recorded, with the referral's current "
-                "notification on an s47 footing: the desks research again and cite the grounds.", sealed=True,
+    "notification on an s47 footing: the desks research again and cite the grounds.",
+    sealed=True,
 )
 DECISIONS = Topic(
-    "mash.decisions", "referral id", Decision,
-    writers=("decision",), readers=(MANAGERS, ANALYSIS),
+    "mash.decisions",
+    "referral id",
+    Decision,
+    writers=("decision",),
+    readers=(MANAGERS, ANALYSIS),
     description="The threshold decision for each referral, with its explanation (sealed: a manager's override rationale "
     "is free text and may name people).",
     sealed=True,
 )
 ALERTS = Topic(
-    "mash.alerts", "referral id", Alert,
-    writers=("decision", ANALYSIS), readers=(MANAGERS, OPERATIONS),
+    "mash.alerts",
+    "referral id",
+    Alert,
+    writers=("decision", ANALYSIS),
+    readers=(MANAGERS, OPERATIONS),
     description="Deadlines near and missed, recommendations awaiting a manager, re-grades, harm emerging for someone "
-                "with no open referral (no personal data).",
+    "with no open referral (no personal data).",
 )
 OUTCOMES = Topic(
-    "mash.outcomes", "submission id", OutcomeNotice,
-    writers=("decision",), readers=(REFERRERS,),
-    description="The response decided for this referrer's notification, without sensitive detail.", per_referrer=True,
+    "mash.outcomes",
+    "submission id",
+    OutcomeNotice,
+    writers=("decision",),
+    readers=(REFERRERS,),
+    description="The response decided for this referrer's notification, without sensitive detail.",
+    per_referrer=True,
 )
 PRODUCTS = tuple(
     Topic(
-        products_topic(a), "referral id", InformationProduct,
-        writers=("decision",), readers=(a.value,),
-        description=f"Information products routed to {a.value.replace('_', ' ')}.", sealed=True,
+        products_topic(a),
+        "referral id",
+        InformationProduct,
+        writers=("decision",),
+        readers=(a.value,),
+        description=f"Information products routed to {a.value.replace('_', ' ')}.",
+        sealed=True,
     )
     for a in PRODUCT_RECIPIENTS
 )
 DEAD_LETTERS = Topic(
-    "mash.deadletter", "original key", DeadLetter,
-    writers=("intake", *RESEARCH_SERVICES, "decision"), readers=(OPERATIONS,),
+    "mash.deadletter",
+    "original key",
+    DeadLetter,
+    writers=("intake", *RESEARCH_SERVICES, "decision"),
+    readers=(OPERATIONS,),
     description="Messages a service could not process, with the original bytes, the error and the source offset.",
-    partitions=3, max_message_bytes=dead_letter_bytes(RECORD_BYTES),
+    partitions=3,
+    max_message_bytes=dead_letter_bytes(RECORD_BYTES),
 )
 # Kept for good and never compacted: a replaced chain would publish anchors of its own under the same key, and
 # only the old store's anchors, still on the topic, show that its history is gone.
 AUDIT_ANCHORS = Topic(
-    "mash.audit.anchors", "service", AuditAnchor,
-    writers=("intake", *RESEARCH_SERVICES, "decision"), readers=(OPERATIONS,),
+    "mash.audit.anchors",
+    "service",
+    AuditAnchor,
+    writers=("intake", *RESEARCH_SERVICES, "decision"),
+    readers=(OPERATIONS,),
     description="Each service's signed audit chain head, published periodically and on shutdown, against which "
-                "`mash audit verify` finds a replaced or truncated chain (hashes and ids only).",
-    partitions=1, retention_ms=-1,
+    "`mash audit verify` finds a replaced or truncated chain (hashes and ids only).",
+    partitions=1,
+    retention_ms=-1,
 )
 
 CATALOGUE: tuple[Topic, ...] = (

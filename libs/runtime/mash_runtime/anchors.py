@@ -32,21 +32,40 @@ _DOMAIN = b"mash-audit-anchor-1\x1f"
 
 
 def signed_part(anchor: AuditAnchor) -> bytes:
-    return _DOMAIN + canonical({"service": anchor.service, "store_id": str(anchor.store_id), "seq": anchor.seq,
-                                "entry_hash": anchor.entry_hash, "at": as_utc(anchor.at).isoformat(),
-                                "key_id": anchor.key_id}).encode()
+    return (
+        _DOMAIN
+        + canonical(
+            {
+                "service": anchor.service,
+                "store_id": str(anchor.store_id),
+                "seq": anchor.seq,
+                "entry_hash": anchor.entry_hash,
+                "at": as_utc(anchor.at).isoformat(),
+                "key_id": anchor.key_id,
+            }
+        ).encode()
+    )
 
 
 def sign_anchor(custody: KeyCustody, store_id: str, seq: int, entry_hash: str, at: datetime) -> AuditAnchor:
-    unsigned = AuditAnchor(message_id=derived_id("audit-anchor", store_id, str(seq)), service=custody.service,
-                           store_id=store_id, seq=seq, entry_hash=entry_hash, at=at, key_id=custody.signing_key_id(),
-                           signature="0" * 128)
+    unsigned = AuditAnchor(
+        message_id=derived_id("audit-anchor", store_id, str(seq)),
+        service=custody.service,
+        store_id=store_id,
+        seq=seq,
+        entry_hash=entry_hash,
+        at=at,
+        key_id=custody.signing_key_id(),
+        signature="0" * 128,
+    )
     return unsigned.model_copy(update={"signature": custody.sign(signed_part(unsigned)).hex()})
 
 
 def _name(anchor: AuditAnchor) -> str:
-    return (f"anchor of entry {anchor.seq} (hash {anchor.entry_hash[:16]}..., store {anchor.store_id}, "
-            f"published {as_utc(anchor.at):%Y-%m-%d %H:%M:%S} UTC)")
+    return (
+        f"anchor of entry {anchor.seq} (hash {anchor.entry_hash[:16]}..., store {anchor.store_id}, "
+        f"published {as_utc(anchor.at):%Y-%m-%d %H:%M:%S} UTC)"
+    )
 
 
 def forged(anchor: AuditAnchor, directory: Directory) -> str | None:
@@ -73,14 +92,17 @@ def unheld(engine: Engine, anchors: Iterable[AuditAnchor], directory: Directory)
     held: dict[int, str] = {}
     with engine.connect() as conn:
         for i in range(0, len(seqs), 500):  # within any database's limit on bound parameters
-            chunk = seqs[i:i + 500]
+            chunk = seqs[i : i + 500]
             held |= dict(conn.execute(select(audit_log.c.seq, audit_log.c.entry_hash).where(audit_log.c.seq.in_(chunk))).all())
         last = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
     missing = sorted((a for a in trusted if held.get(a.seq) != a.entry_hash), key=lambda a: (a.seq, as_utc(a.at)))
     if missing:
         newest = missing[-1]
-        why = (f"the chain ends at entry {last} (truncated or replaced)" if newest.seq > last
-               else f"its entry {newest.seq} has hash {held[newest.seq][:16]}... (replaced)")
+        why = (
+            f"the chain ends at entry {last} (truncated or replaced)"
+            if newest.seq > last
+            else f"its entry {newest.seq} has hash {held[newest.seq][:16]}... (replaced)"
+        )
         more = f"; {len(missing) - 1} earlier anchors are not in it either" if len(missing) > 1 else ""
         problems.append(f"{_name(newest)} is not in this chain: {why}{more}")
     return problems

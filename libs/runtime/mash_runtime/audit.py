@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import JSON, DDL, Column, DateTime, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy import DDL, JSON, Column, DateTime, Integer, MetaData, String, Table, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -27,11 +27,24 @@ from .calendar import as_utc
 from .firewall.keys import Directory, KeyCustody, KeyError_
 
 GENESIS = "0" * 64
-ACTIONS = frozenset({
-    "received", "researched", "shared", "declined", "decrypted", "decided",
-    "routed", "viewed", "shredded", "rejected", "dead_lettered", "overridden", "grounds_recorded",
-    "unanswered",  # a referrer could not be told: the record named none, or the notification carries none
-})
+ACTIONS = frozenset(
+    {
+        "received",
+        "researched",
+        "shared",
+        "declined",
+        "decrypted",
+        "decided",
+        "routed",
+        "viewed",
+        "shredded",
+        "rejected",
+        "dead_lettered",
+        "overridden",
+        "grounds_recorded",
+        "unanswered",  # a referrer could not be told: the record named none, or the notification carries none
+    }
+)
 SEEN = ("received", "decrypted", "viewed", "researched")
 DISCLOSED = ("shared", "routed", "decided", "declined")
 _TOKEN = re.compile(r"subj-[0-9a-f]{64}")
@@ -82,8 +95,17 @@ class AuditLog:
     def __init__(self, custody: KeyCustody):
         self.custody = custody
 
-    def append(self, session: Session, action: str, *, referral_id: str | None = None, actor: str | None = None,
-               reason: str = "", subjects=(), detail: dict | None = None) -> str:
+    def append(
+        self,
+        session: Session,
+        action: str,
+        *,
+        referral_id: str | None = None,
+        actor: str | None = None,
+        reason: str = "",
+        subjects=(),
+        detail: dict | None = None,
+    ) -> str:
         """Add an entry inside the caller's transaction; it commits or rolls back with the caller's change."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
@@ -99,11 +121,18 @@ class AuditLog:
         head = session.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
         seq, prev = (head.seq + 1, head.entry_hash) if head else (1, GENESIS)
         fields = {
-            "seq": seq, "service": self.custody.service, "at": datetime.now(UTC), "action": action,
-            "referral_id": referral_id, "actor": actor or self.custody.service, "reason": reason,
+            "seq": seq,
+            "service": self.custody.service,
+            "at": datetime.now(UTC),
+            "action": action,
+            "referral_id": referral_id,
+            "actor": actor or self.custody.service,
+            "reason": reason,
             # stored exactly as hashed, so a tuple or a date in detail cannot make verification drift
-            "subjects": subjects, "detail": json.loads(canonical(detail or {})),
-            "prev_hash": prev, "key_id": self.custody.signing_key_id(),
+            "subjects": subjects,
+            "detail": json.loads(canonical(detail or {})),
+            "prev_hash": prev,
+            "key_id": self.custody.signing_key_id(),
         }
         entry_hash = _hash(fields)
         signature = self.custody.sign(entry_hash.encode()).hex()
@@ -165,8 +194,9 @@ def verify(engine: Engine, directory: Directory) -> VerifyReport:
         for row in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
             entries += 1
             if row.seq != last_seq + 1:
-                problems.append(f"entry {row.seq}: follows entry {last_seq}, so entries {last_seq + 1}..{row.seq - 1}"
-                                " are missing (deleted)")
+                problems.append(
+                    f"entry {row.seq}: follows entry {last_seq}, so entries {last_seq + 1}..{row.seq - 1} are missing (deleted)"
+                )
             if _hash({k: getattr(row, k) for k in _HASHED}) != row.entry_hash:
                 problems.append(f"entry {row.seq}: hash does not match its contents (edited)")
             if row.prev_hash != last_hash:
@@ -189,8 +219,16 @@ def verify(engine: Engine, directory: Directory) -> VerifyReport:
 
 
 def _entry(row) -> dict:
-    return {"seq": row.seq, "at": as_utc(row.at), "service": row.service, "actor": row.actor, "action": row.action,
-            "referral_id": row.referral_id, "reason": row.reason, "detail": row.detail}
+    return {
+        "seq": row.seq,
+        "at": as_utc(row.at),
+        "service": row.service,
+        "actor": row.actor,
+        "action": row.action,
+        "referral_id": row.referral_id,
+        "reason": row.reason,
+        "detail": row.detail,
+    }
 
 
 def who_has_seen(engine: Engine, referral_id: str) -> list[dict]:

@@ -9,14 +9,13 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import CollectorRegistry
 from faststream.security import SASLPlaintext, SASLScram256, SASLScram512
+from prometheus_client import CollectorRegistry
 
 from mash_contracts.topics import LARGEST_RECORD_BYTES
 
 from .settings import KafkaSettings
 from .telemetry import tracer_provider
-
 
 _MECHANISMS = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
 
@@ -29,8 +28,9 @@ def _security(kafka: KafkaSettings):
     return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value())
 
 
-def make_broker(service: str, kafka: KafkaSettings, traces_dir: Path | None = None,
-                registry: CollectorRegistry | None = None) -> KafkaBroker:
+def make_broker(
+    service: str, kafka: KafkaSettings, traces_dir: Path | None = None, registry: CollectorRegistry | None = None
+) -> KafkaBroker:
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
     # message so it is delivered again. Committing before the work (FastStream's default) would lose it on a crash.
     return KafkaBroker(

@@ -88,20 +88,31 @@ class DeadLetters:
                 # Redelivering would wedge the partition for ever. The dead-letter topic is sized for any record
                 # its sources take, so this is a record compressed on the wire or from a source topic given a
                 # larger limit than the catalogue's: set aside a reference instead; the original stays where it is.
-                log.error("dead letter for %s[%d]@%d refused as too large (%s); writing a reference-only letter",
-                          record.topic, record.partition, record.offset, type(e).__name__)
+                log.error(
+                    "dead letter for %s[%d]@%d refused as too large (%s); writing a reference-only letter",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    type(e).__name__,
+                )
                 letter = await self._publish(record, self.reference(record, error_type, error, attempts, e))
         except Exception:
             # The record is handed back for redelivery; pause first, so a broken dead-letter path does not
             # spin the consumer at full speed.
-            log.exception("could not dead-letter %s[%d]@%d; it will be redelivered", record.topic, record.partition, record.offset)
+            log.exception(
+                "could not dead-letter %s[%d]@%d; it will be redelivered", record.topic, record.partition, record.offset
+            )
             await asyncio.sleep(self._pause)
             raise
         if self._counter is not None:
             self._counter.labels(record.topic, error_type).inc()
         log.warning(
             "dead-lettered %s[%d]@%d from %s: %s",
-            record.topic, record.partition, record.offset, self._service, error_type,
+            record.topic,
+            record.partition,
+            record.offset,
+            self._service,
+            error_type,
             extra={"dead_letter_id": str(letter.dead_letter_id)},
         )
         return letter
@@ -114,24 +125,43 @@ class DeadLetters:
             # operations gets the exact bytes back, but only operations can open them.
             key = record.key.decode(errors="replace")[:SEAL_KEY_CHARS] if record.key is not None else "unknown"
             original, sealed_for = self._firewall.seal_for(OPERATIONS, key, original, "DeadLetterOriginal"), OPERATIONS
-        return self._letter(record, error_type, error, attempts, key=record.key, original_b64=base64.b64encode(original).decode(),
-                            original_sealed_for=sealed_for)
+        return self._letter(
+            record,
+            error_type,
+            error,
+            attempts,
+            key=record.key,
+            original_b64=base64.b64encode(original).decode(),
+            original_sealed_for=sealed_for,
+        )
 
     def reference(self, record: ConsumerRecord, error_type: str, error: str, attempts: int, refusal: Exception) -> DeadLetter:
         """The last resort when the letter with the original cannot be written: the original's coordinates,
         size and digest, and why it was left out. Nothing of the original's content, so it always fits."""
         value = record.value or b""
-        why = (f"original omitted, its dead letter refused as too large ({type(refusal).__name__}); it is at "
-               f"{record.topic}[{record.partition}]@{record.offset}")
+        why = (
+            f"original omitted, its dead letter refused as too large ({type(refusal).__name__}); it is at "
+            f"{record.topic}[{record.partition}]@{record.offset}"
+        )
         key = record.key
         if key is not None and len(key) > REFERENCE_KEY_BYTES:
             why += f"; its {len(key):,}-byte key omitted too (sha256 {hashlib.sha256(key).hexdigest()})"
             key = None
-        return self._letter(record, error_type, f"{why}. {error}", attempts, key=key, original_b64="", original_sealed_for=None,
-                            original_sha256=hashlib.sha256(value).hexdigest(), original_size_bytes=len(value))
+        return self._letter(
+            record,
+            error_type,
+            f"{why}. {error}",
+            attempts,
+            key=key,
+            original_b64="",
+            original_sealed_for=None,
+            original_sha256=hashlib.sha256(value).hexdigest(),
+            original_size_bytes=len(value),
+        )
 
-    def _letter(self, record: ConsumerRecord, error_type: str, error: str, attempts: int, key: bytes | None,
-                **original: Any) -> DeadLetter:
+    def _letter(
+        self, record: ConsumerRecord, error_type: str, error: str, attempts: int, key: bytes | None, **original: Any
+    ) -> DeadLetter:
         return DeadLetter(
             dead_letter_id=uuid.uuid4(),
             service=self._service,
@@ -159,7 +189,9 @@ class DeadLetters:
 
 
 def dead_letter_counter(registry: CollectorRegistry) -> Counter:
-    return Counter("mash_dead_letters", "Messages set aside on mash.deadletter", ["source_topic", "error_type"], registry=registry)
+    return Counter(
+        "mash_dead_letters", "Messages set aside on mash.deadletter", ["source_topic", "error_type"], registry=registry
+    )
 
 
 Handler = Callable[[M, Source], Awaitable[None]]
@@ -187,8 +219,9 @@ async def _tell_sender(route: Route, record: ConsumerRecord, reasons: list[str],
     except TRANSIENT:
         raise
     except Exception:
-        log.exception("could not answer the sender of %s[%d]@%d; its dead letter is kept", record.topic, record.partition,
-                      record.offset)
+        log.exception(
+            "could not answer the sender of %s[%d]@%d; its dead letter is kept", record.topic, record.partition, record.offset
+        )
 
 
 def subscribe(
@@ -252,8 +285,14 @@ def subscribe(
                 await asyncio.sleep(retry.backoff(attempt))
                 if attempt == before + retry.attempts:
                     handed_back[where] = attempt
-                    log.warning("transient failure on %s[%d]@%d after %d attempts, handing back for redelivery: %r",
-                                record.topic, record.partition, record.offset, attempt, e)
+                    log.warning(
+                        "transient failure on %s[%d]@%d after %d attempts, handing back for redelivery: %r",
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        attempt,
+                        e,
+                    )
                     raise
             except Exception as e:  # a bug must not wedge the partition: keep the evidence and move on
                 log.exception("handler failed on %s[%d]@%d", record.topic, record.partition, record.offset)

@@ -33,8 +33,10 @@ _PG_UNIQUE_VIOLATION = "23505"
 
 def is_duplicate_key(error: IntegrityError) -> bool:
     driver = error.orig
-    return (getattr(driver, "sqlite_errorcode", None) in _SQLITE_DUPLICATE_KEY
-            or _PG_UNIQUE_VIOLATION in (getattr(driver, "sqlstate", None), getattr(driver, "pgcode", None)))
+    return getattr(driver, "sqlite_errorcode", None) in _SQLITE_DUPLICATE_KEY or _PG_UNIQUE_VIOLATION in (
+        getattr(driver, "sqlstate", None),
+        getattr(driver, "pgcode", None),
+    )
 
 
 # Failures that go away by themselves: retried with backoff, then handed back to Kafka for redelivery.

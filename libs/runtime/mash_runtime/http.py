@@ -24,8 +24,13 @@ Route = tuple[str, Callable]
 
 async def respond(send, status: int, body: object, content_type: bytes = b"application/json") -> None:
     data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type), (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(data)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -49,8 +54,9 @@ def readiness(broker: KafkaBroker, db: Database | None, lag: ConsumerLag | None 
     return ready
 
 
-def standard_routes(broker: KafkaBroker, db: Database | None, registry: CollectorRegistry,
-                    stall_seconds: float | None = None) -> list[Route]:
+def standard_routes(
+    broker: KafkaBroker, db: Database | None, registry: CollectorRegistry, stall_seconds: float | None = None
+) -> list[Route]:
     """Health and metrics for a service; its metrics gain consumer lag, stalled partitions and, with a store,
     the outbox backlog. `stall_seconds` defaults to the MASH_STALL_SECONDS setting."""
     if stall_seconds is None:

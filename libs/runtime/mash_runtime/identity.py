@@ -77,16 +77,22 @@ def expected(keys_dir: Path, service: str) -> StoreIdentity:
     """The identity the service was initialised with; refused when it never was."""
     found = read_expected(keys_dir, service)
     if found is None:
-        raise StoreRefused(f"{service}: no store has been initialised for it ({identity_file(keys_dir, service)} is missing): "
-                           f"run {init_command(service)} once, before its first start")
+        raise StoreRefused(
+            f"{service}: no store has been initialised for it ({identity_file(keys_dir, service)} is missing): "
+            f"run {init_command(service)} once, before its first start"
+        )
     return found
 
 
 def _keep_expected(keys_dir: Path, identity: StoreIdentity) -> None:
     path = identity_file(keys_dir, identity.service)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_secret(path, json.dumps({"service": identity.service, "store_id": identity.store_id,
-                                   "created_at": as_utc(identity.created_at).isoformat()}))
+    write_secret(
+        path,
+        json.dumps(
+            {"service": identity.service, "store_id": identity.store_id, "created_at": as_utc(identity.created_at).isoformat()}
+        ),
+    )
 
 
 def sqlite_file(engine: Engine) -> Path | None:
@@ -102,7 +108,9 @@ def _where(engine: Engine) -> str:
 def _stamp(conn: Connection) -> StoreIdentity | None:
     rows = conn.execute(select(store_identity)).all()
     if len(rows) > 1:
-        raise StoreRefused(f"the store carries {len(rows)} identities ({', '.join(r.service for r in rows)}): it has been tampered with")
+        raise StoreRefused(
+            f"the store carries {len(rows)} identities ({', '.join(r.service for r in rows)}): it has been tampered with"
+        )
     return StoreIdentity(rows[0].service, rows[0].store_id, as_utc(rows[0].created_at)) if rows else None
 
 
@@ -131,16 +139,19 @@ def check(engine: Engine, want: StoreIdentity) -> None:
         raise StoreRefused(
             f"{service}: its store {where} is {state}, but it was initialised as {want}: refusing to start on an empty "
             f"store, which would answer as if it held no records. Restore the store or point MASH_DATABASE_URL at it; "
-            f"if it is lost for good, start a new empty one with {init_command(service, replace=True)}")
+            f"if it is lost for good, start a new empty one with {init_command(service, replace=True)}"
+        )
     if state == "unstamped":
         raise StoreRefused(
             f"{service}: the store {where} carries no store identity, but the service was initialised as {want}: refusing "
-            f"to start on it. If it is the right store, stamp it with {init_command(service, replace=True)}")
+            f"to start on it. If it is the right store, stamp it with {init_command(service, replace=True)}"
+        )
     if not want.same_store(found):
         raise StoreRefused(
             f"{service}: the store {where} is {found}, not {want} that this service was initialised with: refusing to "
             f"start on another store. Point MASH_DATABASE_URL at the right one, or adopt this one with "
-            f"{init_command(service, replace=True)}")
+            f"{init_command(service, replace=True)}"
+        )
 
 
 class Watch:
@@ -177,12 +188,16 @@ class Watch:
             except FileNotFoundError:
                 moved = True
             if moved:
-                raise StoreRefused(f"{service}: its store file {self.path} was moved or replaced while it ran: not ready; "
-                                   "restart it on the right store")
+                raise StoreRefused(
+                    f"{service}: its store file {self.path} was moved or replaced while it ran: not ready; "
+                    "restart it on the right store"
+                )
         with self.engine.connect() as conn:
             found = _stamp(conn)  # a store without the table fails here with the database's own "no such table"
         if not self.want.same_store(found):
-            raise StoreRefused(f"{service}: its store {_where(self.engine)} is now {found or 'unstamped'}, not {self.want}: not ready")
+            raise StoreRefused(
+                f"{service}: its store {_where(self.engine)} is now {found or 'unstamped'}, not {self.want}: not ready"
+            )
 
 
 def initialise(engine: Engine, service: str, keys_dir: Path, create_tables: Callable[[], None], replace: bool = False) -> str:
@@ -202,7 +217,8 @@ def initialise(engine: Engine, service: str, keys_dir: Path, create_tables: Call
         what = f"is {found}" if found else f"is {state}"
         raise StoreRefused(
             f"{service}: was initialised as {want}, but the store {where} {what}. Restore the right store; to start "
-            f"on this one instead (its records and audit chain, not the lost ones), run {init_command(service, replace=True)}")
+            f"on this one instead (its records and audit chain, not the lost ones), run {init_command(service, replace=True)}"
+        )
     create_tables()
     if found is not None:
         _keep_expected(keys_dir, found)

@@ -41,9 +41,14 @@ class Progress:
     seconds: float
 
     def as_dict(self) -> dict:
-        return {"topic": self.topic, "partition": self.partition, "lag": self.lag, "committed_offset": self.committed,
-                "since": datetime.fromtimestamp(self.since, UTC).isoformat(timespec="seconds"),
-                "stalled_seconds": round(self.seconds)}
+        return {
+            "topic": self.topic,
+            "partition": self.partition,
+            "lag": self.lag,
+            "committed_offset": self.committed,
+            "since": datetime.fromtimestamp(self.since, UTC).isoformat(timespec="seconds"),
+            "stalled_seconds": round(self.seconds),
+        }
 
 
 @dataclass(frozen=True)
@@ -99,21 +104,38 @@ class StallTracker:
 class ConsumerLag:
     """The broker's view of this service's partitions, as metrics and as the stalled state readiness reports."""
 
-    def __init__(self, broker: KafkaBroker, registry: CollectorRegistry, timeout: float = 3.0,
-                 stall_seconds: float = 120.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        registry: CollectorRegistry,
+        timeout: float = 3.0,
+        stall_seconds: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ):
         self._broker = broker
         self._timeout = timeout
         self._clock = clock
         self._tracker = StallTracker(stall_seconds)
         self._lock = asyncio.Lock()  # a probe, a scrape and the watch share one tracker: one observation at a time
         self._watch: asyncio.Task | None = None
-        self._lag = Gauge("mash_consumer_lag", "Records on the broker not yet processed and committed",
-                          ["topic", "partition"], registry=registry)
-        self._stalled = Gauge("mash_partition_stalled", "1 while the partition's committed offset has not moved for "
-                              "MASH_STALL_SECONDS with records waiting", ["topic", "partition"], registry=registry)
-        self._stalled_seconds = Gauge("mash_partition_stalled_seconds", "Seconds the committed offset has stood "
-                                      "still with records waiting (0 when moving or caught up)",
-                                      ["topic", "partition"], registry=registry)
+        self._lag = Gauge(
+            "mash_consumer_lag",
+            "Records on the broker not yet processed and committed",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self._stalled = Gauge(
+            "mash_partition_stalled",
+            "1 while the partition's committed offset has not moved for MASH_STALL_SECONDS with records waiting",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self._stalled_seconds = Gauge(
+            "mash_partition_stalled_seconds",
+            "Seconds the committed offset has stood still with records waiting (0 when moving or caught up)",
+            ["topic", "partition"],
+            registry=registry,
+        )
 
     @property
     def stall_seconds(self) -> float:
@@ -145,12 +167,19 @@ class ConsumerLag:
 
     def _alert(self, seen: Observation) -> None:
         for p in seen.became_stalled:
-            log.error("partition %s[%d] stalled: committed offset %d has not moved for %.0fs with %d records waiting",
-                      p.topic, p.partition, p.committed, p.seconds, p.lag,
-                      extra={"topic": p.topic, "partition": p.partition, "lag": p.lag})
+            log.error(
+                "partition %s[%d] stalled: committed offset %d has not moved for %.0fs with %d records waiting",
+                p.topic,
+                p.partition,
+                p.committed,
+                p.seconds,
+                p.lag,
+                extra={"topic": p.topic, "partition": p.partition, "lag": p.lag},
+            )
         for (topic, partition), why in seen.recovered:
-            log.warning("partition %s[%d] no longer stalled: %s", topic, partition, why,
-                        extra={"topic": topic, "partition": partition})
+            log.warning(
+                "partition %s[%d] no longer stalled: %s", topic, partition, why, extra={"topic": topic, "partition": partition}
+            )
 
     async def _offsets(self) -> dict[Partition, tuple[int, int]]:
         offsets: dict[Partition, tuple[int, int]] = {}
@@ -169,8 +198,9 @@ class ConsumerLag:
         # (retention may have removed the first records): counting from 0 would show records that are gone.
         never = [tp for tp, offset in committed.items() if offset is None]
         starts = await consumer.beginning_offsets(never) if never else {}
-        return {(tp.topic, tp.partition): (committed[tp] if committed[tp] is not None else starts[tp], ends[tp])
-                for tp in partitions}
+        return {
+            (tp.topic, tp.partition): (committed[tp] if committed[tp] is not None else starts[tp], ends[tp]) for tp in partitions
+        }
 
     # -- the background watch: a stall is logged even when nothing probes or scrapes ------------------------
 

@@ -30,11 +30,21 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL of the service's store; default SQLite in the state dir")
     http_host: str = Field("127.0.0.1", description="Where health, metrics (and any service routes) listen")
     http_port: int | None = Field(None, description="Port for /health/live, /health/ready, /metrics; unset: no HTTP")
-    traces_dir: Path | None = Field(None, description="Where spans are written as JSON lines (`mash trace`); OTLP by OTEL_* variables")
-    anchor_seconds: float = Field(60.0, gt=0, description="How often the audit chain's head is anchored on mash.audit.anchors "
-                                  "while it moves (and at start and shutdown)")
-    stall_seconds: float = Field(120.0, gt=0, description="A consumed partition whose committed offset has not moved for "
-                                 "this long while records wait is stalled: readiness fails, metric and alert name it")
+    traces_dir: Path | None = Field(
+        None, description="Where spans are written as JSON lines (`mash trace`); OTLP by OTEL_* variables"
+    )
+    anchor_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often the audit chain's head is anchored on mash.audit.anchors "
+        "while it moves (and at start and shutdown)",
+    )
+    stall_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="A consumed partition whose committed offset has not moved for "
+        "this long while records wait is stalled: readiness fails, metric and alert name it",
+    )
 
     def db_url(self, service: str) -> str:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -195,8 +195,9 @@ def enqueue(session: Session, firewall: Firewall, topic: str, key: str, message:
     block every row behind it."""
     payload = firewall.wrap(topic, key, message, message_id)
     if len(payload) > (limit := record_limit(topic)):
-        raise Rejected([f"{type(message).__name__} for {topic} would be {len(payload):,} bytes sealed, "
-                        f"over the {limit:,} byte record limit"])
+        raise Rejected(
+            [f"{type(message).__name__} for {topic} would be {len(payload):,} bytes sealed, over the {limit:,} byte record limit"]
+        )
     session.execute(
         insert(outbox).values(
             message_id=message_id,
@@ -225,8 +226,15 @@ class OutboxRelay:
     each publish only the rows they leased; rows whose publishing failed are handed back at once.
     """
 
-    def __init__(self, db: Database, broker: KafkaBroker, batch: int = 200, lease: timedelta = timedelta(seconds=60),
-                 poll: float = 1.0, backoff: float = 1.0):
+    def __init__(
+        self,
+        db: Database,
+        broker: KafkaBroker,
+        batch: int = 200,
+        lease: timedelta = timedelta(seconds=60),
+        poll: float = 1.0,
+        backoff: float = 1.0,
+    ):
         self._db = db
         self._broker = broker
         self._batch = batch
@@ -243,7 +251,9 @@ class OutboxRelay:
         with self._db.transaction() as s:
             batch = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(self._batch).scalar_subquery()
             # `free` again in the outer clause: PostgreSQL re-checks it on a row another relay just leased.
-            s.execute(update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease))
+            s.execute(
+                update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease)
+            )
             return token, list(
                 s.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
@@ -258,16 +268,20 @@ class OutboxRelay:
 
     def _release(self, token: str) -> None:
         with self._db.transaction() as s:
-            s.execute(update(outbox).where((outbox.c.claimed_by == token) & outbox.c.published_at.is_(None))
-                      .values(claimed_by=None, claimed_until=None))
+            s.execute(
+                update(outbox)
+                .where((outbox.c.claimed_by == token) & outbox.c.published_at.is_(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     async def _send(self, rows: list) -> None:
         pending = []
         for row in rows:
             token = otel_context.attach(propagate.extract(row.headers))
             try:
-                pending.append(await self._broker.publish(row.payload, row.topic, key=row.key, headers=dict(row.headers),
-                                                          no_confirm=True))
+                pending.append(
+                    await self._broker.publish(row.payload, row.topic, key=row.key, headers=dict(row.headers), no_confirm=True)
+                )
             finally:
                 otel_context.detach(token)
         await asyncio.gather(*pending)

@@ -52,7 +52,9 @@ def span_record(span: ReadableSpan) -> dict:
         "end_ns": span.end_time,
         "status": span.status.status_code.name,
         "error": span.status.description,
-        "attributes": {k: (v.decode(errors="replace") if isinstance(v, bytes) else v) for k, v in (span.attributes or {}).items()},
+        "attributes": {
+            k: (v.decode(errors="replace") if isinstance(v, bytes) else v) for k, v in (span.attributes or {}).items()
+        },
     }
 
 

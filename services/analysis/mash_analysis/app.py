@@ -38,8 +38,10 @@ def build():
 
     # Its own sealed copies of notifications and decisions only: a decision carries the times of the answers it
     # rests on, so the desks' contributions (and their contents) stay between the desks and the decision service.
-    consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification),
-                DECISIONS.name: Route(Decision, handlers.on_decision)}
+    consumed = {
+        NOTIFICATIONS.name: Route(Notification, handlers.on_notification),
+        DECISIONS.name: Route(Decision, handlers.on_decision),
+    }
     subscribe_lanes(broker, routes=consumed, group_id=SERVICE, service=SERVICE, firewall=firewall, registry=registry)
 
     app = make_app(broker, SERVICE)

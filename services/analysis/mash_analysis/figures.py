@@ -35,32 +35,74 @@ from mash_runtime.calendar import WorkingCalendar
 from .suppression import SUPPRESSED, Published, Sum, grid, rate, suppress
 
 UNDECIDED = "not yet decided"
-REFERRAL_OUTCOMES = frozenset({Outcome.CIN_ASSESSMENT.value, Outcome.STRATEGY_DISCUSSION.value, Outcome.PRE_BIRTH_ASSESSMENT.value})
+REFERRAL_OUTCOMES = frozenset(
+    {Outcome.CIN_ASSESSMENT.value, Outcome.STRATEGY_DISCUSSION.value, Outcome.PRE_BIRTH_ASSESSMENT.value}
+)
 REFERRAL_FROM_LEVEL = 3
 RE_REFERRAL_DAYS = 365
-DESKS = (Agency.POLICE.value, Agency.HEALTH.value, Agency.CHILDRENS_SOCIAL_CARE.value, Agency.EDUCATION.value, Agency.HUB_RESEARCH.value)
+DESKS = (
+    Agency.POLICE.value,
+    Agency.HEALTH.value,
+    Agency.CHILDRENS_SOCIAL_CARE.value,
+    Agency.EDUCATION.value,
+    Agency.HUB_RESEARCH.value,
+)
 RAGS = (RagRating.RED.value, RagRating.AMBER.value, RagRating.GREEN.value, RagRating.BLUE.value)
 
 # Sources in the order of the CIN census's source-of-referral list; labels are what a reader sees.
 SOURCES = {
-    "police": "Police", "education": "Schools and education", "health": "Health services",
-    "childrens_social_care": "Children's social care", "early_help": "Early help", "adult_social_care": "Adult social care",
-    "housing": "Housing", "probation": "Probation", "other": "Other agency", "family_member": "Family member",
-    "member_of_public": "Member of the public", "self": "Self",
+    "police": "Police",
+    "education": "Schools and education",
+    "health": "Health services",
+    "childrens_social_care": "Children's social care",
+    "early_help": "Early help",
+    "adult_social_care": "Adult social care",
+    "housing": "Housing",
+    "probation": "Probation",
+    "other": "Other agency",
+    "family_member": "Family member",
+    "member_of_public": "Member of the public",
+    "self": "Self",
 }
 # CIN census / SSD `cont_contact_source_code` for each source (CIN census 2024-25 guide, source of referral). The hub
 # does not know a school from the LA's education service, or a GP from A&E, so each agency takes its broad code.
 SOURCE_CODES = {
-    "family_member": "1A", "member_of_public": "1D", "self": "1C", "education": "2A", "health": "3F", "housing": "4",
-    "childrens_social_care": "5A", "early_help": "5B", "adult_social_care": "5B", "police": "6", "probation": "7", "other": "8",
+    "family_member": "1A",
+    "member_of_public": "1D",
+    "self": "1C",
+    "education": "2A",
+    "health": "3F",
+    "housing": "4",
+    "childrens_social_care": "5A",
+    "early_help": "5B",
+    "adult_social_care": "5B",
+    "police": "6",
+    "probation": "7",
+    "other": "8",
 }
 CODE_LABELS = {
-    "1A": "1A Individual: family member, relative or carer", "1C": "1C Individual: self", "1D": "1D Individual: other",
-    "2A": "2A Schools", "3F": "3F Health services: other", "4": "4 Housing", "5A": "5A LA services: social care",
-    "5B": "5B LA services: other internal", "6": "6 Police", "7": "7 Other legal agency", "8": "8 Other",
+    "1A": "1A Individual: family member, relative or carer",
+    "1C": "1C Individual: self",
+    "1D": "1D Individual: other",
+    "2A": "2A Schools",
+    "3F": "3F Health services: other",
+    "4": "4 Housing",
+    "5A": "5A LA services: social care",
+    "5B": "5B LA services: other internal",
+    "6": "6 Police",
+    "7": "7 Other legal agency",
+    "8": "8 Other",
 }
 # The SSD contact outcome flags (cont_contact_outcome_json keys) each hub outcome sets; one per contact here.
-FLAGS = ("NEW_REFERRAL_FLAG", "CP_ENQUIRY_FLAG", "NFA_FLAG", "ADVICE_FLAG", "MISSING_FLAG", "OTHER_OUTCOMES_EXIST_FLAG", "NO_OUTCOME_YET")
+FLAGS = (
+    "NEW_REFERRAL_FLAG",
+    "CP_ENQUIRY_FLAG",
+    "NFA_FLAG",
+    "ADVICE_FLAG",
+    "MISSING_FLAG",
+    "OTHER_OUTCOMES_EXIST_FLAG",
+    "NO_OUTCOME_YET",
+)
 LEVEL_LABELS = {1: "1 Universal", 2: "2 Early help", 3: "3 Child in need / adult at risk", 4: "4 Child protection"}
 
 
@@ -130,8 +172,14 @@ class Figures:
     def from_json(cls, raw: dict | str) -> Figures:
         raw = json.loads(raw) if isinstance(raw, str) else raw
         try:
-            return cls(raw["period_start"], raw["period_end"], raw["generated_at"], [Headline(**h) for h in raw["headline"]],
-                       [Table(**t) for t in raw["tables"]], list(raw.get("notes", [])))
+            return cls(
+                raw["period_start"],
+                raw["period_end"],
+                raw["generated_at"],
+                [Headline(**h) for h in raw["headline"]],
+                [Table(**t) for t in raw["tables"]],
+                list(raw.get("notes", [])),
+            )
         except (KeyError, TypeError) as e:
             raise ValueError(f"not the figures GET /figures answers: {type(e).__name__} {e}") from None
 
@@ -155,8 +203,11 @@ def _flag(level: int | None, outcome: str | None) -> str:
         return "NO_OUTCOME_YET"
     if level is not None and level >= REFERRAL_FROM_LEVEL and outcome in REFERRAL_OUTCOMES:
         return "CP_ENQUIRY_FLAG" if outcome == Outcome.STRATEGY_DISCUSSION.value else "NEW_REFERRAL_FLAG"
-    return {Outcome.NO_FURTHER_ACTION.value: "NFA_FLAG", Outcome.ADVICE_AND_SIGNPOSTING.value: "ADVICE_FLAG",
-            Outcome.MISSING_CHILD_RESPONSE.value: "MISSING_FLAG"}.get(outcome, "OTHER_OUTCOMES_EXIST_FLAG")
+    return {
+        Outcome.NO_FURTHER_ACTION.value: "NFA_FLAG",
+        Outcome.ADVICE_AND_SIGNPOSTING.value: "ADVICE_FLAG",
+        Outcome.MISSING_CHILD_RESPONSE.value: "MISSING_FLAG",
+    }.get(outcome, "OTHER_OUTCOMES_EXIST_FLAG")
 
 
 def month_of(at: datetime) -> str:
@@ -182,8 +233,13 @@ def default_period(rows: list[ContactRow]) -> tuple[date, date]:
     return max(first, year_back), last
 
 
-def figures(rows: Iterable[ContactRow], start: date | None = None, end: date | None = None,
-            calendar: WorkingCalendar | None = None, now: datetime | None = None) -> Figures:
+def figures(
+    rows: Iterable[ContactRow],
+    start: date | None = None,
+    end: date | None = None,
+    calendar: WorkingCalendar | None = None,
+    now: datetime | None = None,
+) -> Figures:
     """The published figures for contacts received from `start` to `end` (inclusive); earlier contacts are the
     look-back for re-referrals."""
     history = sorted(rows, key=lambda r: r.received_at)
@@ -197,9 +253,18 @@ def figures(rows: Iterable[ContactRow], start: date | None = None, end: date | N
     sources = [s for s in SOURCES if counts[("n", "*", s)]]
     codes = [c for c in CODE_LABELS if counts[("ssd", "*", c, "*")]]
     tables = [
-        _grid_table("contacts_by_month_and_source", "Contacts by month and source", "month", ms, sources,
-                    lambda m, s: p(("n", m, s)), lambda m: p(("n", m, "*")), lambda s: p(("n", "*", s)), p(("n", "*", "*")),
-                    column_labels=[SOURCES[s] for s in sources]),
+        _grid_table(
+            "contacts_by_month_and_source",
+            "Contacts by month and source",
+            "month",
+            ms,
+            sources,
+            lambda m, s: p(("n", m, s)),
+            lambda m: p(("n", m, "*")),
+            lambda s: p(("n", "*", s)),
+            p(("n", "*", "*")),
+            column_labels=[SOURCES[s] for s in sources],
+        ),
         _category_table(ms, counts, p),
         _level_table(counts, p),
         _outcome_table(counts, p),
@@ -221,12 +286,14 @@ def figures(rows: Iterable[ContactRow], start: date | None = None, end: date | N
         "Contact source codes and outcome flags follow the Standard Safeguarding Dataset's ssd_contacts "
         "(cont_contact_source_code, cont_contact_outcome_json) and the CIN census source-of-referral codes.",
     ]
-    return Figures(start.isoformat(), end.isoformat(), (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                   headline, tables, notes)
+    return Figures(
+        start.isoformat(), end.isoformat(), (now or datetime.now(UTC)).isoformat(timespec="seconds"), headline, tables, notes
+    )
 
 
-def counts_and_relations(history: list[ContactRow], start: date, end: date,
-                         calendar: WorkingCalendar | None = None) -> tuple[dict, list[Sum]]:
+def counts_and_relations(
+    history: list[ContactRow], start: date, end: date, calendar: WorkingCalendar | None = None
+) -> tuple[dict, list[Sum]]:
     """Every count the report publishes, by key, and every exact relation between them (before suppression)."""
     calendar = calendar or WorkingCalendar()
     in_period = [r for r in history if start <= r.received_at.astimezone(UTC).date() <= end]
@@ -243,8 +310,9 @@ def counts_and_relations(history: list[ContactRow], start: date, end: date,
 
 def unpublished_keys(counts: dict) -> set:
     """Counts used only to relate tables (each source code's yearly count per outcome flag): never shown."""
-    return ({k for k in counts if k[0] == "ssd" and k[1] == "*" and k[2] != "*" and k[3] != "*"}
-            | {k for k in counts if k[0] == "undecided" and k[1] == "*" and k[2] != "*"})
+    return {k for k in counts if k[0] == "ssd" and k[1] == "*" and k[2] != "*" and k[3] != "*"} | {
+        k for k in counts if k[0] == "undecided" and k[1] == "*" and k[2] != "*"
+    }
 
 
 def _keep(key) -> int:
@@ -262,6 +330,7 @@ def figures_json(rows: Iterable[ContactRow], start: date | None = None, end: dat
 
 
 # -- the contact space: every table counting contacts, with the totals they share --------------------------------------
+
 
 def _decision_timing(r: ContactRow, calendar: WorkingCalendar) -> str:
     if r.outcome is None or r.decided_at is None:
@@ -317,20 +386,34 @@ def _contacts_space(rows: list[ContactRow], ms: list[str], calendar: WorkingCale
         sums.append(Sum(("ssd", "*", c, "*"), tuple(("n", "*", s) for s in sources if SOURCE_CODES[s] == c)))
     for f in FLAGS:
         put(ssd_key("*", "*", f), sum(ssd[m, c, f] for m in ms for c in codes))
-    sums += grid([(m, c) for m in ms for c in codes], FLAGS, lambda mc, f: ssd_key(mc[0], mc[1], f),
-                 lambda mc: ("ssd", mc[0], mc[1], "*"), lambda f: ssd_key("*", "*", f), ("n", "*", "*"))
+    sums += grid(
+        [(m, c) for m in ms for c in codes],
+        FLAGS,
+        lambda mc, f: ssd_key(mc[0], mc[1], f),
+        lambda mc: ("ssd", mc[0], mc[1], "*"),
+        lambda f: ssd_key("*", "*", f),
+        ("n", "*", "*"),
+    )
     sums += [Sum(ssd_key(m, "*", f), tuple(ssd_key(m, c, f) for c in codes)) for m in ms for f in FLAGS if f == "NO_OUTCOME_YET"]
 
     # Conversion by contact source code: the flags grouped. The few contacts still undecided at the period's end go
     # with "not (yet) a referral": shown by source they would be small numbers, and hiding them would cost the rates.
-    groups = {"referral": ("NEW_REFERRAL_FLAG", "CP_ENQUIRY_FLAG"),
-              "not": ("NFA_FLAG", "ADVICE_FLAG", "MISSING_FLAG", "OTHER_OUTCOMES_EXIST_FLAG", "NO_OUTCOME_YET")}
+    groups = {
+        "referral": ("NEW_REFERRAL_FLAG", "CP_ENQUIRY_FLAG"),
+        "not": ("NFA_FLAG", "ADVICE_FLAG", "MISSING_FLAG", "OTHER_OUTCOMES_EXIST_FLAG", "NO_OUTCOME_YET"),
+    }
     for c in codes + ["*"]:
         for g, flags in groups.items():
             put(("conv", c, g), sum(counts[ssd_key("*", c, f)] for f in flags))
             sums.append(Sum(("conv", c, g), tuple(ssd_key("*", c, f) for f in flags)))
-    sums += grid(codes, ["referral", "not"], lambda c, g: ("conv", c, g), lambda c: ("ssd", "*", c, "*"),
-                 lambda g: ("conv", "*", g), ("n", "*", "*"))
+    sums += grid(
+        codes,
+        ["referral", "not"],
+        lambda c, g: ("conv", c, g),
+        lambda c: ("ssd", "*", c, "*"),
+        lambda g: ("conv", "*", g),
+        ("n", "*", "*"),
+    )
 
     # Outcomes over the period; each flag's total is the sum of the outcomes behind it (declared only when exact:
     # a manager's override can pair an outcome with an unusual level).
@@ -362,8 +445,14 @@ def _contacts_space(rows: list[ContactRow], ms: list[str], calendar: WorkingCale
         assert timing[m, "undecided"] == counts[("undecided", m, "*")]
     for t in ("within", "late"):
         put(("timing", "*", t), sum(timing[m, t] for m in ms))
-    sums += grid(ms, ["within", "late", "undecided"], lambda m, t: ("undecided", m, "*") if t == "undecided" else ("timing", m, t),
-                 lambda m: ("n", m, "*"), lambda t: ("undecided", "*", "*") if t == "undecided" else ("timing", "*", t), ("n", "*", "*"))
+    sums += grid(
+        ms,
+        ["within", "late", "undecided"],
+        lambda m, t: ("undecided", m, "*") if t == "undecided" else ("timing", m, t),
+        lambda m: ("n", m, "*"),
+        lambda t: ("undecided", "*", "*") if t == "undecided" else ("timing", "*", t),
+        ("n", "*", "*"),
+    )
 
 
 def _categories(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Sum]) -> None:
@@ -393,8 +482,14 @@ def _returns(rows: list[ContactRow], counts: dict, sums: list[Sum]) -> None:
     for t in ("within", "late"):
         counts[("ret", "*", "*", t)] = sum(c[a, rag, t] for a, rag in lines)
     counts[("ret", "*", "*", "*")] = sum(c.values())
-    sums += grid(lines, ["within", "late"], lambda ar, t: ("ret", *ar, t), lambda ar: ("ret", *ar, "*"),
-                 lambda t: ("ret", "*", "*", t), ("ret", "*", "*", "*"))
+    sums += grid(
+        lines,
+        ["within", "late"],
+        lambda ar, t: ("ret", *ar, t),
+        lambda ar: ("ret", *ar, "*"),
+        lambda t: ("ret", "*", "*", t),
+        ("ret", "*", "*", "*"),
+    )
 
 
 def _re_referrals(history: list[ContactRow], rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Sum]) -> None:
@@ -418,7 +513,9 @@ def _re_referrals(history: list[ContactRow], rows: list[ContactRow], ms: list[st
     for k in ("re", "first"):
         counts[("rr", "*", k)] = sum(c[m, k] for m in ms)
     counts[("rr", "*", "*")] = sum(counts[("rr", m, "*")] for m in ms)
-    sums += grid(ms, ["re", "first"], lambda m, k: ("rr", m, k), lambda m: ("rr", m, "*"), lambda k: ("rr", "*", k), ("rr", "*", "*"))
+    sums += grid(
+        ms, ["re", "first"], lambda m, k: ("rr", m, k), lambda m: ("rr", m, "*"), lambda k: ("rr", "*", k), ("rr", "*", "*")
+    )
 
 
 def _findings(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Sum]) -> None:
@@ -434,17 +531,45 @@ def _findings(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Su
     counts[("find", "*", "*")] = sum(c[f, m] for f in kinds for m in ms)
     counts[("flagged",)] = sum(1 for r in rows if r.findings)
     if kinds:
-        sums += grid(kinds, ms, lambda f, m: ("find", f, m), lambda f: ("find", f, "*"), lambda m: ("find", "*", m), ("find", "*", "*"))
+        sums += grid(
+            kinds, ms, lambda f, m: ("find", f, m), lambda f: ("find", f, "*"), lambda m: ("find", "*", m), ("find", "*", "*")
+        )
 
 
 # -- tables from the published counts --------------------------------------------------------------------------------
 
-def _grid_table(name, title, row_label, rows, columns, cell, row_total=None, column_total=None, total=None, *,
-                row_labels=None, column_labels=None, unit="contacts", note="", rate_of=None, rate_label=None) -> Table:
-    t = Table(name, title, row_label, list(row_labels or rows), list(column_labels or columns),
-              [[cell(r, c) for c in columns] for r in rows],
-              [row_total(r) for r in rows] if row_total else None,
-              [column_total(c) for c in columns] if column_total else None, total, unit=unit, note=note)
+
+def _grid_table(
+    name,
+    title,
+    row_label,
+    rows,
+    columns,
+    cell,
+    row_total=None,
+    column_total=None,
+    total=None,
+    *,
+    row_labels=None,
+    column_labels=None,
+    unit="contacts",
+    note="",
+    rate_of=None,
+    rate_label=None,
+) -> Table:
+    t = Table(
+        name,
+        title,
+        row_label,
+        list(row_labels or rows),
+        list(column_labels or columns),
+        [[cell(r, c) for c in columns] for r in rows],
+        [row_total(r) for r in rows] if row_total else None,
+        [column_total(c) for c in columns] if column_total else None,
+        total,
+        unit=unit,
+        note=note,
+    )
     if rate_of:
         t.rate_label = rate_label
         t.rates = [rate_of(cells, rt) for cells, rt in zip(t.cells, t.row_totals or [None] * len(rows))]
@@ -454,26 +579,48 @@ def _grid_table(name, title, row_label, rows, columns, cell, row_total=None, col
 
 def _category_table(ms, counts, p) -> Table:
     cats = [k.value for k in ConcernCategory if counts[("cat", k.value, "*")]]
-    return _grid_table("contacts_by_concern_category", "Concerns named, by category and month", "concern category", cats, ms,
-                       lambda cat, m: p(("cat", cat, m)), lambda cat: p(("cat", cat, "*")),
-                       row_labels=[c.replace("_", " ") for c in cats],
-                       note="A contact can name several concerns, so the months have no total here.")
+    return _grid_table(
+        "contacts_by_concern_category",
+        "Concerns named, by category and month",
+        "concern category",
+        cats,
+        ms,
+        lambda cat, m: p(("cat", cat, m)),
+        lambda cat: p(("cat", cat, "*")),
+        row_labels=[c.replace("_", " ") for c in cats],
+        note="A contact can name several concerns, so the months have no total here.",
+    )
 
 
 def _level_table(counts, p) -> Table:
     rows = [1, 2, 3, 4, "undecided"]
     key = {lv: ("level", lv) for lv in (1, 2, 3, 4)} | {"undecided": ("undecided", "*", "*")}
-    return _grid_table("contacts_by_level", "Contacts by the level of need decided", "level", rows, ["contacts"],
-                       lambda r, _: p(key[r]), column_total=lambda _: p(("n", "*", "*")), total=None,
-                       row_labels=[LEVEL_LABELS.get(r, UNDECIDED) for r in rows])
+    return _grid_table(
+        "contacts_by_level",
+        "Contacts by the level of need decided",
+        "level",
+        rows,
+        ["contacts"],
+        lambda r, _: p(key[r]),
+        column_total=lambda _: p(("n", "*", "*")),
+        total=None,
+        row_labels=[LEVEL_LABELS.get(r, UNDECIDED) for r in rows],
+    )
 
 
 def _outcome_table(counts, p) -> Table:
     rows = [o.value for o in Outcome if counts[("outcome", o.value)]] + ["undecided"]
     key = {o: ("outcome", o) for o in rows} | {"undecided": ("undecided", "*", "*")}
-    return _grid_table("contacts_by_outcome", "Contacts by outcome", "outcome", rows, ["contacts"],
-                       lambda r, _: p(key[r]), column_total=lambda _: p(("n", "*", "*")),
-                       row_labels=[UNDECIDED if r == "undecided" else r.replace("_", " ") for r in rows])
+    return _grid_table(
+        "contacts_by_outcome",
+        "Contacts by outcome",
+        "outcome",
+        rows,
+        ["contacts"],
+        lambda r, _: p(key[r]),
+        column_total=lambda _: p(("n", "*", "*")),
+        row_labels=[UNDECIDED if r == "undecided" else r.replace("_", " ") for r in rows],
+    )
 
 
 def _conversion_table(codes, p) -> Table:
@@ -487,12 +634,21 @@ def _conversion_table(codes, p) -> Table:
         # source, and hiding them must not cost the rate
         return rate(cells[0], total)
 
-    return _grid_table("contacts_that_became_referrals", "Contacts that became referrals to children's social care, by source",
-                       "contact source", codes, groups, cell, lambda c: p(("ssd", "*", c, "*")),
-                       lambda g: p(("conv", "*", g)), p(("n", "*", "*")),
-                       row_labels=[CODE_LABELS[c] for c in codes],
-                       column_labels=["became a referral", "another outcome, or not yet decided"],
-                       rate_of=conv, rate_label="% of contacts that became referrals")
+    return _grid_table(
+        "contacts_that_became_referrals",
+        "Contacts that became referrals to children's social care, by source",
+        "contact source",
+        codes,
+        groups,
+        cell,
+        lambda c: p(("ssd", "*", c, "*")),
+        lambda g: p(("conv", "*", g)),
+        p(("n", "*", "*")),
+        row_labels=[CODE_LABELS[c] for c in codes],
+        column_labels=["became a referral", "another outcome, or not yet decided"],
+        rate_of=conv,
+        rate_label="% of contacts that became referrals",
+    )
 
 
 def _timeliness_table(ms, p) -> Table:
@@ -501,39 +657,76 @@ def _timeliness_table(ms, p) -> Table:
     def cell(m, t):
         return p(("undecided", m, "*")) if t == "undecided" else p(("timing", m, t))
 
-    return _grid_table("decisions_within_one_working_day", "Decisions within one working day, by month received", "month",
-                       ms, cols, cell, lambda m: p(("n", m, "*")),
-                       lambda t: p(("undecided", "*", "*")) if t == "undecided" else p(("timing", "*", t)), p(("n", "*", "*")),
-                       column_labels=["within one working day", "after the deadline", UNDECIDED],
-                       rate_of=lambda cells, _t: rate(cells[0], _add(cells[0], cells[1])),
-                       rate_label="% of decisions within one working day")
+    return _grid_table(
+        "decisions_within_one_working_day",
+        "Decisions within one working day, by month received",
+        "month",
+        ms,
+        cols,
+        cell,
+        lambda m: p(("n", m, "*")),
+        lambda t: p(("undecided", "*", "*")) if t == "undecided" else p(("timing", "*", t)),
+        p(("n", "*", "*")),
+        column_labels=["within one working day", "after the deadline", UNDECIDED],
+        rate_of=lambda cells, _t: rate(cells[0], _add(cells[0], cells[1])),
+        rate_label="% of decisions within one working day",
+    )
 
 
 def _returns_table(counts, p) -> Table:
     lines = [(a, rag) for a in DESKS for rag in RAGS if counts[("ret", a, rag, "*")]]
-    return _grid_table("desk_returns_within_rag_deadline", "Desks' returns within their RAG deadline, by desk and RAG rating",
-                       "desk and RAG", lines, ["within", "late"], lambda ar, t: p(("ret", *ar, t)),
-                       lambda ar: p(("ret", *ar, "*")), lambda t: p(("ret", "*", "*", t)), p(("ret", "*", "*", "*")),
-                       row_labels=[f"{a.replace('_', ' ')}, {rag}" for a, rag in lines],
-                       column_labels=["within the deadline", "after the deadline"], unit="returns",
-                       rate_of=lambda cells, tot: rate(cells[0], tot), rate_label="% of returns within the deadline")
+    return _grid_table(
+        "desk_returns_within_rag_deadline",
+        "Desks' returns within their RAG deadline, by desk and RAG rating",
+        "desk and RAG",
+        lines,
+        ["within", "late"],
+        lambda ar, t: p(("ret", *ar, t)),
+        lambda ar: p(("ret", *ar, "*")),
+        lambda t: p(("ret", "*", "*", t)),
+        p(("ret", "*", "*", "*")),
+        row_labels=[f"{a.replace('_', ' ')}, {rag}" for a, rag in lines],
+        column_labels=["within the deadline", "after the deadline"],
+        unit="returns",
+        rate_of=lambda cells, tot: rate(cells[0], tot),
+        rate_label="% of returns within the deadline",
+    )
 
 
 def _re_referral_table(ms, p) -> Table:
-    return _grid_table("re_referrals_within_12_months", "Re-referrals within 12 months, by month (per child)", "month",
-                       ms, ["re", "first"], lambda m, k: p(("rr", m, k)), lambda m: p(("rr", m, "*")),
-                       lambda k: p(("rr", "*", k)), p(("rr", "*", "*")),
-                       column_labels=["re-referral", "no referral in the previous 12 months"], unit="referrals of children",
-                       rate_of=lambda cells, tot: rate(cells[0], tot), rate_label="re-referral rate %")
+    return _grid_table(
+        "re_referrals_within_12_months",
+        "Re-referrals within 12 months, by month (per child)",
+        "month",
+        ms,
+        ["re", "first"],
+        lambda m, k: p(("rr", m, k)),
+        lambda m: p(("rr", m, "*")),
+        lambda k: p(("rr", "*", k)),
+        p(("rr", "*", "*")),
+        column_labels=["re-referral", "no referral in the previous 12 months"],
+        unit="referrals of children",
+        rate_of=lambda cells, tot: rate(cells[0], tot),
+        rate_label="re-referral rate %",
+    )
 
 
 def _findings_table(ms, counts, p) -> Table:
     kinds = sorted({k[1] for k in counts if k[0] == "find" and k[1] != "*"})
-    return _grid_table("repeat_concern_findings", "Repeat-concern findings raised by the hub's research, by kind and month",
-                       "finding", kinds, ms, lambda f, m: p(("find", f, m)), lambda f: p(("find", f, "*")),
-                       lambda m: p(("find", "*", m)), p(("find", "*", "*")) if kinds else 0,
-                       row_labels=[k.replace("_", " ") for k in kinds], unit="findings",
-                       note="" if kinds else "No repeat-concern findings were raised in the period.")
+    return _grid_table(
+        "repeat_concern_findings",
+        "Repeat-concern findings raised by the hub's research, by kind and month",
+        "finding",
+        kinds,
+        ms,
+        lambda f, m: p(("find", f, m)),
+        lambda f: p(("find", f, "*")),
+        lambda m: p(("find", "*", m)),
+        p(("find", "*", "*")) if kinds else 0,
+        row_labels=[k.replace("_", " ") for k in kinds],
+        unit="findings",
+        note="" if kinds else "No repeat-concern findings were raised in the period.",
+    )
 
 
 def _ssd_table(ms, codes, counts, p) -> Table:
@@ -542,12 +735,20 @@ def _ssd_table(ms, codes, counts, p) -> Table:
     def cell(mc, f):
         return p(("undecided", *mc)) if f == "NO_OUTCOME_YET" else p(("ssd", *mc, f))
 
-    t = _grid_table("ssd_contacts", "Contacts in the shape of the SSD contacts table (cont_contact_source_code x outcome flags)",
-                    "month, cont_contact_source_code", lines, FLAGS, cell, lambda mc: p(("ssd", *mc, "*")),
-                    lambda f: p(("undecided", "*", "*")) if f == "NO_OUTCOME_YET" else p(("ssd", "*", "*", f)), p(("n", "*", "*")),
-                    row_labels=[f"{m} {c}" for m, c in lines],
-                    note="One outcome flag per contact (a strategy discussion sets CP_ENQUIRY_FLAG; early help, police "
-                         "action, domestic abuse services and adult safeguarding set OTHER_OUTCOMES_EXIST_FLAG).")
+    t = _grid_table(
+        "ssd_contacts",
+        "Contacts in the shape of the SSD contacts table (cont_contact_source_code x outcome flags)",
+        "month, cont_contact_source_code",
+        lines,
+        FLAGS,
+        cell,
+        lambda mc: p(("ssd", *mc, "*")),
+        lambda f: p(("undecided", "*", "*")) if f == "NO_OUTCOME_YET" else p(("ssd", "*", "*", f)),
+        p(("n", "*", "*")),
+        row_labels=[f"{m} {c}" for m, c in lines],
+        note="One outcome flag per contact (a strategy discussion sets CP_ENQUIRY_FLAG; early help, police "
+        "action, domestic abuse services and adult safeguarding set OTHER_OUTCOMES_EXIST_FLAG).",
+    )
     return t
 
 
@@ -562,13 +763,27 @@ def _n(value) -> str:
 
 def _headline(tables: list[Table], p, counts) -> list[Headline]:
     by = {t.name: t for t in tables}
-    conv, timely, ret, rr = (by["contacts_that_became_referrals"], by["decisions_within_one_working_day"],
-                             by["desk_returns_within_rag_deadline"], by["re_referrals_within_12_months"])
+    conv, timely, ret, rr = (
+        by["contacts_that_became_referrals"],
+        by["decisions_within_one_working_day"],
+        by["desk_returns_within_rag_deadline"],
+        by["re_referrals_within_12_months"],
+    )
     return [
         Headline("Contacts received", p(("n", "*", "*")), "count", "notifications received at the front door in the period"),
-        Headline("Became referrals", conv.total_rate, "%", f"{_n(conv.column_totals[0])} contacts became referrals to children's social care"),
+        Headline(
+            "Became referrals",
+            conv.total_rate,
+            "%",
+            f"{_n(conv.column_totals[0])} contacts became referrals to children's social care",
+        ),
         Headline("Decided within one working day", timely.total_rate, "%", f"{_n(timely.column_totals[1])} decisions were late"),
         Headline("Desk returns on time", ret.total_rate, "%", f"of {_n(ret.total)} returns, within their RAG deadline"),
         Headline("Re-referral rate", rr.total_rate, "%", f"of {_n(rr.total)} referrals of children, within 12 months of another"),
-        Headline("Repeat-concern findings", p(("find", "*", "*")), "count", f"raised by the hub's research on {_n(p(('flagged',)))} contacts"),
+        Headline(
+            "Repeat-concern findings",
+            p(("find", "*", "*")),
+            "count",
+            f"raised by the hub's research on {_n(p(('flagged',)))} contacts",
+        ),
     ]

@@ -34,28 +34,58 @@ def contribution_for(n: Notification, found: HubAnswer, rules: HarmRules, now: d
     due_by = n.received_at + timedelta(hours=rules.return_hours[n.rag.value])
     return Contribution(
         message_id=derived_id("contribution", n.referral_id, AGENCY.value, str(n.revision)),
-        referral_id=n.referral_id, agency=AGENCY, status=found.status, items=list(found.items),
-        findings=found.finding_names, finding_explanations=found.explanations, uncertain_matches=list(found.uncertain),
-        rationale=found.rationale, policy_version=rules.version, researched_at=now, due_by=due_by,
-        late_reason=(f"Answered {now - due_by} after the {n.rag.value} deadline: the hub research service was not "
-                     f"processing referrals until {now:%d %b %H:%M} UTC.") if now > due_by else None,
+        referral_id=n.referral_id,
+        agency=AGENCY,
+        status=found.status,
+        items=list(found.items),
+        findings=found.finding_names,
+        finding_explanations=found.explanations,
+        uncertain_matches=list(found.uncertain),
+        rationale=found.rationale,
+        policy_version=rules.version,
+        researched_at=now,
+        due_by=due_by,
+        late_reason=(
+            f"Answered {now - due_by} after the {n.rag.value} deadline: the hub research service was not "
+            f"processing referrals until {now:%d %b %H:%M} UTC."
+        )
+        if now > due_by
+        else None,
         notification_revision=n.revision,
     )
 
 
 class AnalysisHandlers:
-    def __init__(self, db: Database, history: History, rules: HarmRules, firewall: Firewall, relay: OutboxRelay | None,
-                 registry: CollectorRegistry | None = None):
+    def __init__(
+        self,
+        db: Database,
+        history: History,
+        rules: HarmRules,
+        firewall: Firewall,
+        relay: OutboxRelay | None,
+        registry: CollectorRegistry | None = None,
+    ):
         self.db = db
         registry = registry or CollectorRegistry()
         # What operations watch: how subjects are linked, which patterns fire, how often someone is left uncovered.
-        self.linked = Counter("mash_hub_subjects_linked", "Subjects of notifications researched, by how they were linked "
-                              "(linked: to a person the hub knew; new; uncertain: a possible link shown, not merged)",
-                              ["outcome"], registry=registry)
-        self.found = Counter("mash_hub_findings", "Emerging-harm findings reported to the threshold model, by finding",
-                             ["finding"], registry=registry)
-        self.uncovered = Counter("mash_hub_emerging_harm_alerts", "Emerging-harm alerts: a finding put someone with no open "
-                                 "referral at risk", registry=registry)
+        self.linked = Counter(
+            "mash_hub_subjects_linked",
+            "Subjects of notifications researched, by how they were linked "
+            "(linked: to a person the hub knew; new; uncertain: a possible link shown, not merged)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.found = Counter(
+            "mash_hub_findings",
+            "Emerging-harm findings reported to the threshold model, by finding",
+            ["finding"],
+            registry=registry,
+        )
+        self.uncovered = Counter(
+            "mash_hub_emerging_harm_alerts",
+            "Emerging-harm alerts: a finding put someone with no open referral at risk",
+            registry=registry,
+        )
         self.history = history
         self.rules = rules
         self.firewall = firewall
@@ -74,24 +104,49 @@ class AnalysisHandlers:
             found = answer(n, linked, self.history.people(s, n.referral_id), self.rules)
             contribution = contribution_for(n, found, self.rules, now)
             subjects = subject_tokens(self.firewall.pepper, n.subjects)
-            self.audit.append(s, "researched", referral_id=n.referral_id, subjects=subjects,
-                              reason=f"the hub's linked history searched under rules {self.rules.version}",
-                              detail={"revision": n.revision, "known_before": sum(1 for lk in linked if lk.link),
-                                      "uncertain": len(found.uncertain), "findings": found.finding_names})
+            self.audit.append(
+                s,
+                "researched",
+                referral_id=n.referral_id,
+                subjects=subjects,
+                reason=f"the hub's linked history searched under rules {self.rules.version}",
+                detail={
+                    "revision": n.revision,
+                    "known_before": sum(1 for lk in linked if lk.link),
+                    "uncertain": len(found.uncertain),
+                    "findings": found.finding_names,
+                },
+            )
             if found.items or found.findings:
-                self.audit.append(s, "shared", referral_id=n.referral_id, subjects=subjects,
-                                  reason=f"hub research shared under rules {self.rules.version}",
-                                  detail={"items": len(found.items), "earlier_referrals": sorted({i.record_ref for i in found.items})})
-            enqueue(s, self.firewall, contributions_topic(AGENCY, urgent=n.urgent), n.referral_id, contribution,
-                    str(contribution.message_id))
+                self.audit.append(
+                    s,
+                    "shared",
+                    referral_id=n.referral_id,
+                    subjects=subjects,
+                    reason=f"hub research shared under rules {self.rules.version}",
+                    detail={"items": len(found.items), "earlier_referrals": sorted({i.record_ref for i in found.items})},
+                )
+            enqueue(
+                s,
+                self.firewall,
+                contributions_topic(AGENCY, urgent=n.urgent),
+                n.referral_id,
+                contribution,
+                str(contribution.message_id),
+            )
             alerts = 0
             for f in found.findings:
                 alone = self.history.without_open_referral(s, f.others_at_risk, n.received_at)
                 if alone:
                     alerts += 1
-                    alert = Alert(message_id=derived_id("alert", n.referral_id, AlertKind.EMERGING_HARM.value, f.finding, str(n.revision)),
-                                  referral_id=n.referral_id, kind=AlertKind.EMERGING_HARM, rag=n.rag, raised_at=now,
-                                  detail=f"{f.finding.replace('_', ' ')}: {len(alone)} more at risk with no open referral"[:120])
+                    alert = Alert(
+                        message_id=derived_id("alert", n.referral_id, AlertKind.EMERGING_HARM.value, f.finding, str(n.revision)),
+                        referral_id=n.referral_id,
+                        kind=AlertKind.EMERGING_HARM,
+                        rag=n.rag,
+                        raised_at=now,
+                        detail=f"{f.finding.replace('_', ' ')}: {len(alone)} more at risk with no open referral"[:120],
+                    )
                     enqueue(s, self.firewall, ALERTS.name, n.referral_id, alert, str(alert.message_id))
             self.history.mark_answered(s, n.referral_id, found.finding_names, now)
         for link in linked:  # counted once committed: a rolled-back attempt counts nothing
@@ -101,8 +156,11 @@ class AnalysisHandlers:
         for finding in found.finding_names:
             self.found.labels(finding).inc()
         self.uncovered.inc(alerts)
-        log.info("hub research %s", found.status.value,
-                 extra={"referral_id": n.referral_id, "findings": len(found.findings), "items": len(found.items)})
+        log.info(
+            "hub research %s",
+            found.status.value,
+            extra={"referral_id": n.referral_id, "findings": len(found.findings), "items": len(found.items)},
+        )
         return True
 
     async def on_notification(self, n: Notification, _source: Source) -> None:
@@ -135,7 +193,11 @@ class AnalysisHandlers:
         with self.db.transaction() as s:
             for referral_id in self.history.referral_ids_with_identifiers(s):
                 if shredded(referral_id) and self.history.forget(s, referral_id):
-                    self.audit.append(s, "shredded", referral_id=referral_id, reason="case crypto-shredded by retention: "
-                                      "the hub research service's identifiers for it erased")
+                    self.audit.append(
+                        s,
+                        "shredded",
+                        referral_id=referral_id,
+                        reason="case crypto-shredded by retention: the hub research service's identifiers for it erased",
+                    )
                     erased += 1
         return erased

@@ -93,20 +93,36 @@ class HarmRules:
 
 
 def _rule(raw: dict) -> Rule:
-    known = {"finding", "name", "kind", "window_days", "about", "roles", "categories", "min_contacts", "min_sources",
-             "min_households", "min_partners"}
+    known = {
+        "finding",
+        "name",
+        "kind",
+        "window_days",
+        "about",
+        "roles",
+        "categories",
+        "min_contacts",
+        "min_sources",
+        "min_households",
+        "min_partners",
+    }
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ValueError(f"rule {raw.get('finding')!r}: unknown keys {unknown}")
     if raw["kind"] not in KINDS:
         raise ValueError(f"rule {raw['finding']!r}: unknown kind {raw['kind']!r} (known: {sorted(KINDS)})")
     return Rule(
-        finding=raw["finding"], name=raw["name"], kind=raw["kind"], window=timedelta(days=int(raw["window_days"])),
+        finding=raw["finding"],
+        name=raw["name"],
+        kind=raw["kind"],
+        window=timedelta(days=int(raw["window_days"])),
         about=frozenset(SubjectRole(r).value for r in raw.get("about", [])),
         roles=frozenset(SubjectRole(r).value for r in raw.get("roles", [])),
         categories=frozenset(ConcernCategory(c).value for c in raw.get("categories", [])),
-        min_contacts=int(raw.get("min_contacts", 1)), min_sources=int(raw.get("min_sources", 1)),
-        min_households=int(raw.get("min_households", 2)), min_partners=int(raw.get("min_partners", 2)),
+        min_contacts=int(raw.get("min_contacts", 1)),
+        min_sources=int(raw.get("min_sources", 1)),
+        min_households=int(raw.get("min_households", 2)),
+        min_partners=int(raw.get("min_partners", 2)),
     )
 
 
@@ -146,16 +162,19 @@ def _refs(contacts: list[Contact]) -> tuple[str, ...]:
 
 
 def _repeat_contacts(rule: Rule, person: Person, now: datetime) -> Finding | None:
-    contacts = [c for c in _within(person.contacts, now - rule.window, now)
-                if not rule.categories or c.categories & rule.categories]
+    contacts = [
+        c for c in _within(person.contacts, now - rule.window, now) if not rule.categories or c.categories & rule.categories
+    ]
     sources = {c.source for c in contacts}
     if len(contacts) < rule.min_contacts or len(sources) < rule.min_sources:
         return None
     what = f" ({', '.join(sorted(rule.categories)).replace('_', ' ')})" if rule.categories else ""
     agencies = "agencies" if len(sources) > 1 else "source"
-    explanation = (f"{len(contacts)} contacts{what} from {len(sources)} {agencies} in {rule.window.days} days about "
-                   f"{person.subject_ref}: {_sources(contacts)}; first {contacts[0].received_at:%d %b %Y}, "
-                   f"referrals {', '.join(_refs(contacts))}")
+    explanation = (
+        f"{len(contacts)} contacts{what} from {len(sources)} {agencies} in {rule.window.days} days about "
+        f"{person.subject_ref}: {_sources(contacts)}; first {contacts[0].received_at:%d %b %Y}, "
+        f"referrals {', '.join(_refs(contacts))}"
+    )
     return Finding(rule.finding, rule.name, person.subject_ref, explanation, _refs(contacts))
 
 
@@ -163,30 +182,48 @@ def _rising(rule: Rule, person: Person, now: datetime) -> Finding | None:
     recent = _within(person.contacts, now - rule.window, now)
     before = _within(person.contacts, now - 2 * rule.window, now - rule.window - timedelta(microseconds=1))
     if len(recent) >= rule.min_contacts and len(recent) > len(before):
-        return Finding(rule.finding, rule.name, person.subject_ref,
-                       f"{len(recent)} contacts about {person.subject_ref} in the last {rule.window.days} days, up from "
-                       f"{len(before)} in the {rule.window.days} days before: {_sources(recent)}", _refs(recent))
-    last = sorted(person.contacts, key=lambda c: c.received_at)[-rule.min_contacts:]
+        return Finding(
+            rule.finding,
+            rule.name,
+            person.subject_ref,
+            f"{len(recent)} contacts about {person.subject_ref} in the last {rule.window.days} days, up from "
+            f"{len(before)} in the {rule.window.days} days before: {_sources(recent)}",
+            _refs(recent),
+        )
+    last = sorted(person.contacts, key=lambda c: c.received_at)[-rule.min_contacts :]
     ratings = [_RAG_ORDER[RagRating(c.rag)] for c in last]
     if len(last) >= rule.min_contacts and ratings == sorted(ratings) and ratings[-1] > ratings[0]:
-        return Finding(rule.finding, rule.name, person.subject_ref,
-                       f"screening ratings rising across the last {len(last)} contacts about {person.subject_ref}: "
-                       + ", ".join(f"{c.rag} ({c.received_at:%d %b})" for c in last), _refs(last))
+        return Finding(
+            rule.finding,
+            rule.name,
+            person.subject_ref,
+            f"screening ratings rising across the last {len(last)} contacts about {person.subject_ref}: "
+            + ", ".join(f"{c.rag} ({c.received_at:%d %b})" for c in last),
+            _refs(last),
+        )
     return None
 
 
 def _siblings_referred(rule: Rule, person: Person, now: datetime) -> Finding | None:
     current = {c.referral_id for c in person.contacts}
-    referred = {pid: _within(tuple(c for c in contacts if c.referral_id not in current), now - rule.window, now)
-                for pid, contacts in person.siblings}
+    referred = {
+        pid: _within(tuple(c for c in contacts if c.referral_id not in current), now - rule.window, now)
+        for pid, contacts in person.siblings
+    }
     referred = {pid: cs for pid, cs in referred.items() if cs}
     if not referred:
         return None
     contacts = sorted((c for cs in referred.values() for c in cs), key=lambda c: c.received_at)
-    return Finding(rule.finding, rule.name, person.subject_ref,
-                   f"{len(referred)} other {'child' if len(referred) == 1 else 'children'} of {person.subject_ref}'s "
-                   f"household (identities withheld) referred in {rule.window.days} days: {_sources(contacts)}; "
-                   f"referrals {', '.join(_refs(contacts))}", _refs(contacts), tuple(sorted(referred)))
+    return Finding(
+        rule.finding,
+        rule.name,
+        person.subject_ref,
+        f"{len(referred)} other {'child' if len(referred) == 1 else 'children'} of {person.subject_ref}'s "
+        f"household (identities withheld) referred in {rule.window.days} days: {_sources(contacts)}; "
+        f"referrals {', '.join(_refs(contacts))}",
+        _refs(contacts),
+        tuple(sorted(referred)),
+    )
 
 
 def _adult_across_households(rule: Rule, person: Person, now: datetime) -> Finding | None:
@@ -197,24 +234,35 @@ def _adult_across_households(rule: Rule, person: Person, now: datetime) -> Findi
     current = {c.referral_id for c in person.contacts if c.received_at == max(x.received_at for x in person.contacts)}
     here = set().union(*(c.children for c in person.contacts if c.referral_id in current))
     elsewhere = sorted(set().union(*(c.children for c in contacts)) - here)
-    return Finding(rule.finding, rule.name, person.subject_ref,
-                   f"{person.subject_ref} is named as {' or '.join(sorted(rule.roles)).replace('_', ' ')} in "
-                   f"{len(contacts)} notifications at {len(households)} different addresses in {rule.window.days} days, "
-                   f"about {len(elsewhere) + len(here)} children: referrals {', '.join(_refs(contacts))}",
-                   _refs(contacts), tuple(elsewhere))
+    return Finding(
+        rule.finding,
+        rule.name,
+        person.subject_ref,
+        f"{person.subject_ref} is named as {' or '.join(sorted(rule.roles)).replace('_', ' ')} in "
+        f"{len(contacts)} notifications at {len(households)} different addresses in {rule.window.days} days, "
+        f"about {len(elsewhere) + len(here)} children: referrals {', '.join(_refs(contacts))}",
+        _refs(contacts),
+        tuple(elsewhere),
+    )
 
 
 def _adult_across_partners(rule: Rule, person: Person, now: datetime) -> Finding | None:
-    contacts = [c for c in _within(person.contacts, now - rule.window, now)
-                if c.role in rule.roles and c.categories & rule.categories]
+    contacts = [
+        c for c in _within(person.contacts, now - rule.window, now) if c.role in rule.roles and c.categories & rule.categories
+    ]
     partners = set().union(*(c.adults for c in contacts)) if contacts else set()
     if len(_refs(contacts)) < 2 or len(partners) < rule.min_partners:
         return None
-    return Finding(rule.finding, rule.name, person.subject_ref,
-                   f"{person.subject_ref} is named in {len(contacts)} {' or '.join(sorted(rule.categories)).replace('_', ' ')} "
-                   f"notifications with {len(partners)} different other adults in {rule.window.days} days: referrals "
-                   f"{', '.join(_refs(contacts))}", _refs(contacts),
-                   tuple(sorted(set().union(*(c.children for c in contacts[:-1])) - set(contacts[-1].children))))
+    return Finding(
+        rule.finding,
+        rule.name,
+        person.subject_ref,
+        f"{person.subject_ref} is named in {len(contacts)} {' or '.join(sorted(rule.categories)).replace('_', ' ')} "
+        f"notifications with {len(partners)} different other adults in {rule.window.days} days: referrals "
+        f"{', '.join(_refs(contacts))}",
+        _refs(contacts),
+        tuple(sorted(set().union(*(c.children for c in contacts[:-1])) - set(contacts[-1].children))),
+    )
 
 
 _CHECKS = {

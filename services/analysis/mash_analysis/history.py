@@ -11,10 +11,28 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, delete, insert, or_, select, update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from mash_contracts import Decision, Notification, SubjectRole, derived_id
@@ -28,7 +46,8 @@ from .linkage import Link, PersonLinker, PersonRecord, blocking_keys
 metadata = MetaData()
 
 referrals = Table(
-    "referrals", metadata,
+    "referrals",
+    metadata,
     Column("referral_id", String(16), primary_key=True),
     Column("revision", Integer, nullable=False),  # the newest revision linked
     Column("received_at", DateTime(timezone=True), nullable=False),
@@ -41,7 +60,8 @@ referrals = Table(
     Column("answered_at", DateTime(timezone=True)),
 )
 appearances = Table(  # one person as one notification names them
-    "appearances", metadata,
+    "appearances",
+    metadata,
     Column("appearance_id", Integer, primary_key=True, autoincrement=True),
     Column("referral_id", String(16), ForeignKey("referrals.referral_id"), nullable=False, index=True),
     Column("subject_ref", String(32), nullable=False),
@@ -59,19 +79,22 @@ appearances = Table(  # one person as one notification names them
     UniqueConstraint("referral_id", "subject_ref"),
 )
 blocking = Table(
-    "blocking_keys", metadata,
+    "blocking_keys",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("appearance_id", Integer, ForeignKey("appearances.appearance_id"), primary_key=True),
 )
 possible_links = Table(  # shown as uncertain, never merged
-    "possible_links", metadata,
+    "possible_links",
+    metadata,
     Column("appearance_id", Integer, ForeignKey("appearances.appearance_id"), primary_key=True),
     Column("person_id", String(36), primary_key=True),
     Column("probability", Float, nullable=False),
     Column("why", Text, nullable=False),
 )
 returns = Table(  # each desk's answer a decision rested on, by its times and status only (never its content)
-    "returns", metadata,
+    "returns",
+    metadata,
     Column("message_id", String(36), primary_key=True),
     Column("referral_id", String(16), nullable=False, index=True),
     Column("agency", String(40), nullable=False),
@@ -82,7 +105,8 @@ returns = Table(  # each desk's answer a decision rested on, by its times and st
     Column("findings", JSON, nullable=False),
 )
 decisions = Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     Column("message_id", String(36), primary_key=True),
     Column("referral_id", String(16), nullable=False, index=True),
     Column("revision", Integer, nullable=False),
@@ -93,8 +117,14 @@ decisions = Table(
     Column("decision_due_by", DateTime(timezone=True)),
 )
 
-ADULT_ROLES = frozenset({SubjectRole.PARENT_CARER.value, SubjectRole.ALLEGED_PERPETRATOR.value,
-                         SubjectRole.HOUSEHOLD_MEMBER.value, SubjectRole.ADULT_AT_RISK.value})
+ADULT_ROLES = frozenset(
+    {
+        SubjectRole.PARENT_CARER.value,
+        SubjectRole.ALLEGED_PERPETRATOR.value,
+        SubjectRole.HOUSEHOLD_MEMBER.value,
+        SubjectRole.ADULT_AT_RISK.value,
+    }
+)
 CHILD_ROLES = frozenset({SubjectRole.CHILD.value, SubjectRole.UNBORN_CHILD.value})
 AT_RISK = frozenset(r.value for r in SUBJECTS_AT_RISK)
 # Closed at the front end of the system: a referral decided below children's social care's threshold is no open case.
@@ -130,18 +160,29 @@ class History:
     # --- writes -------------------------------------------------------------------------------------------
 
     def answered(self, s: Session, n: Notification) -> bool:
-        row = s.execute(select(referrals.c.revision, referrals.c.answered_at)
-                        .where(referrals.c.referral_id == n.referral_id)).first()
+        row = s.execute(
+            select(referrals.c.revision, referrals.c.answered_at).where(referrals.c.referral_id == n.referral_id)
+        ).first()
         return row is not None and row.answered_at is not None and row.revision >= n.revision
 
     def record_notification(self, s: Session, n: Notification) -> list[Linked]:
         """Link each subject to a person (re-linking them on a later revision) and record the referral."""
-        facts = dict(revision=n.revision, received_at=n.received_at, referrer_kind=n.referrer.kind.value,
-                     referrer_agency=n.referrer.agency.value if n.referrer.agency else None,
-                     categories=sorted(c.value for c in n.concern.categories), rag=n.rag.value,
-                     footing=n.statutory_footing.value, answered_at=None)
-        earlier = {r.subject_ref: r.person_id for r in s.execute(
-            select(appearances.c.subject_ref, appearances.c.person_id).where(appearances.c.referral_id == n.referral_id))}
+        facts = dict(
+            revision=n.revision,
+            received_at=n.received_at,
+            referrer_kind=n.referrer.kind.value,
+            referrer_agency=n.referrer.agency.value if n.referrer.agency else None,
+            categories=sorted(c.value for c in n.concern.categories),
+            rag=n.rag.value,
+            footing=n.statutory_footing.value,
+            answered_at=None,
+        )
+        earlier = {
+            r.subject_ref: r.person_id
+            for r in s.execute(
+                select(appearances.c.subject_ref, appearances.c.person_id).where(appearances.c.referral_id == n.referral_id)
+            )
+        }
         if s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == n.referral_id)).first():
             s.execute(update(referrals).where(referrals.c.referral_id == n.referral_id).values(**facts))
             self._drop_appearances(s, n.referral_id)
@@ -151,30 +192,47 @@ class History:
         records, keys, candidates = [], [], []
         for subject in n.subjects:
             address = subject.address or home
-            record = PersonRecord(record_id="new", given_name=subject.given_name, family_name=subject.family_name,
-                                  date_of_birth=subject.date_of_birth or subject.expected_date_of_birth,
-                                  nhs_number=subject.nhs_number, postcode=address.postcode if address else None,
-                                  address_line1=address.line1 if address else None)
+            record = PersonRecord(
+                record_id="new",
+                given_name=subject.given_name,
+                family_name=subject.family_name,
+                date_of_birth=subject.date_of_birth or subject.expected_date_of_birth,
+                nhs_number=subject.nhs_number,
+                postcode=address.postcode if address else None,
+                address_line1=address.line1 if address else None,
+            )
             records.append(record)
             keys.append(sorted({self._key(k) for k in blocking_keys(record)}))
             candidates.append(self._candidates(s, keys[-1], n.referral_id))
         # Every subject's candidates scored in one query (linkage.PersonLinker.links_many).
         scored = self.linker.links_many([(r, list(c.values())) for r, c in zip(records, candidates)])
-        person_of = {rid: pid for rid, (pid, _) in self._people_of(
-            s, sorted({int(r) for c in candidates for r in c})).items()}
+        person_of = {rid: pid for rid, (pid, _) in self._people_of(s, sorted({int(r) for c in candidates for r in c})).items()}
         linked: list[Linked] = []
         for subject, record, subject_keys, pool, links in zip(n.subjects, records, keys, candidates, scored):
             certain = next((lk for lk in links if lk.certain), None)
             person_id = person_of[int(certain.record_id)] if certain else earlier.get(subject.subject_ref) or str(uuid.uuid4())
-            link_note = ({"status": "linked", "probability": certain.probability, "weight": certain.weight,
-                          "why": certain.describe()} if certain else {"status": "new", "probability": 1.0, "weight": 0.0, "why": ""})
-            appearance_id = s.execute(insert(appearances).values(
-                referral_id=n.referral_id, subject_ref=subject.subject_ref, role=subject.role.value, person_id=person_id,
-                household=self._household(record.postcode, record.address_line1), link=link_note,
-                given_name=subject.given_name, family_name=subject.family_name, date_of_birth=record.date_of_birth,
-                nhs_number=subject.nhs_number, postcode=record.postcode, address_line1=record.address_line1,
-                erased=False,
-            )).inserted_primary_key[0]
+            link_note = (
+                {"status": "linked", "probability": certain.probability, "weight": certain.weight, "why": certain.describe()}
+                if certain
+                else {"status": "new", "probability": 1.0, "weight": 0.0, "why": ""}
+            )
+            appearance_id = s.execute(
+                insert(appearances).values(
+                    referral_id=n.referral_id,
+                    subject_ref=subject.subject_ref,
+                    role=subject.role.value,
+                    person_id=person_id,
+                    household=self._household(record.postcode, record.address_line1),
+                    link=link_note,
+                    given_name=subject.given_name,
+                    family_name=subject.family_name,
+                    date_of_birth=record.date_of_birth,
+                    nhs_number=subject.nhs_number,
+                    postcode=record.postcode,
+                    address_line1=record.address_line1,
+                    erased=False,
+                )
+            ).inserted_primary_key[0]
             if subject_keys:
                 s.execute(insert(blocking), [{"key": k, "appearance_id": appearance_id} for k in subject_keys])
             # Possible links, and certain ones to another person (never merged: shown as uncertain), one per person.
@@ -184,8 +242,13 @@ class History:
                 if lk is not certain and pid != person_id and (pid not in best or lk.probability > best[pid].probability):
                     best[pid] = lk
             if best:
-                s.execute(insert(possible_links), [{"appearance_id": appearance_id, "person_id": pid, "probability": lk.probability,
-                                                    "why": lk.describe()} for pid, lk in best.items()])
+                s.execute(
+                    insert(possible_links),
+                    [
+                        {"appearance_id": appearance_id, "person_id": pid, "probability": lk.probability, "why": lk.describe()}
+                        for pid, lk in best.items()
+                    ],
+                )
             linked.append(Linked(subject.subject_ref, subject.role.value, person_id, certain, tuple(best.values()), len(pool)))
         return linked
 
@@ -195,38 +258,76 @@ class History:
     def record_decision(self, s: Session, d: Decision) -> None:
         if s.execute(select(decisions.c.message_id).where(decisions.c.message_id == str(d.message_id))).first():
             return
-        s.execute(insert(decisions).values(message_id=str(d.message_id), referral_id=d.referral_id, revision=d.revision,
-                                           level=int(d.level), outcome=d.outcome.value,
-                                           recipients=[a.value for a in d.recipients], decided_at=d.decided_at,
-                                           decision_due_by=d.decision_due_by))
+        s.execute(
+            insert(decisions).values(
+                message_id=str(d.message_id),
+                referral_id=d.referral_id,
+                revision=d.revision,
+                level=int(d.level),
+                outcome=d.outcome.value,
+                recipients=[a.value for a in d.recipients],
+                decided_at=d.decided_at,
+                decision_due_by=d.decision_due_by,
+            )
+        )
         # The desks' answers the decision rests on, by their times and status only: the figures' timeliness.
         for r in d.returns:
             key = str(derived_id("return", d.referral_id, r.agency.value, r.researched_at.isoformat()))
             if not s.execute(select(returns.c.message_id).where(returns.c.message_id == key)).first():
-                s.execute(insert(returns).values(message_id=key, referral_id=d.referral_id, agency=r.agency.value,
-                                                 revision=d.revision, status=r.status.value, due_by=r.due_by,
-                                                 researched_at=r.researched_at, findings=[]))
+                s.execute(
+                    insert(returns).values(
+                        message_id=key,
+                        referral_id=d.referral_id,
+                        agency=r.agency.value,
+                        revision=d.revision,
+                        status=r.status.value,
+                        due_by=r.due_by,
+                        researched_at=r.researched_at,
+                        findings=[],
+                    )
+                )
 
     def forget(self, s: Session, referral_id: str) -> bool:
         """Retention: the case was crypto-shredded, so its identifiers go too. The referral's figures (dates, codes,
         the person ids it was linked to) stay, as the decision service keeps its decisions; no one can be found by
         them any more."""
-        ids = [r.appearance_id for r in s.execute(select(appearances.c.appearance_id).where(
-            appearances.c.referral_id == referral_id, appearances.c.erased.is_(False)))]
+        ids = [
+            r.appearance_id
+            for r in s.execute(
+                select(appearances.c.appearance_id).where(
+                    appearances.c.referral_id == referral_id, appearances.c.erased.is_(False)
+                )
+            )
+        ]
         if not ids:
             return False
         s.execute(delete(blocking).where(blocking.c.appearance_id.in_(ids)))
         s.execute(delete(possible_links).where(possible_links.c.appearance_id.in_(ids)))
-        s.execute(update(appearances).where(appearances.c.appearance_id.in_(ids)).values(
-            given_name=None, family_name=None, date_of_birth=None, nhs_number=None, postcode=None, address_line1=None,
-            erased=True))
+        s.execute(
+            update(appearances)
+            .where(appearances.c.appearance_id.in_(ids))
+            .values(
+                given_name=None,
+                family_name=None,
+                date_of_birth=None,
+                nhs_number=None,
+                postcode=None,
+                address_line1=None,
+                erased=True,
+            )
+        )
         return True
 
     def referral_ids_with_identifiers(self, s: Session) -> list[str]:
-        return [r.referral_id for r in s.execute(select(appearances.c.referral_id).where(appearances.c.erased.is_(False)).distinct())]
+        return [
+            r.referral_id for r in s.execute(select(appearances.c.referral_id).where(appearances.c.erased.is_(False)).distinct())
+        ]
 
     def _drop_appearances(self, s: Session, referral_id: str) -> None:
-        ids = [r.appearance_id for r in s.execute(select(appearances.c.appearance_id).where(appearances.c.referral_id == referral_id))]
+        ids = [
+            r.appearance_id
+            for r in s.execute(select(appearances.c.appearance_id).where(appearances.c.referral_id == referral_id))
+        ]
         if ids:
             s.execute(delete(blocking).where(blocking.c.appearance_id.in_(ids)))
             s.execute(delete(possible_links).where(possible_links.c.appearance_id.in_(ids)))
@@ -237,20 +338,39 @@ class History:
     def _candidates(self, s: Session, keys: list[str], referral_id: str) -> dict[str, PersonRecord]:
         if not keys:
             return {}
-        rows = s.execute(select(appearances).where(
-            appearances.c.appearance_id.in_(select(blocking.c.appearance_id).where(blocking.c.key.in_(keys))),
-            appearances.c.referral_id != referral_id, appearances.c.erased.is_(False)).limit(500)).all()
-        return {str(r.appearance_id): PersonRecord(record_id=str(r.appearance_id), given_name=r.given_name,
-                                                   family_name=r.family_name, date_of_birth=r.date_of_birth,
-                                                   nhs_number=r.nhs_number, postcode=r.postcode,
-                                                   address_line1=r.address_line1) for r in rows}
+        rows = s.execute(
+            select(appearances)
+            .where(
+                appearances.c.appearance_id.in_(select(blocking.c.appearance_id).where(blocking.c.key.in_(keys))),
+                appearances.c.referral_id != referral_id,
+                appearances.c.erased.is_(False),
+            )
+            .limit(500)
+        ).all()
+        return {
+            str(r.appearance_id): PersonRecord(
+                record_id=str(r.appearance_id),
+                given_name=r.given_name,
+                family_name=r.family_name,
+                date_of_birth=r.date_of_birth,
+                nhs_number=r.nhs_number,
+                postcode=r.postcode,
+                address_line1=r.address_line1,
+            )
+            for r in rows
+        }
 
     def _people_of(self, s: Session, appearance_ids: list[int]) -> dict[int, tuple[str, str]]:
         if not appearance_ids:
             return {}
-        return {r.appearance_id: (r.person_id, r.referral_id) for r in s.execute(
-            select(appearances.c.appearance_id, appearances.c.person_id, appearances.c.referral_id)
-            .where(appearances.c.appearance_id.in_(appearance_ids)))}
+        return {
+            r.appearance_id: (r.person_id, r.referral_id)
+            for r in s.execute(
+                select(appearances.c.appearance_id, appearances.c.person_id, appearances.c.referral_id).where(
+                    appearances.c.appearance_id.in_(appearance_ids)
+                )
+            )
+        }
 
     def people(self, s: Session, referral_id: str) -> list[Person]:
         """Each subject of the referral with every contact the hub has had about them, and their siblings' contacts."""
@@ -267,8 +387,10 @@ class History:
             terms.append(appearances.c.referral_id.in_(shared))
         sibling_ids: set[str] = set()
         if terms:
-            sibling_ids = {r.person_id for r in s.execute(select(appearances.c.person_id).where(
-                or_(*terms), appearances.c.role.in_(CHILD_ROLES)))} - person_ids
+            sibling_ids = {
+                r.person_id
+                for r in s.execute(select(appearances.c.person_id).where(or_(*terms), appearances.c.role.in_(CHILD_ROLES)))
+            } - person_ids
         contacts = self._contacts(s, person_ids | sibling_ids)
         people: list[Person] = []
         for r in mine:
@@ -282,8 +404,11 @@ class History:
         if not person_ids:
             return {}
         refs = select(appearances.c.referral_id).where(appearances.c.person_id.in_(person_ids))
-        rows = s.execute(select(appearances.c.referral_id, appearances.c.person_id, appearances.c.role,
-                                appearances.c.household).where(appearances.c.referral_id.in_(refs))).all()
+        rows = s.execute(
+            select(appearances.c.referral_id, appearances.c.person_id, appearances.c.role, appearances.c.household).where(
+                appearances.c.referral_id.in_(refs)
+            )
+        ).all()
         facts = {r.referral_id: r for r in s.execute(select(referrals).where(referrals.c.referral_id.in_(refs)))}
         latest = self._latest_decisions(s, list(facts))
         by_referral: dict[str, list] = defaultdict(list)
@@ -298,11 +423,21 @@ class History:
             for p in people:
                 if p.person_id not in person_ids:
                     continue
-                out[p.person_id].append(Contact(
-                    referral_id=referral_id, received_at=as_utc(f.received_at), source=contact_source(f.referrer_kind, f.referrer_agency),
-                    categories=frozenset(f.categories), rag=f.rag, role=p.role, household=p.household,
-                    adults=adults - {p.person_id}, children=children,
-                    level=decided.level if decided else None, outcome=decided.outcome if decided else None))
+                out[p.person_id].append(
+                    Contact(
+                        referral_id=referral_id,
+                        received_at=as_utc(f.received_at),
+                        source=contact_source(f.referrer_kind, f.referrer_agency),
+                        categories=frozenset(f.categories),
+                        rag=f.rag,
+                        role=p.role,
+                        household=p.household,
+                        adults=adults - {p.person_id},
+                        children=children,
+                        level=decided.level if decided else None,
+                        outcome=decided.outcome if decided else None,
+                    )
+                )
         return out
 
     def _latest_decisions(self, s: Session, referral_ids: list[str] | None) -> dict[str, object]:
@@ -329,14 +464,23 @@ class History:
         rows = []
         for f in s.execute(select(referrals).order_by(referrals.c.received_at)).all():
             d = latest.get(f.referral_id)
-            rows.append(ContactRow(
-                referral_id=f.referral_id, received_at=as_utc(f.received_at), referrer_kind=f.referrer_kind,
-                referrer_agency=f.referrer_agency, categories=tuple(f.categories), rag=f.rag,
-                level=d.level if d else None, outcome=d.outcome if d else None,
-                decided_at=as_utc(d.decided_at) if d else None,
-                decision_due_by=as_utc(d.decision_due_by) if d and d.decision_due_by else None,
-                returns=tuple(by_referral.get(f.referral_id, ())), children=tuple(sorted(set(children.get(f.referral_id, ())))),
-                findings=tuple(f.findings or ())))
+            rows.append(
+                ContactRow(
+                    referral_id=f.referral_id,
+                    received_at=as_utc(f.received_at),
+                    referrer_kind=f.referrer_kind,
+                    referrer_agency=f.referrer_agency,
+                    categories=tuple(f.categories),
+                    rag=f.rag,
+                    level=d.level if d else None,
+                    outcome=d.outcome if d else None,
+                    decided_at=as_utc(d.decided_at) if d else None,
+                    decision_due_by=as_utc(d.decision_due_by) if d and d.decision_due_by else None,
+                    returns=tuple(by_referral.get(f.referral_id, ())),
+                    children=tuple(sorted(set(children.get(f.referral_id, ())))),
+                    findings=tuple(f.findings or ()),
+                )
+            )
         return rows
 
     def without_open_referral(self, s: Session, person_ids: tuple[str, ...], now: datetime) -> list[str]:
@@ -345,7 +489,10 @@ class History:
         if not person_ids:
             return []
         contacts = self._contacts(s, set(person_ids))
-        open_ = {pid for pid, cs in contacts.items() for c in cs
-                 if c.role in AT_RISK and (c.level is None or (c.level >= OPEN_FROM_LEVEL and (now - c.received_at).days <= 365))}
+        open_ = {
+            pid
+            for pid, cs in contacts.items()
+            for c in cs
+            if c.role in AT_RISK and (c.level is None or (c.level >= OPEN_FROM_LEVEL and (now - c.received_at).days <= 365))
+        }
         return sorted(set(person_ids) - open_)
-

@@ -41,33 +41,106 @@ SEED = 1  # the training population's; measurement uses another (7), so the mode
 # Common English forenames and the names people are known by. Two forenames agree as aliases when they share a
 # full name (Bill and Will are both William; Alex is Alexander or Alexandra).
 NICKNAMES: dict[str, tuple[str, ...]] = {
-    "william": ("bill", "billy", "will", "liam"), "elizabeth": ("liz", "lizzie", "beth", "betty", "eliza"),
-    "robert": ("bob", "bobby", "rob", "robbie"), "richard": ("rich", "rick", "dick"), "james": ("jim", "jimmy", "jamie"),
-    "margaret": ("maggie", "meg", "peggy"), "catherine": ("cathy", "kate", "katie"), "katherine": ("kath", "kate", "katie"),
-    "thomas": ("tom", "tommy"), "michael": ("mike", "mick", "mikey"), "christopher": ("chris", "kit"),
-    "daniel": ("dan", "danny"), "samuel": ("sam", "sammy"), "joseph": ("joe", "joey"), "alexander": ("alex", "sandy"),
-    "alexandra": ("alex", "sandra", "lexi"), "anthony": ("tony", "ant"), "matthew": ("matt", "matty"),
-    "benjamin": ("ben", "benji"), "jonathan": ("jon", "jonny"), "nicholas": ("nick", "nicky"), "andrew": ("andy", "drew"),
-    "stephen": ("steve", "stevie"), "steven": ("steve", "stevie"), "edward": ("ed", "eddie", "ted", "ned"),
-    "jennifer": ("jen", "jenny"), "rebecca": ("becky", "becca"), "victoria": ("vicky", "tori"),
-    "samantha": ("sam", "sammy"), "deborah": ("debbie", "deb"), "susan": ("sue", "susie"), "patricia": ("pat", "trish"),
-    "charlotte": ("lottie", "charlie"), "olivia": ("liv", "livvy"), "abigail": ("abbie", "abby"),
-    "jessica": ("jess", "jessie"), "natalie": ("nat",), "joshua": ("josh",), "nathan": ("nate", "nat"),
-    "frederick": ("fred", "freddie"), "henry": ("harry", "hal"), "harold": ("harry",), "peter": ("pete",),
-    "david": ("dave", "davy"), "philip": ("phil",), "timothy": ("tim", "timmy"), "gregory": ("greg",),
-    "kenneth": ("ken", "kenny"), "ronald": ("ron", "ronnie"), "donald": ("don", "donny"), "leonard": ("len", "lenny"),
-    "lawrence": ("larry", "laurie"), "charles": ("charlie", "chas", "chuck"), "eleanor": ("ellie", "nell"),
-    "isabella": ("bella", "izzy"), "isabel": ("izzy", "bella"), "amelia": ("millie", "amy"), "emily": ("em", "emmy"),
-    "gabriel": ("gabe",), "zachary": ("zac", "zach"), "theodore": ("theo", "ted"), "oliver": ("ollie",),
-    "jacob": ("jake",), "archibald": ("archie",), "matilda": ("tilly", "tilda"), "penelope": ("penny",),
-    "josephine": ("josie", "jo"), "christine": ("chris", "tina"), "christina": ("chris", "tina"),
-    "kimberley": ("kim",), "pamela": ("pam",), "barbara": ("barbie", "babs"), "judith": ("judy",),
-    "dorothy": ("dot", "dotty"), "gemma": ("gem",), "jacqueline": ("jackie", "jacqui"), "joanne": ("jo",),
-    "gillian": ("gill", "jill"), "alan": ("al",), "raymond": ("ray",), "terence": ("terry",), "gary": ("gaz",),
-    "jack": ("jacky",), "mohammed": ("mo",), "muhammad": ("mo",), "sophie": ("soph",), "sophia": ("sophie",),
-    "megan": ("meg",), "hannah": ("hanna",), "lucy": ("lou",), "louise": ("lou", "lulu"), "jeffrey": ("jeff",),
-    "francesca": ("fran", "frankie"), "frances": ("fran", "frankie"), "francis": ("frank", "frankie"),
-    "dominic": ("dom",), "luke": ("lucas",), "ellie": ("elle",), "martin": ("marty",), "kathleen": ("kath", "kathy"),
+    "william": ("bill", "billy", "will", "liam"),
+    "elizabeth": ("liz", "lizzie", "beth", "betty", "eliza"),
+    "robert": ("bob", "bobby", "rob", "robbie"),
+    "richard": ("rich", "rick", "dick"),
+    "james": ("jim", "jimmy", "jamie"),
+    "margaret": ("maggie", "meg", "peggy"),
+    "catherine": ("cathy", "kate", "katie"),
+    "katherine": ("kath", "kate", "katie"),
+    "thomas": ("tom", "tommy"),
+    "michael": ("mike", "mick", "mikey"),
+    "christopher": ("chris", "kit"),
+    "daniel": ("dan", "danny"),
+    "samuel": ("sam", "sammy"),
+    "joseph": ("joe", "joey"),
+    "alexander": ("alex", "sandy"),
+    "alexandra": ("alex", "sandra", "lexi"),
+    "anthony": ("tony", "ant"),
+    "matthew": ("matt", "matty"),
+    "benjamin": ("ben", "benji"),
+    "jonathan": ("jon", "jonny"),
+    "nicholas": ("nick", "nicky"),
+    "andrew": ("andy", "drew"),
+    "stephen": ("steve", "stevie"),
+    "steven": ("steve", "stevie"),
+    "edward": ("ed", "eddie", "ted", "ned"),
+    "jennifer": ("jen", "jenny"),
+    "rebecca": ("becky", "becca"),
+    "victoria": ("vicky", "tori"),
+    "samantha": ("sam", "sammy"),
+    "deborah": ("debbie", "deb"),
+    "susan": ("sue", "susie"),
+    "patricia": ("pat", "trish"),
+    "charlotte": ("lottie", "charlie"),
+    "olivia": ("liv", "livvy"),
+    "abigail": ("abbie", "abby"),
+    "jessica": ("jess", "jessie"),
+    "natalie": ("nat",),
+    "joshua": ("josh",),
+    "nathan": ("nate", "nat"),
+    "frederick": ("fred", "freddie"),
+    "henry": ("harry", "hal"),
+    "harold": ("harry",),
+    "peter": ("pete",),
+    "david": ("dave", "davy"),
+    "philip": ("phil",),
+    "timothy": ("tim", "timmy"),
+    "gregory": ("greg",),
+    "kenneth": ("ken", "kenny"),
+    "ronald": ("ron", "ronnie"),
+    "donald": ("don", "donny"),
+    "leonard": ("len", "lenny"),
+    "lawrence": ("larry", "laurie"),
+    "charles": ("charlie", "chas", "chuck"),
+    "eleanor": ("ellie", "nell"),
+    "isabella": ("bella", "izzy"),
+    "isabel": ("izzy", "bella"),
+    "amelia": ("millie", "amy"),
+    "emily": ("em", "emmy"),
+    "gabriel": ("gabe",),
+    "zachary": ("zac", "zach"),
+    "theodore": ("theo", "ted"),
+    "oliver": ("ollie",),
+    "jacob": ("jake",),
+    "archibald": ("archie",),
+    "matilda": ("tilly", "tilda"),
+    "penelope": ("penny",),
+    "josephine": ("josie", "jo"),
+    "christine": ("chris", "tina"),
+    "christina": ("chris", "tina"),
+    "kimberley": ("kim",),
+    "pamela": ("pam",),
+    "barbara": ("barbie", "babs"),
+    "judith": ("judy",),
+    "dorothy": ("dot", "dotty"),
+    "gemma": ("gem",),
+    "jacqueline": ("jackie", "jacqui"),
+    "joanne": ("jo",),
+    "gillian": ("gill", "jill"),
+    "alan": ("al",),
+    "raymond": ("ray",),
+    "terence": ("terry",),
+    "gary": ("gaz",),
+    "jack": ("jacky",),
+    "mohammed": ("mo",),
+    "muhammad": ("mo",),
+    "sophie": ("soph",),
+    "sophia": ("sophie",),
+    "megan": ("meg",),
+    "hannah": ("hanna",),
+    "lucy": ("lou",),
+    "louise": ("lou", "lulu"),
+    "jeffrey": ("jeff",),
+    "francesca": ("fran", "frankie"),
+    "frances": ("fran", "frankie"),
+    "francis": ("frank", "frankie"),
+    "dominic": ("dom",),
+    "luke": ("lucas",),
+    "ellie": ("elle",),
+    "martin": ("marty",),
+    "kathleen": ("kath", "kathy"),
 }
 _ALIASES: dict[str, list[str]] = {}
 for _full, _short in NICKNAMES.items():
@@ -78,21 +151,22 @@ for _full, _short in NICKNAMES.items():
 @dataclass(frozen=True)
 class PersonRecord:
     """One person as one notification names them."""
+
     record_id: str
     given_name: str | None
     family_name: str
     date_of_birth: date | None
-    nhs_number: str | None   # 10 digits, check digit already valid when present
+    nhs_number: str | None  # 10 digits, check digit already valid when present
     postcode: str | None
     address_line1: str | None
 
 
 @dataclass(frozen=True)
 class Link:
-    record_id: str           # the candidate it links to
+    record_id: str  # the candidate it links to
     probability: float
-    weight: float            # Splink's match weight, log2 of the Bayes factor with the prior
-    certain: bool            # False: a possible link, shown as uncertain, never merged
+    weight: float  # Splink's match weight, log2 of the Bayes factor with the prior
+    certain: bool  # False: a possible link, shown as uncertain, never merged
     explanation: tuple[tuple[str, float], ...]  # (what agreed or differed, in field names only; its match weight)
 
     def describe(self) -> str:
@@ -100,6 +174,7 @@ class Link:
 
 
 # --- preparing records ---------------------------------------------------------------------------------------
+
 
 def _clean(value: str | None) -> str | None:
     text = " ".join((value or "").lower().replace("-", " ").replace("'", "").replace(".", "").split())
@@ -119,8 +194,14 @@ def soundex(word: str) -> str:
     word = "".join(ch for ch in word.upper() if ch.isalpha())
     if not word:
         return ""
-    codes = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"), **dict.fromkeys("DT", "3"), "L": "4",
-             **dict.fromkeys("MN", "5"), "R": "6"}
+    codes = {
+        **dict.fromkeys("BFPV", "1"),
+        **dict.fromkeys("CGJKQSXZ", "2"),
+        **dict.fromkeys("DT", "3"),
+        "L": "4",
+        **dict.fromkeys("MN", "5"),
+        "R": "6",
+    }
     out, last = word[0], codes.get(word[0], "")
     for ch in word[1:]:
         code = codes.get(ch, "")
@@ -186,15 +267,22 @@ def blocking_keys(r: PersonRecord) -> set[str]:
 
 @functools.lru_cache(maxsize=65_536)  # a person's earlier appearances are candidates again and again
 def _row(r: PersonRecord) -> dict[str, Any]:
-    return {"record_id": r.record_id, "nhs_number": r.nhs_number, "given_name": _letters(r.given_name) or None,
-            "given_aliases": aliases(r.given_name), "given_spelling": spelling(r.given_name),
-            "family_name": _letters(r.family_name) or None,
-            "date_of_birth": r.date_of_birth.isoformat() if r.date_of_birth else None,
-            "postcode": _postcode(r.postcode), "address_line1": _clean(r.address_line1),
-            "blocking_keys": sorted(blocking_keys(r))}
+    return {
+        "record_id": r.record_id,
+        "nhs_number": r.nhs_number,
+        "given_name": _letters(r.given_name) or None,
+        "given_aliases": aliases(r.given_name),
+        "given_spelling": spelling(r.given_name),
+        "family_name": _letters(r.family_name) or None,
+        "date_of_birth": r.date_of_birth.isoformat() if r.date_of_birth else None,
+        "postcode": _postcode(r.postcode),
+        "address_line1": _clean(r.address_line1),
+        "blocking_keys": sorted(blocking_keys(r)),
+    }
 
 
 # --- the model -----------------------------------------------------------------------------------------------
+
 
 def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
     return {"sql_condition": sql, "label_for_charts": label, **extra}
@@ -214,45 +302,77 @@ def _dob_part(side: str, start: int, length: int) -> str:
 
 def comparisons() -> list[dict[str, Any]]:
     """The comparisons, untrained: levels from best to worst, labels in field names only (they are the explanation)."""
-    y, m, d = ((_dob_part("l", 1, 4), _dob_part("r", 1, 4)), (_dob_part("l", 6, 2), _dob_part("r", 6, 2)),
-               (_dob_part("l", 9, 2), _dob_part("r", 9, 2)))
+    y, m, d = (
+        (_dob_part("l", 1, 4), _dob_part("r", 1, 4)),
+        (_dob_part("l", 6, 2), _dob_part("r", 6, 2)),
+        (_dob_part("l", 9, 2), _dob_part("r", 9, 2)),
+    )
     same = lambda part: f"{part[0]} = {part[1]}"  # noqa: E731
     return [
-        {"output_column_name": "nhs_number", "comparison_description": "NHS number", "comparison_levels": [
-            _null("nhs_number", "NHS number not known on both"),
-            _level('"nhs_number_l" = "nhs_number_r"', "NHS number agrees"),
-            _level("ELSE", "NHS number differs")]},
-        {"output_column_name": "given_name", "comparison_description": "forename", "comparison_levels": [
-            _null("given_name", "forename not known on both"),
-            _level('"given_name_l" = "given_name_r"', "forename agrees"),
-            _level('list_has_any("given_aliases_l", "given_aliases_r")', "forename a known alias (nickname)"),
-            _level('"given_spelling_l" = "given_spelling_r"', "forename spelt another way"),
-            _level('damerau_levenshtein("given_name_l", "given_name_r") <= 1', "forename one keying slip apart"),
-            _level(_jw("given_name", 0.8), "forename similar"),
-            _level("ELSE", "forename differs")]},
-        {"output_column_name": "family_name", "comparison_description": "surname", "comparison_levels": [
-            _null("family_name", "surname not known on both"),
-            _level('"family_name_l" = "family_name_r"', "surname agrees"),
-            _level(_jw("family_name", 0.92), "surname very similar"),
-            _level(_jw("family_name", 0.8), "surname similar"),
-            _level("ELSE", "surname differs")]},
-        {"output_column_name": "date_of_birth", "comparison_description": "date of birth", "comparison_levels": [
-            _null("date_of_birth", "date of birth not known on both"),
-            _level('"date_of_birth_l" = "date_of_birth_r"', "date of birth agrees"),
-            _level(f"{same(y)} AND {m[0]} = {d[1]} AND {d[0]} = {m[1]}", "date of birth with day and month swapped"),
-            _level(f"({same(y)} AND {same(m)}) OR ({same(y)} AND {same(d)}) OR ({same(m)} AND {same(d)})",
-                   "date of birth one part different"),
-            _level(f"{same(y)}", "year of birth agrees"),
-            _level("ELSE", "date of birth differs")]},
+        {
+            "output_column_name": "nhs_number",
+            "comparison_description": "NHS number",
+            "comparison_levels": [
+                _null("nhs_number", "NHS number not known on both"),
+                _level('"nhs_number_l" = "nhs_number_r"', "NHS number agrees"),
+                _level("ELSE", "NHS number differs"),
+            ],
+        },
+        {
+            "output_column_name": "given_name",
+            "comparison_description": "forename",
+            "comparison_levels": [
+                _null("given_name", "forename not known on both"),
+                _level('"given_name_l" = "given_name_r"', "forename agrees"),
+                _level('list_has_any("given_aliases_l", "given_aliases_r")', "forename a known alias (nickname)"),
+                _level('"given_spelling_l" = "given_spelling_r"', "forename spelt another way"),
+                _level('damerau_levenshtein("given_name_l", "given_name_r") <= 1', "forename one keying slip apart"),
+                _level(_jw("given_name", 0.8), "forename similar"),
+                _level("ELSE", "forename differs"),
+            ],
+        },
+        {
+            "output_column_name": "family_name",
+            "comparison_description": "surname",
+            "comparison_levels": [
+                _null("family_name", "surname not known on both"),
+                _level('"family_name_l" = "family_name_r"', "surname agrees"),
+                _level(_jw("family_name", 0.92), "surname very similar"),
+                _level(_jw("family_name", 0.8), "surname similar"),
+                _level("ELSE", "surname differs"),
+            ],
+        },
+        {
+            "output_column_name": "date_of_birth",
+            "comparison_description": "date of birth",
+            "comparison_levels": [
+                _null("date_of_birth", "date of birth not known on both"),
+                _level('"date_of_birth_l" = "date_of_birth_r"', "date of birth agrees"),
+                _level(f"{same(y)} AND {m[0]} = {d[1]} AND {d[0]} = {m[1]}", "date of birth with day and month swapped"),
+                _level(
+                    f"({same(y)} AND {same(m)}) OR ({same(y)} AND {same(d)}) OR ({same(m)} AND {same(d)})",
+                    "date of birth one part different",
+                ),
+                _level(f"{same(y)}", "year of birth agrees"),
+                _level("ELSE", "date of birth differs"),
+            ],
+        },
         # One comparison for the address: postcode and first line move together, so two would count a move twice.
-        {"output_column_name": "address", "comparison_description": "address", "comparison_levels": [
-            _level('"postcode_l" IS NULL OR "postcode_r" IS NULL', "address not known on both", is_null_level=True),
-            _level('"postcode_l" = "postcode_r" AND "address_line1_l" = "address_line1_r"', "address agrees"),
-            _level('"postcode_l" = "postcode_r"', "postcode agrees"),
-            # Postcodes are kept without their space: the outward code (the district) is all but the last three.
-            _level('left("postcode_l", length("postcode_l") - 3) = left("postcode_r", length("postcode_r") - 3)',
-                   "same postcode district"),
-            _level("ELSE", "address differs")]},
+        {
+            "output_column_name": "address",
+            "comparison_description": "address",
+            "comparison_levels": [
+                _level('"postcode_l" IS NULL OR "postcode_r" IS NULL', "address not known on both", is_null_level=True),
+                _level('"postcode_l" = "postcode_r" AND "address_line1_l" = "address_line1_r"', "address agrees"),
+                _level('"postcode_l" = "postcode_r"', "postcode agrees"),
+                # Postcodes are kept without their space: the outward code (the district) is all but the last three.
+                _level(
+                    'left("postcode_l", length("postcode_l") - 3) = left("postcode_r", length("postcode_r") - 3)',
+                    "same postcode district",
+                ),
+                _level("ELSE", "address differs"),
+            ],
+        },
     ]
 
 
@@ -269,20 +389,27 @@ def train(people: int = 10_000, seed: int = SEED, out: Path | None = MODEL) -> d
     rows = [_row(a.record) for a in population(people, seed)]
     con = duckdb.connect()
     con.execute("SET threads TO 1")  # sampling and EM in one order: the same model every time
-    settings = {"link_type": "dedupe_only", "unique_id_column_name": "record_id",
-                "comparisons": comparisons(), "blocking_rules_to_generate_predictions": _prediction_rules(),
-                "retain_intermediate_calculation_columns": True, "retain_matching_columns": False}
+    settings = {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "record_id",
+        "comparisons": comparisons(),
+        "blocking_rules_to_generate_predictions": _prediction_rules(),
+        "retain_intermediate_calculation_columns": True,
+        "retain_matching_columns": False,
+    }
     db = DuckDBAPI(connection=con)
     linker = Linker(db.register(pa.Table.from_pylist(rows)), settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("nhs_number"), block_on("given_name", "family_name", "date_of_birth", "postcode")], recall=0.8)
+        [block_on("nhs_number"), block_on("given_name", "family_name", "date_of_birth", "postcode")], recall=0.8
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
     # EM blocks chosen so that neither admits household members as matches (siblings share a surname and an
     # address, twins a date of birth too): the same NHS number (all but the NHS number's own levels), then the same
     # date of birth and forename (the NHS number's levels, with surname and address again).
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("nhs_number"), record_sample_proportion=1.0)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth", "given_name"),
-                                                                       record_sample_proportion=1.0)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("date_of_birth", "given_name"), record_sample_proportion=1.0
+    )
     model = _rounded(linker.misc.save_model_to_json())
     model.pop("linker_uid", None)  # random per run: the retrained file is byte-identical without it
     if out is not None:
@@ -309,25 +436,33 @@ _FORENAME_SAME = 4  # a known alias or better
 
 
 def _certain_sql() -> str:
-    return (f"(gamma_nhs_number = 1 or (match_probability >= {CERTAIN} and gamma_given_name not in "
-            f"({', '.join(map(str, _FORENAME_DIFFERS))}) and (gamma_date_of_birth != -1 or gamma_given_name >= {_FORENAME_SAME})))")
+    return (
+        f"(gamma_nhs_number = 1 or (match_probability >= {CERTAIN} and gamma_given_name not in "
+        f"({', '.join(map(str, _FORENAME_DIFFERS))}) and (gamma_date_of_birth != -1 or gamma_given_name >= {_FORENAME_SAME})))"
+    )
 
 
 def _certain(row: dict, nhs_agrees: bool) -> bool:
     forename, born = row.get("gamma_given_name"), row.get("gamma_date_of_birth")
-    return nhs_agrees or (float(row["match_probability"]) >= CERTAIN and forename not in _FORENAME_DIFFERS
-                          and (born != -1 or (forename is not None and forename >= _FORENAME_SAME)))
+    return nhs_agrees or (
+        float(row["match_probability"]) >= CERTAIN
+        and forename not in _FORENAME_DIFFERS
+        and (born != -1 or (forename is not None and forename >= _FORENAME_SAME))
+    )
 
 
 # --- scoring ---------------------------------------------------------------------------------------------------
+
 
 class PersonLinker:
     def __init__(self, model: Path = MODEL):
         self.settings = json.loads(model.read_text())
         self._lock = threading.Lock()  # one DuckDB connection, used by one thread at a time
         self._db = DuckDBAPI(connection=duckdb.connect())
-        self._labels = {c["output_column_name"]: [lv["label_for_charts"] for lv in c["comparison_levels"]]
-                        for c in self.settings["comparisons"]}
+        self._labels = {
+            c["output_column_name"]: [lv["label_for_charts"] for lv in c["comparison_levels"]]
+            for c in self.settings["comparisons"]
+        }
         self._cache_key = f"mash-person-links-{id(self)}"
         nhs = next(c for c in self.settings["comparisons"] if c["output_column_name"] == "nhs_number")
         agrees = next(lv for lv in nhs["comparison_levels"] if lv.get("label_for_charts") == "NHS number agrees")
@@ -343,12 +478,16 @@ class PersonLinker:
         out: list[list[Link]] = [[] for _ in asked]
         left, right, pools = [], {}, {}
         for i, (record, candidates) in enumerate(asked):
-            pool = {c.record_id: c for c in candidates
-                    if not (record.nhs_number and c.nhs_number and record.nhs_number != c.nhs_number)}
+            pool = {
+                c.record_id: c
+                for c in candidates
+                if not (record.nhs_number and c.nhs_number and record.nhs_number != c.nhs_number)
+            }
             same = [c for c in pool.values() if record.nhs_number and c.nhs_number == record.nhs_number]
             if same:  # the strong identifier: certain, whatever else differs, and nothing else is asked
-                out[i] = [Link(c.record_id, 1.0, self._nhs_weight, True, (("NHS number agrees", self._nhs_weight),))
-                          for c in same]
+                out[i] = [
+                    Link(c.record_id, 1.0, self._nhs_weight, True, (("NHS number agrees", self._nhs_weight),)) for c in same
+                ]
                 continue
             if pool:
                 row = dict(_row(record))
@@ -359,8 +498,9 @@ class PersonLinker:
         if not left:
             return out
         with self._lock:
-            scored = compare_records(left, [_row(c) for c in right.values()], self.settings, self._db,
-                                     sql_cache_key=self._cache_key + f"-{len(left)}x").as_record_list()
+            scored = compare_records(
+                left, [_row(c) for c in right.values()], self.settings, self._db, sql_cache_key=self._cache_key + f"-{len(left)}x"
+            ).as_record_list()
         for row in scored:
             i, pool = pools[str(row["record_id_l"])]
             other = pool.get(str(row["record_id_r"]))
@@ -369,7 +509,9 @@ class PersonLinker:
             probability = float(row["match_probability"])
             if probability < POSSIBLE:
                 continue
-            out[i].append(Link(other.record_id, probability, float(row["match_weight"]), _certain(row, False), self._explain(row)))
+            out[i].append(
+                Link(other.record_id, probability, float(row["match_weight"]), _certain(row, False), self._explain(row))
+            )
         return [sorted(links, key=lambda lk: (not lk.certain, -lk.probability)) for links in out]
 
     def _explain(self, row: dict) -> tuple[tuple[str, float], ...]:

@@ -25,12 +25,20 @@ from .suppression import SUPPRESSED  # noqa: E402
 PALETTE = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 TEXT = "#0b0c0c"
 
-plt.rcParams.update({
-    "svg.fonttype": "none",  # text stays text: selectable, searchable, read by screen readers
-    "svg.hashsalt": "mash-report",  # stable ids, so the same figures give the same file
-    "font.family": "sans-serif", "font.size": 10, "axes.edgecolor": "#b1b4b6", "axes.labelcolor": TEXT,
-    "xtick.color": TEXT, "ytick.color": TEXT, "axes.spines.top": False, "axes.spines.right": False,
-})
+plt.rcParams.update(
+    {
+        "svg.fonttype": "none",  # text stays text: selectable, searchable, read by screen readers
+        "svg.hashsalt": "mash-report",  # stable ids, so the same figures give the same file
+        "font.family": "sans-serif",
+        "font.size": 10,
+        "axes.edgecolor": "#b1b4b6",
+        "axes.labelcolor": TEXT,
+        "xtick.color": TEXT,
+        "ytick.color": TEXT,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 
 
 def write_report(figures: Figures, out_dir: Path | str) -> Path:
@@ -54,7 +62,11 @@ def table_csv(t: Table) -> str:
 
 def table_grid(t: Table) -> list[list[str]]:
     """The table as published, header first: the same strings in the CSV and the HTML."""
-    header = [t.row_label, *t.columns] + (["total"] if t.row_totals is not None else []) + ([t.rate_label] if t.rates is not None else [])
+    header = (
+        [t.row_label, *t.columns]
+        + (["total"] if t.row_totals is not None else [])
+        + ([t.rate_label] if t.rates is not None else [])
+    )
     rows = [header]
     for i, label in enumerate(t.rows):
         row = [label, *(_fmt(v) for v in t.cells[i])]
@@ -92,16 +104,20 @@ def _num(v) -> float | None:
 
 # -- charts ---------------------------------------------------------------------------------------------------------
 
+
 def _svg(fig, title: str, desc: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})  # the same figures, the same file
     plt.close(fig)
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inline in the HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: the SVG is inline in the HTML
     head_end = svg.index(">") + 1
     tid = f"chart{zlib.crc32(title.encode()):08x}"
-    return (svg[:head_end].replace("<svg", f'<svg role="img" aria-labelledby="{tid} {tid}d"', 1)
-            + f'<title id="{tid}">{html.escape(title)}</title><desc id="{tid}d">{html.escape(desc)}</desc>' + svg[head_end:])
+    return (
+        svg[:head_end].replace("<svg", f'<svg role="img" aria-labelledby="{tid} {tid}d"', 1)
+        + f'<title id="{tid}">{html.escape(title)}</title><desc id="{tid}d">{html.escape(desc)}</desc>'
+        + svg[head_end:]
+    )
 
 
 def _hbar(labels: list[str], values: list, xlabel: str, percent: bool = False, colour: str = PALETTE[0]):
@@ -112,7 +128,14 @@ def _hbar(labels: list[str], values: list, xlabel: str, percent: bool = False, c
     ax.set_yticks(list(ys), [lab for lab, _ in pairs])
     top = max([v or 0 for _, v in pairs] + [1])
     for y, (_, v) in zip(ys, pairs):
-        ax.text((v or 0) + top * 0.01, y, "c" if v is None else (f"{v:.1f}%" if percent else f"{v:,.0f}"), va="center", fontsize=9, color=TEXT)
+        ax.text(
+            (v or 0) + top * 0.01,
+            y,
+            "c" if v is None else (f"{v:.1f}%" if percent else f"{v:,.0f}"),
+            va="center",
+            fontsize=9,
+            color=TEXT,
+        )
     ax.set_xlabel(xlabel)
     ax.set_xlim(0, top * 1.15)
     return fig
@@ -136,9 +159,12 @@ def _chart_monthly_contacts(f: Figures) -> tuple[str, str]:
     ax.set_ylabel("contacts")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
-    desc = (f"Bar chart of contacts received each month, {t.rows[0]} to {t.rows[-1]}, {_count(t.total)} in all. "
-            + _describe_top(t.rows, t.row_totals, "", 1).replace("Largest", "Most") + " A line shows contacts from schools, "
-            "which fall in the school holidays.")
+    desc = (
+        f"Bar chart of contacts received each month, {t.rows[0]} to {t.rows[-1]}, {_count(t.total)} in all. "
+        + _describe_top(t.rows, t.row_totals, "", 1).replace("Largest", "Most")
+        + " A line shows contacts from schools, "
+        "which fall in the school holidays."
+    )
     return _svg(fig, "Contacts received each month", desc), desc
 
 
@@ -171,16 +197,22 @@ def _chart_levels_outcomes(f: Figures) -> tuple[str, str]:
         ax.set_xlabel("contacts")
     a.set_title("level of need", fontsize=10, loc="left")
     b.set_title("outcome", fontsize=10, loc="left")
-    desc = ("Two horizontal bar charts: contacts by the level of need decided, and by outcome. "
-            + _describe_top(lv.rows, [r[0] for r in lv.cells], "") + " " + _describe_top(oc.rows, [r[0] for r in oc.cells], ""))
+    desc = (
+        "Two horizontal bar charts: contacts by the level of need decided, and by outcome. "
+        + _describe_top(lv.rows, [r[0] for r in lv.cells], "")
+        + " "
+        + _describe_top(oc.rows, [r[0] for r in oc.cells], "")
+    )
     return _svg(fig, "Levels of need and outcomes", desc), desc
 
 
 def _chart_conversion(f: Figures) -> tuple[str, str]:
     t = f.table("contacts_that_became_referrals")
     fig = _hbar(t.rows, t.rates, "% of contacts that became referrals", percent=True, colour=PALETTE[2])
-    desc = (f"Horizontal bar chart of the share of each source's contacts that became referrals to children's social "
-            f"care; {_fmt(t.total_rate)}% overall. " + _describe_top(t.rows, t.rates, "%"))
+    desc = (
+        f"Horizontal bar chart of the share of each source's contacts that became referrals to children's social "
+        f"care; {_fmt(t.total_rate)}% overall. " + _describe_top(t.rows, t.rates, "%")
+    )
     return _svg(fig, "Contacts that became referrals, by source", desc), desc
 
 
@@ -196,14 +228,18 @@ def _chart_timeliness(f: Figures) -> tuple[str, str]:
     width = 0.8 / len(rags)
     for k, rag in enumerate(rags):
         vals = [next((_num(r.rates[i]) for i, row in enumerate(r.rows) if row == f"{desk}, {rag}"), None) for desk in desks]
-        b.bar([x + k * width for x in range(len(desks))], [v or 0 for v in vals], width, color=PALETTE[k % len(PALETTE)], label=rag)
+        b.bar(
+            [x + k * width for x in range(len(desks))], [v or 0 for v in vals], width, color=PALETTE[k % len(PALETTE)], label=rag
+        )
     b.set_xticks([x + width * 1.5 for x in range(len(desks))], [d.replace(" ", "\n", 1) for d in desks])
     b.set_ylim(0, 100)
     b.set_ylabel("% of returns within the RAG deadline")
     b.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, title="RAG rating", title_fontsize=8)
-    desc = (f"Left, a line chart of the share of contacts decided within one working day by month received, "
-            f"{_fmt(d.total_rate)}% over the period. Right, grouped bars of the share of each desk's returns within the "
-            f"deadline for the referral's RAG rating, {_fmt(r.total_rate)}% over all. " + _describe_top(r.rows, r.rates, "%"))
+    desc = (
+        f"Left, a line chart of the share of contacts decided within one working day by month received, "
+        f"{_fmt(d.total_rate)}% over the period. Right, grouped bars of the share of each desk's returns within the "
+        f"deadline for the referral's RAG rating, {_fmt(r.total_rate)}% over all. " + _describe_top(r.rows, r.rates, "%")
+    )
     return _svg(fig, "Timeliness against the deadlines", desc), desc
 
 
@@ -214,8 +250,10 @@ def _chart_re_referrals(f: Figures) -> tuple[str, str]:
     ax.set_ylabel("re-referral rate %")
     ax.set_ylim(0, max([_num(v) or 0 for v in t.rates] + [10]) * 1.25)
     ax.tick_params(axis="x", rotation=45)
-    desc = (f"Line chart of the re-referral rate by month: referrals of children referred in the previous 12 months, "
-            f"{_fmt(t.total_rate)}% over the period (the look-back is the hub's own history, so early months read low).")
+    desc = (
+        f"Line chart of the re-referral rate by month: referrals of children referred in the previous 12 months, "
+        f"{_fmt(t.total_rate)}% over the period (the look-back is the hub's own history, so early months read low)."
+    )
     return _svg(fig, "Re-referrals within 12 months", desc), desc
 
 
@@ -224,7 +262,9 @@ def _chart_findings(f: Figures) -> tuple[str, str] | None:
     if not t.rows:
         return None
     fig = _hbar(t.rows, t.row_totals, "findings raised", colour=PALETTE[3])
-    desc = "Horizontal bar chart of repeat-concern findings raised by the hub's research, by kind. " + _describe_top(t.rows, t.row_totals, "")
+    desc = "Horizontal bar chart of repeat-concern findings raised by the hub's research, by kind. " + _describe_top(
+        t.rows, t.row_totals, ""
+    )
     return _svg(fig, "Repeat-concern findings", desc), desc
 
 
@@ -260,17 +300,21 @@ details summary{cursor:pointer;color:#1d70b8;text-decoration:underline}
 
 
 def render_html(f: Figures) -> str:
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MASH commissioning and oversight report, "
-             f"{f.period_start} to {f.period_end}</title><meta name=\"viewport\" content=\"width=device-width\"><style>{CSS}</style></head><body>",
-             f"<header><h1>Multi-Agency Safeguarding Hub: commissioning and oversight</h1>"
-             f"<p>Contacts received {html.escape(f.period_start)} to {html.escape(f.period_end)}. Aggregates only; small numbers suppressed (c).</p></header><main>",
-             '<h2 id="summary">Summary</h2><div class="headline">']
+    parts = [
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>MASH commissioning and oversight report, '
+        f'{f.period_start} to {f.period_end}</title><meta name="viewport" content="width=device-width"><style>{CSS}</style></head><body>',
+        f"<header><h1>Multi-Agency Safeguarding Hub: commissioning and oversight</h1>"
+        f"<p>Contacts received {html.escape(f.period_start)} to {html.escape(f.period_end)}. Aggregates only; small numbers suppressed (c).</p></header><main>",
+        '<h2 id="summary">Summary</h2><div class="headline">',
+    ]
     for h in f.headline:
         value = _fmt(h.value) + ("%" if h.unit == "%" and h.value not in (SUPPRESSED, None) else "")
         if h.unit == "count" and isinstance(h.value, int):
             value = f"{h.value:,}"
-        parts.append(f'<div class="card"><span class="l">{html.escape(h.label)}</span><span class="n">{html.escape(value)}</span>'
-                     f'<span class="d">{html.escape(h.detail)}</span></div>')
+        parts.append(
+            f'<div class="card"><span class="l">{html.escape(h.label)}</span><span class="n">{html.escape(value)}</span>'
+            f'<span class="d">{html.escape(h.detail)}</span></div>'
+        )
     parts.append("</div>")
     for t in f.tables:
         parts.append(f'<section id="{t.name}"><h2>{html.escape(t.title)}</h2>')
@@ -282,11 +326,15 @@ def render_html(f: Figures) -> str:
         if t.note:
             parts.append(f'<p class="note">{html.escape(t.note)}</p>')
         big = len(t.rows) > 30
-        parts.append(f"<details{'' if big else ' open'}><summary>Table: {html.escape(t.title)} ({html.escape(t.unit)}; "
-                     f"<a href=\"{t.name}.csv\">{t.name}.csv</a>)</summary>{_table_html(t)}</details></section>")
-    parts.append('<section><h2>Notes</h2><ul>' + "".join(f"<li>{html.escape(n)}</li>" for n in f.notes) + "</ul>"
-                 f'<p class="note">Generated {html.escape(f.generated_at)}. Charts drawn with matplotlib {matplotlib.__version__}.</p>'
-                 "</section></main></body></html>")
+        parts.append(
+            f"<details{'' if big else ' open'}><summary>Table: {html.escape(t.title)} ({html.escape(t.unit)}; "
+            f'<a href="{t.name}.csv">{t.name}.csv</a>)</summary>{_table_html(t)}</details></section>'
+        )
+    parts.append(
+        "<section><h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in f.notes) + "</ul>"
+        f'<p class="note">Generated {html.escape(f.generated_at)}. Charts drawn with matplotlib {matplotlib.__version__}.</p>'
+        "</section></main></body></html>"
+    )
     return "".join(parts)
 
 
@@ -297,5 +345,5 @@ def _table_html(t: Table) -> str:
     for i, row in enumerate(grid[1:]):
         total = t.column_totals is not None and i == len(grid) - 2
         cells = f'<th scope="row">{html.escape(row[0])}</th>' + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:])
-        body.append(("<tr class=\"total\">" if total else "<tr>") + cells + "</tr>")
+        body.append(('<tr class="total">' if total else "<tr>") + cells + "</tr>")
     return f'<table data-table="{t.name}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

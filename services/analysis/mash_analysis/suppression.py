@@ -61,8 +61,9 @@ def grid(rows: Iterable[Key], columns: Iterable[Key], cell, row_total=None, colu
     return sums
 
 
-def suppress(counts: Mapping[Key, int], sums: Iterable[Sum], unpublished: Iterable[Key] = (),
-             keep: Callable[[Key], int] | None = None) -> dict[Key, Published]:
+def suppress(
+    counts: Mapping[Key, int], sums: Iterable[Sum], unpublished: Iterable[Key] = (), keep: Callable[[Key], int] | None = None
+) -> dict[Key, Published]:
     """Every count as it may be published: the number, or "c".
 
     `unpublished`: counts that take part in the relations but are never shown (the reader does not know them).

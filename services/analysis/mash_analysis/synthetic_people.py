@@ -21,14 +21,14 @@ from .linkage import NICKNAMES, PersonRecord
 # usually do, so about a third do.
 RATES = {
     "nhs_missing": 0.65,
-    "nickname": 0.12,       # of those whose forename has a common nickname
+    "nickname": 0.12,  # of those whose forename has a common nickname
     "forename_typo": 0.07,
     "surname_typo": 0.07,
-    "old_address": 0.15,    # of those who moved house: the referrer knows the previous address
+    "old_address": 0.15,  # of those who moved house: the referrer knows the previous address
     "address_missing": 0.08,
     "dob_missing": 0.06,
     "dob_transposed": 0.04,  # day and month swapped (only when both are 12 or under and differ)
-    "dob_typo": 0.03,       # one of day, month or year wrong
+    "dob_typo": 0.03,  # one of day, month or year wrong
 }
 CORRUPTIONS = tuple(RATES)
 APPEARANCES = (1, 2, 3, 4)
@@ -42,8 +42,8 @@ class Person:
     family_name: str
     date_of_birth: date
     nhs_number: str
-    address: tuple[str, str]            # (line1, postcode) now
-    previous: tuple[str, str] | None     # before they moved, if they did
+    address: tuple[str, str]  # (line1, postcode) now
+    previous: tuple[str, str] | None  # before they moved, if they did
     household: str
     twin: bool = False
 
@@ -51,7 +51,7 @@ class Person:
 @dataclass(frozen=True)
 class Appearance:
     record: PersonRecord
-    person_id: str                        # the truth
+    person_id: str  # the truth
     household: str
     corruptions: tuple[str, ...] = field(default=())
 
@@ -74,13 +74,13 @@ def typo(rng: random.Random, word: str) -> str:
     i = rng.randrange(1, len(word) - 1) if rng.random() < 0.9 else 0
     kind = rng.choice(("drop", "double", "swap", "replace"))
     if kind == "drop":
-        return word[:i] + word[i + 1:]
+        return word[:i] + word[i + 1 :]
     if kind == "double":
         return word[:i] + word[i] + word[i:]
     if kind == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     letter = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != word[i].lower()])
-    return word[:i] + (letter.upper() if i == 0 else letter) + word[i + 1:]
+    return word[:i] + (letter.upper() if i == 0 else letter) + word[i + 1 :]
 
 
 def _born(rng: random.Random, start: int, end: int) -> date:
@@ -191,8 +191,15 @@ def appearances(person: Person, rng: random.Random, start: int) -> Iterator[Appe
             else:
                 born = born.replace(year=born.year + rng.choice((-1, 1)), day=min(born.day, 28))
             done.append("dob_typo")
-        record = PersonRecord(record_id=f"R{start + k:07d}", given_name=given, family_name=family, date_of_birth=born,
-                              nhs_number=nhs, postcode=postcode, address_line1=line1)
+        record = PersonRecord(
+            record_id=f"R{start + k:07d}",
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            nhs_number=nhs,
+            postcode=postcode,
+            address_line1=line1,
+        )
         yield Appearance(record, person.person_id, person.household, tuple(done))
 
 

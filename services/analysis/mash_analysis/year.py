@@ -37,41 +37,131 @@ from .harm import Contact, HarmRules, Person, contact_source, evaluate
 
 # Source mix (share of contacts) after the CIN census's sources of referral, in the hub's terms.
 SOURCE_MIX = {
-    "police": 0.30, "education": 0.20, "health": 0.15, "childrens_social_care": 0.05, "early_help": 0.05,
-    "adult_social_care": 0.02, "housing": 0.02, "probation": 0.03, "other": 0.05,
-    "family_member": 0.06, "member_of_public": 0.04, "self": 0.03,
+    "police": 0.30,
+    "education": 0.20,
+    "health": 0.15,
+    "childrens_social_care": 0.05,
+    "early_help": 0.05,
+    "adult_social_care": 0.02,
+    "housing": 0.02,
+    "probation": 0.03,
+    "other": 0.05,
+    "family_member": 0.06,
+    "member_of_public": 0.04,
+    "self": 0.03,
 }
-PROFESSIONAL = {"police", "education", "health", "childrens_social_care", "early_help", "adult_social_care", "housing", "probation", "other"}
+PROFESSIONAL = {
+    "police",
+    "education",
+    "health",
+    "childrens_social_care",
+    "early_help",
+    "adult_social_care",
+    "housing",
+    "probation",
+    "other",
+}
 # What each source tends to report (weights); a second concern is added to about one contact in five.
 CONCERNS = {
-    "police": {"domestic_abuse": 50, "missing": 14, "physical_abuse": 8, "child_criminal_exploitation": 6,
-               "child_sexual_exploitation": 3, "neglect": 8, "emotional_abuse": 4, "parental_substance_misuse": 4, "sexual_abuse": 3},
-    "education": {"neglect": 25, "emotional_abuse": 18, "physical_abuse": 10, "self_harm": 12, "domestic_abuse": 10,
-                  "parental_mental_health": 8, "young_carer": 5, "sexual_abuse": 4, "radicalisation": 2, "child_criminal_exploitation": 3,
-                  "allegation_against_staff": 3},
-    "health": {"neglect": 22, "parental_mental_health": 20, "parental_substance_misuse": 15, "self_harm": 14, "domestic_abuse": 12,
-               "physical_abuse": 8, "fabricated_illness": 1, "fgm": 1, "sexual_abuse": 3, "emotional_abuse": 4},
-    "childrens_social_care": {"neglect": 30, "domestic_abuse": 20, "emotional_abuse": 15, "physical_abuse": 10, "parental_substance_misuse": 10,
-                              "child_sexual_exploitation": 5, "missing": 5, "sexual_abuse": 5},
-    "early_help": {"neglect": 35, "emotional_abuse": 20, "parental_mental_health": 15, "domestic_abuse": 15, "young_carer": 10, "other": 5},
+    "police": {
+        "domestic_abuse": 50,
+        "missing": 14,
+        "physical_abuse": 8,
+        "child_criminal_exploitation": 6,
+        "child_sexual_exploitation": 3,
+        "neglect": 8,
+        "emotional_abuse": 4,
+        "parental_substance_misuse": 4,
+        "sexual_abuse": 3,
+    },
+    "education": {
+        "neglect": 25,
+        "emotional_abuse": 18,
+        "physical_abuse": 10,
+        "self_harm": 12,
+        "domestic_abuse": 10,
+        "parental_mental_health": 8,
+        "young_carer": 5,
+        "sexual_abuse": 4,
+        "radicalisation": 2,
+        "child_criminal_exploitation": 3,
+        "allegation_against_staff": 3,
+    },
+    "health": {
+        "neglect": 22,
+        "parental_mental_health": 20,
+        "parental_substance_misuse": 15,
+        "self_harm": 14,
+        "domestic_abuse": 12,
+        "physical_abuse": 8,
+        "fabricated_illness": 1,
+        "fgm": 1,
+        "sexual_abuse": 3,
+        "emotional_abuse": 4,
+    },
+    "childrens_social_care": {
+        "neglect": 30,
+        "domestic_abuse": 20,
+        "emotional_abuse": 15,
+        "physical_abuse": 10,
+        "parental_substance_misuse": 10,
+        "child_sexual_exploitation": 5,
+        "missing": 5,
+        "sexual_abuse": 5,
+    },
+    "early_help": {
+        "neglect": 35,
+        "emotional_abuse": 20,
+        "parental_mental_health": 15,
+        "domestic_abuse": 15,
+        "young_carer": 10,
+        "other": 5,
+    },
     "adult_social_care": {"parental_mental_health": 40, "parental_substance_misuse": 30, "neglect": 20, "young_carer": 10},
     "housing": {"neglect": 50, "domestic_abuse": 25, "parental_substance_misuse": 15, "other": 10},
     "probation": {"domestic_abuse": 50, "sexual_abuse": 15, "parental_substance_misuse": 20, "other": 15},
-    "other": {"neglect": 30, "emotional_abuse": 20, "physical_abuse": 15, "other": 20, "forced_marriage": 2, "honour_based_abuse": 2,
-              "trafficking": 1, "radicalisation": 5, "allegation_against_staff": 5},
-    "family_member": {"neglect": 35, "emotional_abuse": 25, "domestic_abuse": 15, "parental_substance_misuse": 15, "physical_abuse": 10},
+    "other": {
+        "neglect": 30,
+        "emotional_abuse": 20,
+        "physical_abuse": 15,
+        "other": 20,
+        "forced_marriage": 2,
+        "honour_based_abuse": 2,
+        "trafficking": 1,
+        "radicalisation": 5,
+        "allegation_against_staff": 5,
+    },
+    "family_member": {
+        "neglect": 35,
+        "emotional_abuse": 25,
+        "domestic_abuse": 15,
+        "parental_substance_misuse": 15,
+        "physical_abuse": 10,
+    },
     "member_of_public": {"neglect": 45, "physical_abuse": 15, "domestic_abuse": 20, "emotional_abuse": 20},
     "self": {"emotional_abuse": 30, "physical_abuse": 20, "sexual_abuse": 10, "self_harm": 25, "domestic_abuse": 15},
 }
 DESKS = ("police", "health", "childrens_social_care", "education")
-LATE = {"police": 0.05, "health": 0.11, "childrens_social_care": 0.04, "education": 0.14}  # share of returns after the deadline (Red: half)
+LATE = {
+    "police": 0.05,
+    "health": 0.11,
+    "childrens_social_care": 0.04,
+    "education": 0.14,
+}  # share of returns after the deadline (Red: half)
 
 
 def school_holiday(day: date) -> bool:
     """English state-school holidays, approximately (they vary by area): summer, Christmas, Easter and half terms."""
     md = (day.month, day.day)
-    return ((7, 22) <= md <= (9, 3) or md >= (12, 20) or md <= (1, 3) or (4, 3) <= md <= (4, 19)
-            or (10, 25) <= md <= (11, 2) or (2, 14) <= md <= (2, 22) or (5, 24) <= md <= (6, 1))
+    return (
+        (7, 22) <= md <= (9, 3)
+        or md >= (12, 20)
+        or md <= (1, 3)
+        or (4, 3) <= md <= (4, 19)
+        or (10, 25) <= md <= (11, 2)
+        or (2, 14) <= md <= (2, 22)
+        or (5, 24) <= md <= (6, 1)
+    )
 
 
 def _term_weight(day: date) -> float:
@@ -120,8 +210,9 @@ class _People:
         return h
 
 
-def synthetic_year(notifications: int = 10_000, seed: int = 7, start: date = date(2025, 4, 1),
-                   model: ThresholdModel | None = None) -> list[ContactRow]:
+def synthetic_year(
+    notifications: int = 10_000, seed: int = 7, start: date = date(2025, 4, 1), model: ThresholdModel | None = None
+) -> list[ContactRow]:
     """A year of contacts from `start` (a financial year by default, like the CIN census)."""
     rng = random.Random(seed)
     model = model or load_model("default")
@@ -155,19 +246,37 @@ def with_findings(rows: list[ContactRow], rules: HarmRules) -> list[ContactRow]:
     out = []
     for r in sorted(rows, key=lambda r: r.received_at):
         for child in r.children:
-            seen[child].append(Contact(referral_id=r.referral_id, received_at=r.received_at, source=contact_source(r.referrer_kind, r.referrer_agency),
-                                       categories=frozenset(r.categories), rag=r.rag, role="child", household=None,
-                                       level=r.level, outcome=r.outcome))
-        people = [Person(child, f"child {n}", "child", tuple(seen[child]),
-                         tuple((other, tuple(seen[other])) for other in r.children if other != child))
-                  for n, child in enumerate(r.children, 1)]
+            seen[child].append(
+                Contact(
+                    referral_id=r.referral_id,
+                    received_at=r.received_at,
+                    source=contact_source(r.referrer_kind, r.referrer_agency),
+                    categories=frozenset(r.categories),
+                    rag=r.rag,
+                    role="child",
+                    household=None,
+                    level=r.level,
+                    outcome=r.outcome,
+                )
+            )
+        people = [
+            Person(
+                child,
+                f"child {n}",
+                "child",
+                tuple(seen[child]),
+                tuple((other, tuple(seen[other])) for other in r.children if other != child),
+            )
+            for n, child in enumerate(r.children, 1)
+        ]
         found = evaluate(rules, people, r.received_at)
         out.append(dataclasses.replace(r, findings=tuple(sorted({f.finding for f in found}))))
     return out
 
 
-def _contact(i: int, day: date, source: str, rng: random.Random, people: _People, model: ThresholdModel,
-             cal: _Calendar, now: datetime) -> ContactRow:
+def _contact(
+    i: int, day: date, source: str, rng: random.Random, people: _People, model: ThresholdModel, cal: _Calendar, now: datetime
+) -> ContactRow:
     concerns = CONCERNS[source]
     first = rng.choices(list(concerns), list(concerns.values()))[0]
     categories = [first]
@@ -192,7 +301,11 @@ def _contact(i: int, day: date, source: str, rng: random.Random, people: _People
         allowance = model.timescales.return_hours[notification.rag]  # working hours, or clock hours for Red
         late = rng.random() < LATE[desk] * (0.5 if notification.rag is RagRating.RED else 1)
         spent = allowance * (rng.uniform(1.05, 2.5) if late else rng.betavariate(2, 3))
-        at = received + timedelta(hours=spent) if notification.rag in model.timescales.around_the_clock else cal.add_working_hours(received, spent)
+        at = (
+            received + timedelta(hours=spent)
+            if notification.rag in model.timescales.around_the_clock
+            else cal.add_working_hours(received, spent)
+        )
         due_by[desk] = due
         if at <= now:
             returns.append((desk, due, at))
@@ -206,11 +319,17 @@ def _contact(i: int, day: date, source: str, rng: random.Random, people: _People
         decided = cal.add_working_hours(decided, rng.uniform(2, 12))
     settled = decided <= now and len(returns) == len(DESKS)
     return ContactRow(
-        referral_id=notification.referral_id, received_at=received, referrer_kind=notification.referrer.kind.value,
+        referral_id=notification.referral_id,
+        received_at=received,
+        referrer_kind=notification.referrer.kind.value,
         referrer_agency=notification.referrer.agency.value if notification.referrer.agency else None,
-        categories=tuple(categories), rag=notification.rag.value,
-        level=int(rec.level) if settled else None, outcome=rec.outcome.value if settled else None,
-        decided_at=decided if settled else None, decision_due_by=decision_due, returns=tuple(returns),
+        categories=tuple(categories),
+        rag=notification.rag.value,
+        level=int(rec.level) if settled else None,
+        outcome=rec.outcome.value if settled else None,
+        decided_at=decided if settled else None,
+        decision_due_by=decision_due,
+        returns=tuple(returns),
         children=() if adult_only else tuple(pid for pid, _ in chosen) + ((f"U{i:07d}",) if unborn else ()),
         findings=(),
     )
@@ -224,31 +343,64 @@ def _returns_due(cal: WorkingCalendar, model: ThresholdModel, received: datetime
     return cal.add_working_hours(received, hours)
 
 
-def _notification(i: int, received: datetime, source: str, categories: list[str], chosen, unborn: bool, adult_only: bool,
-                  rng: random.Random, model: ThresholdModel) -> Notification:
+def _notification(
+    i: int,
+    received: datetime,
+    source: str,
+    categories: list[str],
+    chosen,
+    unborn: bool,
+    adult_only: bool,
+    rng: random.Random,
+    model: ThresholdModel,
+) -> Notification:
     professional = source in PROFESSIONAL
-    referrer = {"kind": "professional" if professional else source, "agency": source if professional else None,
-                "name": "Synthetic referrer", "phone": "01632 960000"}
+    referrer = {
+        "kind": "professional" if professional else source,
+        "agency": source if professional else None,
+        "name": "Synthetic referrer",
+        "phone": "01632 960000",
+    }
     family = f"Household{i}"
     if adult_only:
         subjects = [{"subject_ref": "a1", "role": "adult_at_risk", "family_name": family, "date_of_birth": date(1950, 1, 1)}]
     else:
-        subjects = [{"subject_ref": f"c{j}", "role": "child", "family_name": family, "date_of_birth": dob}
-                    for j, (_, dob) in enumerate(chosen)]
+        subjects = [
+            {"subject_ref": f"c{j}", "role": "child", "family_name": family, "date_of_birth": dob}
+            for j, (_, dob) in enumerate(chosen)
+        ]
         if unborn:
-            subjects.append({"subject_ref": "u1", "role": "unborn_child", "family_name": family,
-                             "expected_date_of_birth": received.date() + timedelta(days=rng.randrange(20, 200))})
+            subjects.append(
+                {
+                    "subject_ref": "u1",
+                    "role": "unborn_child",
+                    "family_name": family,
+                    "expected_date_of_birth": received.date() + timedelta(days=rng.randrange(20, 200)),
+                }
+            )
     consent = rng.choices((ConsentStatus.GIVEN, ConsentStatus.NOT_SOUGHT, ConsentStatus.REFUSED), (60, 25, 15))[0]
     protective = rng.sample(list(ProtectiveFactor), k=rng.choices((0, 1, 2), (70, 22, 8))[0])
     submission = {
-        "submission_id": f"SYN-{i}", "submitted_at": received, "referrer": referrer, "subjects": subjects,
-        "concern": {"categories": categories, "description": "Synthetic contact for the commissioning report.",
-                    "immediate_danger": rng.random() < (0.05 if source == "police" else 0.01),
-                    "protective_factors": [p.value for p in protective]},
+        "submission_id": f"SYN-{i}",
+        "submitted_at": received,
+        "referrer": referrer,
+        "subjects": subjects,
+        "concern": {
+            "categories": categories,
+            "description": "Synthetic contact for the commissioning report.",
+            "immediate_danger": rng.random() < (0.05 if source == "police" else 0.01),
+            "protective_factors": [p.value for p in protective],
+        },
         "consent": {"status": consent.value, "reason": None if consent is ConsentStatus.GIVEN else "synthetic"},
     }
     screened = model.screen(NotificationSubmission.model_validate(submission), received.date())
-    return Notification.model_validate(submission | {
-        "message_id": uuid.UUID(int=rng.getrandbits(128)), "referral_id": f"REF-{rng.getrandbits(48):012X}",
-        "received_at": received, "rag": screened.rag, "statutory_footing": screened.footing})
-
+    return Notification.model_validate(
+        submission
+        | {
+            "message_id": uuid.UUID(int=rng.getrandbits(128)),
+            "referral_id": f"REF-{rng.getrandbits(48):012X}",
+            "received_at": received,
+            "rag": screened.rag,
+            "statutory_footing": screened.footing,
+        }
+    )

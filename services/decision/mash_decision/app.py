@@ -6,12 +6,13 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import Agency, Contribution, Notification, RagRating, ThresholdLevel
+from mash_contracts.threshold import ThresholdModel, load_model
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import serve, standard_routes
+from mash_runtime.http import manager_token, serve, standard_routes
 from mash_runtime.identity import expected
 from mash_runtime.service import configure_logging, in_background, make_app
 from mash_runtime.service import main as service_main
@@ -19,9 +20,7 @@ from mash_runtime.settings import KafkaSettings
 from mash_runtime.store import Database, OutboxRelay
 
 from . import assembly, http, metrics
-from mash_runtime.http import manager_token
 from .handlers import DecisionHandlers
-from mash_contracts.threshold import ThresholdModel, load_model
 from .settings import DecisionSettings
 
 SERVICE = "decision"
@@ -34,8 +33,12 @@ def threshold_model(settings: DecisionSettings) -> ThresholdModel:
         model = dataclasses.replace(model, auto_confirm_levels=frozenset(ThresholdLevel(x) for x in settings.auto_confirm_levels))
     if settings.timescales:
         t = dict(settings.timescales)
-        changes = {"return_hours": {**model.timescales.return_hours,
-                                    **{RagRating(k.removesuffix("_return_hours")): float(v) for k, v in t.items() if k.endswith("_return_hours")}}}
+        changes = {
+            "return_hours": {
+                **model.timescales.return_hours,
+                **{RagRating(k.removesuffix("_return_hours")): float(v) for k, v in t.items() if k.endswith("_return_hours")},
+            }
+        }
         if "around_the_clock" in t:
             changes["around_the_clock"] = frozenset(RagRating(r) for r in t["around_the_clock"])
         if "alert_before_minutes" in t:
@@ -54,7 +57,8 @@ def declared_findings(settings: DecisionSettings) -> dict[Agency, frozenset[str]
     if missing:
         raise MissingDeclarations(
             f"decision: no declared findings for {', '.join(missing)}: set MASH_DECLARED_FINDINGS to each desk's `findings` "
-            "from its policy.toml (the operator CLI's mesh does this), so a finding outside its desk's declaration can be refused")
+            "from its policy.toml (the operator CLI's mesh does this), so a finding outside its desk's declaration can be refused"
+        )
     return {a: frozenset(f) for a, f in declared.items()}
 
 
@@ -66,9 +70,17 @@ def build():
     db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
     firewall = Firewall(SERVICE, settings.keys_dir)
-    handlers = DecisionHandlers(assembly.Assembly(db, settings.expected_desks, firewall, threshold_model(settings),
-                                                  declared_findings=declared_findings(settings),
-                                                  hold=timedelta(seconds=settings.contribution_hold_seconds)), relay)
+    handlers = DecisionHandlers(
+        assembly.Assembly(
+            db,
+            settings.expected_desks,
+            firewall,
+            threshold_model(settings),
+            declared_findings=declared_findings(settings),
+            hold=timedelta(seconds=settings.contribution_hold_seconds),
+        ),
+        relay,
+    )
 
     consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification)}
     consumed |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}

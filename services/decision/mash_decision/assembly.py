@@ -46,6 +46,7 @@ from mash_contracts import (
     ThresholdLevel,
     derived_id,
 )
+from mash_contracts.threshold import Recommendation, ThresholdModel
 from mash_contracts.topics import ALERTS, DEAD_LETTERS, DECISIONS, OPERATIONS, OUTCOMES, products_topic
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.calendar import as_utc
@@ -55,7 +56,6 @@ from mash_runtime.store import Database, enqueue
 
 from . import grounds, queries, rules
 from .clock import Clock
-from mash_contracts.threshold import Recommendation, ThresholdModel
 from .products import decision_for, outcome_notice, products_for
 from .rules import AWAITING, RECOMMENDED, ROUTED, Alerted, Answers
 from .tables import alerts, contributions, decisions, metadata, notification_revisions, rag_changes, recommendations, referrals
@@ -69,9 +69,17 @@ class NotPending(ValueError):
 
 
 class Assembly:
-    def __init__(self, db: Database, expected_desks: Sequence[Agency], firewall: Firewall, model: ThresholdModel,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), *,
-                 declared_findings: Mapping[Agency, frozenset[str]], hold: timedelta = timedelta(hours=1)):
+    def __init__(
+        self,
+        db: Database,
+        expected_desks: Sequence[Agency],
+        firewall: Firewall,
+        model: ThresholdModel,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        declared_findings: Mapping[Agency, frozenset[str]],
+        hold: timedelta = timedelta(hours=1),
+    ):
         self.db = db
         self.firewall = firewall
         self.expected = frozenset(expected_desks)
@@ -98,9 +106,16 @@ class Assembly:
         answers = self._answers(s, c.referral_id)
         queued = False
         if c.agency in answers.conflicts:
-            queued = self._raise(s, c.referral_id, Alerted(
-                AlertKind.CONTRIBUTION_CONFLICT, f"{c.agency.value} sent differing answers for revision {c.notification_revision}: "
-                "both kept, a manager decides"), c.notification_revision)
+            queued = self._raise(
+                s,
+                c.referral_id,
+                Alerted(
+                    AlertKind.CONTRIBUTION_CONFLICT,
+                    f"{c.agency.value} sent differing answers for revision {c.notification_revision}: "
+                    "both kept, a manager decides",
+                ),
+                c.notification_revision,
+            )
         return self._regrade(s, c.referral_id, answers) | queued | self._advance(s, c.referral_id, answers=answers)
 
     def _check_findings(self, c: Contribution) -> None:
@@ -108,8 +123,12 @@ class Assembly:
         # is misconfigured or compromised, and the model must not score it.
         undeclared = sorted(set(c.findings) - self.declared.get(c.agency, frozenset()))
         if undeclared:
-            raise Rejected([f"{c.agency.value} may not report {', '.join(undeclared)}: not among the findings its sharing "
-                            f"policy declares ({', '.join(sorted(self.declared.get(c.agency, ()))) or 'none declared'})"])
+            raise Rejected(
+                [
+                    f"{c.agency.value} may not report {', '.join(undeclared)}: not among the findings its sharing "
+                    f"policy declares ({', '.join(sorted(self.declared.get(c.agency, ()))) or 'none declared'})"
+                ]
+            )
 
     def _step(self, work: Callable[[Session], bool]) -> bool:
         """One transaction; True when it queued something to publish. Another instance storing the same fact or
@@ -122,24 +141,42 @@ class Assembly:
         if row is None:
             return None
         decided = s.execute(select(decisions.c.revision).where(decisions.c.referral_id == referral_id)).first() is not None
-        return rules.Referral(row.referral_id, row.state, row.revision, row.research_revision, RagRating(row.rag),
-                              as_utc(row.received_at), as_utc(row.returns_due_at), as_utc(row.decision_due_at), decided)
+        return rules.Referral(
+            row.referral_id,
+            row.state,
+            row.revision,
+            row.research_revision,
+            RagRating(row.rag),
+            as_utc(row.received_at),
+            as_utc(row.returns_due_at),
+            as_utc(row.decision_due_at),
+            decided,
+        )
 
     def _notification(self, s: Session, referral_id: str) -> Notification:
-        return Notification.model_validate_json(s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar())
+        return Notification.model_validate_json(
+            s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar()
+        )
 
     def _store_notification(self, s: Session, n: Notification) -> bool:
         r = self._referral(s, n.referral_id)
         self._keep_revision(s, n)
         if r is None:
-            s.execute(insert(referrals).values(
-                referral_id=n.referral_id, notification=n.model_dump_json(), received_at=n.received_at, state=AWAITING,
-                rag=n.rag.value, returns_due_at=self.clock.returns_due(n.received_at, n.rag),
-                decision_due_at=self.clock.decision_due(n.received_at), revision=n.revision,
-                # A later revision that arrives first (it travelled another lane) asks for research only if it
-                # changed something researched; the first revision always does.
-                research_revision=n.revision if n.needs_research else 1,
-            ))
+            s.execute(
+                insert(referrals).values(
+                    referral_id=n.referral_id,
+                    notification=n.model_dump_json(),
+                    received_at=n.received_at,
+                    state=AWAITING,
+                    rag=n.rag.value,
+                    returns_due_at=self.clock.returns_due(n.received_at, n.rag),
+                    decision_due_at=self.clock.decision_due(n.received_at),
+                    revision=n.revision,
+                    # A later revision that arrives first (it travelled another lane) asks for research only if it
+                    # changed something researched; the first revision always does.
+                    research_revision=n.revision if n.needs_research else 1,
+                )
+            )
             self._audit_opened(s, n)
             return False
         step = rules.supplement(r, n, self.clock)
@@ -148,8 +185,15 @@ class Assembly:
         s.execute(update(referrals).where(referrals.c.referral_id == n.referral_id).values(**step.changes))
         s.execute(delete(recommendations).where(recommendations.c.referral_id == n.referral_id))
         if step.rag_raised_from is not None:
-            s.execute(insert(rag_changes).values(referral_id=n.referral_id, at=self.now(), from_rag=step.rag_raised_from.value,
-                                                 to_rag=step.changes["rag"], reason=f"revision {n.revision} from the referrer"))
+            s.execute(
+                insert(rag_changes).values(
+                    referral_id=n.referral_id,
+                    at=self.now(),
+                    from_rag=step.rag_raised_from.value,
+                    to_rag=step.changes["rag"],
+                    reason=f"revision {n.revision} from the referrer",
+                )
+            )
         self._audit_opened(s, n)
         self._raise(s, n.referral_id, step.alert, n.revision)
         grounds.carry_forward(self, s, n)  # s47 grounds recorded on an earlier revision still stand
@@ -159,12 +203,21 @@ class Assembly:
         """Every revision the referrer sent, even one overtaken by a newer: the chronology lists each."""
         mine = (notification_revisions.c.referral_id == n.referral_id) & (notification_revisions.c.revision == n.revision)
         if s.execute(select(notification_revisions.c.revision).where(mine)).first() is None:
-            s.execute(insert(notification_revisions).values(referral_id=n.referral_id, revision=n.revision, notification=n.model_dump_json()))
+            s.execute(
+                insert(notification_revisions).values(
+                    referral_id=n.referral_id, revision=n.revision, notification=n.model_dump_json()
+                )
+            )
 
     def _audit_opened(self, s: Session, n: Notification) -> None:
-        self.audit.append(s, "decrypted", referral_id=n.referral_id, reason="notification opened for assembly",
-                          subjects=subject_tokens(self.firewall.pepper, n.subjects),
-                          detail={"rag": n.rag.value, "revision": n.revision})
+        self.audit.append(
+            s,
+            "decrypted",
+            referral_id=n.referral_id,
+            reason="notification opened for assembly",
+            subjects=subject_tokens(self.firewall.pepper, n.subjects),
+            detail={"rag": n.rag.value, "revision": n.revision},
+        )
 
     def _store_contribution(self, s: Session, c: Contribution, original: bytes | None, topic: str | None) -> bool:
         """Keep every distinct answer; False when this one is already kept."""
@@ -174,12 +227,31 @@ class Assembly:
         if s.execute(select(contributions.c.id).where(mine & (contributions.c.digest == digest))).first() is not None:
             return False
         known = s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == c.referral_id)).first() is not None
-        s.execute(insert(contributions).values(
-            referral_id=c.referral_id, agency=c.agency.value, revision=c.notification_revision, digest=digest, contribution=body,
-            received_at=self.now(), source_topic=topic, original=None if known else original))
-        self.audit.append(s, "decrypted", referral_id=c.referral_id, reason=f"{c.agency.value} contribution opened",
-                          detail={"agency": c.agency.value, "status": c.status.value, "items": len(c.items),
-                                  "revision": c.notification_revision, **({} if known else {"held": "referral not yet received"})})
+        s.execute(
+            insert(contributions).values(
+                referral_id=c.referral_id,
+                agency=c.agency.value,
+                revision=c.notification_revision,
+                digest=digest,
+                contribution=body,
+                received_at=self.now(),
+                source_topic=topic,
+                original=None if known else original,
+            )
+        )
+        self.audit.append(
+            s,
+            "decrypted",
+            referral_id=c.referral_id,
+            reason=f"{c.agency.value} contribution opened",
+            detail={
+                "agency": c.agency.value,
+                "status": c.status.value,
+                "items": len(c.items),
+                "revision": c.notification_revision,
+                **({} if known else {"held": "referral not yet received"}),
+            },
+        )
         return True
 
     def _regrade(self, s: Session, referral_id: str, answers: Answers) -> bool:
@@ -190,16 +262,26 @@ class Assembly:
         if change is None:
             return False
         new, reason = change
-        s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(
-            rag=new.value, returns_due_at=min(r.returns_due, self.clock.returns_due(r.received_at, new))))
-        s.execute(insert(rag_changes).values(referral_id=referral_id, at=self.now(), from_rag=r.rag.value, to_rag=new.value, reason=rules.short(reason)))
-        return self._raise(s, referral_id, Alerted(AlertKind.REGRADED, f"{r.rag.value} to {new.value}: {reason}"), r.revision, rag=new)
+        s.execute(
+            update(referrals)
+            .where(referrals.c.referral_id == referral_id)
+            .values(rag=new.value, returns_due_at=min(r.returns_due, self.clock.returns_due(r.received_at, new)))
+        )
+        s.execute(
+            insert(rag_changes).values(
+                referral_id=referral_id, at=self.now(), from_rag=r.rag.value, to_rag=new.value, reason=rules.short(reason)
+            )
+        )
+        return self._raise(
+            s, referral_id, Alerted(AlertKind.REGRADED, f"{r.rag.value} to {new.value}: {reason}"), r.revision, rag=new
+        )
 
     # -- the state machine ------------------------------------------------------------------------------
 
     def _answers(self, s: Session, referral_id: str) -> Answers:
-        rows = s.execute(select(contributions.c.contribution).where(contributions.c.referral_id == referral_id)
-                         .order_by(contributions.c.id)).scalars()
+        rows = s.execute(
+            select(contributions.c.contribution).where(contributions.c.referral_id == referral_id).order_by(contributions.c.id)
+        ).scalars()
         return Answers.from_arrivals(Contribution.model_validate_json(c) for c in rows)
 
     def _advance(self, s: Session, referral_id: str, due: bool = False, answers: Answers | None = None) -> bool:
@@ -217,47 +299,103 @@ class Assembly:
         if done.route_now:
             self._route(s, r, notification, answers, done.no_answer, done.recommendation, decided_by="model (auto-confirmed)")
             return True
-        s.execute(insert(recommendations).values(
-            referral_id=referral_id, recommendation=_recommendation_json(done.recommendation)
-            | {"conflicts": sorted(a.value for a in answers.conflicts), "revision": r.revision},
-            no_answer=sorted(a.value for a in done.no_answer), recommended_at=self.now()))
+        s.execute(
+            insert(recommendations).values(
+                referral_id=referral_id,
+                recommendation=_recommendation_json(done.recommendation)
+                | {"conflicts": sorted(a.value for a in answers.conflicts), "revision": r.revision},
+                no_answer=sorted(a.value for a in done.no_answer),
+                recommended_at=self.now(),
+            )
+        )
         s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(state=RECOMMENDED))
         return True
 
-    def _route(self, s: Session, r: rules.Referral, notification: Notification, answers: Answers, missing,
-               rec: Recommendation, decided_by: str, override: tuple[Recommendation, str] | None = None) -> Decision:
-        history = [RagChange(at=as_utc(c.at), from_rag=RagRating(c.from_rag), to_rag=RagRating(c.to_rag), reason=c.reason)
-                   for c in s.execute(select(rag_changes).where(rag_changes.c.referral_id == r.referral_id).order_by(rag_changes.c.id))]
+    def _route(
+        self,
+        s: Session,
+        r: rules.Referral,
+        notification: Notification,
+        answers: Answers,
+        missing,
+        rec: Recommendation,
+        decided_by: str,
+        override: tuple[Recommendation, str] | None = None,
+    ) -> Decision:
+        history = [
+            RagChange(at=as_utc(c.at), from_rag=RagRating(c.from_rag), to_rag=RagRating(c.to_rag), reason=c.reason)
+            for c in s.execute(select(rag_changes).where(rag_changes.c.referral_id == r.referral_id).order_by(rag_changes.c.id))
+        ]
         received = answers.newest
         statuses = {**{a: c.status for a, c in received.items()}, **{a: ContributionStatus.NO_ANSWER for a in missing}}
         final, rationale = override if override else (rec, None)
         decision = decision_for(
-            notification, statuses, final, self.model.version, self.now(), decided_by=decided_by, rag=r.rag,
-            recommended=rec if override else None, rationale=rationale, no_answer=sorted(missing),
-            history=history, due_by=r.decision_due, conflicts=sorted(answers.conflicts),
+            notification,
+            statuses,
+            final,
+            self.model.version,
+            self.now(),
+            decided_by=decided_by,
+            rag=r.rag,
+            recommended=rec if override else None,
+            rationale=rationale,
+            no_answer=sorted(missing),
+            history=history,
+            due_by=r.decision_due,
+            conflicts=sorted(answers.conflicts),
             grounds_id=grounds.pending(s, r.referral_id, r.revision),
-            returns=[DeskReturn(agency=a, status=c.status, due_by=c.due_by, researched_at=c.researched_at)
-                     for a, c in sorted(received.items())],
+            returns=[
+                DeskReturn(agency=a, status=c.status, due_by=c.due_by, researched_at=c.researched_at)
+                for a, c in sorted(received.items())
+            ],
         )
-        s.execute(insert(decisions).values(referral_id=r.referral_id, revision=notification.revision, grounds_id=str(decision.grounds_id or ""),
-                                           decision=decision.model_dump_json(), level=decision.level.value, decided_at=decision.decided_at))
+        s.execute(
+            insert(decisions).values(
+                referral_id=r.referral_id,
+                revision=notification.revision,
+                grounds_id=str(decision.grounds_id or ""),
+                decision=decision.model_dump_json(),
+                level=decision.level.value,
+                decided_at=decision.decided_at,
+            )
+        )
         s.execute(update(referrals).where(referrals.c.referral_id == r.referral_id).values(state=ROUTED))
         enqueue(s, self.firewall, DECISIONS.name, r.referral_id, decision, str(decision.message_id))
         subjects = subject_tokens(self.firewall.pepper, notification.subjects)
-        self.audit.append(s, "overridden" if override else "decided", referral_id=r.referral_id, actor=decided_by, subjects=subjects,
-                          reason=f"level {decision.level.value}, {decision.outcome.value}" + (f"; overrode level {rec.level.value}" if override else ""),
-                          detail={"level": decision.level.value, "rag": decision.rag.value, "model": decision.model_version,
-                                  "revision": notification.revision})
+        self.audit.append(
+            s,
+            "overridden" if override else "decided",
+            referral_id=r.referral_id,
+            actor=decided_by,
+            subjects=subjects,
+            reason=f"level {decision.level.value}, {decision.outcome.value}"
+            + (f"; overrode level {rec.level.value}" if override else ""),
+            detail={
+                "level": decision.level.value,
+                "rag": decision.rag.value,
+                "model": decision.model_version,
+                "revision": notification.revision,
+            },
+        )
         if notification.referrer_system is None:  # accepted before referrers had identities of their own: no topic to answer on
             self.audit.append(s, "unanswered", referral_id=r.referral_id, reason="no referrer system on the notification")
-        for reference in (notification.linked_submission_ids or [notification.submission_id]) if notification.referrer_system else ():
+        for reference in (
+            (notification.linked_submission_ids or [notification.submission_id]) if notification.referrer_system else ()
+        ):
             notice = outcome_notice(notification, decision, reference)  # a linked duplicate's reference is answered too
-            enqueue(s, self.firewall, OUTCOMES.for_referrer(notification.referrer_system), reference, notice, str(notice.message_id))
+            enqueue(
+                s, self.firewall, OUTCOMES.for_referrer(notification.referrer_system), reference, notice, str(notice.message_id)
+            )
         for product in products_for(notification, received, decision):
             enqueue(s, self.firewall, products_topic(product.recipient), r.referral_id, product, str(product.message_id))
-            self.audit.append(s, "routed", referral_id=r.referral_id, subjects=subjects,
-                              reason=f"information product to {product.recipient.value}",
-                              detail={"recipient": product.recipient.value, "message_id": str(product.message_id)})
+            self.audit.append(
+                s,
+                "routed",
+                referral_id=r.referral_id,
+                subjects=subjects,
+                reason=f"information product to {product.recipient.value}",
+                detail={"recipient": product.recipient.value, "message_id": str(product.message_id)},
+            )
         return decision
 
     # -- the clock --------------------------------------------------------------------------------------
@@ -311,26 +449,49 @@ class Assembly:
         row = s.execute(select(contributions).where(contributions.c.id == held_id)).first()
         if row is None or s.execute(select(referrals.c.referral_id).where(referrals.c.referral_id == row.referral_id)).first():
             return False
-        original = row.original if row.original is not None else self.firewall.seal_for(
-            OPERATIONS, row.referral_id, row.contribution.encode(), "DeadLetterOriginal")
+        original = (
+            row.original
+            if row.original is not None
+            else self.firewall.seal_for(OPERATIONS, row.referral_id, row.contribution.encode(), "DeadLetterOriginal")
+        )
         letter = DeadLetter(
             dead_letter_id=uuid.uuid5(uuid.NAMESPACE_URL, f"held-contribution:{row.referral_id}:{row.agency}:{row.digest}"),
-            service="decision", source_topic=row.source_topic or "unknown", source_partition=-1, source_offset=-1,
-            source_key_b64=base64.b64encode(row.referral_id.encode()).decode(), original_b64=base64.b64encode(original).decode(),
-            original_sealed_for=None if row.original is not None else OPERATIONS, error_type="ContributionWithoutReferral",
+            service="decision",
+            source_topic=row.source_topic or "unknown",
+            source_partition=-1,
+            source_offset=-1,
+            source_key_b64=base64.b64encode(row.referral_id.encode()).decode(),
+            original_b64=base64.b64encode(original).decode(),
+            original_sealed_for=None if row.original is not None else OPERATIONS,
+            error_type="ContributionWithoutReferral",
             error=f"{row.agency} contribution for {row.referral_id} held {self.hold} and no notification arrived",
-            attempts=1, failed_at=self.now())
+            attempts=1,
+            failed_at=self.now(),
+        )
         s.execute(delete(contributions).where(contributions.c.id == held_id))
         enqueue(s, self.firewall, DEAD_LETTERS.name, row.referral_id, letter, str(letter.dead_letter_id))
-        self.audit.append(s, "dead_lettered", referral_id=row.referral_id, reason="contribution held past its limit without a referral",
-                          detail={"agency": row.agency, "dead_letter_id": str(letter.dead_letter_id)})
-        self._raise(s, row.referral_id, Alerted(AlertKind.CONTRIBUTION_WITHOUT_REFERRAL,
-                                                f"{row.agency} answered a referral the hub never received; dead-lettered"), row.revision)
+        self.audit.append(
+            s,
+            "dead_lettered",
+            referral_id=row.referral_id,
+            reason="contribution held past its limit without a referral",
+            detail={"agency": row.agency, "dead_letter_id": str(letter.dead_letter_id)},
+        )
+        self._raise(
+            s,
+            row.referral_id,
+            Alerted(
+                AlertKind.CONTRIBUTION_WITHOUT_REFERRAL, f"{row.agency} answered a referral the hub never received; dead-lettered"
+            ),
+            row.revision,
+        )
         return True
 
     def _alert_detail(self, s: Session, kind: AlertKind, referral_id: str) -> str:
         if kind is AlertKind.RETURNS_DUE_SOON:
-            return f"waiting for {', '.join(sorted(a.value for a in self.expected - self._answers(s, referral_id).newest.keys()))}"
+            return (
+                f"waiting for {', '.join(sorted(a.value for a in self.expected - self._answers(s, referral_id).newest.keys()))}"
+            )
         if kind is AlertKind.DECISION_OVERDUE:
             return "the one-working-day decision deadline has passed"
         return "decision due within the alert window"
@@ -346,8 +507,15 @@ class Assembly:
             current = s.execute(select(referrals.c.rag).where(referrals.c.referral_id == referral_id)).scalar()
             rag = RagRating(current) if current else RagRating.AMBER  # no referral yet: not routine until someone looks
         ids = (referral_id, alert.kind.value) if revision == 1 else (referral_id, alert.kind.value, str(revision))
-        message = Alert(message_id=derived_id("alert", *ids), referral_id=referral_id, kind=alert.kind, rag=rag,
-                        deadline=alert.deadline, detail=rules.short(alert.detail), raised_at=now)
+        message = Alert(
+            message_id=derived_id("alert", *ids),
+            referral_id=referral_id,
+            kind=alert.kind,
+            rag=rag,
+            deadline=alert.deadline,
+            detail=rules.short(alert.detail),
+            raised_at=now,
+        )
         enqueue(s, self.firewall, ALERTS.name, referral_id, message, str(message.message_id))
         return True
 
@@ -379,11 +547,19 @@ class Assembly:
     def confirm(self, referral_id: str, manager: str) -> Decision:
         return self._manager_decides(referral_id, rules.manager_name(manager, "a confirmation"), None)
 
-    def override(self, referral_id: str, manager: str, level: ThresholdLevel, outcome: Outcome,
-                 recipients: Sequence[Agency], rationale: str) -> Decision:
+    def override(
+        self,
+        referral_id: str,
+        manager: str,
+        level: ThresholdLevel,
+        outcome: Outcome,
+        recipients: Sequence[Agency],
+        rationale: str,
+    ) -> Decision:
         rationale = rules.recorded_rationale(rationale, "an override")
-        return self._manager_decides(referral_id, rules.manager_name(manager, "an override"),
-                                     (level, outcome, tuple(recipients), rationale))
+        return self._manager_decides(
+            referral_id, rules.manager_name(manager, "an override"), (level, outcome, tuple(recipients), rationale)
+        )
 
     def _manager_decides(self, referral_id: str, manager: str, change) -> Decision:
         with self.db.transaction() as s:
@@ -400,18 +576,46 @@ class Assembly:
             override = None
             if change:
                 level, outcome, recipients, rationale = change
-                override = (Recommendation(level, self.model.level_name(level), outcome, recipients or self.model.levels[level].recipients,
-                                           rec.factors, rec.score), rationale)
-            return self._route(s, r, self._notification(s, referral_id), self._answers(s, referral_id), missing, rec,
-                               decided_by=f"manager {manager}", override=override)
+                override = (
+                    Recommendation(
+                        level,
+                        self.model.level_name(level),
+                        outcome,
+                        recipients or self.model.levels[level].recipients,
+                        rec.factors,
+                        rec.score,
+                    ),
+                    rationale,
+                )
+            return self._route(
+                s,
+                r,
+                self._notification(s, referral_id),
+                self._answers(s, referral_id),
+                missing,
+                rec,
+                decided_by=f"manager {manager}",
+                override=override,
+            )
 
 
 def _recommendation_json(rec: Recommendation) -> dict:
-    return {"level": rec.level.value, "level_name": rec.level_name, "outcome": rec.outcome.value,
-            "recipients": [a.value for a in rec.recipients], "score": rec.score,
-            "factors": [f.model_dump(mode="json") for f in rec.factors]}
+    return {
+        "level": rec.level.value,
+        "level_name": rec.level_name,
+        "outcome": rec.outcome.value,
+        "recipients": [a.value for a in rec.recipients],
+        "score": rec.score,
+        "factors": [f.model_dump(mode="json") for f in rec.factors],
+    }
 
 
 def _recommendation_from(raw: dict) -> Recommendation:
-    return Recommendation(ThresholdLevel(raw["level"]), raw["level_name"], Outcome(raw["outcome"]),
-                          tuple(Agency(a) for a in raw["recipients"]), tuple(Factor(**f) for f in raw["factors"]), raw["score"])
+    return Recommendation(
+        ThresholdLevel(raw["level"]),
+        raw["level_name"],
+        Outcome(raw["outcome"]),
+        tuple(Agency(a) for a in raw["recipients"]),
+        tuple(Factor(**f) for f in raw["factors"]),
+        raw["score"],
+    )

@@ -27,9 +27,16 @@ LOCAL = ZoneInfo("Europe/London")
 HUB = "mash"  # the hub's own acts: decisions, overrides, grounds
 
 AGENCY_NAMES = {
-    Agency.POLICE: "Police", Agency.HEALTH: "Health", Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",
-    Agency.EARLY_HELP: "Early help", Agency.ADULT_SOCIAL_CARE: "Adult social care", Agency.EDUCATION: "Education",
-    Agency.PROBATION: "Probation", Agency.HOUSING: "Housing", Agency.OTHER: "Other agency", Agency.HUB_RESEARCH: "Hub research",
+    Agency.POLICE: "Police",
+    Agency.HEALTH: "Health",
+    Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",
+    Agency.EARLY_HELP: "Early help",
+    Agency.ADULT_SOCIAL_CARE: "Adult social care",
+    Agency.EDUCATION: "Education",
+    Agency.PROBATION: "Probation",
+    Agency.HOUSING: "Housing",
+    Agency.OTHER: "Other agency",
+    Agency.HUB_RESEARCH: "Hub research",
 }
 OUTCOME_NAMES = {Outcome.CIN_ASSESSMENT: "CIN assessment"}
 CHECKS = {  # a desk's answer with nothing to list: still part of the record of who was asked and what they said
@@ -73,10 +80,19 @@ class Entry:
     revision: int | None = None
 
     def as_json(self) -> dict:
-        return {"date": self.on.isoformat() if self.on else None, "time": self.at.strftime("%H:%M") if self.at else None,
-                "undated": self.on is None, "source": self.source, "event": self.event, "outcome": self.outcome,
-                "subject_refs": list(self.subject_refs), "reference": self.reference, "disclosure_id": self.disclosure_id,
-                "detail": self.detail, "revision": self.revision}
+        return {
+            "date": self.on.isoformat() if self.on else None,
+            "time": self.at.strftime("%H:%M") if self.at else None,
+            "undated": self.on is None,
+            "source": self.source,
+            "event": self.event,
+            "outcome": self.outcome,
+            "subject_refs": list(self.subject_refs),
+            "reference": self.reference,
+            "disclosure_id": self.disclosure_id,
+            "detail": self.detail,
+            "revision": self.revision,
+        }
 
 
 @dataclass(frozen=True)
@@ -87,20 +103,33 @@ class Chronology:
     subject: str | None = None
 
     def as_json(self) -> dict:
-        return {"referral_id": self.referral_id, "subject": self.subject, "subjects": self.subjects,
-                "entries": [e.as_json() for e in self.entries]}
+        return {
+            "referral_id": self.referral_id,
+            "subject": self.subject,
+            "subjects": self.subjects,
+            "entries": [e.as_json() for e in self.entries],
+        }
 
 
-def chronology(notifications: Sequence[Notification], contributions: Sequence[Contribution], decisions: Sequence[Decision],
-               grounds: Sequence[GroundsRecord] = (), subject: str | None = None) -> Chronology:
+def chronology(
+    notifications: Sequence[Notification],
+    contributions: Sequence[Contribution],
+    decisions: Sequence[Decision],
+    grounds: Sequence[GroundsRecord] = (),
+    subject: str | None = None,
+) -> Chronology:
     """The referral's entries in date order, undated last. `contributions` in arrival order; `subject` one subject_ref."""
     notifications = sorted(notifications, key=lambda n: n.revision)
     referral_id = notifications[-1].referral_id
     subjects = _subjects(notifications)
     if subject is not None and subject not in {s["subject_ref"] for s in subjects}:
         raise UnknownSubject(subject, [s["subject_ref"] for s in subjects])
-    entries = [*_referrals(notifications), *_shared(_latest_answers(contributions)), *_grounds(grounds),
-               *(e for d in sorted(decisions, key=lambda d: (d.decided_at, d.revision)) for e in _decided(d))]
+    entries = [
+        *_referrals(notifications),
+        *_shared(_latest_answers(contributions)),
+        *_grounds(grounds),
+        *(e for d in sorted(decisions, key=lambda d: (d.decided_at, d.revision)) for e in _decided(d)),
+    ]
     if subject is not None:
         entries = [e for e in entries if not e.subject_refs or subject in e.subject_refs]
     return Chronology(referral_id, subjects, _in_order(entries), subject)
@@ -137,10 +166,13 @@ def _subjects(notifications: Sequence[Notification]) -> list[dict]:
     for n in notifications:  # the newest revision's particulars win
         for s in n.subjects:
             born = s.date_of_birth or s.expected_date_of_birth
-            found[s.subject_ref] = {"subject_ref": s.subject_ref, "role": s.role.value,
-                                    "name": " ".join(p for p in (s.given_name, s.family_name) if p),
-                                    "date_of_birth": born.isoformat() if born else None,
-                                    "expected": s.date_of_birth is None and s.expected_date_of_birth is not None}
+            found[s.subject_ref] = {
+                "subject_ref": s.subject_ref,
+                "role": s.role.value,
+                "name": " ".join(p for p in (s.given_name, s.family_name) if p),
+                "date_of_birth": born.isoformat() if born else None,
+                "expected": s.date_of_birth is None and s.expected_date_of_birth is not None,
+            }
     return list(found.values())
 
 
@@ -152,15 +184,28 @@ def _referrals(notifications: Sequence[Notification]) -> Iterable[Entry]:
         concern = ", ".join(_words(c.value) for c in n.concern.categories)
         if n.concern.occurred_at and (n.concern.occurred_at, concern) not in seen_incidents:
             seen_incidents.add((n.concern.occurred_at, concern))
-            yield Entry(*_local(n.concern.occurred_at), source, f"Incident reported by the referrer: {concern}",
-                        subject_refs=refs, reference=n.referral_id, revision=n.revision)
+            yield Entry(
+                *_local(n.concern.occurred_at),
+                source,
+                f"Incident reported by the referrer: {concern}",
+                subject_refs=refs,
+                reference=n.referral_id,
+                revision=n.revision,
+            )
         if n.revision == 1:
             event = f"Referral received: {concern} ({n.rag.value.capitalize()})"
         else:
             changed = ", ".join(_words(c) for c in n.changes) or "resubmitted"
             event = f"Referral updated (revision {n.revision}; {changed}): {concern} ({n.rag.value.capitalize()})"
-        yield Entry(*_local(n.received_at), source, event, subject_refs=refs, reference=n.referral_id,
-                    detail=f"referrer's reference {n.submission_id}", revision=n.revision)
+        yield Entry(
+            *_local(n.received_at),
+            source,
+            event,
+            subject_refs=refs,
+            reference=n.referral_id,
+            detail=f"referrer's reference {n.submission_id}",
+            revision=n.revision,
+        )
 
 
 def _latest_answers(contributions: Sequence[Contribution]) -> list[Contribution]:
@@ -177,8 +222,15 @@ def _shared(answers: Sequence[Contribution]) -> Iterable[Entry]:
         if not c.items and c.status in CHECKS:
             if (c.agency, c.status) not in checks_seen:  # the same "nothing found" for each revision is one entry
                 checks_seen.add((c.agency, c.status))
-                yield Entry(*_local(c.researched_at), c.agency.value, f"{agency_name(c.agency)}: {CHECKS[c.status]}",
-                            reference=disclosure, disclosure_id=disclosure, detail=c.rationale, revision=c.notification_revision)
+                yield Entry(
+                    *_local(c.researched_at),
+                    c.agency.value,
+                    f"{agency_name(c.agency)}: {CHECKS[c.status]}",
+                    reference=disclosure,
+                    disclosure_id=disclosure,
+                    detail=c.rationale,
+                    revision=c.notification_revision,
+                )
             continue
         # Desks list their records newest first: taken in reverse, items of the same day keep their own order.
         for item in reversed(c.items):
@@ -186,9 +238,17 @@ def _shared(answers: Sequence[Contribution]) -> Iterable[Entry]:
             if key in items_seen:
                 continue
             items_seen.add(key)
-            yield Entry(item.occurred_on, None, c.agency.value, _item_event(c.agency, item),
-                        subject_refs=tuple(item.subject_refs), reference=item.record_ref or disclosure,
-                        disclosure_id=disclosure, detail=item.summary, revision=c.notification_revision)
+            yield Entry(
+                item.occurred_on,
+                None,
+                c.agency.value,
+                _item_event(c.agency, item),
+                subject_refs=tuple(item.subject_refs),
+                reference=item.record_ref or disclosure,
+                disclosure_id=disclosure,
+                detail=item.summary,
+                revision=c.notification_revision,
+            )
 
 
 def _item_event(agency: Agency, item) -> str:
@@ -204,8 +264,15 @@ def _item_event(agency: Agency, item) -> str:
 def _grounds(grounds: Sequence[GroundsRecord]) -> Iterable[Entry]:
     for g in grounds:
         event = "s47 grounds recorded" if g.kind == "s47" else "Strategy discussion decision recorded (s47 enquiries)"
-        yield Entry(*_local(g.recorded_at), HUB, event, outcome="the desks research again on an s47 footing",
-                    reference=g.grounds_id, detail=f"recorded by {g.recorded_by}", revision=g.revision)
+        yield Entry(
+            *_local(g.recorded_at),
+            HUB,
+            event,
+            outcome="the desks research again on an s47 footing",
+            reference=g.grounds_id,
+            detail=f"recorded by {g.recorded_by}",
+            revision=g.revision,
+        )
 
 
 def _decided(d: Decision) -> Iterable[Entry]:
@@ -213,9 +280,24 @@ def _decided(d: Decision) -> Iterable[Entry]:
     level = f"Level {d.level.value}" + (f" {d.level_name}" if d.level_name else "")
     reference = f"{d.referral_id} revision {d.revision}" + (f" on grounds {d.grounds_id}" if d.grounds_id else "")
     if d.recommended_level is not None:
-        yield Entry(on, at, HUB, f"Manager override: the model's Level {d.recommended_level.value} changed to Level {d.level.value}",
-                    outcome=outcome_name(d.outcome), reference=reference, detail=f"{d.decided_by}: {d.override_rationale or ''}".strip(),
-                    revision=d.revision)
+        yield Entry(
+            on,
+            at,
+            HUB,
+            f"Manager override: the model's Level {d.recommended_level.value} changed to Level {d.level.value}",
+            outcome=outcome_name(d.outcome),
+            reference=reference,
+            detail=f"{d.decided_by}: {d.override_rationale or ''}".strip(),
+            revision=d.revision,
+        )
     routed = ", ".join(a.value for a in d.recipients) or "nobody"
-    yield Entry(on, at, HUB, f"Decision: {level}, {outcome_name(d.outcome)}, routed to {routed}", outcome=outcome_name(d.outcome),
-                reference=reference, detail=f"decided by {d.decided_by}", revision=d.revision)
+    yield Entry(
+        on,
+        at,
+        HUB,
+        f"Decision: {level}, {outcome_name(d.outcome)}, routed to {routed}",
+        outcome=outcome_name(d.outcome),
+        reference=reference,
+        detail=f"decided by {d.decided_by}",
+        revision=d.revision,
+    )

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from mash_contracts import RagRating
-from mash_runtime.calendar import WorkingCalendar
-
 from mash_contracts.threshold import Timescales
+from mash_runtime.calendar import WorkingCalendar
 
 
 class Clock(WorkingCalendar):

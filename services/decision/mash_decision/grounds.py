@@ -22,14 +22,26 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from mash_contracts import (Agency, AlertKind, Contribution, ContributionStatus, GroundsKind, Notification, RagRating,
-                            ResearchGrounds, StatutoryFooting, derived_id)
+from mash_contracts import (
+    Agency,
+    AlertKind,
+    Contribution,
+    ContributionStatus,
+    GroundsKind,
+    Notification,
+    RagRating,
+    ResearchGrounds,
+    StatutoryFooting,
+    derived_id,
+)
 from mash_contracts.topics import RESEARCH_GROUNDS, desk_service
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import enqueue
 
 from .rules import AWAITING, ROUTED, Alerted, Answers, manager_name, recorded_rationale
-from .tables import contributions, recommendations, referrals, research_grounds as grounds
+from .tables import contributions, recommendations, referrals
+from .tables import research_grounds as grounds
+
 
 class NoReferral(ValueError):
     """Grounds for a referral the decision service does not hold."""
@@ -52,20 +64,37 @@ def record(asm, referral_id: str, recorded_by: str, kind: GroundsKind, rationale
                 changes["decision_due_at"] = asm.clock.decision_due(asm.now())
             s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(**changes))
             s.execute(delete(recommendations).where(recommendations.c.referral_id == referral_id))
-            asm.audit.append(s, "grounds_recorded", referral_id=referral_id, actor=f"manager {recorded_by}",
-                             reason=f"{kind.value} grounds recorded: the desks research again on an s47 footing",
-                             detail={"grounds_id": gid, "kind": kind.value, "rationale_chars": len(rationale),
-                                     "revision": row.revision, "state_before": row.state})
+            asm.audit.append(
+                s,
+                "grounds_recorded",
+                referral_id=referral_id,
+                actor=f"manager {recorded_by}",
+                reason=f"{kind.value} grounds recorded: the desks research again on an s47 footing",
+                detail={
+                    "grounds_id": gid,
+                    "kind": kind.value,
+                    "rationale_chars": len(rationale),
+                    "revision": row.revision,
+                    "state_before": row.state,
+                },
+            )
             after = "after routing: a manager re-assesses" if row.state == ROUTED else "the desks research again"
-            asm._raise(s, referral_id, Alerted(AlertKind.GROUNDS_RECORDED, f"{kind.value} grounds recorded by a manager: {after}"),
-                       row.revision, rag=rag)
+            asm._raise(
+                s,
+                referral_id,
+                Alerted(AlertKind.GROUNDS_RECORDED, f"{kind.value} grounds recorded by a manager: {after}"),
+                row.revision,
+                rag=rag,
+            )
         state = AWAITING if gid is not None else row.state  # new grounds re-open the referral
         gid = gid or _grounds_id(referral_id, row.revision, kind, recorded_by, rationale)
     return {"referral_id": referral_id, "grounds_id": gid, "kind": kind.value, "recorded_by": recorded_by, "state": state}
 
 
 def _grounds_id(referral_id: str, revision: int, kind: GroundsKind, recorded_by: str, rationale: str) -> str:
-    return str(derived_id("grounds", referral_id, str(revision), kind.value, recorded_by, hashlib.sha256(rationale.encode()).hexdigest()))
+    return str(
+        derived_id("grounds", referral_id, str(revision), kind.value, recorded_by, hashlib.sha256(rationale.encode()).hexdigest())
+    )
 
 
 def _send(asm, s: Session, notification: Notification, kind: GroundsKind, recorded_by: str, rationale: str) -> str | None:
@@ -76,11 +105,26 @@ def _send(asm, s: Session, notification: Notification, kind: GroundsKind, record
         return None
     now = asm.now()
     message = ResearchGrounds(
-        message_id=derived_id("research-grounds", gid), referral_id=notification.referral_id, grounds_id=gid, kind=kind,
-        recorded_by=recorded_by, rationale=rationale, recorded_at=now,
-        notification=notification.model_copy(update={"statutory_footing": StatutoryFooting.S47}))
-    s.execute(insert(grounds).values(grounds_id=gid, referral_id=notification.referral_id, revision=notification.revision,
-                                     kind=kind.value, recorded_by=recorded_by, rationale=rationale, recorded_at=now))
+        message_id=derived_id("research-grounds", gid),
+        referral_id=notification.referral_id,
+        grounds_id=gid,
+        kind=kind,
+        recorded_by=recorded_by,
+        rationale=rationale,
+        recorded_at=now,
+        notification=notification.model_copy(update={"statutory_footing": StatutoryFooting.S47}),
+    )
+    s.execute(
+        insert(grounds).values(
+            grounds_id=gid,
+            referral_id=notification.referral_id,
+            revision=notification.revision,
+            kind=kind.value,
+            recorded_by=recorded_by,
+            rationale=rationale,
+            recorded_at=now,
+        )
+    )
     enqueue(s, asm.firewall, RESEARCH_GROUNDS.name, notification.referral_id, message, str(message.message_id))
     return gid
 
@@ -88,17 +132,24 @@ def _send(asm, s: Session, notification: Notification, kind: GroundsKind, record
 def carry_forward(asm, s: Session, notification: Notification) -> None:
     """A later revision of a referral on recorded grounds: the grounds still stand, so the desks research the new
     revision on them too (they research it on its screening footing as well; the answer on grounds supersedes)."""
-    earlier = s.execute(select(grounds).where((grounds.c.referral_id == notification.referral_id)
-                                              & (grounds.c.revision < notification.revision))
-                        .order_by(grounds.c.revision.desc(), grounds.c.recorded_at.desc()).limit(1)).first()
+    earlier = s.execute(
+        select(grounds)
+        .where((grounds.c.referral_id == notification.referral_id) & (grounds.c.revision < notification.revision))
+        .order_by(grounds.c.revision.desc(), grounds.c.recorded_at.desc())
+        .limit(1)
+    ).first()
     if earlier is not None and notification.needs_research:
         _send(asm, s, notification, GroundsKind(earlier.kind), earlier.recorded_by, earlier.rationale)
 
 
 def pending(s: Session, referral_id: str, revision: int) -> str | None:
     """The newest grounds recorded for this revision of the referral."""
-    return s.execute(select(grounds.c.grounds_id).where((grounds.c.referral_id == referral_id) & (grounds.c.revision == revision))
-                     .order_by(grounds.c.recorded_at.desc()).limit(1)).scalar()
+    return s.execute(
+        select(grounds.c.grounds_id)
+        .where((grounds.c.referral_id == referral_id) & (grounds.c.revision == revision))
+        .order_by(grounds.c.recorded_at.desc())
+        .limit(1)
+    ).scalar()
 
 
 @dataclass(frozen=True)
@@ -109,8 +160,12 @@ class OnGrounds(Answers):
 
     def fresh(self, research_revision: int) -> frozenset[Agency]:
         # The hub's own research does not turn on the footing (it reads no grounds): its answer to the revision stands.
-        return frozenset(a for a, c in self.newest.items() if str(c.grounds_id) == self.grounds_id
-                         or (desk_service(a) not in RESEARCH_GROUNDS.readers and c.notification_revision >= research_revision))
+        return frozenset(
+            a
+            for a, c in self.newest.items()
+            if str(c.grounds_id) == self.grounds_id
+            or (desk_service(a) not in RESEARCH_GROUNDS.readers and c.notification_revision >= research_revision)
+        )
 
 
 def awaited(s: Session, referral, answers: Answers) -> Answers:
@@ -121,8 +176,11 @@ def awaited(s: Session, referral, answers: Answers) -> Answers:
 
 def declines(received: Mapping[Agency, Contribution]) -> dict[str, str]:
     """Each desk's decline with its reason, so a manager sees when grounds are needed."""
-    return {a.value: c.rationale for a, c in sorted(received.items()) if c.status in (ContributionStatus.DECLINED,
-                                                                                      ContributionStatus.NOT_RESEARCHED)}
+    return {
+        a.value: c.rationale
+        for a, c in sorted(received.items())
+        if c.status in (ContributionStatus.DECLINED, ContributionStatus.NOT_RESEARCHED)
+    }
 
 
 def with_declines(db, waiting: list[dict]) -> list[dict]:
@@ -130,11 +188,22 @@ def with_declines(db, waiting: list[dict]) -> list[dict]:
     when grounds are needed."""
     with db.transaction() as s:
         for p in waiting:
-            rows = s.execute(select(contributions.c.contribution).where(contributions.c.referral_id == p["referral_id"])
-                             .order_by(contributions.c.id)).scalars()
+            rows = s.execute(
+                select(contributions.c.contribution)
+                .where(contributions.c.referral_id == p["referral_id"])
+                .order_by(contributions.c.id)
+            ).scalars()
             p["declines"] = declines(Answers.from_arrivals(Contribution.model_validate_json(c) for c in rows).newest)
-            p["grounds"] = [{"grounds_id": r.grounds_id, "kind": r.kind, "recorded_by": r.recorded_by,
-                             "recorded_at": as_utc(r.recorded_at).isoformat(), "revision": r.revision}
-                            for r in s.execute(select(grounds).where(grounds.c.referral_id == p["referral_id"])
-                                               .order_by(grounds.c.recorded_at))]
+            p["grounds"] = [
+                {
+                    "grounds_id": r.grounds_id,
+                    "kind": r.kind,
+                    "recorded_by": r.recorded_by,
+                    "recorded_at": as_utc(r.recorded_at).isoformat(),
+                    "revision": r.revision,
+                }
+                for r in s.execute(
+                    select(grounds).where(grounds.c.referral_id == p["referral_id"]).order_by(grounds.c.recorded_at)
+                )
+            ]
     return waiting

@@ -23,8 +23,10 @@ class DecisionHandlers:
         await self._after(await asyncio.to_thread(self.assembly.record_notification, notification), notification.referral_id)
 
     async def on_contribution(self, contribution: Contribution, source: Source) -> None:
-        await self._after(await asyncio.to_thread(self.assembly.record_contribution, contribution, source.value, source.topic),
-                          contribution.referral_id)
+        await self._after(
+            await asyncio.to_thread(self.assembly.record_contribution, contribution, source.value, source.topic),
+            contribution.referral_id,
+        )
 
     async def keep_time(self, every: float) -> None:
         """The clock: deadlines are checked, and decisions a manager made through the CLI are relayed."""

@@ -76,25 +76,45 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                 decision = await asyncio.to_thread(assembly.confirm, ref, manager)
             elif action == "override":
                 decision = await asyncio.to_thread(
-                    assembly.override, ref, manager, ThresholdLevel(int(body["level"])), Outcome(body["outcome"]),
-                    [Agency(a) for a in body.get("recipients", [])], body.get("rationale", ""))
+                    assembly.override,
+                    ref,
+                    manager,
+                    ThresholdLevel(int(body["level"])),
+                    Outcome(body["outcome"]),
+                    [Agency(a) for a in body.get("recipients", [])],
+                    body.get("rationale", ""),
+                )
             else:
                 return await respond(send, 400, {"error": "action must be confirm or override"})
         except NotPending as e:
             return await respond(send, 409, {"error": str(e)})
         except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown level or outcome, no rationale
             return await respond(send, 400, {"error": f"{type(e).__name__}: {e}"})
-        await respond(send, 200, {"referral_id": decision.referral_id, "level": decision.level.value, "outcome": decision.outcome.value,
-                                   "recipients": [a.value for a in decision.recipients], "decided_by": decision.decided_by,
-                                   "recommended_level": decision.recommended_level})
+        await respond(
+            send,
+            200,
+            {
+                "referral_id": decision.referral_id,
+                "level": decision.level.value,
+                "outcome": decision.outcome.value,
+                "recipients": [a.value for a in decision.recipients],
+                "decided_by": decision.decided_by,
+                "recommended_level": decision.recommended_level,
+            },
+        )
 
     async def record_grounds(scope, receive, send):
         if await refused(scope, send, "POST", token):
             return
         try:
             body = await _fields(receive)
-            recorded = await asyncio.to_thread(assembly.record_grounds, _text(body, "referral_id"), _text(body, "manager"),
-                                               GroundsKind(_text(body, "kind")), body.get("rationale", ""))
+            recorded = await asyncio.to_thread(
+                assembly.record_grounds,
+                _text(body, "referral_id"),
+                _text(body, "manager"),
+                GroundsKind(_text(body, "kind")),
+                body.get("rationale", ""),
+            )
         except NoReferral as e:
             return await respond(send, 404, {"error": str(e)})
         except (KeyError, TypeError, ValueError) as e:  # missing field, bad JSON, unknown kind, no rationale
@@ -112,14 +132,22 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         try:
             found = chronology(facts.notifications, facts.contributions, facts.decisions, facts.grounds, subject)
         except UnknownSubject as e:
-            return await respond(send, 400, {"error": f"the referral names no such subject: use one of {', '.join(e.known)}",
-                                             "subjects": e.known})
+            return await respond(
+                send, 400, {"error": f"the referral names no such subject: use one of {', '.join(e.known)}", "subjects": e.known}
+            )
         # The entries name people and records: the log has the ids and counts only.
-        log.info("chronology read", extra={"referral_id": referral_id, "entries": len(found.entries), "one_subject": subject is not None})
+        log.info(
+            "chronology read",
+            extra={"referral_id": referral_id, "entries": len(found.entries), "one_subject": subject is not None},
+        )
         await respond(send, 200, found.as_json())
 
-    return [("/recommendations", recommendations), ("/decisions", decide), ("/grounds", record_grounds),
-            ("/referrals/{referral_id}/chronology", chronology_of)]
+    return [
+        ("/recommendations", recommendations),
+        ("/decisions", decide),
+        ("/grounds", record_grounds),
+        ("/referrals/{referral_id}/chronology", chronology_of),
+    ]
 
 
 def _query(scope) -> dict[str, str]:

@@ -19,7 +19,9 @@ class AssemblyCollector(Collector):
         for rag, n in snap["waiting_by_rag"].items():
             waiting.add_metric([rag], n)
         yield waiting
-        desks = GaugeMetricFamily("mash_referrals_awaiting_desk", "Referrals still waiting for a desk's contribution", labels=["agency"])
+        desks = GaugeMetricFamily(
+            "mash_referrals_awaiting_desk", "Referrals still waiting for a desk's contribution", labels=["agency"]
+        )
         for agency, n in snap["awaiting_desk"].items():
             desks.add_metric([agency], n)
         yield desks
@@ -31,6 +33,11 @@ class AssemblyCollector(Collector):
         for level, n in snap["decisions_by_level"].items():
             decided.add_metric([str(level)], n)
         yield decided
-        yield GaugeMetricFamily("mash_oldest_waiting_seconds", "Age of the oldest referral not yet routed", value=snap["oldest_waiting_seconds"])
-        yield GaugeMetricFamily("mash_contributions_held", "Contributions held for a referral not yet received (dead-lettered "
-                                "and alerted after the hold)", value=snap["held_contributions"])
+        yield GaugeMetricFamily(
+            "mash_oldest_waiting_seconds", "Age of the oldest referral not yet routed", value=snap["oldest_waiting_seconds"]
+        )
+        yield GaugeMetricFamily(
+            "mash_contributions_held",
+            "Contributions held for a referral not yet received (dead-lettered and alerted after the hold)",
+            value=snap["held_contributions"],
+        )

@@ -22,7 +22,6 @@ from mash_contracts import (
     RagRating,
     derived_id,
 )
-
 from mash_contracts.threshold import Recommendation
 
 FULL = "full picture"
@@ -40,10 +39,22 @@ CRIME_RELEVANT = {"domestic_abuse_incident", "other_incident", "missing_person_r
 
 
 def decision_for(
-    notification: Notification, answers: dict[Agency, ContributionStatus], rec: Recommendation, model_version: str,
-    now: datetime, *, decided_by: str, rag: RagRating, recommended: Recommendation | None = None,
-    rationale: str | None = None, no_answer: list[Agency] = (), history: list[RagChange] = (), due_by: datetime | None = None,
-    conflicts: list[Agency] = (), grounds_id: str | None = None, returns: list[DeskReturn] = (),
+    notification: Notification,
+    answers: dict[Agency, ContributionStatus],
+    rec: Recommendation,
+    model_version: str,
+    now: datetime,
+    *,
+    decided_by: str,
+    rag: RagRating,
+    recommended: Recommendation | None = None,
+    rationale: str | None = None,
+    no_answer: list[Agency] = (),
+    history: list[RagChange] = (),
+    due_by: datetime | None = None,
+    conflicts: list[Agency] = (),
+    grounds_id: str | None = None,
+    returns: list[DeskReturn] = (),
 ) -> Decision:
     return Decision(
         message_id=_revision_id("decision", notification, *_on_grounds(grounds_id)),
@@ -86,8 +97,10 @@ def _revision_id(kind: str, notification: Notification, *parts: str):
 def _summary(decision: Decision) -> str:
     name = decision.level_name or decision.level.name.replace("_", " ").lower()
     gaps = f" No answer from: {', '.join(a.value for a in decision.no_answer)}." if decision.no_answer else ""
-    return (f"Level {decision.level.value} ({name}): {decision.outcome.value.replace('_', ' ')}. RAG {decision.rag.value}. "
-            f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}.{gaps}")
+    return (
+        f"Level {decision.level.value} ({name}): {decision.outcome.value.replace('_', ' ')}. RAG {decision.rag.value}. "
+        f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}.{gaps}"
+    )
 
 
 def _view_name(recipient: Agency) -> str:
@@ -109,7 +122,9 @@ def _items_for(recipient: Agency, contributions: dict[Agency, Contribution]) -> 
     return out
 
 
-def products_for(notification: Notification, contributions: dict[Agency, Contribution], decision: Decision) -> list[InformationProduct]:
+def products_for(
+    notification: Notification, contributions: dict[Agency, Contribution], decision: Decision
+) -> list[InformationProduct]:
     summary = _summary(decision)
     return [
         InformationProduct(
@@ -137,18 +152,32 @@ def outcome_notice(notification: Notification, decision: Decision, submission_id
     each naming them all."""
     to = submission_id or notification.submission_id
     references = notification.linked_submission_ids or [notification.submission_id]
-    yours = (f"notification {references[0]}" if len(references) == 1
-             else f"notifications {', '.join(references[:-1])} and {references[-1]}")
-    lead = {Agency.CHILDRENS_SOCIAL_CARE: "children's social care", Agency.EARLY_HELP: "the early help service",
-            Agency.ADULT_SOCIAL_CARE: "adult social care", Agency.POLICE: "the police", Agency.HEALTH: "health services"}
+    yours = (
+        f"notification {references[0]}"
+        if len(references) == 1
+        else f"notifications {', '.join(references[:-1])} and {references[-1]}"
+    )
+    lead = {
+        Agency.CHILDRENS_SOCIAL_CARE: "children's social care",
+        Agency.EARLY_HELP: "the early help service",
+        Agency.ADULT_SOCIAL_CARE: "adult social care",
+        Agency.POLICE: "the police",
+        Agency.HEALTH: "health services",
+    }
     who = lead.get(decision.recipients[0], "the responsible agency") if decision.recipients else "the responsible agency"
     return OutcomeNotice(
-        message_id=_revision_id("outcome-notice", notification, *_on_grounds(decision.grounds_id),
-                                *(() if to == notification.submission_id else ("to", to))),
+        message_id=_revision_id(
+            "outcome-notice",
+            notification,
+            *_on_grounds(decision.grounds_id),
+            *(() if to == notification.submission_id else ("to", to)),
+        ),
         submission_id=to,
         referral_id=notification.referral_id,
         decided_at=decision.decided_at,
         revision=decision.revision,
-        text=(f"The MASH has considered your {yours} (referral {notification.referral_id}) "
-              f"and decided the response; {who} will take it forward. Please continue to share any new concerns."),
+        text=(
+            f"The MASH has considered your {yours} (referral {notification.referral_id}) "
+            f"and decided the response; {who} will take it forward. Please continue to share any new concerns."
+        ),
     )

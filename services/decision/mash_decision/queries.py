@@ -12,8 +12,8 @@ from mash_contracts import Agency, AlertKind, Contribution, Decision, Notificati
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import Database
 
-from .rules import AWAITING, RECOMMENDED, ROUTED
 from .chronology import GroundsRecord
+from .rules import AWAITING, RECOMMENDED, ROUTED
 from .tables import alerts, contributions, decisions, notification_revisions, recommendations, referrals, research_grounds
 
 
@@ -22,17 +22,27 @@ def open_deadlines(db: Database) -> tuple[list[tuple[str, str, datetime, datetim
     current revision: two reads, however long the backlog."""
     open_ = referrals.c.state != ROUTED
     with db.transaction() as s:
-        rows = s.execute(select(referrals.c.referral_id, referrals.c.state, referrals.c.returns_due_at,
-                                referrals.c.decision_due_at).where(open_)).all()
-        raised = set(s.execute(select(alerts.c.referral_id, alerts.c.kind)
-                               .join(referrals, (referrals.c.referral_id == alerts.c.referral_id) & (referrals.c.revision == alerts.c.revision))
-                               .where(open_)).all())
+        rows = s.execute(
+            select(referrals.c.referral_id, referrals.c.state, referrals.c.returns_due_at, referrals.c.decision_due_at).where(
+                open_
+            )
+        ).all()
+        raised = set(
+            s.execute(
+                select(alerts.c.referral_id, alerts.c.kind)
+                .join(referrals, (referrals.c.referral_id == alerts.c.referral_id) & (referrals.c.revision == alerts.c.revision))
+                .where(open_)
+            ).all()
+        )
     return [(r.referral_id, r.state, as_utc(r.returns_due_at), as_utc(r.decision_due_at)) for r in rows], raised
 
 
 def _held():
-    return (select(contributions.c.id).outerjoin(referrals, referrals.c.referral_id == contributions.c.referral_id)
-            .where(referrals.c.referral_id.is_(None)))
+    return (
+        select(contributions.c.id)
+        .outerjoin(referrals, referrals.c.referral_id == contributions.c.referral_id)
+        .where(referrals.c.referral_id.is_(None))
+    )
 
 
 def held_too_long(db: Database, received_before: datetime) -> list[int]:
@@ -50,12 +60,22 @@ def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
     """Counts for metrics and `mash status`. Grouped counts, however long the backlog."""
     awaiting_ = referrals.c.state == AWAITING
     with db.transaction() as s:
-        waiting = dict(s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag)).all())
+        waiting = dict(
+            s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag)).all()
+        )
         open_count = s.execute(select(func.count()).select_from(referrals).where(awaiting_)).scalar()
-        answered = dict(s.execute(select(contributions.c.agency, func.count(func.distinct(contributions.c.referral_id)))
-                                  .join(referrals, (referrals.c.referral_id == contributions.c.referral_id)
-                                        & (contributions.c.revision >= referrals.c.research_revision))
-                                  .where(awaiting_).group_by(contributions.c.agency)).all())
+        answered = dict(
+            s.execute(
+                select(contributions.c.agency, func.count(func.distinct(contributions.c.referral_id)))
+                .join(
+                    referrals,
+                    (referrals.c.referral_id == contributions.c.referral_id)
+                    & (contributions.c.revision >= referrals.c.research_revision),
+                )
+                .where(awaiting_)
+                .group_by(contributions.c.agency)
+            ).all()
+        )
         kinds = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all())
         oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
         levels = dict(s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).all())
@@ -63,10 +83,14 @@ def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
     # Those still waiting for a desk are the open referrals without a fresh answer from it.
     awaiting = {a.value: open_count - answered.get(a.value, 0) for a in expected}
     age = (now - as_utc(oldest)).total_seconds() if oldest else 0.0
-    return {"waiting_by_rag": {r.value: waiting.get(r.value, 0) for r in RagRating}, "awaiting_desk": awaiting,
-            "alerts": {k.value: kinds.get(k.value, 0) for k in AlertKind},
-            "decisions_by_level": {lv.value: levels.get(lv.value, 0) for lv in ThresholdLevel},
-            "oldest_waiting_seconds": max(age, 0.0), "held_contributions": held}
+    return {
+        "waiting_by_rag": {r.value: waiting.get(r.value, 0) for r in RagRating},
+        "awaiting_desk": awaiting,
+        "alerts": {k.value: kinds.get(k.value, 0) for k in AlertKind},
+        "decisions_by_level": {lv.value: levels.get(lv.value, 0) for lv in ThresholdLevel},
+        "oldest_waiting_seconds": max(age, 0.0),
+        "held_contributions": held,
+    }
 
 
 def state_of(db: Database, referral_id: str) -> str | None:
@@ -76,19 +100,24 @@ def state_of(db: Database, referral_id: str) -> str | None:
 
 def contributions_of(db: Database, referral_id: str) -> list[Contribution]:
     with db.transaction() as s:
-        rows = s.execute(select(contributions.c.contribution).where(contributions.c.referral_id == referral_id)
-                         .order_by(contributions.c.id)).scalars()
+        rows = s.execute(
+            select(contributions.c.contribution).where(contributions.c.referral_id == referral_id).order_by(contributions.c.id)
+        ).scalars()
         return [Contribution.model_validate_json(r) for r in rows]
 
 
 def pending(db: Database) -> list[dict]:
     """Recommendations waiting for a manager, with their RAG and deadline."""
     with db.transaction() as s:
-        rows = s.execute(select(recommendations, referrals.c.rag, referrals.c.decision_due_at)
-                         .join(referrals, referrals.c.referral_id == recommendations.c.referral_id)
-                         .where(referrals.c.state == RECOMMENDED)).all()
-    return [{"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": as_utc(r.decision_due_at).isoformat(), **r.recommendation}
-            for r in rows]
+        rows = s.execute(
+            select(recommendations, referrals.c.rag, referrals.c.decision_due_at)
+            .join(referrals, referrals.c.referral_id == recommendations.c.referral_id)
+            .where(referrals.c.state == RECOMMENDED)
+        ).all()
+    return [
+        {"referral_id": r.referral_id, "rag": r.rag, "decision_due_at": as_utc(r.decision_due_at).isoformat(), **r.recommendation}
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -105,14 +134,27 @@ def chronology_facts(db: Database, referral_id: str) -> ChronologyFacts | None:
         newest = s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar()
         if newest is None:
             return None
-        kept = s.execute(select(notification_revisions.c.notification).where(notification_revisions.c.referral_id == referral_id)).scalars().all()
-        answers = s.execute(select(contributions.c.contribution).where(contributions.c.referral_id == referral_id)
-                            .order_by(contributions.c.id)).scalars().all()
+        kept = (
+            s.execute(select(notification_revisions.c.notification).where(notification_revisions.c.referral_id == referral_id))
+            .scalars()
+            .all()
+        )
+        answers = (
+            s.execute(
+                select(contributions.c.contribution)
+                .where(contributions.c.referral_id == referral_id)
+                .order_by(contributions.c.id)
+            )
+            .scalars()
+            .all()
+        )
         decided = s.execute(select(decisions.c.decision).where(decisions.c.referral_id == referral_id)).scalars().all()
         grounds = s.execute(select(research_grounds).where(research_grounds.c.referral_id == referral_id)).all()
         # A store from before revisions were kept holds only the newest on the referral.
         revisions = {n.revision: n for n in (Notification.model_validate_json(raw) for raw in [*kept, newest])}
         return ChronologyFacts(
-            list(revisions.values()), [Contribution.model_validate_json(c) for c in answers],
+            list(revisions.values()),
+            [Contribution.model_validate_json(c) for c in answers],
             [Decision.model_validate_json(d) for d in decided],
-            [GroundsRecord(g.grounds_id, g.kind, g.recorded_by, as_utc(g.recorded_at), g.revision) for g in grounds])
+            [GroundsRecord(g.grounds_id, g.kind, g.recorded_by, as_utc(g.recorded_at), g.revision) for g in grounds],
+        )

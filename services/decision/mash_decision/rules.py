@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mash_contracts import Agency, AlertKind, Contribution, Notification, RagRating
+from mash_contracts.threshold import Recommendation, ThresholdModel
 
 from .clock import Clock
-from mash_contracts.threshold import Recommendation, ThresholdModel
 
 AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
 RAG_ORDER = (RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED)
@@ -94,8 +94,15 @@ class Assessed:
     alerts: tuple[Alerted, ...] = ()
 
 
-def assess(r: Referral, answers: Answers, notification: Notification, expected: frozenset[Agency], model: ThresholdModel,
-           now: datetime, due: bool = False) -> Assessed | None:
+def assess(
+    r: Referral,
+    answers: Answers,
+    notification: Notification,
+    expected: frozenset[Agency],
+    model: ThresholdModel,
+    now: datetime,
+    due: bool = False,
+) -> Assessed | None:
     """None while fresh answers are still awaited and the deadline has not come; else the assessment."""
     if r.state != AWAITING or (expected - answers.fresh(r.research_revision) and not due):
         return None
@@ -105,8 +112,13 @@ def assess(r: Referral, answers: Answers, notification: Notification, expected: 
     rec = model.recommend(notification, answers.newest, no_answer=missing, today=now.date())
     alerts = []
     if missing:
-        alerts.append(Alerted(AlertKind.RETURNS_OVERDUE, f"decided without {', '.join(sorted(a.value for a in missing))}: "
-                              "no answer by the deadline", r.returns_due))
+        alerts.append(
+            Alerted(
+                AlertKind.RETURNS_OVERDUE,
+                f"decided without {', '.join(sorted(a.value for a in missing))}: no answer by the deadline",
+                r.returns_due,
+            )
+        )
     route_now = rec.level in model.auto_confirm_levels and not answers.conflicts and not r.decided_before
     if not route_now:
         why = [f"model recommends level {rec.level.value} {rec.level_name}: a manager must confirm"]
@@ -136,17 +148,23 @@ def supplement(r: Referral, n: Notification, clock: Clock) -> Supplement | None:
     changes: dict = {"notification": n.model_dump_json(), "revision": n.revision, "state": AWAITING, "rag": rag.value}
     if n.needs_research:
         fresh_due = clock.returns_due(n.received_at, rag)
-        changes |= {"research_revision": n.revision, "returns_due_at": min(r.returns_due, fresh_due) if r.state == AWAITING else fresh_due}
+        changes |= {
+            "research_revision": n.revision,
+            "returns_due_at": min(r.returns_due, fresh_due) if r.state == AWAITING else fresh_due,
+        }
     if r.state == ROUTED:  # a new decision is owed to the referrer and the recipients
         changes["decision_due_at"] = clock.decision_due(n.received_at)
-    after = {ROUTED: "after the decision was routed: the re-assessment needs a manager",
-             RECOMMENDED: "while a recommendation waited: it is re-assessed"}.get(r.state, "before the decision")
+    after = {
+        ROUTED: "after the decision was routed: the re-assessment needs a manager",
+        RECOMMENDED: "while a recommendation waited: it is re-assessed",
+    }.get(r.state, "before the decision")
     detail = f"revision {n.revision} ({', '.join(n.changes) or 'nothing the desks research'}) {after}"
     return Supplement(changes, r.rag if rag != r.rag else None, Alerted(AlertKind.REFERRAL_UPDATED, detail))
 
 
-def deadline_work(state: str, returns_due: datetime, decision_due: datetime, now: datetime,
-                  clock: Clock) -> tuple[bool, list[tuple[AlertKind, datetime]]]:
+def deadline_work(
+    state: str, returns_due: datetime, decision_due: datetime, now: datetime, clock: Clock
+) -> tuple[bool, list[tuple[AlertKind, datetime]]]:
     """(decide now?, the alerts due by now with their deadlines) for an open referral."""
     if state == AWAITING and now >= returns_due:
         return True, []

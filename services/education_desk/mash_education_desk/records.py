@@ -8,21 +8,24 @@ metadata = MetaData()
 people = people_table(metadata)
 
 enrolments = Table(
-    "enrolments", metadata,
+    "enrolments",
+    metadata,
     Column("enrolment_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("school", String(120), nullable=False),
     Column("enrolled_on", Date, nullable=False),
 )
 attendance = Table(
-    "attendance", metadata,
+    "attendance",
+    metadata,
     Column("attendance_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("term", String(32), nullable=False),
     Column("attendance_pct", Float, nullable=False),
 )
 exclusions = Table(
-    "exclusions", metadata,
+    "exclusions",
+    metadata,
     Column("exclusion_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("excluded_on", Date, nullable=False),
@@ -30,7 +33,8 @@ exclusions = Table(
     Column("reason", Text),
 )
 safeguarding_log = Table(
-    "safeguarding_log", metadata,
+    "safeguarding_log",
+    metadata,
     Column("entry_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("logged_on", Date, nullable=False),
@@ -40,13 +44,29 @@ safeguarding_log = Table(
 PERSISTENT_ABSENCE = 90.0  # DfE: a pupil below 90% attendance is persistently absent
 
 RECORD_CLASSES = [
-    RecordClass("enrolment", enrolments, {"child_id": "pupil"}, "enrolled_on",
-                lambda r: f"On roll at {r.school} since {r.enrolled_on.isoformat()}"),
-    RecordClass("persistent_absence", attendance, {"child_id": "pupil"}, None,
-                lambda r: f"Attendance {r.attendance_pct:.0f}% in {r.term} (persistently absent)",
-                where=lambda t: t.c.attendance_pct < PERSISTENT_ABSENCE),
-    RecordClass("exclusion", exclusions, {"child_id": "pupil"}, "excluded_on",
-                lambda r: f"{r.kind.capitalize()} exclusion: {r.reason}"),
-    RecordClass("school_safeguarding_log", safeguarding_log, {"child_id": "pupil"}, "logged_on",
-                lambda r: f"School safeguarding log: {r.summary}"),
+    RecordClass(
+        "enrolment",
+        enrolments,
+        {"child_id": "pupil"},
+        "enrolled_on",
+        lambda r: f"On roll at {r.school} since {r.enrolled_on.isoformat()}",
+    ),
+    RecordClass(
+        "persistent_absence",
+        attendance,
+        {"child_id": "pupil"},
+        None,
+        lambda r: f"Attendance {r.attendance_pct:.0f}% in {r.term} (persistently absent)",
+        where=lambda t: t.c.attendance_pct < PERSISTENT_ABSENCE,
+    ),
+    RecordClass(
+        "exclusion", exclusions, {"child_id": "pupil"}, "excluded_on", lambda r: f"{r.kind.capitalize()} exclusion: {r.reason}"
+    ),
+    RecordClass(
+        "school_safeguarding_log",
+        safeguarding_log,
+        {"child_id": "pupil"},
+        "logged_on",
+        lambda r: f"School safeguarding log: {r.summary}",
+    ),
 ]

@@ -50,32 +50,44 @@ def _problems(s: Subject, today: date) -> list[str]:
     if s.date_of_birth is None:
         return []
     if s.date_of_birth > today:
-        return ["date_of_birth: is after the day the notification was received; for a baby not yet born use the "
-                "role unborn_child with expected_date_of_birth"]
+        return [
+            "date_of_birth: is after the day the notification was received; for a baby not yet born use the "
+            "role unborn_child with expected_date_of_birth"
+        ]
     age = age_on(s.date_of_birth, today)
     if age > OLDEST:
         return [f"date_of_birth: is more than {OLDEST} years before the day the notification was received"]
     if s.role is SubjectRole.CHILD and age >= ADULTHOOD:
-        return [f"role: a child is under {ADULTHOOD} and this date of birth makes the subject {ADULTHOOD} or over "
-                f"on the day the notification was received; {YOUNG_ADULT}"]
+        return [
+            f"role: a child is under {ADULTHOOD} and this date of birth makes the subject {ADULTHOOD} or over "
+            f"on the day the notification was received; {YOUNG_ADULT}"
+        ]
     if s.role is SubjectRole.ADULT_AT_RISK and age < ADULTHOOD:
-        return [f"role: an adult at risk is {ADULTHOOD} or over and this date of birth makes the subject under "
-                f"{ADULTHOOD}; refer them with the role child"]
+        return [
+            f"role: an adult at risk is {ADULTHOOD} or over and this date of birth makes the subject under "
+            f"{ADULTHOOD}; refer them with the role child"
+        ]
     return []
 
 
 def _unborn(s: Subject, today: date) -> list[str]:
     reasons = []
     if s.date_of_birth is not None:
-        reasons.append("date_of_birth: an unborn child has no date of birth; give expected_date_of_birth, or, if "
-                       "the baby has been born, the role child with the date of birth")
+        reasons.append(
+            "date_of_birth: an unborn child has no date of birth; give expected_date_of_birth, or, if "
+            "the baby has been born, the role child with the date of birth"
+        )
     expected = s.expected_date_of_birth
     if expected is None:
         reasons.append("expected_date_of_birth: an unborn child needs an expected date of birth")
     elif expected < today - OVERDUE_GRACE:
-        reasons.append(f"expected_date_of_birth: is more than {OVERDUE_GRACE.days} days before the day the "
-                       "notification was received; if the baby has been born, use the role child with the date of birth")
+        reasons.append(
+            f"expected_date_of_birth: is more than {OVERDUE_GRACE.days} days before the day the "
+            "notification was received; if the baby has been born, use the role child with the date of birth"
+        )
     elif expected > today + EXPECTED_AHEAD:
-        reasons.append("expected_date_of_birth: is more than ten months after the day the notification was "
-                       "received, longer than a pregnancy lasts")
+        reasons.append(
+            "expected_date_of_birth: is more than ten months after the day the notification was "
+            "received, longer than a pregnancy lasts"
+        )
     return reasons

@@ -38,8 +38,14 @@ def build():
     handlers = IntakeHandlers(firewall, db, relay, model, timedelta(hours=settings.duplicate_window_hours))
     anchoring = Anchoring(db, firewall, relay, settings.anchor_seconds)
     route = Route(NotificationSubmission, handlers.on_submission, handlers.on_unreadable)
-    subscribe_lanes(broker, routes={NOTIFICATIONS_SUBMITTED.name: route}, group_id=SERVICE, service=SERVICE, firewall=firewall,
-                    registry=registry)
+    subscribe_lanes(
+        broker,
+        routes={NOTIFICATIONS_SUBMITTED.name: route},
+        group_id=SERVICE,
+        service=SERVICE,
+        firewall=firewall,
+        registry=registry,
+    )
     app = make_app(broker, SERVICE)
     relay.attach(app)
     anchoring.attach(app)

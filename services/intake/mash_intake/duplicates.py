@@ -42,20 +42,29 @@ class Fingerprint:
     submission_id: str = ""
 
 
-def fingerprint(pepper: bytes, submission: NotificationSubmission, opened_at: datetime, referral_id: str = "",
-                referrer_system: str = "") -> Fingerprint:
+def fingerprint(
+    pepper: bytes, submission: NotificationSubmission, opened_at: datetime, referral_id: str = "", referrer_system: str = ""
+) -> Fingerprint:
     """`referrer_system`: the enrolled referrer that sent it; a duplicate is only ever linked within one referrer's own."""
     return Fingerprint(
         referrer=_digest(pepper, "referrer", referrer_system, *referrer_identity(submission.referrer)),
-        people=frozenset(_digest(pepper, *key) for s in submission.subjects if s.role in SUBJECTS_AT_RISK for key in person_keys(s)),
+        people=frozenset(
+            _digest(pepper, *key) for s in submission.subjects if s.role in SUBJECTS_AT_RISK for key in person_keys(s)
+        ),
         categories=frozenset(c.value for c in submission.concern.categories),
-        opened_at=opened_at, referral_id=referral_id, submission_id=submission.submission_id,
+        opened_at=opened_at,
+        referral_id=referral_id,
+        submission_id=submission.submission_id,
     )
 
 
 def is_duplicate(new: Fingerprint, earlier: Fingerprint, window: timedelta) -> bool:
-    return (new.referrer == earlier.referrer and bool(new.people & earlier.people)
-            and bool(new.categories & earlier.categories) and abs(new.opened_at - earlier.opened_at) <= window)
+    return (
+        new.referrer == earlier.referrer
+        and bool(new.people & earlier.people)
+        and bool(new.categories & earlier.categories)
+        and abs(new.opened_at - earlier.opened_at) <= window
+    )
 
 
 def duplicate_of(new: Fingerprint, candidates: Iterable[Fingerprint], window: timedelta) -> Fingerprint | None:

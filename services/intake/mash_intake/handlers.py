@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
+
 from mash_contracts import Notification, NotificationSubmission, Rejection
 from mash_contracts.threshold import ThresholdModel
 from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
@@ -23,8 +24,14 @@ log = logging.getLogger("mash.intake")
 
 
 class IntakeHandlers:
-    def __init__(self, firewall: Firewall, db: Database, relay: OutboxRelay, model: ThresholdModel | None = None,
-                 duplicate_window: timedelta = timedelta(hours=72)):
+    def __init__(
+        self,
+        firewall: Firewall,
+        db: Database,
+        relay: OutboxRelay,
+        model: ThresholdModel | None = None,
+        duplicate_window: timedelta = timedelta(hours=72),
+    ):
         self.model = model or screening.default_model()
         self.duplicate_window = duplicate_window
         self.firewall = firewall
@@ -39,11 +46,18 @@ class IntakeHandlers:
         # duplicate under another reference (the same referrer, person at risk and concern within the window).
         own = notification.referral_id
         with self.db.transaction() as s:
-            fp = duplicates.fingerprint(self.firewall.pepper, submission, notification.received_at, own, notification.referrer_system)
+            fp = duplicates.fingerprint(
+                self.firewall.pepper, submission, notification.received_at, own, notification.referrer_system
+            )
             referral_id, linking = self._referral_for(s, own, fp)
-            revision = revisions.record(s, referral_id, revisions.part_digests(self.firewall.pepper, submission),
-                                        notification.received_at, linking=linking,
-                                        linked_reference=None if referral_id == own else submission.submission_id)
+            revision = revisions.record(
+                s,
+                referral_id,
+                revisions.part_digests(self.firewall.pepper, submission),
+                notification.received_at,
+                linking=linking,
+                linked_reference=None if referral_id == own else submission.submission_id,
+            )
             if revision is None:
                 return None
             opened = revisions.opened_at(s, referral_id) or notification.received_at
@@ -51,24 +65,38 @@ class IntakeHandlers:
             references = links.references(s, referral_id)
             notification = screening.as_revision(notification, revision.number, revision.changes, referral_id, references)
             ack = screening.acknowledgement(notification, (references[0], opened) if linking else None)
-            detail = {"submission_id": submission.submission_id, "rag": notification.rag.value,
-                      "footing": notification.statutory_footing.value, "model": self.model.version,
-                      "categories": sorted(c.value for c in notification.concern.categories)}
+            detail = {
+                "submission_id": submission.submission_id,
+                "rag": notification.rag.value,
+                "footing": notification.statutory_footing.value,
+                "model": self.model.version,
+                "categories": sorted(c.value for c in notification.concern.categories),
+            }
             if revision.number > 1:
                 detail |= {"revision": revision.number, "changes": list(revision.changes)}
             self.audit.append(
-                s, "received", referral_id=notification.referral_id,
-                reason=(f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
-                        + (f", revision {revision.number}" if revision.number > 1 else "")
-                        + (", a duplicate linked to the open referral" if linking else "")),
+                s,
+                "received",
+                referral_id=notification.referral_id,
+                reason=(
+                    f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
+                    + (f", revision {revision.number}" if revision.number > 1 else "")
+                    + (", a duplicate linked to the open referral" if linking else "")
+                ),
                 subjects=subject_tokens(self.firewall.pepper, notification.subjects),
                 detail=detail,
             )
             # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
             lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
-            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.for_referrer(notification.referrer_system), submission.submission_id, ack,
-                    str(ack.message_id))
+            enqueue(
+                s,
+                self.firewall,
+                ACKNOWLEDGEMENTS.for_referrer(notification.referrer_system),
+                submission.submission_id,
+                ack,
+                str(ack.message_id),
+            )
         return notification
 
     def _referral_for(self, s, own: str, fp: duplicates.Fingerprint) -> tuple[str, bool]:
@@ -88,12 +116,24 @@ class IntakeHandlers:
             if referrer is None:
                 # Not an envelope naming an enrolled referrer: nobody to tell. Its bytes are on the dead-letter topic,
                 # sealed for operations, whose alerting counts it (mash_dead_letters).
-                self.audit.append(s, "unanswered", reason="a record on the front door that names no enrolled referrer",
-                                  detail={**where, "reasons": len(rejection.reasons)})
+                self.audit.append(
+                    s,
+                    "unanswered",
+                    reason="a record on the front door that names no enrolled referrer",
+                    detail={**where, "reasons": len(rejection.reasons)},
+                )
                 return
-            self.audit.append(s, "rejected", reason="unreadable submission",
-                              detail={"submission_id": rejection.submission_id, "referrer": referrer, **where,
-                                      "reasons": len(rejection.reasons)})
+            self.audit.append(
+                s,
+                "rejected",
+                reason="unreadable submission",
+                detail={
+                    "submission_id": rejection.submission_id,
+                    "referrer": referrer,
+                    **where,
+                    "reasons": len(rejection.reasons),
+                },
+            )
             enqueue(s, self.firewall, REJECTIONS.for_referrer(referrer), key, rejection, str(rejection.message_id))
 
     async def on_submission(self, submission: NotificationSubmission, source: Source) -> None:
@@ -104,10 +144,17 @@ class IntakeHandlers:
         accepted = await asyncio.to_thread(self._accept, submission, notification)
         if accepted is not None:
             self.relay.wake()
-            log.info("accepted as %s revision %d (%s)", accepted.referral_id, accepted.revision, accepted.rag.value,
-                     extra={"referral_id": accepted.referral_id})
+            log.info(
+                "accepted as %s revision %d (%s)",
+                accepted.referral_id,
+                accepted.revision,
+                accepted.rag.value,
+                extra={"referral_id": accepted.referral_id},
+            )
         else:
-            log.info("already accepted as %s (same content)", notification.referral_id, extra={"referral_id": notification.referral_id})
+            log.info(
+                "already accepted as %s (same content)", notification.referral_id, extra={"referral_id": notification.referral_id}
+            )
 
     async def on_unreadable(self, record: ConsumerRecord, reasons: list[str], opened: bytes | None) -> None:
         submission_id = screening.submission_id_of(opened, record.key)

@@ -54,29 +54,43 @@ class Revision:
     changes: tuple[str, ...]  # the parts that differ from the previous revision; empty for the first
 
 
-def record(session: Session, referral_id: str, parts: dict[str, str], received_at: datetime | None = None, *,
-           linked_reference: str | None = None, linking: bool = False) -> Revision | None:
+def record(
+    session: Session,
+    referral_id: str,
+    parts: dict[str, str],
+    received_at: datetime | None = None,
+    *,
+    linked_reference: str | None = None,
+    linking: bool = False,
+) -> Revision | None:
     """The revision this content is, recorded in the caller's transaction; None when it was seen before.
 
     A submission linked to this referral as a duplicate (`linked_reference`: a keyed digest of its reference) is
     told apart from the referral's own revisions even when its content is the same: the same notification sent
     under a second reference is linked, never absorbed as a retry. `linking` marks the revision that links it."""
     digest = whole(parts) if linked_reference is None else hashlib.sha256((whole(parts) + linked_reference).encode()).hexdigest()
-    rows = session.execute(select(revisions.c.revision, revisions.c.digest, revisions.c.parts)
-                           .where(revisions.c.referral_id == referral_id).order_by(revisions.c.revision)).all()
+    rows = session.execute(
+        select(revisions.c.revision, revisions.c.digest, revisions.c.parts)
+        .where(revisions.c.referral_id == referral_id)
+        .order_by(revisions.c.revision)
+    ).all()
     if any(r.digest == digest for r in rows):
         return None
     number = rows[-1].revision + 1 if rows else 1
     changes = tuple(p for p in PARTS if rows and rows[-1].parts.get(p) != parts[p]) + ((LINKED,) if linking else ())
     # Two instances racing to record the same revision collide on the primary key: the store turns that into
     # a transient error, and the retry finds the content recorded.
-    session.execute(insert(revisions).values(referral_id=referral_id, revision=number, digest=digest, parts=parts,
-                                             received_at=received_at or datetime.now(UTC)))
+    session.execute(
+        insert(revisions).values(
+            referral_id=referral_id, revision=number, digest=digest, parts=parts, received_at=received_at or datetime.now(UTC)
+        )
+    )
     return Revision(number, changes)
 
 
 def opened_at(session: Session, referral_id: str) -> datetime | None:
     """When the referral's first revision was received."""
-    value = session.execute(select(revisions.c.received_at).where((revisions.c.referral_id == referral_id)
-                                                                  & (revisions.c.revision == 1))).scalar()
+    value = session.execute(
+        select(revisions.c.received_at).where((revisions.c.referral_id == referral_id) & (revisions.c.revision == 1))
+    ).scalar()
     return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))

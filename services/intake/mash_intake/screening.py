@@ -43,7 +43,9 @@ def referral_id_for(submission: NotificationSubmission, referrer_system: str) ->
     enrolled referrer's references are its own: another referrer's submission under the same id is another referral."""
     r = submission.referrer
     origin = r.agency.value if r.agency else r.kind.value
-    return "REF-" + derived_id("referral", referrer_system, origin, r.organisation or "", submission.submission_id).hex[:12].upper()
+    return (
+        "REF-" + derived_id("referral", referrer_system, origin, r.organisation or "", submission.submission_id).hex[:12].upper()
+    )
 
 
 def initial_rag(submission: NotificationSubmission, model: ThresholdModel | None = None) -> RagRating:
@@ -59,8 +61,9 @@ def next_working_day(moment: datetime) -> datetime:
     return _CALENDAR.working_days_after(moment, 1)
 
 
-def accept(submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None, *,
-           referrer_system: str) -> Notification:
+def accept(
+    submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None, *, referrer_system: str
+) -> Notification:
     # Ages are judged on the hub's own calendar day: a baby born just after midnight in London is not yet born in UTC.
     today = received_at.astimezone(_CALENDAR.tz).date()
     if reasons := ages.problems(submission.subjects, today):
@@ -78,8 +81,9 @@ def accept(submission: NotificationSubmission, received_at: datetime, model: Thr
     )
 
 
-def as_revision(notification: Notification, number: int, changes: tuple[str, ...], referral_id: str | None = None,
-                references: list[str] = ()) -> Notification:
+def as_revision(
+    notification: Notification, number: int, changes: tuple[str, ...], referral_id: str | None = None, references: list[str] = ()
+) -> Notification:
     """A changed resubmission, or a duplicate under another reference (`referral_id`: the referral it is linked
     to): supplementary information, the next revision of that referral. `references`: every reference the referral
     was submitted under, when there is more than one."""
@@ -87,9 +91,15 @@ def as_revision(notification: Notification, number: int, changes: tuple[str, ...
     linked = list(references) if len(references) > 1 else []
     if number == 1:
         return notification.model_copy(update={"linked_submission_ids": linked}) if linked else notification
-    return notification.model_copy(update={
-        "message_id": derived_id("notification", referral_id, str(number)), "referral_id": referral_id,
-        "revision": number, "changes": list(changes), "linked_submission_ids": linked})
+    return notification.model_copy(
+        update={
+            "message_id": derived_id("notification", referral_id, str(number)),
+            "referral_id": referral_id,
+            "revision": number,
+            "changes": list(changes),
+            "linked_submission_ids": linked,
+        }
+    )
 
 
 def acknowledgement(notification: Notification, linked_to: tuple[str, datetime] | None = None) -> Acknowledgement:
@@ -99,23 +109,36 @@ def acknowledgement(notification: Notification, linked_to: tuple[str, datetime] 
     if linked_to is not None:
         message_id = derived_id("acknowledgement", notification.referral_id, str(n))
         earlier, opened = linked_to
-        text = (f"Your notification {notification.submission_id} was linked to open referral {notification.referral_id}, "
-                f"which you made on {opened:%d %B %Y} under your reference {earlier}: it names the same person at risk "
-                f"and concern, so it is added to that referral as revision {n} and not opened as a second case. The MASH "
-                f"manager sees both references; a decision will be made by {due:%A %d %B %Y %H:%M} UTC.")
+        text = (
+            f"Your notification {notification.submission_id} was linked to open referral {notification.referral_id}, "
+            f"which you made on {opened:%d %B %Y} under your reference {earlier}: it names the same person at risk "
+            f"and concern, so it is added to that referral as revision {n} and not opened as a second case. The MASH "
+            f"manager sees both references; a decision will be made by {due:%A %d %B %Y %H:%M} UTC."
+        )
     elif n == 1:
         message_id = derived_id("acknowledgement", notification.referral_id)
-        text = (f"Your notification {notification.submission_id} was received by the MASH as referral "
-                f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC.")
+        text = (
+            f"Your notification {notification.submission_id} was received by the MASH as referral "
+            f"{notification.referral_id}. A decision on the response will be made by {due:%A %d %B %Y %H:%M} UTC."
+        )
     else:
         message_id = derived_id("acknowledgement", notification.referral_id, str(n))
         changed = ", ".join(notification.changes) or "nothing the desks research"
-        text = (f"Your update to notification {notification.submission_id} was received as supplementary information, "
-                f"revision {n} of referral {notification.referral_id} (changed: {changed}). The referral is re-assessed "
-                f"with it; a decision will be made by {due:%A %d %B %Y %H:%M} UTC.")
-    return Acknowledgement(message_id=message_id, submission_id=notification.submission_id, referral_id=notification.referral_id,
-                           received_at=notification.received_at, decision_due_by=due, text=text, revision=n,
-                           linked_to_submission_id=linked_to[0] if linked_to else None)
+        text = (
+            f"Your update to notification {notification.submission_id} was received as supplementary information, "
+            f"revision {n} of referral {notification.referral_id} (changed: {changed}). The referral is re-assessed "
+            f"with it; a decision will be made by {due:%A %d %B %Y %H:%M} UTC."
+        )
+    return Acknowledgement(
+        message_id=message_id,
+        submission_id=notification.submission_id,
+        referral_id=notification.referral_id,
+        received_at=notification.received_at,
+        decision_due_by=due,
+        text=text,
+        revision=n,
+        linked_to_submission_id=linked_to[0] if linked_to else None,
+    )
 
 
 def keyed_by_its_reference(submission: NotificationSubmission, key: bytes | None) -> None:
@@ -157,8 +180,9 @@ def rejection_key(key: bytes | None, submission_id: str | None) -> str:
     return submission_id or "unknown"
 
 
-_REFERENCE = re.compile(next(m.pattern for m in NotificationSubmission.model_fields["submission_id"].metadata
-                             if getattr(m, "pattern", None)))
+_REFERENCE = re.compile(
+    next(m.pattern for m in NotificationSubmission.model_fields["submission_id"].metadata if getattr(m, "pattern", None))
+)
 
 
 def _is_reference(value: object) -> bool:

@@ -8,7 +8,8 @@ metadata = MetaData()
 people = people_table(metadata)
 
 incidents = Table(
-    "incidents", metadata,
+    "incidents",
+    metadata,
     Column("incident_id", String(32), primary_key=True),
     Column("occurred_on", Date, nullable=False),
     Column("kind", String(40), nullable=False),  # domestic_abuse, assault, public_order, concern_for_welfare
@@ -20,7 +21,8 @@ incidents = Table(
     Column("summary", Text),
 )
 arrests = Table(
-    "arrests", metadata,
+    "arrests",
+    metadata,
     Column("arrest_id", String(32), primary_key=True),
     Column("person_id", String(32), nullable=False, index=True),
     Column("occurred_on", Date, nullable=False),
@@ -28,7 +30,8 @@ arrests = Table(
     Column("outcome", String(120)),
 )
 missing_reports = Table(
-    "missing_reports", metadata,
+    "missing_reports",
+    metadata,
     Column("report_id", String(32), primary_key=True),
     Column("person_id", String(32), nullable=False, index=True),
     Column("reported_on", Date, nullable=False),
@@ -36,14 +39,16 @@ missing_reports = Table(
     Column("summary", Text),
 )
 bail_conditions = Table(
-    "bail_conditions", metadata,
+    "bail_conditions",
+    metadata,
     Column("bail_id", String(32), primary_key=True),
     Column("person_id", String(32), nullable=False, index=True),
     Column("conditions", Text, nullable=False),
     Column("until", Date, nullable=False),
 )
 intelligence = Table(
-    "intelligence", metadata,
+    "intelligence",
+    metadata,
     Column("intel_id", String(32), primary_key=True),
     Column("subject_id", String(32), nullable=False, index=True),
     Column("recorded_on", Date, nullable=False),
@@ -59,16 +64,51 @@ def _incident(r) -> str:
 
 
 RECORD_CLASSES = [
-    RecordClass("domestic_abuse_incident", incidents, {"victim_id": "victim", "perpetrator_id": "perpetrator"},
-                "occurred_on", _incident, where=lambda t: t.c.kind == "domestic_abuse"),
-    RecordClass("other_incident", incidents, {"victim_id": "victim", "perpetrator_id": "suspect"},
-                "occurred_on", _incident, where=lambda t: t.c.kind != "domestic_abuse"),
-    RecordClass("arrest", arrests, {"person_id": "arrested"}, "occurred_on",
-                lambda r: f"Arrested for {r.offence}; outcome: {r.outcome or 'pending'}"),
-    RecordClass("missing_person_report", missing_reports, {"person_id": "missing person"}, "reported_on",
-                lambda r: f"Reported missing{'; returned ' + r.returned_on.isoformat() if r.returned_on else '; not yet returned'}: {r.summary}"),
-    RecordClass("bail_conditions", bail_conditions, {"person_id": "on bail"}, "until",
-                lambda r: f"Bail conditions until {r.until.isoformat()}: {r.conditions}"),
-    RecordClass("intelligence", intelligence, {"subject_id": "subject"}, "recorded_on",
-                lambda r: f"Intelligence ({r.handling_code or 'ungraded'}): {r.summary}", not_for_disclosure="not_for_disclosure"),
+    RecordClass(
+        "domestic_abuse_incident",
+        incidents,
+        {"victim_id": "victim", "perpetrator_id": "perpetrator"},
+        "occurred_on",
+        _incident,
+        where=lambda t: t.c.kind == "domestic_abuse",
+    ),
+    RecordClass(
+        "other_incident",
+        incidents,
+        {"victim_id": "victim", "perpetrator_id": "suspect"},
+        "occurred_on",
+        _incident,
+        where=lambda t: t.c.kind != "domestic_abuse",
+    ),
+    RecordClass(
+        "arrest",
+        arrests,
+        {"person_id": "arrested"},
+        "occurred_on",
+        lambda r: f"Arrested for {r.offence}; outcome: {r.outcome or 'pending'}",
+    ),
+    RecordClass(
+        "missing_person_report",
+        missing_reports,
+        {"person_id": "missing person"},
+        "reported_on",
+        lambda r: (
+            f"Reported missing{'; returned ' + r.returned_on.isoformat() if r.returned_on else '; not yet returned'}: {r.summary}"
+        ),
+    ),
+    RecordClass(
+        "bail_conditions",
+        bail_conditions,
+        {"person_id": "on bail"},
+        "until",
+        lambda r: f"Bail conditions until {r.until.isoformat()}: {r.conditions}",
+    ),
+    RecordClass(
+        "intelligence",
+        intelligence,
+        {"subject_id": "subject"},
+        "recorded_on",
+        lambda r: f"Intelligence ({r.handling_code or 'ungraded'}): {r.summary}",
+        not_for_disclosure="not_for_disclosure",
+    ),
 ]

@@ -11,7 +11,8 @@ metadata = MetaData()
 people = people_table(metadata)
 
 referrals = Table(
-    "referrals", metadata,
+    "referrals",
+    metadata,
     Column("referral_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("received_on", Date, nullable=False),
@@ -19,7 +20,8 @@ referrals = Table(
     Column("outcome", String(120)),
 )
 cases = Table(
-    "cases", metadata,
+    "cases",
+    metadata,
     Column("case_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("opened_on", Date, nullable=False),
@@ -28,7 +30,8 @@ cases = Table(
     Column("allocated_worker", String(120)),
 )
 cp_plans = Table(
-    "cp_plans", metadata,
+    "cp_plans",
+    metadata,
     Column("plan_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("started_on", Date, nullable=False),
@@ -37,14 +40,16 @@ cp_plans = Table(
     Column("parent_id", String(32), index=True),
 )
 cin_plans = Table(
-    "cin_plans", metadata,
+    "cin_plans",
+    metadata,
     Column("plan_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("started_on", Date, nullable=False),
     Column("ended_on", Date),
 )
 looked_after = Table(
-    "looked_after", metadata,
+    "looked_after",
+    metadata,
     Column("episode_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("started_on", Date, nullable=False),
@@ -53,7 +58,8 @@ looked_after = Table(
     Column("parent_id", String(32), index=True),
 )
 care_proceedings = Table(
-    "care_proceedings", metadata,
+    "care_proceedings",
+    metadata,
     Column("proceedings_id", String(32), primary_key=True),
     Column("child_id", String(32), nullable=False, index=True),
     Column("parent_id", String(32), index=True),
@@ -77,23 +83,60 @@ def _proceedings(r) -> str:
 
 
 RECORD_CLASSES = [
-    RecordClass("previous_referral", referrals, {"child_id": "child"}, "received_on",
-                lambda r: f"Referral received {r.received_on.isoformat()} ({r.reason}); outcome: {r.outcome}"),
-    RecordClass("open_case", cases, {"child_id": "child"}, "opened_on",
-                lambda r: f"Open case with {r.team}, allocated worker {r.allocated_worker or 'unallocated'}, {_period(r, 'opened_on', 'closed_on')}",
-                where=lambda t: t.c.closed_on.is_(None)),
-    RecordClass("closed_case", cases, {"child_id": "child"}, "closed_on",
-                lambda r: f"Case with {r.team} {_period(r, 'opened_on', 'closed_on')}",
-                where=lambda t: t.c.closed_on.is_not(None)),
-    RecordClass("current_cp_plan", cp_plans, {"child_id": "child", "parent_id": "parent"}, "started_on",
-                lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
-                where=lambda t: t.c.ended_on.is_(None)),
-    RecordClass("previous_cp_plan", cp_plans, {"child_id": "child", "parent_id": "parent"}, "ended_on",
-                lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
-                where=lambda t: t.c.ended_on.is_not(None)),
-    RecordClass("cin_plan", cin_plans, {"child_id": "child"}, "started_on",
-                lambda r: f"Child in need plan {_period(r, 'started_on', 'ended_on')}"),
-    RecordClass("looked_after_episode", looked_after, {"child_id": "child", "parent_id": "parent"}, "started_on",
-                lambda r: f"Looked after ({r.legal_status}) {_period(r, 'started_on', 'ended_on')}"),
+    RecordClass(
+        "previous_referral",
+        referrals,
+        {"child_id": "child"},
+        "received_on",
+        lambda r: f"Referral received {r.received_on.isoformat()} ({r.reason}); outcome: {r.outcome}",
+    ),
+    RecordClass(
+        "open_case",
+        cases,
+        {"child_id": "child"},
+        "opened_on",
+        lambda r: (
+            f"Open case with {r.team}, allocated worker {r.allocated_worker or 'unallocated'}, {_period(r, 'opened_on', 'closed_on')}"
+        ),
+        where=lambda t: t.c.closed_on.is_(None),
+    ),
+    RecordClass(
+        "closed_case",
+        cases,
+        {"child_id": "child"},
+        "closed_on",
+        lambda r: f"Case with {r.team} {_period(r, 'opened_on', 'closed_on')}",
+        where=lambda t: t.c.closed_on.is_not(None),
+    ),
+    RecordClass(
+        "current_cp_plan",
+        cp_plans,
+        {"child_id": "child", "parent_id": "parent"},
+        "started_on",
+        lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
+        where=lambda t: t.c.ended_on.is_(None),
+    ),
+    RecordClass(
+        "previous_cp_plan",
+        cp_plans,
+        {"child_id": "child", "parent_id": "parent"},
+        "ended_on",
+        lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
+        where=lambda t: t.c.ended_on.is_not(None),
+    ),
+    RecordClass(
+        "cin_plan",
+        cin_plans,
+        {"child_id": "child"},
+        "started_on",
+        lambda r: f"Child in need plan {_period(r, 'started_on', 'ended_on')}",
+    ),
+    RecordClass(
+        "looked_after_episode",
+        looked_after,
+        {"child_id": "child", "parent_id": "parent"},
+        "started_on",
+        lambda r: f"Looked after ({r.legal_status}) {_period(r, 'started_on', 'ended_on')}",
+    ),
     RecordClass("care_proceedings", care_proceedings, {"child_id": "child", "parent_id": "parent"}, "issued_on", _proceedings),
 ]

@@ -13,5 +13,15 @@ from .model import (
     load_model,
 )
 
-__all__ = ["CONDITIONS", "MODELS", "Level", "Recommendation", "Rule", "Screening", "ScreeningRule", "ThresholdModel",
-           "Timescales", "load_model"]
+__all__ = [
+    "CONDITIONS",
+    "MODELS",
+    "Level",
+    "Recommendation",
+    "Rule",
+    "Screening",
+    "ScreeningRule",
+    "ThresholdModel",
+    "Timescales",
+    "load_model",
+]

@@ -27,8 +27,15 @@ from ..vocabulary import (
 
 MODELS = Path(__file__).parent / "models"
 # Conditions a referral alone answers (screening uses only these); the others need the desks' contributions.
-NOTIFICATION_CONDITIONS = {"immediate_danger", "categories", "youngest_child_under_years", "child_aged_at_least_years",
-                           "unborn_child", "consent", "protective_factor"}
+NOTIFICATION_CONDITIONS = {
+    "immediate_danger",
+    "categories",
+    "youngest_child_under_years",
+    "child_aged_at_least_years",
+    "unborn_child",
+    "consent",
+    "protective_factor",
+}
 CONDITIONS = NOTIFICATION_CONDITIONS | {"finding", "no_answer_from_desk"}
 _CHILDREN = (SubjectRole.CHILD, SubjectRole.UNBORN_CHILD)
 _RAG_ORDER = [RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED]
@@ -129,8 +136,11 @@ class ThresholdModel:
     def screen(self, submission: NotificationSubmission, today: date) -> Screening:
         """The front door's RAG rating and statutory footing: the highest RAG any screening rule sets, and s47
         when any rule says the concern on its face gives reasonable cause to suspect significant harm."""
-        fired = [r for r in self.screening_rules
-                 if all(_check(c, v, submission, {}, frozenset(), today) is not None for c, v in r.when)]
+        fired = [
+            r
+            for r in self.screening_rules
+            if all(_check(c, v, submission, {}, frozenset(), today) is not None for c, v in r.when)
+        ]
         rag = max([self.default_rag, *(r.rag for r in fired if r.rag)], key=_RAG_ORDER.index)
         if not any(s.role in _CHILDREN for s in submission.subjects):
             footing = StatutoryFooting.CARE_ACT_S42  # no child: the Care Act, whatever the concern
@@ -141,8 +151,11 @@ class ThresholdModel:
         return Screening(rag, footing, tuple(r.name for r in fired))
 
     def recommend(
-        self, notification: Notification, contributions: dict[Agency, Contribution],
-        no_answer: frozenset[Agency] = frozenset(), today: date | None = None,
+        self,
+        notification: Notification,
+        contributions: dict[Agency, Contribution],
+        no_answer: frozenset[Agency] = frozenset(),
+        today: date | None = None,
     ) -> Recommendation:
         today = today or notification.received_at.date()
         fired = [f for rule in self.rules if (f := _fire(rule, notification, contributions, no_answer, today))]
@@ -153,16 +166,28 @@ class ThresholdModel:
             # Age bands and "known to a service" describe vulnerability, not harm: together they may reach early help
             # but never lift a referral into statutory services on their own.
             score -= low - self.low_level_cap
-            factors.append(Factor(name=f"low-level factors capped at {self.low_level_cap}", source="model", weight=self.low_level_cap - low,
-                                  detail=f"Low-level factors (age bands, contact with a service with nothing of concern) add up to "
-                                         f"{low}; the model counts at most {self.low_level_cap} of them, so they cannot reach "
-                                         f"a higher band without a concern or a finding."))
+            factors.append(
+                Factor(
+                    name=f"low-level factors capped at {self.low_level_cap}",
+                    source="model",
+                    weight=self.low_level_cap - low,
+                    detail=f"Low-level factors (age bands, contact with a service with nothing of concern) add up to "
+                    f"{low}; the model counts at most {self.low_level_cap} of them, so they cannot reach "
+                    f"a higher band without a concern or a finding.",
+                )
+            )
 
         if not any(s.role in _CHILDREN for s in notification.subjects):
             routes = _ordered(self.adults.recipients + tuple(a for f in fired for a in f.rule.also_route))
             why = f"no child among the subjects: {self.adults.name}"
-            factors.append(Factor(name=shorten(why), source="model", weight=0,
-                                  detail=f"{why}; routed under the Care Act 2014 s42 to {', '.join(a.value for a in routes)}."))
+            factors.append(
+                Factor(
+                    name=shorten(why),
+                    source="model",
+                    weight=0,
+                    detail=f"{why}; routed under the Care Act 2014 s42 to {', '.join(a.value for a in routes)}.",
+                )
+            )
             return Recommendation(self.adults.number, self.adults.name, self.adults.outcome, routes, tuple(factors), score)
 
         by_score = max((n for n, lv in self.levels.items() if score >= lv.min_score), default=ThresholdLevel.UNIVERSAL)
@@ -172,12 +197,23 @@ class ThresholdModel:
         why = f"score {score} reaches {chosen.name} (from {self.levels[ThresholdLevel(by_score)].min_score})"
         if level > by_score:
             why = f"score {score}; '{max(floors)[1]}' sets at least {chosen.name}"
-        factors.append(Factor(name=shorten(why), source="model", weight=0,
-                              detail=f"{why}. Bands: " + ", ".join(f"{lv.name} from {lv.min_score}" for _, lv in sorted(self.levels.items()))
-                                     + "."))
+        factors.append(
+            Factor(
+                name=shorten(why),
+                source="model",
+                weight=0,
+                detail=f"{why}. Bands: "
+                + ", ".join(f"{lv.name} from {lv.min_score}" for _, lv in sorted(self.levels.items()))
+                + ".",
+            )
+        )
 
         outcome = chosen.outcome
-        asking = [(f.rule.weight, f.rule) for f in fired if f.rule.outcome and f.rule.outcome_from_level <= level < ThresholdLevel.CHILD_PROTECTION]
+        asking = [
+            (f.rule.weight, f.rule)
+            for f in fired
+            if f.rule.outcome and f.rule.outcome_from_level <= level < ThresholdLevel.CHILD_PROTECTION
+        ]
         if asking:
             outcome = max(asking, key=lambda wr: wr[0])[1].outcome
         extra = tuple(a for f in fired for a in f.rule.also_route) if level >= ThresholdLevel.CHILD_IN_NEED else ()
@@ -207,11 +243,19 @@ def _ordered(agencies: tuple[Agency, ...]) -> tuple[Agency, ...]:
 
 
 def _ages(notification: NotificationSubmission, today: date) -> list[float]:
-    return [(today - s.date_of_birth).days / 365.25 for s in notification.subjects if s.role is SubjectRole.CHILD and s.date_of_birth]
+    return [
+        (today - s.date_of_birth).days / 365.25 for s in notification.subjects if s.role is SubjectRole.CHILD and s.date_of_birth
+    ]
 
 
-def _check(condition: str, value: object, n: NotificationSubmission, contributions: dict[Agency, Contribution],
-           no_answer: frozenset[Agency], today: date) -> tuple[tuple[Agency, ...], str] | None:
+def _check(
+    condition: str,
+    value: object,
+    n: NotificationSubmission,
+    contributions: dict[Agency, Contribution],
+    no_answer: frozenset[Agency],
+    today: date,
+) -> tuple[tuple[Agency, ...], str] | None:
     """None if the condition does not hold; else the agencies whose contributions made it hold (none: the
     notification did) and the evidence in words."""
     if condition == "immediate_danger":
@@ -221,8 +265,11 @@ def _check(condition: str, value: object, n: NotificationSubmission, contributio
         return ((), f"the notification's concern includes {', '.join(hit)}") if hit else None
     if condition == "finding":
         agencies = tuple(a for a, c in sorted(contributions.items()) if value in c.findings)
-        why = "".join(f" ({a.value}: {contributions[a].finding_explanations[value]})" for a in agencies
-                      if value in contributions[a].finding_explanations)
+        why = "".join(
+            f" ({a.value}: {contributions[a].finding_explanations[value]})"
+            for a in agencies
+            if value in contributions[a].finding_explanations
+        )
         return (agencies, f"{', '.join(a.value for a in agencies)} reported {value!r}{why}") if agencies else None
     if condition == "youngest_child_under_years":
         ages = _ages(n, today)
@@ -243,8 +290,9 @@ def _check(condition: str, value: object, n: NotificationSubmission, contributio
     raise ValueError(condition)
 
 
-def _fire(rule: Rule, n: NotificationSubmission, contributions: dict[Agency, Contribution], no_answer: frozenset[Agency],
-          today: date) -> _Fired | None:
+def _fire(
+    rule: Rule, n: NotificationSubmission, contributions: dict[Agency, Contribution], no_answer: frozenset[Agency], today: date
+) -> _Fired | None:
     agencies: list[Agency] = []
     evidence: list[str] = []
     for condition, value in rule.when:
@@ -261,9 +309,11 @@ def _fire(rule: Rule, n: NotificationSubmission, contributions: dict[Agency, Con
 def _factor(f: _Fired, contributions: dict[Agency, Contribution]) -> Factor:
     answered = [contributions[a] for a in f.agencies if a in contributions]
     records = [c.disclosure_id for c in answered if c.disclosure_id]
-    whence = "; ".join(f"{c.agency.value} contribution {c.message_id}"
-                       + (f" (disclosure record {c.disclosure_id})" if c.disclosure_id else " (no disclosure record)")
-                       for c in answered)
+    whence = "; ".join(
+        f"{c.agency.value} contribution {c.message_id}"
+        + (f" (disclosure record {c.disclosure_id})" if c.disclosure_id else " (no disclosure record)")
+        for c in answered
+    )
     effects = [f"weight {f.rule.weight:+d}"]
     if f.rule.floor:
         effects.append(f"sets at least level {f.rule.floor}")
@@ -272,13 +322,23 @@ def _factor(f: _Fired, contributions: dict[Agency, Contribution]) -> Factor:
     if f.rule.also_route:
         effects.append(f"also routes to {', '.join(a.value for a in f.rule.also_route)} from level 3")
     detail = f"{f.rule.name}: {'; '.join(f.evidence)}" + (f"; from {whence}" if whence else "") + f". {', '.join(effects)}."
-    return Factor(name=f.rule.name, source=", ".join(a.value for a in f.agencies) or "notification", weight=f.rule.weight,
-                  detail=detail, disclosure_ids=records)
+    return Factor(
+        name=f.rule.name,
+        source=", ".join(a.value for a in f.agencies) or "notification",
+        weight=f.rule.weight,
+        detail=detail,
+        disclosure_ids=records,
+    )
 
 
 def _level(number: int, raw: dict) -> Level:
-    return Level(ThresholdLevel(number), _name(raw["name"]), int(raw.get("min_score", 0)), Outcome(raw["outcome"]),
-                 tuple(Agency(a) for a in raw["recipients"]))
+    return Level(
+        ThresholdLevel(number),
+        _name(raw["name"]),
+        int(raw.get("min_score", 0)),
+        Outcome(raw["outcome"]),
+        tuple(Agency(a) for a in raw["recipients"]),
+    )
 
 
 def _name(value: object) -> str:
@@ -308,7 +368,9 @@ def _when(owner: str, raw: dict, allowed: set[str]) -> tuple[tuple[str, object],
 def _rule(raw: dict) -> Rule:
     name = _name(raw["name"])
     return Rule(
-        name=name, when=_when(name, raw["when"], CONDITIONS), weight=int(raw["weight"]),
+        name=name,
+        when=_when(name, raw["when"], CONDITIONS),
+        weight=int(raw["weight"]),
         floor=int(raw["floor"]) if "floor" in raw else None,
         outcome=Outcome(raw["outcome"]) if "outcome" in raw else None,
         outcome_from_level=int(raw.get("outcome_from_level", 1)),
@@ -319,11 +381,16 @@ def _rule(raw: dict) -> Rule:
 
 def _screening_rule(raw: dict) -> ScreeningRule:
     name = _name(raw["name"])
-    rule = ScreeningRule(name, _when(name, raw["when"], NOTIFICATION_CONDITIONS),
-                         RagRating(raw["rag"]) if "rag" in raw else None,
-                         StatutoryFooting(raw["footing"]) if "footing" in raw else None)
+    rule = ScreeningRule(
+        name,
+        _when(name, raw["when"], NOTIFICATION_CONDITIONS),
+        RagRating(raw["rag"]) if "rag" in raw else None,
+        StatutoryFooting(raw["footing"]) if "footing" in raw else None,
+    )
     if rule.footing not in (None, StatutoryFooting.S47):
-        raise ValueError(f"screening rule {name!r}: footing may only be 's47' (s17 is the default, s42 follows from the subjects)")
+        raise ValueError(
+            f"screening rule {name!r}: footing may only be 's47' (s17 is the default, s42 follows from the subjects)"
+        )
     return rule
 
 
@@ -334,21 +401,33 @@ def _parse(raw: dict) -> ThresholdModel:
     if levels[ThresholdLevel.UNIVERSAL].min_score != 0:
         raise ValueError("level 1 must start at score 0, so every referral has a level")
     a = raw["adults"]
-    adults = Level(ThresholdLevel(int(a["level"])), _name(a.get("name", "adult at risk")), 0, Outcome(a["outcome"]),
-                   tuple(Agency(x) for x in a["recipients"]))
+    adults = Level(
+        ThresholdLevel(int(a["level"])),
+        _name(a.get("name", "adult at risk")),
+        0,
+        Outcome(a["outcome"]),
+        tuple(Agency(x) for x in a["recipients"]),
+    )
     t = raw["timescales"]
     timescales = Timescales(
         return_hours={RagRating(r): float(t[f"{r}_return_hours"]) for r in ("red", "amber", "green", "blue")},
-        around_the_clock=frozenset(RagRating(r) for r in t["around_the_clock"]), decision_working_days=int(t["decision_working_days"]),
-        working_day_start=str(t["working_day_start"]), working_day_end=str(t["working_day_end"]),
-        timezone=str(t["timezone"]), alert_before_minutes=int(t["alert_before_minutes"]),
+        around_the_clock=frozenset(RagRating(r) for r in t["around_the_clock"]),
+        decision_working_days=int(t["decision_working_days"]),
+        working_day_start=str(t["working_day_start"]),
+        working_day_end=str(t["working_day_end"]),
+        timezone=str(t["timezone"]),
+        alert_before_minutes=int(t["alert_before_minutes"]),
     )
     screening = raw.get("screening", {})
     scoring = raw.get("scoring", {})
     return ThresholdModel(
-        version=str(raw["version"]), area=str(raw["area"]), levels=levels, adults=adults,
+        version=str(raw["version"]),
+        area=str(raw["area"]),
+        levels=levels,
+        adults=adults,
         rules=tuple(_rule(r) for r in raw["factors"]),
-        rag_red=frozenset(raw["rag"]["red"]), rag_amber=frozenset(raw["rag"]["amber"]),
+        rag_red=frozenset(raw["rag"]["red"]),
+        rag_amber=frozenset(raw["rag"]["amber"]),
         timescales=timescales,
         auto_confirm_levels=frozenset(ThresholdLevel(x) for x in raw["confirmation"]["auto_confirm_levels"]),
         screening_rules=tuple(_screening_rule(r) for r in screening.get("rules", ())),

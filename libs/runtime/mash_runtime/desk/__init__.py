@@ -11,6 +11,15 @@ from .records import RecordClass, SqlRecordSource, people_table
 from .service import DeskDefinition, build_desk_app, main
 
 __all__ = [
-    "AgencyRecord", "Candidate", "DeskAnswer", "DeskDefinition", "Match", "RecordClass", "SharingPolicy",
-    "SqlRecordSource", "build_desk_app", "main", "people_table",
+    "AgencyRecord",
+    "Candidate",
+    "DeskAnswer",
+    "DeskDefinition",
+    "Match",
+    "RecordClass",
+    "SharingPolicy",
+    "SqlRecordSource",
+    "build_desk_app",
+    "main",
+    "people_table",
 ]

@@ -70,11 +70,16 @@ def disclosure_id_for(referral_id: str, agency: str, revision: int = 1, grounds_
     """One disclosure record per desk per researched revision of a referral, and one more per recorded grounds."""
     if grounds_id is not None:
         return derived_id("disclosure", referral_id, agency, "grounds", grounds_id, str(revision))
-    return derived_id("disclosure", referral_id, agency) if revision == 1 else derived_id("disclosure", referral_id, agency, str(revision))
+    return (
+        derived_id("disclosure", referral_id, agency)
+        if revision == 1
+        else derived_id("disclosure", referral_id, agency, str(revision))
+    )
 
 
-def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime,
-          grounds_id: str | None = None) -> DisclosureRecord:
+def build(
+    notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime, grounds_id: str | None = None
+) -> DisclosureRecord:
     basis = answer.lawful_basis
     retain_until = date(now.year + policy.retention_years, now.month, min(now.day, 28))
     referrer_note = " The referrer's identity is protected and is not shared." if notification.referrer.identity_protected else ""
@@ -88,20 +93,29 @@ def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer,
         referral_id=notification.referral_id,
         purpose=f"Safeguarding research for MASH referral {notification.referral_id} "
         f"({', '.join(c.value for c in notification.concern.categories)})",
-        data_subjects=list(answer.subjects) or [{"subject_ref": s.subject_ref, "role": s.role.value, "agency_person_id": None} for s in notification.subjects],
+        data_subjects=list(answer.subjects)
+        or [{"subject_ref": s.subject_ref, "role": s.role.value, "agency_person_id": None} for s in notification.subjects],
         statutory_footing=basis.get("statutory_footing", notification.statutory_footing.value),
         art6_basis=policy.legal.art6,
         special_category_condition=policy.legal.condition,
         consent_status=notification.consent.status.value,
         reason_without_consent=basis.get("without_consent_reason"),
         family_informed=(
-            "Family aware: consent was given." if notification.consent.status.value == "given"
+            "Family aware: consent was given."
+            if notification.consent.status.value == "given"
             else "Family not informed by the desk: informing them is the MASH manager's decision, made with the referral."
-        ) + referrer_note,
+        )
+        + referrer_note,
         outcome=answer.status.value,
         items_shared=[
-            {"record_ref": i.record_ref, "record_class": i.record_class, "subject_refs": i.subject_refs,
-             "relevance": i.relevance, "signal_only": i.signal_only, "match_confidence": i.match_confidence}
+            {
+                "record_ref": i.record_ref,
+                "record_class": i.record_class,
+                "subject_refs": i.subject_refs,
+                "relevance": i.relevance,
+                "signal_only": i.signal_only,
+                "match_confidence": i.match_confidence,
+            }
             for i in answer.items
         ],
         not_shared=list(answer.not_shared),
@@ -119,18 +133,23 @@ def build(notification: Notification, policy: SharingPolicy, answer: DeskAnswer,
 
 
 def already_recorded(session: Session, disclosure_id: str) -> bool:
-    return session.execute(select(disclosures.c.disclosure_id).where(disclosures.c.disclosure_id == disclosure_id)).first() is not None
+    return (
+        session.execute(select(disclosures.c.disclosure_id).where(disclosures.c.disclosure_id == disclosure_id)).first()
+        is not None
+    )
 
 
 def save(session: Session, record: DisclosureRecord) -> None:
-    session.execute(insert(disclosures).values(
-        disclosure_id=record.disclosure_id,
-        referral_id=record.referral_id,
-        recorded_at=datetime.fromisoformat(record.recorded_at),
-        outcome=record.outcome,
-        retain_until=date.fromisoformat(record.retain_until),
-        record=json.dumps(asdict(record)),
-    ))
+    session.execute(
+        insert(disclosures).values(
+            disclosure_id=record.disclosure_id,
+            referral_id=record.referral_id,
+            recorded_at=datetime.fromisoformat(record.recorded_at),
+            outcome=record.outcome,
+            retain_until=date.fromisoformat(record.retain_until),
+            record=json.dumps(asdict(record)),
+        )
+    )
 
 
 def for_referral(session: Session, referral_id: str) -> list[dict]:

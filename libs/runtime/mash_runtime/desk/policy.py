@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from typing import Literal
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,7 +39,11 @@ class Rule(BaseModel):
         return ANY in self.roles or role in self.roles
 
     def in_window(self, occurred: date | None, today: date) -> bool:
-        return self.window_months is None or occurred is None or occurred >= today - timedelta(days=round(30.44 * self.window_months))
+        return (
+            self.window_months is None
+            or occurred is None
+            or occurred >= today - timedelta(days=round(30.44 * self.window_months))
+        )
 
 
 class Legal(BaseModel):
@@ -103,7 +107,11 @@ class Grounds:
     recorded_at: str
 
     def cited(self) -> str:
-        what = "a strategy discussion's decision" if self.kind == "strategy_discussion" else "reasonable cause to suspect significant harm"
+        what = (
+            "a strategy discussion's decision"
+            if self.kind == "strategy_discussion"
+            else "reasonable cause to suspect significant harm"
+        )
         return f"{what} recorded by {self.recorded_by} at {self.recorded_at} (grounds {self.grounds_id})"
 
 
@@ -135,7 +143,15 @@ def lawful_basis(notification: Notification, policy: SharingPolicy, grounds: Gro
     )
 
 
-def applicable(rules: list[Rule], record_class: str, concerns: set[str], footing: StatutoryFooting, role: str, occurred: date | None, today: date) -> Rule | str:
+def applicable(
+    rules: list[Rule],
+    record_class: str,
+    concerns: set[str],
+    footing: StatutoryFooting,
+    role: str,
+    occurred: date | None,
+    today: date,
+) -> Rule | str:
     """The first rule that covers the record, or why none does."""
     of_class = [r for r in rules if r.record_class == record_class]
     if not of_class:

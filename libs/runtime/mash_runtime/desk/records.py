@@ -77,9 +77,7 @@ class SqlRecordSource:
             terms.append(p.date_of_birth == dob)
         with self.db.transaction() as s:
             rows = s.execute(select(self.people).where(or_(*terms)).limit(500)).all()
-        return [
-            Candidate(r.person_id, r.given_name, r.family_name, r.date_of_birth, r.nhs_number, r.postcode) for r in rows
-        ]
+        return [Candidate(r.person_id, r.given_name, r.family_name, r.date_of_birth, r.nhs_number, r.postcode) for r in rows]
 
     def records_for(self, person_ids: Collection[str]) -> list[AgencyRecord]:
         ids = list(person_ids)
@@ -92,15 +90,17 @@ class SqlRecordSource:
                     query = query.where(rc.where(t))
                 for row in s.execute(query):
                     pk = next(iter(t.primary_key.columns)).name
-                    found.append(AgencyRecord(
-                        record_class=rc.name,
-                        ref=str(getattr(row, pk)),
-                        occurred_on=getattr(row, rc.occurred) if rc.occurred else None,
-                        summary=rc.describe(row),
-                        parties={getattr(row, col): role for col, role in rc.parties.items() if getattr(row, col)},
-                        not_for_disclosure=bool(getattr(row, rc.not_for_disclosure)) if rc.not_for_disclosure else False,
-                        sensitivity=rc.sensitivity,
-                    ))
+                    found.append(
+                        AgencyRecord(
+                            record_class=rc.name,
+                            ref=str(getattr(row, pk)),
+                            occurred_on=getattr(row, rc.occurred) if rc.occurred else None,
+                            summary=rc.describe(row),
+                            parties={getattr(row, col): role for col, role in rc.parties.items() if getattr(row, col)},
+                            not_for_disclosure=bool(getattr(row, rc.not_for_disclosure)) if rc.not_for_disclosure else False,
+                            sensitivity=rc.sensitivity,
+                        )
+                    )
         return found
 
 

@@ -28,8 +28,9 @@ class RecordSource(Protocol):
     def records_for(self, person_ids: Collection[str]) -> list[AgencyRecord]: ...
 
 
-def research(notification: Notification, policy: SharingPolicy, source: RecordSource, today: date,
-             grounds: Grounds | None = None) -> DeskAnswer:
+def research(
+    notification: Notification, policy: SharingPolicy, source: RecordSource, today: date, grounds: Grounds | None = None
+) -> DeskAnswer:
     basis = lawful_basis(notification, policy, grounds)
     if isinstance(basis, str):
         return DeskAnswer(ContributionStatus.DECLINED, basis, lawful_basis=_basis_record(notification, policy, None, basis))
@@ -53,10 +54,14 @@ def match_subjects(subjects: list[Subject], source: RecordSource) -> tuple[dict[
             # Two "certain" candidates for one subject is itself uncertainty: share neither.
             pool = sure + maybe
             best = pool[0]
-            uncertain.append(UncertainMatch(
-                subject_ref=subject.subject_ref, confidence=best.confidence,
-                matched_fields=list(best.matched_fields), candidates=len(pool),
-            ))
+            uncertain.append(
+                UncertainMatch(
+                    subject_ref=subject.subject_ref,
+                    confidence=best.confidence,
+                    matched_fields=list(best.matched_fields),
+                    candidates=len(pool),
+                )
+            )
     return certain, uncertain
 
 
@@ -90,36 +95,55 @@ def select(
         subject_refs = sorted(set(about.values()) | {m.subject_ref for m in siblings.values()})
         rule = next((d for d in decisions if isinstance(d, Rule)), None)
         if rule is None:
-            not_shared.append({"record_ref": record.ref, "record_class": record.record_class, "reason": "; ".join(sorted(set(map(str, decisions))))})
+            not_shared.append(
+                {
+                    "record_ref": record.ref,
+                    "record_class": record.record_class,
+                    "reason": "; ".join(sorted(set(map(str, decisions)))),
+                }
+            )
             continue
         if record.not_for_disclosure:
-            not_shared.append({"record_ref": record.ref, "record_class": record.record_class, "reason": "marked not for onward disclosure"})
+            not_shared.append(
+                {"record_ref": record.ref, "record_class": record.record_class, "reason": "marked not for onward disclosure"}
+            )
             if policy.signal_not_for_disclosure:
-                items.append(SharedItem(
-                    record_class=record.record_class, subject_refs=subject_refs,
-                    summary=f"Information is held that cannot be disclosed. Contact the {policy.desk_contact}.",
-                    relevance=rule.relevance, signal_only=True,
-                ))
+                items.append(
+                    SharedItem(
+                        record_class=record.record_class,
+                        subject_refs=subject_refs,
+                        summary=f"Information is held that cannot be disclosed. Contact the {policy.desk_contact}.",
+                        relevance=rule.relevance,
+                        signal_only=True,
+                    )
+                )
             continue
         withheld += [
-            {"record_ref": record.ref, "role": role,
-             "reason": f"{_another_child(siblings[pid])}, not named in the referral: identity withheld" if pid in siblings
-             else "not a subject of the referral: identity withheld"}
-            for pid, role in record.parties.items() if pid not in about
+            {
+                "record_ref": record.ref,
+                "role": role,
+                "reason": f"{_another_child(siblings[pid])}, not named in the referral: identity withheld"
+                if pid in siblings
+                else "not a subject of the referral: identity withheld",
+            }
+            for pid, role in record.parties.items()
+            if pid not in about
         ]
         if rule.finding:
             fired[(rule.finding, rule.finding_min)] += 1
-        items.append(SharedItem(
-            record_class=record.record_class,
-            record_ref=record.ref,
-            subject_refs=subject_refs,
-            summary=_describe(record, about, siblings),
-            occurred_on=record.occurred_on,
-            relevance=rule.relevance,
-            sensitivity=list(record.sensitivity),
-            # A linked child is only as certain as the match of the parent it was linked through.
-            match_confidence=min([matches[pid].confidence for pid in about] + [m.confidence for m in siblings.values()]),
-        ))
+        items.append(
+            SharedItem(
+                record_class=record.record_class,
+                record_ref=record.ref,
+                subject_refs=subject_refs,
+                summary=_describe(record, about, siblings),
+                occurred_on=record.occurred_on,
+                relevance=rule.relevance,
+                sensitivity=list(record.sensitivity),
+                # A linked child is only as certain as the match of the parent it was linked through.
+                match_confidence=min([matches[pid].confidence for pid in about] + [m.confidence for m in siblings.values()]),
+            )
+        )
 
     findings = tuple(sorted({finding for (finding, least), n in fired.items() if n >= least}))
     if items:
@@ -137,12 +161,24 @@ def select(
         withheld=tuple(withheld),
         not_shared=tuple(not_shared),
         subjects=tuple(
-            {"subject_ref": m.subject_ref, "role": roles[m.subject_ref], "agency_person_id": pid,
-             "confidence": m.confidence, "matched_fields": list(m.matched_fields)}
+            {
+                "subject_ref": m.subject_ref,
+                "role": roles[m.subject_ref],
+                "agency_person_id": pid,
+                "confidence": m.confidence,
+                "matched_fields": list(m.matched_fields),
+            }
             for pid, m in matches.items()
-        ) + tuple(
-            {"subject_ref": None, "role": SIBLING, "agency_person_id": pid, "linked_through": m.subject_ref,
-             "confidence": m.confidence, "matched_fields": ["linked by the agency's records"]}
+        )
+        + tuple(
+            {
+                "subject_ref": None,
+                "role": SIBLING,
+                "agency_person_id": pid,
+                "linked_through": m.subject_ref,
+                "confidence": m.confidence,
+                "matched_fields": ["linked by the agency's records"],
+            }
             for pid, m in linked.items()
         ),
         lawful_basis=_basis_record(notification, policy, basis, None),
@@ -164,21 +200,34 @@ def _describe(record: AgencyRecord, about: dict[str, str], siblings: dict[str, M
 
 
 def _rationale(notification, basis, matches, uncertain, items, not_shared, linked) -> str:
-    parts = [f"Researched {len(notification.subjects)} subjects on a {basis.footing.value} footing (consent {basis.consent.value.replace('_', ' ')})."]
+    parts = [
+        f"Researched {len(notification.subjects)} subjects on a {basis.footing.value} footing (consent {basis.consent.value.replace('_', ' ')})."
+    ]
     if matches:
-        parts.append("Matched " + ", ".join(
-            f"{m.subject_ref} ({'NHS number' if m.matched_fields == ('nhs_number',) else f'{m.confidence:.2f}: ' + '+'.join(m.matched_fields)})"
-            for m in matches.values()) + ".")
+        parts.append(
+            "Matched "
+            + ", ".join(
+                f"{m.subject_ref} ({'NHS number' if m.matched_fields == ('nhs_number',) else f'{m.confidence:.2f}: ' + '+'.join(m.matched_fields)})"
+                for m in matches.values()
+            )
+            + "."
+        )
     if linked:
         parents = sorted({m.subject_ref for m in linked.values()})
-        parts.append(f"Linked {len(linked)} other children of {', '.join(parents)} through the agency's records, as an "
-                     "unborn child is named (pre-birth); their identities are withheld.")
+        parts.append(
+            f"Linked {len(linked)} other children of {', '.join(parents)} through the agency's records, as an "
+            "unborn child is named (pre-birth); their identities are withheld."
+        )
     disclosed = sum(1 for i in items if not i.signal_only)
     parts.append(f"Shared {disclosed} records; {len(not_shared)} held but not shared.")
     if any(i.signal_only for i in items):
         parts.append("Further information is held that cannot be disclosed.")
     if uncertain:
-        parts.append("Possible matches not shared as uncertain: " + ", ".join(f"{u.subject_ref} ({u.confidence:.2f})" for u in uncertain) + ".")
+        parts.append(
+            "Possible matches not shared as uncertain: "
+            + ", ".join(f"{u.subject_ref} ({u.confidence:.2f})" for u in uncertain)
+            + "."
+        )
     return " ".join(parts)
 
 

@@ -20,17 +20,17 @@ from sqlalchemy import MetaData, Table
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds
 from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
 
+from ..anchors import Anchoring
 from ..audit import AuditLog, subject_tokens
 from ..broker import make_broker
 from ..consuming import Route, Source, subscribe_lanes
 from ..errors import Rejected
-from ..anchors import Anchoring
+from ..firewall import Firewall
+from ..http import serve, standard_routes
 from ..identity import StoreRefused, expected
 from ..service import configure_logging, make_app
 from ..service import main as service_main
 from ..settings import KafkaSettings, ServiceSettings
-from ..firewall import Firewall
-from ..http import serve, standard_routes
 from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
@@ -65,20 +65,35 @@ class DeskDefinition:
         return desk_service(self.agency)
 
 
-def contribution_for(notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime,
-                     grounds: ResearchGrounds | None = None) -> Contribution:
+def contribution_for(
+    notification: Notification, policy: SharingPolicy, answer: DeskAnswer, now: datetime, grounds: ResearchGrounds | None = None
+) -> Contribution:
     # Research re-opened by recorded grounds is owed from when they were recorded.
-    due_by = (grounds.recorded_at if grounds else notification.received_at) + timedelta(hours=policy.return_hours[notification.rag])
+    due_by = (grounds.recorded_at if grounds else notification.received_at) + timedelta(
+        hours=policy.return_hours[notification.rag]
+    )
     late = None
     if now > due_by:
-        late = (f"Answered {now - due_by} after the {notification.rag.value} return deadline of "
-                f"{policy.return_hours[notification.rag]}h: the desk was not processing referrals until {now:%d %b %H:%M} UTC.")
+        late = (
+            f"Answered {now - due_by} after the {notification.rag.value} return deadline of "
+            f"{policy.return_hours[notification.rag]}h: the desk was not processing referrals until {now:%d %b %H:%M} UTC."
+        )
     return Contribution(
         # One contribution per desk per researched revision: a redelivered notification yields the same id.
-        message_id=(disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, "grounds",
-                                          str(grounds.grounds_id), str(notification.revision)) if grounds
-                    else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value) if notification.revision == 1
-                    else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))),
+        message_id=(
+            disclosure.derived_id(
+                "contribution",
+                notification.referral_id,
+                policy.agency.value,
+                "grounds",
+                str(grounds.grounds_id),
+                str(notification.revision),
+            )
+            if grounds
+            else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value)
+            if notification.revision == 1
+            else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))
+        ),
         referral_id=notification.referral_id,
         agency=policy.agency,
         status=answer.status,
@@ -90,8 +105,9 @@ def contribution_for(notification: Notification, policy: SharingPolicy, answer: 
         researched_at=now,
         due_by=due_by,
         late_reason=late,
-        disclosure_id=disclosure.disclosure_id_for(notification.referral_id, policy.agency.value, notification.revision,
-                                                   str(grounds.grounds_id) if grounds else None),
+        disclosure_id=disclosure.disclosure_id_for(
+            notification.referral_id, policy.agency.value, notification.revision, str(grounds.grounds_id) if grounds else None
+        ),
         notification_revision=notification.revision,
         grounds_id=grounds.grounds_id if grounds else None,
     )
@@ -115,7 +131,9 @@ class Desk:
         if grounds is None and not notification.needs_research:
             return False
         grounds_id = str(grounds.grounds_id) if grounds else None
-        disclosure_id = str(disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value, notification.revision, grounds_id))
+        disclosure_id = str(
+            disclosure.disclosure_id_for(notification.referral_id, self.policy.agency.value, notification.revision, grounds_id)
+        )
         with self.db.transaction() as s:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
@@ -129,24 +147,42 @@ class Desk:
             disclosure.save(s, record)
             subjects = subject_tokens(self.firewall.pepper, notification.subjects)
             self.audit.append(
-                s, "researched", referral_id=notification.referral_id, subjects=subjects,
+                s,
+                "researched",
+                referral_id=notification.referral_id,
+                subjects=subjects,
                 reason=f"{self.policy.agency.value} records searched under policy {self.policy.version}",
-                detail={"status": answer.status.value, "uncertain_matches": len(answer.uncertain),
-                        "footing": notification.statutory_footing.value, "revision": notification.revision,
-                        **({"grounds_id": grounds_id, "grounds_kind": grounds.kind.value} if grounds else {})},
+                detail={
+                    "status": answer.status.value,
+                    "uncertain_matches": len(answer.uncertain),
+                    "footing": notification.statutory_footing.value,
+                    "revision": notification.revision,
+                    **({"grounds_id": grounds_id, "grounds_kind": grounds.kind.value} if grounds else {}),
+                },
             )
             # The rationale quotes the referrer's subject labels, which may be names: the log keeps counts.
             outcome = _AUDITED_OUTCOME.get(answer.status)
             if outcome:
                 self.audit.append(
-                    s, outcome, referral_id=notification.referral_id, subjects=subjects,
+                    s,
+                    outcome,
+                    referral_id=notification.referral_id,
+                    subjects=subjects,
                     reason=f"{answer.status.value} under {self.policy.agency.value} policy {self.policy.version}",
-                    detail={"status": answer.status.value, "items": len(answer.items), "disclosure_id": disclosure_id,
-                            "record_classes": sorted({i.record_class for i in answer.items})},
+                    detail={
+                        "status": answer.status.value,
+                        "items": len(answer.items),
+                        "disclosure_id": disclosure_id,
+                        "record_classes": sorted({i.record_class for i in answer.items}),
+                    },
                 )
             topic = contributions_topic(self.policy.agency, urgent=notification.urgent)
             enqueue(s, self.firewall, topic, notification.referral_id, contribution, str(contribution.message_id))
-        log.info("contribution %s", answer.status.value, extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value})
+        log.info(
+            "contribution %s",
+            answer.status.value,
+            extra={"referral_id": notification.referral_id, "agency": self.policy.agency.value},
+        )
         return True
 
     async def on_notification(self, notification: Notification, _source: Source) -> None:
@@ -168,8 +204,9 @@ def store_tables(definition: DeskDefinition) -> tuple[MetaData, ...]:
 
 def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
     """The store `init` made for this desk, and no other (see mash_runtime.identity)."""
-    return Database(settings.db_url(definition.service), *store_tables(definition),
-                    identity=expected(settings.keys_dir, definition.service))
+    return Database(
+        settings.db_url(definition.service), *store_tables(definition), identity=expected(settings.keys_dir, definition.service)
+    )
 
 
 def build_desk_app(definition: DeskDefinition):
@@ -181,9 +218,17 @@ def build_desk_app(definition: DeskDefinition):
     relay = OutboxRelay(db, broker)
     desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
     anchoring = Anchoring(db, desk.firewall, relay, settings.anchor_seconds)
-    subscribe_lanes(broker, routes={NOTIFICATIONS.name: Route(Notification, desk.on_notification),
-                                    RESEARCH_GROUNDS.name: Route(ResearchGrounds, desk.on_grounds)}, group_id=definition.service,
-                    service=definition.service, firewall=desk.firewall, registry=registry)
+    subscribe_lanes(
+        broker,
+        routes={
+            NOTIFICATIONS.name: Route(Notification, desk.on_notification),
+            RESEARCH_GROUNDS.name: Route(ResearchGrounds, desk.on_grounds),
+        },
+        group_id=definition.service,
+        service=definition.service,
+        firewall=desk.firewall,
+        registry=registry,
+    )
     app = make_app(broker, definition.service)
     relay.attach(app)
     anchoring.attach(app)

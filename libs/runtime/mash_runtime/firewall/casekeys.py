@@ -67,7 +67,9 @@ class FileCaseKeys:
         path = self._path(referral_id)
         tombstone = self._path(referral_id, ".shredded")
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tombstone.write_text(json.dumps({"referral_id": referral_id, "shredded_at": datetime.now(UTC).isoformat(), "reason": reason}))
+        tombstone.write_text(
+            json.dumps({"referral_id": referral_id, "shredded_at": datetime.now(UTC).isoformat(), "reason": reason})
+        )
         if not path.exists():
             return False
         with open(path, "r+b") as f:

@@ -80,10 +80,20 @@ def signature_input(raw: dict) -> bytes:
 
 
 def _signed_bytes_1(raw: dict) -> bytes:
-    header = Header(**{**raw["header"], "recipients": tuple(raw["header"]["recipients"]),
-                       "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"])}).canonical(FORMAT_1)
-    parts = [FORMAT_1.encode(), header, json.dumps(raw["wrapped_keys"], sort_keys=True).encode(), raw["nonce"].encode(),
-             raw["ciphertext"].encode()]
+    header = Header(
+        **{
+            **raw["header"],
+            "recipients": tuple(raw["header"]["recipients"]),
+            "recipient_key_ids": tuple(raw["header"]["recipient_key_ids"]),
+        }
+    ).canonical(FORMAT_1)
+    parts = [
+        FORMAT_1.encode(),
+        header,
+        json.dumps(raw["wrapped_keys"], sort_keys=True).encode(),
+        raw["nonce"].encode(),
+        raw["ciphertext"].encode(),
+    ]
     return b"\x1f".join(parts)
 
 
@@ -122,9 +132,14 @@ def seal(
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
     ciphertext = AESGCM(_content_key(data_key, case_key, aad)).encrypt(nonce, plaintext, aad)
-    wrapped = {f"{r}/{kid}": _b64(HPKE.encrypt(data_key, key, info=aad)) for r, (kid, key) in zip(recipients, keys)}
-    body = {"format": FORMAT, "header": header.as_json(), "wrapped_keys": wrapped, "nonce": _b64(nonce),
-            "ciphertext": _b64(ciphertext)}
+    wrapped = {f"{r}/{kid}": _b64(HPKE.encrypt(data_key, key, info=aad)) for r, (kid, key) in zip(recipients, keys, strict=True)}
+    body = {
+        "format": FORMAT,
+        "header": header.as_json(),
+        "wrapped_keys": wrapped,
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(ciphertext),
+    }
     return canonical_json({**body, "signature": _b64(custody.sign(signature_input(body)))})
 
 
@@ -159,11 +174,17 @@ def _check_v2(raw: dict) -> None:
         raise SealError("malformed envelope: the header must have exactly the fields of docs/envelope.md")
     texts = [h[k] for k in ("message_id", "referral_id", "sender", "sender_key_id", "schema", "sealed_at")]
     lists = [h["recipients"], h["recipient_key_ids"]]
-    if (not all(isinstance(t, str) for t in texts) or type(h["schema_version"]) is not int or type(h["case_bound"]) is not bool
-            or not all(isinstance(xs, list) and all(isinstance(x, str) for x in xs) for xs in lists)
-            or len(h["recipients"]) != len(h["recipient_key_ids"]) or len(set(h["recipients"])) != len(h["recipients"])
-            or not isinstance(raw["wrapped_keys"], dict) or not all(isinstance(v, str) for v in raw["wrapped_keys"].values())
-            or not all(isinstance(raw[k], str) for k in ("nonce", "ciphertext", "signature"))):
+    if (
+        not all(isinstance(t, str) for t in texts)
+        or type(h["schema_version"]) is not int
+        or type(h["case_bound"]) is not bool
+        or not all(isinstance(xs, list) and all(isinstance(x, str) for x in xs) for xs in lists)
+        or len(h["recipients"]) != len(h["recipient_key_ids"])
+        or len(set(h["recipients"])) != len(h["recipients"])
+        or not isinstance(raw["wrapped_keys"], dict)
+        or not all(isinstance(v, str) for v in raw["wrapped_keys"].values())
+        or not all(isinstance(raw[k], str) for k in ("nonce", "ciphertext", "signature"))
+    ):
         raise SealError("malformed envelope: a member of the wrong type, or recipients and key ids that do not pair")
     try:  # an unpaired surrogate has no UTF-8 form: other readers cannot reproduce the signed bytes
         for t in (*texts, *lists[0], *lists[1], *raw["wrapped_keys"]):
@@ -232,7 +253,9 @@ def _open(envelope, custody, directory, expected_senders, delivered_as, case_key
         data_key = custody.unwrap(kid, _b64decode(wrapped, 80), aad)
         if len(data_key) != 32:
             raise ValueError("the data key is not 32 bytes")
-        plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(_b64decode(raw["nonce"], 12), _b64decode(raw["ciphertext"]), aad)
+        plaintext = AESGCM(_content_key(data_key, case_key, aad)).decrypt(
+            _b64decode(raw["nonce"], 12), _b64decode(raw["ciphertext"]), aad
+        )
     except Exception as e:  # InvalidTag, KeyError_, and HPKE's own errors on a bad key or tag
         raise SealError(f"cannot open: {type(e).__name__}") from None
     return header, plaintext

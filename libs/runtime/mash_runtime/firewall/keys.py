@@ -117,8 +117,12 @@ def new_agency_keys(directory: Path) -> bytes:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     public = b""
     for name, key in (("signing.pem", Ed25519PrivateKey.generate()), ("encryption.pem", X25519PrivateKey.generate())):
-        write_secret(directory / name, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()).decode())
+        write_secret(
+            directory / name,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode(),
+        )
         public += key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     (directory / "public.pem").write_bytes(public)
     return public
@@ -222,7 +226,6 @@ def _entries(raw: dict) -> dict[str, PublicKeys]:
     }
 
 
-
 def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
     """Exactly one Ed25519 and one X25519 public key (SubjectPublicKeyInfo PEM, what `openssl pkey -pubout`
     writes), in either order. A private key is refused outright: it must never reach the hub."""
@@ -233,8 +236,10 @@ def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
     signing = [k for k in keys if isinstance(k, Ed25519PublicKey)]
     encryption = [k for k in keys if isinstance(k, X25519PublicKey)]
     if len(signing) != 1 or len(encryption) != 1 or len(keys) != 2:
-        raise ValueError(f"expected one Ed25519 and one X25519 public key, found {len(signing)} Ed25519, "
-                         f"{len(encryption)} X25519 and {len(keys) - len(signing) - len(encryption)} other")
+        raise ValueError(
+            f"expected one Ed25519 and one X25519 public key, found {len(signing)} Ed25519, "
+            f"{len(encryption)} X25519 and {len(keys) - len(signing) - len(encryption)} other"
+        )
     return signing[0], encryption[0]
 
 
@@ -306,7 +311,9 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
     changed = {}
     for service in services:
         private_path = keys_dir / service / "private.json"
-        private = json.loads(private_path.read_text()) if private_path.exists() else {"signing": {}, "encryption": {}, "current": {}}
+        private = (
+            json.loads(private_path.read_text()) if private_path.exists() else {"signing": {}, "encryption": {}, "current": {}}
+        )
         if private["current"] and not rotate:
             continue
         signing, encryption = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()

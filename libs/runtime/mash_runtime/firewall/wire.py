@@ -15,15 +15,14 @@ from pydantic import BaseModel
 from mash_contracts import encode
 from mash_contracts.topics import REFERRERS, Topic, lookup
 
+from ..errors import TransientError
 from .casekeys import CaseShredded, FileCaseKeys
 from .envelope import SealError, open_sealed, seal
-from ..errors import TransientError
 from .keys import Directory, FileCustody, KeyError_, PemCustody, load_pepper
 
 
 class NotEnrolled(TransientError):
     """A topic's reader has no keys in the directory: retried, so nothing is lost, and the stalled partition alerts."""
-
 
 
 class Firewall:
@@ -61,8 +60,14 @@ class Firewall:
             raise SealError(f"{e}: nothing more is sent about it") from None
         try:
             return seal(
-                payload, referral_id=key, schema=type(message).__name__, schema_version=getattr(message, "schema_version", 1),
-                recipients=list(spec.readers), custody=self.custody, directory=self.directory, message_id=message_id,
+                payload,
+                referral_id=key,
+                schema=type(message).__name__,
+                schema_version=getattr(message, "schema_version", 1),
+                recipients=list(spec.readers),
+                custody=self.custody,
+                directory=self.directory,
+                message_id=message_id,
                 case_key=case_key,
             )
         except KeyError_ as e:  # an agency not (or no longer) enrolled: the work waits, loudly, until it is
@@ -70,8 +75,15 @@ class Firewall:
 
     def seal_for(self, principal: str, key: str, payload: bytes, schema: str) -> bytes:
         """Seal arbitrary bytes for one principal: how a dead letter keeps a sealed topic's original."""
-        return seal(payload, referral_id=key, schema=schema, schema_version=1, recipients=[principal],
-                    custody=self.custody, directory=self.directory)
+        return seal(
+            payload,
+            referral_id=key,
+            schema=schema,
+            schema_version=1,
+            recipients=[principal],
+            custody=self.custody,
+            directory=self.directory,
+        )
 
     def unwrap(self, topic: str, key: bytes | None, value: bytes | None) -> bytes | None:
         return self.open(topic, key, value)[1]
@@ -94,9 +106,14 @@ class Firewall:
 
     def _open(self, spec: Topic, key: bytes | None, value: bytes) -> tuple[str, bytes]:
         header, plaintext = open_sealed(
-            value, custody=self.custody, directory=self.directory, expected_senders=self.writers(spec),
+            value,
+            custody=self.custody,
+            directory=self.directory,
+            expected_senders=self.writers(spec),
             delivered_as=key.decode(errors="replace") if key is not None else None,
-            case_key_for=None if self.case_keys is None else (lambda referral_id: self.case_keys.key_for(referral_id, create=False)),
+            case_key_for=None
+            if self.case_keys is None
+            else (lambda referral_id: self.case_keys.key_for(referral_id, create=False)),
         )
         return header.sender, plaintext
 
