@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mash_cli.postgres import LocalPostgres
-from mash_cli.synthetic import Generator
+from mash_tools.synthetic import Generator
 
 
 @pytest.fixture

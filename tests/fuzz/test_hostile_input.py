@@ -16,7 +16,6 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mash_cli.synthetic import Generator
 from mash_contracts import Contribution, ContributionStatus, DeadLetter, Notification, NotificationSubmission, derived_id
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS, NOTIFICATIONS_SUBMITTED, by_name, contributions_topic
@@ -24,6 +23,7 @@ from mash_contracts.vocabulary import Agency
 from mash_intake.screening import accept
 from mash_runtime.consuming import Retry, Route, subscribe
 from mash_runtime.firewall import seal
+from mash_tools.synthetic import Generator
 
 pytestmark = pytest.mark.fuzz
 BATCH = 25

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mash_cli import population
 from mash_cli.kafka import Access, LocalKafka
 from mash_cli.mesh import UNATTENDED, Mesh
 from mash_cli.topics import create_topics
+from mash_tools import population
 
 from .watch import Watcher
 

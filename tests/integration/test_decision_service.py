@@ -14,9 +14,9 @@ from contextlib import contextmanager
 import pytest
 
 from mash_cli import processes
-from mash_cli.synthetic import Generator, Scenario
 from mash_contracts import Agency, AlertKind, ConcernCategory, ContributionStatus, Outcome
 from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, DECISIONS, OUTCOMES, PRODUCTS
+from mash_tools.synthetic import Generator, Scenario
 
 from .test_mesh import FLOW, referral_ids, routed
 from .watch import Seen, run

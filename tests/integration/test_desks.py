@@ -8,10 +8,10 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from mash_cli.synthetic import Generator, scripted_notification
 from mash_contracts import Agency, RagRating
 from mash_contracts import ContributionStatus as S
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, PRODUCTS, lanes
+from mash_tools.synthetic import Generator, scripted_notification
 
 from .watch import Seen, run
 

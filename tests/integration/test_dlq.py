@@ -17,7 +17,6 @@ from mash_cli import dlq
 from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import ADMIN
 from mash_cli.principals import submission_lane
-from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
 from mash_contracts import DeadLetter, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
@@ -30,6 +29,7 @@ from mash_contracts.topics import (
     REJECTIONS,
     lanes,
 )
+from mash_tools.synthetic import Generator
 
 from .watch import run
 

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from mash_cli.synthetic import Generator
 from mash_contracts import AlertKind, ConcernCategory
 from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, DECISIONS, OUTCOMES
+from mash_tools.synthetic import Generator
 
 from .watch import run
 

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from mash_cli import audit as audit_cli
 from mash_cli import retention
 from mash_cli.mesh import SERVICES
-from mash_cli.synthetic import Generator
 from mash_contracts import Agency, ConcernCategory
 from mash_contracts.topics import (
     CATALOGUE,
@@ -30,6 +29,7 @@ from mash_contracts.topics import (
 from mash_runtime.audit import verify, who_has_seen
 from mash_runtime.firewall import Directory, SealError
 from mash_runtime.store import make_engine, outbox
+from mash_tools.synthetic import Generator
 
 from .test_mesh import FLOW, referral_ids, routed
 from .watch import Seen, run

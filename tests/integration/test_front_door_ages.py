@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from mash_cli.synthetic import Generator
 from mash_contracts.topics import ACKNOWLEDGEMENTS, DEAD_LETTERS, REJECTIONS
+from mash_tools.synthetic import Generator
 
 from .watch import Seen, run
 

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from mash_cli.agencies import DEFAULT_REFERRER
-from mash_cli.synthetic import Generator
 from mash_contracts.topics import ACKNOWLEDGEMENTS, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, REJECTIONS
+from mash_tools.synthetic import Generator
 
 from .watch import Seen, run
 

@@ -12,7 +12,6 @@ from datetime import date
 
 import pytest
 
-from mash_cli.synthetic import Generator
 from mash_contracts import (
     Address,
     Agency,
@@ -26,6 +25,7 @@ from mash_contracts import (
     SubjectRole,
 )
 from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, DECISIONS, contributions_topic, lanes
+from mash_tools.synthetic import Generator
 
 from .watch import run
 

@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from mash_cli.mesh import SERVICES
-from mash_cli.synthetic import Generator
 from mash_contracts import Agency, ContributionStatus
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
@@ -25,6 +24,7 @@ from mash_contracts.topics import (
     lanes,
     products_topic,
 )
+from mash_tools.synthetic import Generator
 
 from .watch import Seen, run
 

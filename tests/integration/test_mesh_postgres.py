@@ -9,13 +9,14 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from mash_cli import audit, population
+from mash_cli import audit
 from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import SERVICES, UNATTENDED, Mesh
-from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
 from mash_decision.tables import decisions
 from mash_runtime.audit import audit_log
+from mash_tools import population
+from mash_tools.synthetic import Generator
 
 from .test_mesh import FLOW, referral_ids, routed
 from .watch import Watcher, run

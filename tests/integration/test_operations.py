@@ -10,11 +10,11 @@ import uuid
 import pytest
 
 from mash_cli.kafka import LocalKafka
-from mash_cli.mesh import SERVICES, Mesh
+from mash_cli.mesh import DESKS, SERVICES, Mesh
 from mash_cli.status import http_get, metric_values, status
-from mash_cli.synthetic import Generator
 from mash_cli.topics import create_topics
 from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
+from mash_tools.synthetic import Generator
 
 from .test_mesh import FLOW, referral_ids, routed
 from .watch import run
@@ -51,7 +51,7 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
         - total(before["intake"], received, handler=NOTIFICATIONS_SUBMITTED.name)
         == 5
     )
-    for desk in ("police_desk", "health_desk", "social_care", "education_desk"):
+    for desk in DESKS:
         assert total(after[desk], received) - total(before[desk], received) >= 4, f"{desk} counted the notifications"
     assert (
         total(after["intake"], "mash_dead_letters_total", error_type="SealError")

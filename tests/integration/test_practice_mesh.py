@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from mash_cli.synthetic import Generator, scripted_notification
 from mash_contracts import Agency, RagRating
 from mash_contracts import ContributionStatus as S
 from mash_contracts import Outcome as O
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, NOTIFICATIONS, lanes
 from mash_runtime.audit import audit_log
 from mash_runtime.store import make_engine
+from mash_tools.synthetic import Generator, scripted_notification
 
 from .test_decision_service import _http
 from .test_desks import disclosures

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from mash_cli.synthetic import Generator, scripted_notification
 from mash_contracts import Agency, ContributionStatus, Outcome
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, DECISIONS, lanes
+from mash_tools.synthetic import Generator, scripted_notification
 
 from .watch import Seen, run
 

@@ -16,9 +16,9 @@ import pytest
 
 from mash_cli import agencies
 from mash_cli.paths import REPO
-from mash_cli.synthetic import Generator
 from mash_contracts.topics import DECISIONS
 from mash_runtime.firewall.keys import DIRECTORY, write_secret
+from mash_tools.synthetic import Generator
 
 from .watch import run
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from mash_cli import audit as audit_cli
-from mash_cli.synthetic import Generator
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CONTRIBUTIONS, lanes
 from mash_runtime.audit import audit_head
 from mash_runtime.firewall.keys import write_secret
 from mash_runtime.identity import identity_file
 from mash_runtime.store import make_engine
+from mash_tools.synthetic import Generator
 
 from .test_mesh import referral_ids
 from .watch import run

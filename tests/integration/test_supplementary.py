@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mash_cli.synthetic import Generator
 from mash_contracts import Agency, AlertKind, ConcernCategory, Contribution, ContributionStatus, derived_id
 from mash_contracts.topics import ACKNOWLEDGEMENTS, ALERTS, CONTRIBUTIONS, DEAD_LETTERS, DECISIONS, contributions_topic, lanes
+from mash_tools.synthetic import Generator
 
 from .watch import run
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from mash_cli import trace
-from mash_cli.synthetic import Generator
+from mash_tools.synthetic import Generator
 
 from .test_mesh import FLOW, referral_ids, routed
 from .watch import run

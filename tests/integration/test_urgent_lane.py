@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from mash_cli.synthetic import Generator, Scenario
 from mash_contracts import ConcernCategory
 from mash_contracts.topics import ACKNOWLEDGEMENTS, DECISIONS
+from mash_tools.synthetic import Generator, Scenario
 
 from .watch import Seen, run
 

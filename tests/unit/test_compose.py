@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mash_cli.mesh import SERVICES
-from mash_contracts.topics import CATALOGUE
+from mash_cli.topics import wanted
 from mash_runtime.settings import KafkaSettings, ServiceSettings
 
 pytestmark = pytest.mark.unit
@@ -64,7 +64,7 @@ def test_decision_expects_the_desks_that_compose_runs():
 def test_topics_service_creates_exactly_the_catalogue():
     command = " ".join(COMPOSE["services"]["topics"]["command"])
     created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", command))
-    assert created == {t.name: str(t.partitions) for t in CATALOGUE}
+    assert created == {t.name: str(t.partitions) for t in wanted({})}  # per-referrer topics come with enrolment
     assert COMPOSE["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
@@ -73,7 +73,7 @@ def test_every_topic_and_the_broker_take_the_record_sizes_of_the_catalogue():
 
     command = " ".join(COMPOSE["services"]["topics"]["command"])
     limits = dict(re.findall(r"--topic (\S+) --partitions \d+ --replication-factor 1 --config max.message.bytes=(\d+)", command))
-    assert limits == {t.name: str(t.max_message_bytes) for t in CATALOGUE}
+    assert limits == {t.name: str(t.max_message_bytes) for t in wanted({})}
     broker = COMPOSE["services"]["kafka"]["environment"]
     assert broker["KAFKA_MESSAGE_MAX_BYTES"] == broker["KAFKA_REPLICA_FETCH_MAX_BYTES"] == str(LARGEST_RECORD_BYTES)
 
@@ -85,4 +85,4 @@ def test_every_topic_gets_the_whole_configuration_of_the_catalogue():
     for part in command.split("&&"):
         [name] = re.findall(r"--topic (\S+)", part)
         created[name] = dict(re.findall(r"--config ([\w.]+)=(\S+)", part))
-    assert created == {t.name: t.configs for t in CATALOGUE}
+    assert created == {t.name: t.configs for t in wanted({})}

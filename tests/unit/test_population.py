@@ -2,10 +2,10 @@ from collections import Counter
 
 import pytest
 
-from mash_cli import population as pop
-from mash_cli.synthetic import SCRIPTED_REFERRALS
 from mash_contracts import Subject
 from mash_contracts.messages import nhs_number_is_valid
+from mash_tools import population as pop
+from mash_tools.synthetic import SCRIPTED_REFERRALS
 
 pytestmark = pytest.mark.unit
 

@@ -89,11 +89,11 @@ def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assemb
     n = refused_s17(generator)
     assembly.record_notification(n)
     assembly.record_contribution(answer(n, Agency.POLICE, ContributionStatus.SHARED))
-    for desk in (Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION):
+    for desk in DESK_AGENCIES[1:]:  # every desk but the police
         assembly.record_contribution(answer(n, desk, ContributionStatus.DECLINED))
     if assembly.state_of(n.referral_id) == "recommended":
         [waiting] = assembly.pending()
-        assert set(waiting["declines"]) == {"health", "childrens_social_care", "education"}, "the manager sees who declined"
+        assert set(waiting["declines"]) == {a.value for a in DESK_AGENCIES[1:]}, "the manager sees who declined"
 
     recorded = assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE)
     assert recorded["state"] == "awaiting_contributions"

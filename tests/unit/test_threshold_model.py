@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mash_cli.synthetic import Generator, Scenario
 from mash_contracts import (
     Agency,
     Contribution,
@@ -26,6 +25,7 @@ from mash_contracts import (
 )
 from mash_contracts.threshold import ThresholdModel, load_model
 from mash_intake.screening import accept
+from mash_tools.synthetic import Generator, Scenario
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

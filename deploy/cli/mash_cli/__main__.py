@@ -13,7 +13,7 @@ mash agency add NAME --referrer|--recipient --public-keys FILE [--output CONFIG]
 mash init [--replace] [SERVICE ...]
                           create and stamp each service's store, once before its first start (`mash up` does it);
                           --replace starts a new empty store for a service whose store is lost
-mash up | down | ps       run the seven services in the background against the local broker, with the
+mash up | down | ps       run every service in the background against the local broker, with the
                           simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's)
 mash status               each service's readiness and consumer lag, the oldest waiting referral
 mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
@@ -46,7 +46,6 @@ from pathlib import Path
 
 from mash_contracts.topics import hub_principals, markdown_table
 
-from .demo import run_demo
 from .kafka import Access, LocalKafka
 from .mesh import Mesh
 from .paths import state_dir
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
-    sub.add_parser("up", help="start the broker and the seven services in the background")
+    sub.add_parser("up", help="start the broker and every service in the background")
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
     sub.add_parser("status", help="each service's readiness and consumer lag, and the oldest waiting referral")
@@ -165,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     state = Path(args.state).resolve() if getattr(args, "state", None) else root
     broker = LocalKafka(root / "kafka")
     if args.command == "demo":
+        from mash_tools.demo import run_demo  # the project's own tools: installed with the workspace
+
         return run_demo(root / "demo", args.referrals, args.seed, args.timeout, args.postgres)
     if args.command == "bench":
-        from .bench import bench_desk, bench_mesh
+        from mash_tools.bench import bench_desk, bench_mesh
 
         bench_desk(args.families, args.referrals, args.seed)
         bench_mesh(args.families, args.referrals, args.seed, root / "bench")

@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from mash_contracts import Agency
+from mash_contracts.topics import DESKS as DESK_SERVICES
 from mash_contracts.topics import hub_principals
 from mash_runtime.desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
@@ -27,11 +28,10 @@ from . import processes
 from .kafka import ADMIN, Access, free_port
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
-SERVICES: dict[str, tuple[str, ...]] = {
-    s: (s, s + ".urgent")
-    for s in ("intake", "police_desk", "health_desk", "social_care", "education_desk", "analysis", "decision")
-}
-DESKS = ("police_desk", "health_desk", "social_care", "education_desk")
+# The desks are whatever desk packages are installed (mash_contracts.topics.DESKS): a new one joins the mesh by being
+# in the workspace.
+DESKS: tuple[str, ...] = tuple(DESK_SERVICES.values())
+SERVICES: dict[str, tuple[str, ...]] = {s: (s, s + ".urgent") for s in ("intake", *DESKS, "analysis", "decision")}
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
 # default, where nothing at Level 4 is routed without a MASH manager's confirmation.
 HTTP_SERVICES = tuple(SERVICES)  # health, metrics (and the manager's routes) on a free loopback port each

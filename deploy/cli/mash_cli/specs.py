@@ -12,6 +12,7 @@ from mash_contracts.topics import CATALOGUE, PRODUCT_RECIPIENTS, hub_principals
 from .paths import REPO
 
 DOCS = REPO / "docs"
+README = REPO / "README.md"
 
 ENVELOPE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -181,8 +182,31 @@ def asyncapi() -> dict:
     }
 
 
+def readme() -> str:
+    """The README with its generated tables (the topic catalogue and the ACL matrix) as the code has them now."""
+    from mash_contracts.topics import markdown_table
+
+    from .acls import matrix_markdown
+
+    text = README.read_text()
+    for header, table in (
+        ("| topic | key | message |", markdown_table()),
+        ("| topic | " + matrix_markdown().split(" | ")[1], matrix_markdown()),
+    ):
+        start = text.index(header)
+        end = text.index("\n\n", start)
+        text = text[:start] + table + text[end:]
+    return text
+
+
 def render() -> dict[Path, str]:
-    files = {DOCS / "asyncapi.json": json.dumps(asyncapi(), indent=2, sort_keys=False) + "\n"}
+    from . import compose
+
+    files = {
+        DOCS / "asyncapi.json": json.dumps(asyncapi(), indent=2, sort_keys=False) + "\n",
+        compose.PATH: compose.render(),
+        README: readme(),
+    }
     for name, schema in schemas().items():
         files[DOCS / "schemas" / f"{name}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return files

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -56,11 +56,12 @@ def describe(error: ValidationError) -> list[str]:
 # Upcasters, per message type: {from_version: function(dict) -> dict of from_version + 1}. A consumer on a
 # newer version of a contract reads older messages through them; a consumer on an older version reads
 # newer messages because contracts only ever add optional fields and unknown fields are ignored.
-UPCASTERS: dict[str, dict[int, Callable[[dict], dict]]] = {}
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[str, dict[int, Upcaster]] = {}
 
 
-def upcaster(message_type: str, from_version: int):
-    def register(fn):
+def upcaster(message_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
         UPCASTERS.setdefault(message_type, {})[from_version] = fn
         return fn
 
@@ -71,7 +72,9 @@ def _upcast(model: type[BaseModel], data: object) -> object:
     current = getattr(model, "SCHEMA_VERSION", 1)
     name = getattr(model, "CONTRACT_NAME", model.__name__)
     steps = UPCASTERS.get(name, {})
-    version = data.get("schema_version", 1) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return data
+    version = data.get("schema_version", 1)
     # A newer version is read as it is (its additions are optional and ignored); a version that is no version
     # at all is left for validation to refuse with its reason.
     if not isinstance(version, int) or version < 1 or version >= current:

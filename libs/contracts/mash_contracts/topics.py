@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 
 from pydantic import BaseModel
 
@@ -61,8 +62,24 @@ REFERRERS = "referrers"
 MANAGERS = "managers"
 OPERATIONS = "operations"
 
-# The agencies' desks that research their own records for every referral, in the order the decision service lists them.
-DESK_AGENCIES: tuple[Agency, ...] = (Agency.POLICE, Agency.HEALTH, Agency.CHILDRENS_SOCIAL_CARE, Agency.EDUCATION)
+# The agencies' desks that research their own records for every referral, discovered from the installed desk packages:
+# each declares itself under the `mash.desks` entry point group (name: its agency; value: its definition, whose
+# top-level package names its service), so adding a desk is its folder and one line in the workspace list. Listed in
+# the vocabulary's order, which is the order the decision service shows them in.
+DESK_ENTRY_POINTS = "mash.desks"
+
+
+def _discover_desks() -> dict[Agency, str]:
+    found = {Agency(ep.name): ep.value.split(".", 1)[0].removeprefix("mash_") for ep in entry_points(group=DESK_ENTRY_POINTS)}
+    if not found:
+        raise RuntimeError(
+            f"no desk package is installed (none declares the {DESK_ENTRY_POINTS!r} entry point): run deploy/setup.sh"
+        )
+    return {a: found[a] for a in Agency if a in found}
+
+
+DESKS: dict[Agency, str] = _discover_desks()  # agency -> its desk service
+DESK_AGENCIES: tuple[Agency, ...] = tuple(DESKS)
 # Everyone whose answer completes a referral: the agencies' desks and the hub's own research into its linked history.
 RESEARCHERS: tuple[Agency, ...] = (*DESK_AGENCIES, Agency.HUB_RESEARCH)
 # The hub research service: it reads its own sealed copies of the referral flow to keep the hub's linked history.
@@ -140,12 +157,13 @@ def products_topic(agency: Agency) -> str:
 
 
 def desk_service(agency: Agency) -> str:
-    return {
-        Agency.POLICE: "police_desk",
-        Agency.HEALTH: "health_desk",
-        Agency.CHILDRENS_SOCIAL_CARE: "social_care",
-        Agency.HUB_RESEARCH: ANALYSIS,
-    }.get(agency, f"{agency.value}_desk")
+    """The service that researches for an agency: its desk's, or the hub research service."""
+    if agency is Agency.HUB_RESEARCH:
+        return ANALYSIS
+    try:
+        return DESKS[agency]
+    except KeyError:
+        raise KeyError(f"no desk is installed for {agency.value}") from None
 
 
 # Services that research for a referral and so write contributions, dead letters and audit anchors.

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
+from faststream import FastStream
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
@@ -117,7 +118,7 @@ class Anchoring:
             raise ValueError("anchoring needs a store initialised with an identity (`init`)")
         self._db, self._firewall, self._relay, self._every = db, firewall, relay, every
         self._store_id = db.identity.store_id
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def anchor(self) -> AuditAnchor | None:
         """Queue an anchor of the current head, unless it is already queued (or the chain is empty)."""
@@ -163,7 +164,7 @@ class Anchoring:
         except Exception as e:
             log.warning("the last audit anchor waits in the outbox for the next start (%r)", e)
 
-    def attach(self, app) -> None:
+    def attach(self, app: FastStream) -> None:
         """After the relay's own hooks: anchoring starts once the relay runs, and its last anchor follows the drain."""
         app.after_startup(self.start)
         app.on_shutdown(self.stop)

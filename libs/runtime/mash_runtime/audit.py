@@ -15,13 +15,17 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import DDL, JSON, Column, DateTime, Integer, MetaData, String, Table, event, insert, select, update
+from sqlalchemy import DDL, JSON, Column, DateTime, Integer, MetaData, Row, String, Table, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+from mash_contracts import Subject
 
 from .calendar import as_utc
 from .firewall.keys import Directory, KeyCustody, KeyError_
@@ -77,14 +81,16 @@ audit_head = Table(
     Column("entry_hash", String(64), nullable=False),
 )
 # Seeding the head with the table means even the first appends of two processes queue on one row.
-event.listen(audit_head, "after_create", DDL(f"INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, 0, '{GENESIS}')"))
+# DDL.__init__ carries no annotations in SQLAlchemy 2.1, so a strict caller cannot call it without this.
+_SEED_HEAD = DDL(f"INSERT INTO audit_head (id, seq, entry_hash) VALUES (1, 0, '{GENESIS}')")  # type: ignore[no-untyped-call]
+event.listen(audit_head, "after_create", _SEED_HEAD)
 
 
-def canonical(obj) -> str:
+def canonical(obj: object) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _hash(fields: dict) -> str:
+def _hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({**fields, "at": as_utc(fields["at"]).isoformat()}).encode()).hexdigest()
 
 
@@ -103,8 +109,8 @@ class AuditLog:
         referral_id: str | None = None,
         actor: str | None = None,
         reason: str = "",
-        subjects=(),
-        detail: dict | None = None,
+        subjects: Iterable[str] = (),
+        detail: dict[str, Any] | None = None,
     ) -> str:
         """Add an entry inside the caller's transaction; it commits or rolls back with the caller's change."""
         if action not in ACTIONS:
@@ -174,7 +180,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _signed(directory: Directory, row) -> str | None:
+def _signed(directory: Directory, row: Row[Any]) -> str | None:
     try:
         key = directory.verify_key(row.service, row.key_id)
     except KeyError_:
@@ -218,7 +224,7 @@ def verify(engine: Engine, directory: Directory) -> VerifyReport:
     return VerifyReport(entries=entries, ok=not problems, problems=problems)
 
 
-def _entry(row) -> dict:
+def _entry(row: Row[Any]) -> dict[str, Any]:
     return {
         "seq": row.seq,
         "at": as_utc(row.at),
@@ -231,14 +237,14 @@ def _entry(row) -> dict:
     }
 
 
-def who_has_seen(engine: Engine, referral_id: str) -> list[dict]:
+def who_has_seen(engine: Engine, referral_id: str) -> list[dict[str, Any]]:
     """Every service or person that took in, opened or looked at the referral, in order."""
     query = select(audit_log).where(audit_log.c.referral_id == referral_id, audit_log.c.action.in_(SEEN))
     with engine.connect() as conn:
         return [_entry(r) for r in conn.execute(query.order_by(audit_log.c.seq))]
 
 
-def shared_about(engine: Engine, token: str) -> list[dict]:
+def shared_about(engine: Engine, token: str) -> list[dict[str, Any]]:
     """Every disclosure or outcome that concerned the person behind the token, in order."""
     query = select(audit_log).where(audit_log.c.action.in_(DISCLOSED)).order_by(audit_log.c.seq)
     with engine.connect() as conn:
@@ -246,7 +252,7 @@ def shared_about(engine: Engine, token: str) -> list[dict]:
         return [_entry(r) for r in conn.execute(query) if token in (r.subjects or [])]
 
 
-def subject_tokens(pepper: bytes, subjects) -> list[str]:
+def subject_tokens(pepper: bytes, subjects: Iterable[Subject]) -> list[str]:
     """Tokens for each person a message is about (contract Subjects): by NHS number when known, and by
     name and date of birth, so a later query by either finds them."""
     tokens: list[str] = []

@@ -17,10 +17,11 @@ from mash_contracts.topics import LARGEST_RECORD_BYTES
 from .settings import KafkaSettings
 from .telemetry import tracer_provider
 
-_MECHANISMS = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+_Sasl = SASLScram512 | SASLScram256 | SASLPlaintext
+_MECHANISMS: dict[str, type[_Sasl]] = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
 
 
-def _security(kafka: KafkaSettings):
+def _security(kafka: KafkaSettings) -> _Sasl | None:
     if kafka.username is None:
         return None
     if kafka.password is None:

@@ -60,7 +60,7 @@ class Retry:
     max_backoff: float = 5.0
 
     def backoff(self, attempt: int) -> float:
-        return min(self.first_backoff * 2 ** (attempt - 1), self.max_backoff)
+        return min(self.first_backoff * 2.0 ** (attempt - 1), self.max_backoff)
 
 
 # A dead letter refused for its size is refused on every redelivery: permanent, unlike the other KafkaErrors.
@@ -73,7 +73,7 @@ REFERENCE_KEY_BYTES = 1024
 
 
 class DeadLetters:
-    def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0, counter=None):
+    def __init__(self, broker: KafkaBroker, service: str, firewall: Firewall, pause: float = 5.0, counter: Counter | None = None):
         self._broker = broker
         self._service = service
         self._firewall = firewall
@@ -245,7 +245,7 @@ def subscribe(
     handed_back: dict[tuple[str, int, int], int] = {}
 
     async def consume(msg: KafkaMessage) -> None:
-        record: ConsumerRecord = msg.raw_message  # type: ignore[assignment]
+        record: ConsumerRecord = msg.raw_message
         route = routes[record.topic]
         try:
             # Fail closed: an envelope that cannot be verified and opened is never handled.

@@ -9,9 +9,12 @@ import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from faststream import FastStream
 from faststream.asgi import AsgiFastStream
+from faststream.asgi.types import ASGIApp, Receive, Scope, Send
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -19,10 +22,10 @@ from .lag import ConsumerLag
 from .settings import ServiceSettings
 from .store import Database, OutboxCollector
 
-Route = tuple[str, Callable]
+Route = tuple[str, ASGIApp]
 
 
-async def respond(send, status: int, body: object, content_type: bytes = b"application/json") -> None:
+async def respond(send: Send, status: int, body: object, content_type: bytes = b"application/json") -> None:
     data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
     await send(
         {
@@ -34,11 +37,13 @@ async def respond(send, status: int, body: object, content_type: bytes = b"appli
     await send({"type": "http.response.body", "body": data})
 
 
-def readiness(broker: KafkaBroker, db: Database | None, lag: ConsumerLag | None = None) -> Callable[[], Awaitable[dict]]:
+def readiness(
+    broker: KafkaBroker, db: Database | None, lag: ConsumerLag | None = None
+) -> Callable[[], Awaitable[dict[str, Any]]]:
     """The readiness state: `ready`, `not ready` (broker or database not answering) or `stalled` with each
     stalled partition. Asked of the broker on every probe, bounded in time, never left to a scrape."""
 
-    async def ready() -> dict:
+    async def ready() -> dict[str, Any]:
         try:
             if db is not None:
                 await asyncio.to_thread(db.ping)
@@ -66,17 +71,17 @@ def standard_routes(
     if db is not None:
         registry.register(OutboxCollector(db))
 
-    async def live(scope, receive, send):
+    async def live(scope: Scope, receive: Receive, send: Send) -> None:
         await respond(send, 200, {"status": "live"})
 
-    async def ready_route(scope, receive, send):
+    async def ready_route(scope: Scope, receive: Receive, send: Send) -> None:
         state = await ready()
         await respond(send, 200 if state["status"] == "ready" else 503, state)
 
     # The stall watch starts and stops with the app (see serve), so a stall is logged with nobody probing.
     ready_route.attach = lag.attach  # type: ignore[attr-defined]
 
-    async def metrics(scope, receive, send):
+    async def metrics(scope: Scope, receive: Receive, send: Send) -> None:
         await lag.refresh()
         body = await asyncio.to_thread(generate_latest, registry)
         await respond(send, 200, body, CONTENT_TYPE_LATEST.encode())
@@ -100,14 +105,26 @@ def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route])
             attach(app)
     if port is None:
         return app
-    served = AsgiFastStream.from_app(app, asgi_routes=[(p, r) for p, r in routes if "{" not in p])
-    # The app matches exact paths only: a path with parameters ("/referrals/{referral_id}/chronology") is tried
-    # where it would answer 404.
-    served.not_found = _with_parameters(routes, served.not_found)
+    served = _WithParameters.from_app(app, asgi_routes=[(p, r) for p, r in routes if "{" not in p])
+    served.parameterised = routes
     return Served(served, host, port)
 
 
-def match(routes: Sequence[Route], path: str) -> tuple[Callable, dict[str, str]] | None:
+class _WithParameters(AsgiFastStream):
+    """The app matches exact paths only: a path with parameters ("/referrals/{referral_id}/chronology") is tried
+    where it would answer 404."""
+
+    parameterised: Sequence[Route] = ()
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = match(self.parameterised, scope.get("path", "")) if scope.get("type") == "http" else None
+        if found is None:
+            return await super().not_found(scope, receive, send)
+        route, parameters = found
+        await route({**scope, "path_params": parameters}, receive, send)
+
+
+def match(routes: Sequence[Route], path: str) -> tuple[ASGIApp, dict[str, str]] | None:
     """The route for a request path and its parameters: an exact path, or a pattern whose `{name}` is one segment."""
     for pattern, route in routes:
         if pattern == path:
@@ -119,18 +136,7 @@ def match(routes: Sequence[Route], path: str) -> tuple[Callable, dict[str, str]]
     return None
 
 
-def _with_parameters(routes: Sequence[Route], not_found: Callable) -> Callable:
-    async def answer(scope, receive, send):
-        found = match(routes, scope.get("path", "")) if scope.get("type") == "http" else None
-        if found is None:
-            return await not_found(scope, receive, send)
-        route, parameters = found
-        await route({**scope, "path_params": parameters}, receive, send)
-
-    return answer
-
-
-async def refused(scope, send, method: str, token: str) -> bool:
+async def refused(scope: Scope, send: Send, method: str, token: str) -> bool:
     """A manager route's guard: answer a wrong method (405) or a missing or wrong bearer token (401); True when the
     request was refused and answered."""
     if scope["method"] != method:
@@ -146,7 +152,7 @@ async def refused(scope, send, method: str, token: str) -> bool:
 MANAGER_TOKEN_FILE = "manager-token"
 
 
-def manager_token(keys_dir) -> str:
+def manager_token(keys_dir: Path) -> str:
     """The bearer token the MASH managers' tools present to a service's manager routes (made at first use, 0600)."""
     import secrets
 

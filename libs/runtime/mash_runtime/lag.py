@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Gauge
 
@@ -40,7 +42,7 @@ class Progress:
     since: float
     seconds: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
             "partition": self.partition,
@@ -117,7 +119,7 @@ class ConsumerLag:
         self._clock = clock
         self._tracker = StallTracker(stall_seconds)
         self._lock = asyncio.Lock()  # a probe, a scrape and the watch share one tracker: one observation at a time
-        self._watch: asyncio.Task | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._lag = Gauge(
             "mash_consumer_lag",
             "Records on the broker not yet processed and committed",
@@ -191,7 +193,9 @@ class ConsumerLag:
         return offsets
 
     @staticmethod
-    async def _partition_offsets(consumer, partitions: list[TopicPartition]) -> dict[Partition, tuple[int, int]]:
+    async def _partition_offsets(
+        consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> dict[Partition, tuple[int, int]]:
         ends = await consumer.end_offsets(partitions)
         committed = {tp: await consumer.committed(tp) for tp in partitions}
         # A group that has never committed on a partition starts at the log's beginning, not at offset 0
@@ -204,7 +208,7 @@ class ConsumerLag:
 
     # -- the background watch: a stall is logged even when nothing probes or scrapes ------------------------
 
-    def attach(self, app) -> None:
+    def attach(self, app: FastStream) -> None:
         """Run alongside a FastStream app: watching after the broker starts, stopped before it closes."""
         app.after_startup(self._start_watch)
         app.on_shutdown(self._stop_watch)

@@ -7,14 +7,17 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
 from faststream import FastStream
+from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 from sqlalchemy import MetaData
 
+from .http import Served
 from .identity import StoreRefused
 from .settings import ServiceSettings
 from .store import Database
@@ -82,11 +85,11 @@ def configure_logging(service: str, level: str) -> None:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
-def make_app(broker, service: str) -> FastStream:
+def make_app(broker: KafkaBroker, service: str) -> FastStream:
     return FastStream(broker, logger=logging.getLogger(f"mash.{service}"))
 
 
-def run(build: Callable[[], FastStream], first_retry: float = 1.0, max_retry: float = 30.0) -> None:
+def run(build: Callable[[], FastStream | Served], first_retry: float = 1.0, max_retry: float = 30.0) -> None:
     """Run until SIGINT or SIGTERM; FastStream then stops consuming and finishes in-flight handlers.
 
     A broker that is not reachable at start-up (still booting, restarting) is waited for with backoff,
@@ -107,7 +110,9 @@ def run(build: Callable[[], FastStream], first_retry: float = 1.0, max_retry: fl
             sys.exit(1)
 
 
-def main(service: str, build: Callable[[], FastStream], tables: Sequence[MetaData] = (), argv: list[str] | None = None) -> None:
+def main(
+    service: str, build: Callable[[], FastStream | Served], tables: Sequence[MetaData] = (), argv: list[str] | None = None
+) -> None:
     """`python -m mash_<service>` runs the service on the store it was initialised with;
     `python -m mash_<service> init [--replace]` creates and stamps that store (once, before the first start)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -124,10 +129,10 @@ def main(service: str, build: Callable[[], FastStream], tables: Sequence[MetaDat
     run(build)
 
 
-def in_background(app: FastStream, work: Callable[[], Awaitable[None]]) -> None:
+def in_background(app: FastStream, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `work` (a service's clock or sweep) for the app's lifetime: started once the app is up, cancelled when it
     starts to shut down, before the outbox relay's last flush, so the work queues nothing after it."""
-    tasks: list[asyncio.Task] = []
+    tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
         tasks.append(asyncio.create_task(work()))

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
@@ -29,6 +31,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Row,
     String,
     Table,
     create_engine,
@@ -40,8 +43,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mash_contracts import headers_for
 from mash_contracts.topics import RECORD_BYTES, lookup
@@ -87,8 +92,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
+        # WAL lets readers and one writer share the file
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn, _record):  # WAL lets readers and one writer share the file
+        def _sqlite_pragmas(conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -243,9 +249,9 @@ class OutboxRelay:
         self._backoff = backoff
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def _claim(self) -> tuple[str, list]:
+    def _claim(self) -> tuple[str, list[Row[Any]]]:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
         free = outbox.c.published_at.is_(None) & (outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now))
         with self._db.transaction() as s:
@@ -274,7 +280,7 @@ class OutboxRelay:
                 .values(claimed_by=None, claimed_until=None)
             )
 
-    async def _send(self, rows: list) -> None:
+    async def _send(self, rows: list[Row[Any]]) -> None:
         pending = []
         for row in rows:
             token = otel_context.attach(propagate.extract(row.headers))
@@ -346,7 +352,7 @@ class OutboxRelay:
         await asyncio.gather(*(sub.stop() for sub in self._broker.subscribers))
         await self.stop()
 
-    def attach(self, app) -> None:
+    def attach(self, app: FastStream) -> None:
         """Run alongside a FastStream app: started after the broker, drained before it closes."""
         app.after_startup(self.start)
         app.on_shutdown(self.drain)
@@ -359,7 +365,7 @@ class OutboxCollector(Collector):
     def __init__(self, db: Database):
         self._db = db
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         unsent = outbox.c.published_at.is_(None)
         with self._db.transaction() as s:
             count, oldest = s.execute(select(func.count(), func.min(outbox.c.created_at)).where(unsent)).one()

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -38,11 +39,12 @@ class JsonLinesExporter(SpanExporter):
         pass
 
 
-def span_record(span: ReadableSpan) -> dict:
+def span_record(span: ReadableSpan) -> dict[str, Any]:
     ctx = span.get_span_context()
     return {
-        "trace_id": f"{ctx.trace_id:032x}",
-        "span_id": f"{ctx.span_id:016x}",
+        # The SDK gives every span it ends a context; a ReadableSpan made without one has no ids to give.
+        "trace_id": f"{ctx.trace_id:032x}" if ctx else None,
+        "span_id": f"{ctx.span_id:016x}" if ctx else None,
         "parent_id": f"{span.parent.span_id:016x}" if span.parent else None,
         "links": [f"{link.context.span_id:016x}" for link in span.links],
         "name": span.name,

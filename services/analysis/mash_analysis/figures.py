@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -103,7 +103,12 @@ FLAGS = (
     "OTHER_OUTCOMES_EXIST_FLAG",
     "NO_OUTCOME_YET",
 )
-LEVEL_LABELS = {1: "1 Universal", 2: "2 Early help", 3: "3 Child in need / adult at risk", 4: "4 Child protection"}
+LEVEL_LABELS: dict[int | str, str] = {
+    1: "1 Universal",
+    2: "2 Early help",
+    3: "3 Child in need / adult at risk",
+    4: "4 Child protection",
+}
 
 
 @dataclass(frozen=True)
@@ -343,7 +348,11 @@ def _contacts_space(rows: list[ContactRow], ms: list[str], calendar: WorkingCale
     """Contacts by month x source (the SSD table's rows refine it by outcome flag), by outcome, level, conversion and
     decision timeliness. Counts that describe one set of contacts share a key, and every other exact relation between
     them is declared, so a count hidden in one table cannot be worked out from another."""
-    n, ssd, outcome, level, timing = Counter(), Counter(), Counter(), Counter(), Counter()
+    n: Counter[tuple[str, str]] = Counter()
+    ssd: Counter[tuple[str, str, str]] = Counter()
+    outcome: Counter[str] = Counter()
+    level: Counter[int | str] = Counter()
+    timing: Counter[tuple[str, str]] = Counter()
     for r in rows:
         m, s = month_of(r.received_at), source_of(r)
         n[m, s] += 1
@@ -469,7 +478,7 @@ def _categories(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[
 
 def _returns(rows: list[ContactRow], counts: dict, sums: list[Sum]) -> None:
     """Desks' returns against their RAG deadline (a return is counted, not a contact)."""
-    c = Counter()
+    c: Counter[tuple[str, str, str]] = Counter()
     for r in rows:
         for agency, due_by, researched_at in r.returns:
             if due_by is not None and agency in DESKS and r.rag in RAGS:
@@ -499,7 +508,7 @@ def _re_referrals(history: list[ContactRow], rows: list[ContactRow], ms: list[st
         if became_referral(r):
             for child in set(r.children):
                 referred[child].append(r.received_at)
-    c = Counter()
+    c: Counter[tuple[str, str]] = Counter()
     for r in rows:
         if not became_referral(r):
             continue
@@ -572,7 +581,8 @@ def _grid_table(
     )
     if rate_of:
         t.rate_label = rate_label
-        t.rates = [rate_of(cells, rt) for cells, rt in zip(t.cells, t.row_totals or [None] * len(rows))]
+        row_totals: Sequence[Published | None] = t.row_totals or [None] * len(rows)
+        t.rates = [rate_of(cells, rt) for cells, rt in zip(t.cells, row_totals)]
         t.total_rate = rate_of(t.column_totals, total)
     return t
 
@@ -593,7 +603,7 @@ def _category_table(ms, counts, p) -> Table:
 
 
 def _level_table(counts, p) -> Table:
-    rows = [1, 2, 3, 4, "undecided"]
+    rows: list[int | str] = [1, 2, 3, 4, "undecided"]
     key = {lv: ("level", lv) for lv in (1, 2, 3, 4)} | {"undecided": ("undecided", "*", "*")}
     return _grid_table(
         "contacts_by_level",
@@ -753,7 +763,8 @@ def _ssd_table(ms, codes, counts, p) -> Table:
 
 
 def _add(a: Published, b: Published) -> Published:
-    return SUPPRESSED if SUPPRESSED in (a, b) else a + b
+    # SUPPRESSED is the only text a published count holds
+    return SUPPRESSED if isinstance(a, str) or isinstance(b, str) else a + b
 
 
 def _n(value) -> str:
@@ -769,15 +780,17 @@ def _headline(tables: list[Table], p, counts) -> list[Headline]:
         by["desk_returns_within_rag_deadline"],
         by["re_referrals_within_12_months"],
     )
+    converted, timed = conv.column_totals, timely.column_totals
+    assert converted is not None and timed is not None  # _conversion_table and _timeliness_table give column totals
     return [
         Headline("Contacts received", p(("n", "*", "*")), "count", "notifications received at the front door in the period"),
         Headline(
             "Became referrals",
             conv.total_rate,
             "%",
-            f"{_n(conv.column_totals[0])} contacts became referrals to children's social care",
+            f"{_n(converted[0])} contacts became referrals to children's social care",
         ),
-        Headline("Decided within one working day", timely.total_rate, "%", f"{_n(timely.column_totals[1])} decisions were late"),
+        Headline("Decided within one working day", timely.total_rate, "%", f"{_n(timed[1])} decisions were late"),
         Headline("Desk returns on time", ret.total_rate, "%", f"of {_n(ret.total)} returns, within their RAG deadline"),
         Headline("Re-referral rate", rr.total_rate, "%", f"of {_n(rr.total)} referrals of children, within 12 months of another"),
         Headline(

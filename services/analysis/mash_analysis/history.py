@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     Text,
@@ -232,7 +234,7 @@ class History:
                     address_line1=record.address_line1,
                     erased=False,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[attr-defined]  # Session.execute is typed Result; an INSERT gives a CursorResult
             if subject_keys:
                 s.execute(insert(blocking), [{"key": k, "appearance_id": appearance_id} for k in subject_keys])
             # Possible links, and certain ones to another person (never merged: shown as uncertain), one per person.
@@ -394,7 +396,7 @@ class History:
         contacts = self._contacts(s, person_ids | sibling_ids)
         people: list[Person] = []
         for r in mine:
-            siblings = ()
+            siblings: tuple[tuple[str, tuple[Contact, ...]], ...] = ()
             if r.role in CHILD_ROLES:
                 siblings = tuple((pid, tuple(contacts.get(pid, ()))) for pid in sorted(sibling_ids))
             people.append(Person(r.person_id, r.subject_ref, r.role, tuple(contacts.get(r.person_id, ())), siblings))
@@ -440,7 +442,7 @@ class History:
                 )
         return out
 
-    def _latest_decisions(self, s: Session, referral_ids: list[str] | None) -> dict[str, object]:
+    def _latest_decisions(self, s: Session, referral_ids: list[str] | None) -> dict[str, Row[Any]]:
         """The newest decision per referral (all referrals when `referral_ids` is None)."""
         if referral_ids is not None and not referral_ids:
             return {}

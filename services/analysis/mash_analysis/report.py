@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 
@@ -65,7 +68,7 @@ def table_grid(t: Table) -> list[list[str]]:
     header = (
         [t.row_label, *t.columns]
         + (["total"] if t.row_totals is not None else [])
-        + ([t.rate_label] if t.rates is not None else [])
+        + ([_fmt(t.rate_label)] if t.rates is not None else [])
     )
     rows = [header]
     for i, label in enumerate(t.rows):
@@ -100,6 +103,21 @@ def _count(v) -> str:
 def _num(v) -> float | None:
     """A published value as a number for a chart; a suppressed one is not drawn."""
     return None if v in (SUPPRESSED, None) else float(v)
+
+
+def _plotted(values: Iterable[float | None]) -> list[float]:
+    """A line's values: one not drawn is NaN, a gap in the line (what matplotlib makes of None)."""
+    return [math.nan if v is None else v for v in values]
+
+
+V = TypeVar("V")
+
+
+def _given(t: Table, values: list[V] | None, what: str) -> list[V]:
+    """The margin or the rates a chart is drawn from: figures.py builds every charted table with them."""
+    if values is None:
+        raise ValueError(f"table {t.name} has no {what} to chart")
+    return values
 
 
 # -- charts ---------------------------------------------------------------------------------------------------------
@@ -151,17 +169,18 @@ def _describe_top(labels: list[str], values: list, unit: str, n: int = 3) -> str
 def _chart_monthly_contacts(f: Figures) -> tuple[str, str]:
     t = f.table("contacts_by_month_and_source")
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    totals = [_num(v) for v in t.row_totals]
+    row_totals = _given(t, t.row_totals, "row totals")
+    totals = [_num(v) for v in row_totals]
     ax.bar(t.rows, [v or 0 for v in totals], color=PALETTE[0], label="all sources")
     si = t.columns.index("Schools and education") if "Schools and education" in t.columns else None
     if si is not None:
-        ax.plot(t.rows, [_num(r[si]) for r in t.cells], color=PALETTE[3], marker="o", label="from schools and education")
+        ax.plot(t.rows, _plotted(_num(r[si]) for r in t.cells), color=PALETTE[3], marker="o", label="from schools and education")
     ax.set_ylabel("contacts")
     ax.tick_params(axis="x", rotation=45)
     ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
     desc = (
         f"Bar chart of contacts received each month, {t.rows[0]} to {t.rows[-1]}, {_count(t.total)} in all. "
-        + _describe_top(t.rows, t.row_totals, "", 1).replace("Largest", "Most")
+        + _describe_top(t.rows, row_totals, "", 1).replace("Largest", "Most")
         + " A line shows contacts from schools, "
         "which fall in the school holidays."
     )
@@ -170,15 +189,17 @@ def _chart_monthly_contacts(f: Figures) -> tuple[str, str]:
 
 def _chart_sources(f: Figures) -> tuple[str, str]:
     t = f.table("contacts_by_month_and_source")
-    fig = _hbar(t.columns, t.column_totals, "contacts in the period")
-    desc = "Horizontal bar chart of contacts by source over the period. " + _describe_top(t.columns, t.column_totals, "")
+    column_totals = _given(t, t.column_totals, "column totals")
+    fig = _hbar(t.columns, column_totals, "contacts in the period")
+    desc = "Horizontal bar chart of contacts by source over the period. " + _describe_top(t.columns, column_totals, "")
     return _svg(fig, "Contacts by source", desc), desc
 
 
 def _chart_categories(f: Figures) -> tuple[str, str]:
     t = f.table("contacts_by_concern_category")
-    order = sorted(range(len(t.rows)), key=lambda i: -(_num(t.row_totals[i]) or 0))
-    labels, values = [t.rows[i] for i in order], [t.row_totals[i] for i in order]
+    row_totals = _given(t, t.row_totals, "row totals")
+    order = sorted(range(len(t.rows)), key=lambda i: -(_num(row_totals[i]) or 0))
+    labels, values = [t.rows[i] for i in order], [row_totals[i] for i in order]
     fig = _hbar(labels, values, "contacts naming the concern", colour=PALETTE[1])
     desc = "Horizontal bar chart of the concerns contacts named, most often first. " + _describe_top(labels, values, "")
     return _svg(fig, "Concerns named", desc), desc
@@ -208,18 +229,20 @@ def _chart_levels_outcomes(f: Figures) -> tuple[str, str]:
 
 def _chart_conversion(f: Figures) -> tuple[str, str]:
     t = f.table("contacts_that_became_referrals")
-    fig = _hbar(t.rows, t.rates, "% of contacts that became referrals", percent=True, colour=PALETTE[2])
+    rates = _given(t, t.rates, "rates")
+    fig = _hbar(t.rows, rates, "% of contacts that became referrals", percent=True, colour=PALETTE[2])
     desc = (
         f"Horizontal bar chart of the share of each source's contacts that became referrals to children's social "
-        f"care; {_fmt(t.total_rate)}% overall. " + _describe_top(t.rows, t.rates, "%")
+        f"care; {_fmt(t.total_rate)}% overall. " + _describe_top(t.rows, rates, "%")
     )
     return _svg(fig, "Contacts that became referrals, by source", desc), desc
 
 
 def _chart_timeliness(f: Figures) -> tuple[str, str]:
     d, r = f.table("decisions_within_one_working_day"), f.table("desk_returns_within_rag_deadline")
+    d_rates, r_rates = _given(d, d.rates, "rates"), _given(r, r.rates, "rates")
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
-    a.plot(d.rows, [_num(v) for v in d.rates], color=PALETTE[0], marker="o")
+    a.plot(d.rows, _plotted(_num(v) for v in d_rates), color=PALETTE[0], marker="o")
     a.set_ylim(0, 100)
     a.set_ylabel("% decided within one working day")
     a.tick_params(axis="x", rotation=45)
@@ -227,7 +250,7 @@ def _chart_timeliness(f: Figures) -> tuple[str, str]:
     rags = ["red", "amber", "green", "blue"]
     width = 0.8 / len(rags)
     for k, rag in enumerate(rags):
-        vals = [next((_num(r.rates[i]) for i, row in enumerate(r.rows) if row == f"{desk}, {rag}"), None) for desk in desks]
+        vals = [next((_num(r_rates[i]) for i, row in enumerate(r.rows) if row == f"{desk}, {rag}"), None) for desk in desks]
         b.bar(
             [x + k * width for x in range(len(desks))], [v or 0 for v in vals], width, color=PALETTE[k % len(PALETTE)], label=rag
         )
@@ -238,17 +261,18 @@ def _chart_timeliness(f: Figures) -> tuple[str, str]:
     desc = (
         f"Left, a line chart of the share of contacts decided within one working day by month received, "
         f"{_fmt(d.total_rate)}% over the period. Right, grouped bars of the share of each desk's returns within the "
-        f"deadline for the referral's RAG rating, {_fmt(r.total_rate)}% over all. " + _describe_top(r.rows, r.rates, "%")
+        f"deadline for the referral's RAG rating, {_fmt(r.total_rate)}% over all. " + _describe_top(r.rows, r_rates, "%")
     )
     return _svg(fig, "Timeliness against the deadlines", desc), desc
 
 
 def _chart_re_referrals(f: Figures) -> tuple[str, str]:
     t = f.table("re_referrals_within_12_months")
+    rates = _given(t, t.rates, "rates")
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.plot(t.rows, [_num(v) for v in t.rates], color=PALETTE[2], marker="o")
+    ax.plot(t.rows, _plotted(_num(v) for v in rates), color=PALETTE[2], marker="o")
     ax.set_ylabel("re-referral rate %")
-    ax.set_ylim(0, max([_num(v) or 0 for v in t.rates] + [10]) * 1.25)
+    ax.set_ylim(0, max([_num(v) or 0 for v in rates] + [10]) * 1.25)
     ax.tick_params(axis="x", rotation=45)
     desc = (
         f"Line chart of the re-referral rate by month: referrals of children referred in the previous 12 months, "
@@ -261,9 +285,10 @@ def _chart_findings(f: Figures) -> tuple[str, str] | None:
     t = f.table("repeat_concern_findings")
     if not t.rows:
         return None
-    fig = _hbar(t.rows, t.row_totals, "findings raised", colour=PALETTE[3])
+    row_totals = _given(t, t.row_totals, "row totals")
+    fig = _hbar(t.rows, row_totals, "findings raised", colour=PALETTE[3])
     desc = "Horizontal bar chart of repeat-concern findings raised by the hub's research, by kind. " + _describe_top(
-        t.rows, t.row_totals, ""
+        t.rows, row_totals, ""
     )
     return _svg(fig, "Repeat-concern findings", desc), desc
 

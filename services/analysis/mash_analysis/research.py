@@ -110,7 +110,7 @@ def _categories(c: Contact) -> str:
 
 
 def _decided(c: Contact) -> str:
-    return f"; decided level {c.level}, {c.outcome.replace('_', ' ')}" if c.level else "; not yet decided"
+    return f"; decided level {c.level}, {c.outcome.replace('_', ' ')}" if c.level and c.outcome else "; not yet decided"
 
 
 def _contact(c: Contact, link: Linked) -> str:

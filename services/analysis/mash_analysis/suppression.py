@@ -153,7 +153,7 @@ def recoverable(counts: Mapping[Key, int], sums: Iterable[Sum], hidden: set[Key]
 
 def rate(numerator: Published, denominator: Published, digits: int = 1) -> float | str | None:
     """A percentage from published counts: suppressed when either count is; None when there is nothing to divide by."""
-    if numerator == SUPPRESSED or denominator == SUPPRESSED:
+    if isinstance(numerator, str) or isinstance(denominator, str):  # SUPPRESSED: the only text a published count holds
         return SUPPRESSED
     if not denominator:
         return None

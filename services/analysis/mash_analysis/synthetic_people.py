@@ -163,25 +163,37 @@ def appearances(person: Person, rng: random.Random, start: int) -> Iterator[Appe
     for k in range(times):
         done: list[str] = []
         hit = lambda kind: rng.random() < RATES[kind]  # noqa: E731
+        born: date | None
+        nhs: str | None
+        line1: str | None
+        postcode: str | None
         given, family, born, nhs = person.given_name, person.family_name, person.date_of_birth, person.nhs_number
         line1, postcode = person.address
         if hit("nhs_missing"):
-            nhs, _ = None, done.append("nhs_missing")
+            nhs = None
+            done.append("nhs_missing")
         nick = _nickname(rng, given)
         if nick and hit("nickname"):
-            given, _ = nick, done.append("nickname")
+            given = nick
+            done.append("nickname")
         elif hit("forename_typo"):
-            given, _ = typo(rng, given), done.append("forename_typo")
+            given = typo(rng, given)
+            done.append("forename_typo")
         if hit("surname_typo"):
-            family, _ = typo(rng, family), done.append("surname_typo")
+            family = typo(rng, family)
+            done.append("surname_typo")
         if person.previous and hit("old_address"):
-            (line1, postcode), _ = person.previous, done.append("old_address")
+            line1, postcode = person.previous
+            done.append("old_address")
         elif hit("address_missing"):
-            line1, postcode, _ = None, None, done.append("address_missing")
+            line1, postcode = None, None
+            done.append("address_missing")
         if hit("dob_missing"):
-            born, _ = None, done.append("dob_missing")
+            born = None
+            done.append("dob_missing")
         elif born.day <= 12 and born.day != born.month and hit("dob_transposed"):
-            born, _ = date(born.year, born.day, born.month), done.append("dob_transposed")
+            born = date(born.year, born.day, born.month)
+            done.append("dob_transposed")
         elif hit("dob_typo"):
             which = rng.choice(("day", "month", "year"))
             if which == "day":

@@ -2,6 +2,7 @@
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -33,7 +34,7 @@ def threshold_model(settings: DecisionSettings) -> ThresholdModel:
         model = dataclasses.replace(model, auto_confirm_levels=frozenset(ThresholdLevel(x) for x in settings.auto_confirm_levels))
     if settings.timescales:
         t = dict(settings.timescales)
-        changes = {
+        changes: dict[str, Any] = {
             "return_hours": {
                 **model.timescales.return_hours,
                 **{RagRating(k.removesuffix("_return_hours")): float(v) for k, v in t.items() if k.endswith("_return_hours")},

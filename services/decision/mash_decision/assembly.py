@@ -155,7 +155,7 @@ class Assembly:
 
     def _notification(self, s: Session, referral_id: str) -> Notification:
         return Notification.model_validate_json(
-            s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar()
+            s.execute(select(referrals.c.notification).where(referrals.c.referral_id == referral_id)).scalar_one()
         )
 
     def _store_notification(self, s: Session, n: Notification) -> bool:
@@ -195,7 +195,8 @@ class Assembly:
                 )
             )
         self._audit_opened(s, n)
-        self._raise(s, n.referral_id, step.alert, n.revision)
+        if step.alert is not None:
+            self._raise(s, n.referral_id, step.alert, n.revision)
         grounds.carry_forward(self, s, n)  # s47 grounds recorded on an earlier revision still stand
         return True
 
@@ -377,15 +378,13 @@ class Assembly:
                 "revision": notification.revision,
             },
         )
-        if notification.referrer_system is None:  # accepted before referrers had identities of their own: no topic to answer on
+        referrer = notification.referrer_system
+        if referrer is None:  # accepted before referrers had identities of their own: no topic to answer on
             self.audit.append(s, "unanswered", referral_id=r.referral_id, reason="no referrer system on the notification")
-        for reference in (
-            (notification.linked_submission_ids or [notification.submission_id]) if notification.referrer_system else ()
-        ):
-            notice = outcome_notice(notification, decision, reference)  # a linked duplicate's reference is answered too
-            enqueue(
-                s, self.firewall, OUTCOMES.for_referrer(notification.referrer_system), reference, notice, str(notice.message_id)
-            )
+        else:
+            for reference in notification.linked_submission_ids or [notification.submission_id]:
+                notice = outcome_notice(notification, decision, reference)  # a linked duplicate's reference is answered too
+                enqueue(s, self.firewall, OUTCOMES.for_referrer(referrer), reference, notice, str(notice.message_id))
         for product in products_for(notification, received, decision):
             enqueue(s, self.firewall, products_topic(product.recipient), r.referral_id, product, str(product.message_id))
             self.audit.append(
@@ -408,10 +407,16 @@ class Assembly:
         now = self.now()
         queued = False
         for referral_id in self._needing_attention(now):
-            queued |= self._sweep_step(lambda s, r=referral_id: self._sweep_one(s, r, now), referral_id)
+            queued |= self._sweep_step(self._deadline_work(referral_id, now), referral_id)
         for held_id in queries.held_too_long(self.db, now - self.hold):
-            queued |= self._sweep_step(lambda s, h=held_id: self._give_up_held(s, h), None)
+            queued |= self._sweep_step(self._held_work(held_id), None)
         return queued
+
+    def _deadline_work(self, referral_id: str, now: datetime) -> Callable[[Session], bool]:
+        return lambda s: self._sweep_one(s, referral_id, now)
+
+    def _held_work(self, held_id: int) -> Callable[[Session], bool]:
+        return lambda s: self._give_up_held(s, held_id)
 
     def _sweep_step(self, work: Callable[[Session], bool], referral_id: str | None) -> bool:
         try:
@@ -571,6 +576,8 @@ class Assembly:
             if r.state != RECOMMENDED:
                 raise NotPending(f"{referral_id} is still awaiting contributions; there is no recommendation yet")
             pending = s.execute(select(recommendations).where(recommendations.c.referral_id == referral_id)).first()
+            if pending is None:  # a recommended referral keeps its recommendation until it is routed or revised
+                raise NotPending(f"{referral_id} has no recommendation to confirm")
             rec = _recommendation_from(pending.recommendation)
             missing = frozenset(Agency(a) for a in pending.no_answer)
             override = None

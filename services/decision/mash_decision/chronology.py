@@ -26,7 +26,7 @@ from .rules import in_rank_order
 LOCAL = ZoneInfo("Europe/London")
 HUB = "mash"  # the hub's own acts: decisions, overrides, grounds
 
-AGENCY_NAMES = {
+AGENCY_NAMES: dict[Agency | str, str] = {
     Agency.POLICE: "Police",
     Agency.HEALTH: "Health",
     Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",

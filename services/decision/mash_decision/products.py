@@ -7,6 +7,7 @@ health get what their own desk shared plus what bears on a crime or on health re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from mash_contracts import (
@@ -27,7 +28,7 @@ from mash_contracts.threshold import Recommendation
 FULL = "full picture"
 SUMMARY = "summary"
 # Recipient -> the agencies whose shared items it sees (FULL: all; SUMMARY: none).
-VIEWS: dict[Agency, object] = {
+VIEWS: dict[Agency, str | set[Agency]] = {
     Agency.CHILDRENS_SOCIAL_CARE: FULL,
     Agency.ADULT_SOCIAL_CARE: FULL,
     Agency.EARLY_HELP: SUMMARY,
@@ -49,12 +50,12 @@ def decision_for(
     rag: RagRating,
     recommended: Recommendation | None = None,
     rationale: str | None = None,
-    no_answer: list[Agency] = (),
-    history: list[RagChange] = (),
+    no_answer: Sequence[Agency] = (),
+    history: Sequence[RagChange] = (),
     due_by: datetime | None = None,
-    conflicts: list[Agency] = (),
+    conflicts: Sequence[Agency] = (),
     grounds_id: str | None = None,
-    returns: list[DeskReturn] = (),
+    returns: Sequence[DeskReturn] = (),
 ) -> Decision:
     return Decision(
         message_id=_revision_id("decision", notification, *_on_grounds(grounds_id)),

@@ -32,7 +32,9 @@ def open_deadlines(db: Database) -> tuple[list[tuple[str, str, datetime, datetim
                 select(alerts.c.referral_id, alerts.c.kind)
                 .join(referrals, (referrals.c.referral_id == alerts.c.referral_id) & (referrals.c.revision == alerts.c.revision))
                 .where(open_)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     return [(r.referral_id, r.state, as_utc(r.returns_due_at), as_utc(r.decision_due_at)) for r in rows], raised
 
@@ -53,18 +55,20 @@ def held_too_long(db: Database, received_before: datetime) -> list[int]:
 
 def decision_count(db: Database) -> int:
     with db.transaction() as s:
-        return s.execute(select(func.count()).select_from(decisions)).scalar()
+        return s.execute(select(func.count()).select_from(decisions)).scalar_one()
 
 
 def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
     """Counts for metrics and `mash status`. Grouped counts, however long the backlog."""
     awaiting_ = referrals.c.state == AWAITING
     with db.transaction() as s:
-        waiting = dict(
-            s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag)).all()
+        waiting: dict[str, int] = dict(
+            s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag))
+            .tuples()
+            .all()
         )
-        open_count = s.execute(select(func.count()).select_from(referrals).where(awaiting_)).scalar()
-        answered = dict(
+        open_count = s.execute(select(func.count()).select_from(referrals).where(awaiting_)).scalar_one()
+        answered: dict[str, int] = dict(
             s.execute(
                 select(contributions.c.agency, func.count(func.distinct(contributions.c.referral_id)))
                 .join(
@@ -74,11 +78,15 @@ def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
                 )
                 .where(awaiting_)
                 .group_by(contributions.c.agency)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
-        kinds = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).all())
+        kinds: dict[str, int] = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).tuples().all())
         oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
-        levels = dict(s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).all())
+        levels: dict[int, int] = dict(
+            s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).tuples().all()
+        )
         held = s.execute(select(func.count()).select_from(_held().subquery())).scalar()
     # Those still waiting for a desk are the open referrals without a fresh answer from it.
     awaiting = {a.value: open_count - answered.get(a.value, 0) for a in expected}

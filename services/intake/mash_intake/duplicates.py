@@ -80,7 +80,7 @@ def referrer_identity(r: Referrer) -> tuple[str, ...]:
 
 
 def person_keys(s: Subject) -> list[tuple[str, ...]]:
-    keys = [("nhs", s.nhs_number)] if s.nhs_number else []
+    keys: list[tuple[str, ...]] = [("nhs", s.nhs_number)] if s.nhs_number else []
     born = s.date_of_birth or s.expected_date_of_birth
     if born is not None:
         keys.append(("name", _letters(s.family_name), _letters(s.given_name or ""), born.isoformat()))

@@ -7,6 +7,7 @@ import logging
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import ConsumerRecord
 
@@ -45,10 +46,10 @@ class IntakeHandlers:
         # same submission id is supplementary information and becomes the referral's next revision, and so does a
         # duplicate under another reference (the same referrer, person at risk and concern within the window).
         own = notification.referral_id
+        referrer = notification.referrer_system
+        assert referrer is not None  # screening.accept set it: the envelope's verified signer
         with self.db.transaction() as s:
-            fp = duplicates.fingerprint(
-                self.firewall.pepper, submission, notification.received_at, own, notification.referrer_system
-            )
+            fp = duplicates.fingerprint(self.firewall.pepper, submission, notification.received_at, own, referrer)
             referral_id, linking = self._referral_for(s, own, fp)
             revision = revisions.record(
                 s,
@@ -65,7 +66,7 @@ class IntakeHandlers:
             references = links.references(s, referral_id)
             notification = screening.as_revision(notification, revision.number, revision.changes, referral_id, references)
             ack = screening.acknowledgement(notification, (references[0], opened) if linking else None)
-            detail = {
+            detail: dict[str, Any] = {
                 "submission_id": submission.submission_id,
                 "rag": notification.rag.value,
                 "footing": notification.statutory_footing.value,
@@ -92,7 +93,7 @@ class IntakeHandlers:
             enqueue(
                 s,
                 self.firewall,
-                ACKNOWLEDGEMENTS.for_referrer(notification.referrer_system),
+                ACKNOWLEDGEMENTS.for_referrer(referrer),
                 submission.submission_id,
                 ack,
                 str(ack.message_id),
@@ -140,6 +141,8 @@ class IntakeHandlers:
         # Received time is the record's own timestamp, so a redelivery reproduces the same notification; the
         # front door's topics have the broker stamp it (the catalogue's stamped_by_broker), never a referrer's clock.
         screening.keyed_by_its_reference(submission, source.key)
+        # The front door is a sealed topic (mash_contracts.topics): a record that opened names its verified signer.
+        assert source.sender is not None
         notification = screening.accept(submission, _record_time(source), self.model, referrer_system=source.sender)
         accepted = await asyncio.to_thread(self._accept, submission, notification)
         if accepted is not None:

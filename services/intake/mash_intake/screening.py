@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from mash_contracts import (
@@ -82,7 +83,11 @@ def accept(
 
 
 def as_revision(
-    notification: Notification, number: int, changes: tuple[str, ...], referral_id: str | None = None, references: list[str] = ()
+    notification: Notification,
+    number: int,
+    changes: tuple[str, ...],
+    referral_id: str | None = None,
+    references: Sequence[str] = (),
 ) -> Notification:
     """A changed resubmission, or a duplicate under another reference (`referral_id`: the referral it is linked
     to): supplementary information, the next revision of that referral. `references`: every reference the referral

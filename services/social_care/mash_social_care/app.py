@@ -6,7 +6,7 @@ from mash_contracts import Agency
 from mash_runtime.desk import DeskDefinition
 from mash_runtime.desk import main as run_desk
 
-from . import records
+from . import records, synthetic
 
 DESK = DeskDefinition(
     agency=Agency.CHILDRENS_SOCIAL_CARE,
@@ -14,6 +14,7 @@ DESK = DeskDefinition(
     metadata=records.metadata,
     people=records.people,
     record_classes=records.RECORD_CLASSES,
+    synthetic=synthetic.RECORDS,
 )
 
 

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 from ..messages import Contribution, Factor, Notification, NotificationSubmission
 from ..text import shorten
@@ -210,12 +211,12 @@ class ThresholdModel:
 
         outcome = chosen.outcome
         asking = [
-            (f.rule.weight, f.rule)
+            (f.rule.weight, f.rule.outcome)
             for f in fired
             if f.rule.outcome and f.rule.outcome_from_level <= level < ThresholdLevel.CHILD_PROTECTION
         ]
         if asking:
-            outcome = max(asking, key=lambda wr: wr[0])[1].outcome
+            outcome = max(asking, key=lambda wo: wo[0])[1]
         extra = tuple(a for f in fired for a in f.rule.also_route) if level >= ThresholdLevel.CHILD_IN_NEED else ()
         return Recommendation(chosen.number, chosen.name, outcome, _ordered(chosen.recipients + extra), tuple(factors), score)
 
@@ -261,6 +262,7 @@ def _check(
     if condition == "immediate_danger":
         return ((), "the referrer reported immediate danger") if n.concern.immediate_danger == value else None
     if condition == "categories":
+        assert isinstance(value, frozenset)  # _when parsed it into ConcernCategory members
         hit = sorted(c.value.replace("_", " ") for c in set(n.concern.categories) & value)
         return ((), f"the notification's concern includes {', '.join(hit)}") if hit else None
     if condition == "finding":
@@ -273,16 +275,18 @@ def _check(
         return (agencies, f"{', '.join(a.value for a in agencies)} reported {value!r}{why}") if agencies else None
     if condition == "youngest_child_under_years":
         ages = _ages(n, today)
-        return ((), f"the youngest child is {min(ages):.1f} years old") if ages and min(ages) < value else None
+        # The number as the model file gives it (_when does not convert it).
+        return ((), f"the youngest child is {min(ages):.1f} years old") if ages and min(ages) < cast(float, value) else None
     if condition == "child_aged_at_least_years":
         ages = _ages(n, today)
-        return ((), f"a child is {max(ages):.1f} years old") if ages and max(ages) >= value else None
+        return ((), f"a child is {max(ages):.1f} years old") if ages and max(ages) >= cast(float, value) else None
     if condition == "unborn_child":
         found = any(s.role is SubjectRole.UNBORN_CHILD for s in n.subjects)
         return ((), "an unborn child is among the subjects" if found else "no unborn child") if found == value else None
     if condition == "consent":
         return ((), f"consent {n.consent.status.value.replace('_', ' ')}") if n.consent.status is value else None
     if condition == "protective_factor":
+        assert isinstance(value, ProtectiveFactor)  # _when parsed it
         return ((), f"the referrer reports {value.value.replace('_', ' ')}") if value in n.concern.protective_factors else None
     if condition == "no_answer_from_desk":
         silent = tuple(sorted(no_answer))
@@ -331,7 +335,7 @@ def _factor(f: _Fired, contributions: dict[Agency, Contribution]) -> Factor:
     )
 
 
-def _level(number: int, raw: dict) -> Level:
+def _level(number: int, raw: dict[str, Any]) -> Level:
     return Level(
         ThresholdLevel(number),
         _name(raw["name"]),
@@ -348,10 +352,10 @@ def _name(value: object) -> str:
     return name
 
 
-def _when(owner: str, raw: dict, allowed: set[str]) -> tuple[tuple[str, object], ...]:
+def _when(owner: str, raw: dict[str, Any], allowed: set[str]) -> tuple[tuple[str, object], ...]:
     if not raw:
         raise ValueError(f"{owner!r}: `when` names no condition")
-    out = []
+    out: list[tuple[str, object]] = []
     for condition, value in raw.items():
         if condition not in allowed:
             raise ValueError(f"{owner!r}: unknown condition {condition!r} (known: {sorted(allowed)})")
@@ -365,7 +369,7 @@ def _when(owner: str, raw: dict, allowed: set[str]) -> tuple[tuple[str, object],
     return tuple(out)
 
 
-def _rule(raw: dict) -> Rule:
+def _rule(raw: dict[str, Any]) -> Rule:
     name = _name(raw["name"])
     return Rule(
         name=name,
@@ -379,7 +383,7 @@ def _rule(raw: dict) -> Rule:
     )
 
 
-def _screening_rule(raw: dict) -> ScreeningRule:
+def _screening_rule(raw: dict[str, Any]) -> ScreeningRule:
     name = _name(raw["name"])
     rule = ScreeningRule(
         name,
@@ -394,7 +398,7 @@ def _screening_rule(raw: dict) -> ScreeningRule:
     return rule
 
 
-def _parse(raw: dict) -> ThresholdModel:
+def _parse(raw: dict[str, Any]) -> ThresholdModel:
     levels = {ThresholdLevel(int(k)): _level(int(k), v) for k, v in raw["levels"].items()}
     if set(levels) != set(ThresholdLevel):
         raise ValueError(f"levels must be exactly {[int(lv) for lv in ThresholdLevel]}")

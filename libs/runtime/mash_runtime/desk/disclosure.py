@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, insert, select
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ class DisclosureRecord:
     source_system: str
     referral_id: str
     purpose: str
-    data_subjects: list[dict]
+    data_subjects: list[dict[str, Any]]
     statutory_footing: str
     art6_basis: str
     special_category_condition: str
@@ -52,10 +53,10 @@ class DisclosureRecord:
     reason_without_consent: str | None
     family_informed: str
     outcome: str
-    items_shared: list[dict]
-    not_shared: list[dict]
-    identities_withheld: list[dict]
-    uncertain_matches: list[dict]
+    items_shared: list[dict[str, Any]]
+    not_shared: list[dict[str, Any]]
+    identities_withheld: list[dict[str, Any]]
+    uncertain_matches: list[dict[str, Any]]
     record_refs: list[str]
     recipients: str
     onward_sharing: str
@@ -63,7 +64,7 @@ class DisclosureRecord:
     retain_until: str
     declined_reason: str | None
     legal_basis_cited: str | None = None  # the policy's research_without_consent entry relied on
-    grounds: dict | None = None  # the s47 grounds a MASH manager recorded, when researched on them
+    grounds: dict[str, Any] | None = None  # the s47 grounds a MASH manager recorded, when researched on them
 
 
 def disclosure_id_for(referral_id: str, agency: str, revision: int = 1, grounds_id: str | None = None) -> uuid.UUID:
@@ -152,6 +153,6 @@ def save(session: Session, record: DisclosureRecord) -> None:
     )
 
 
-def for_referral(session: Session, referral_id: str) -> list[dict]:
+def for_referral(session: Session, referral_id: str) -> list[dict[str, Any]]:
     rows = session.execute(select(disclosures.c.record).where(disclosures.c.referral_id == referral_id)).all()
     return [json.loads(r.record) for r in rows]

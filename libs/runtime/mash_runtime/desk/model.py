@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from mash_contracts import ContributionStatus, SharedItem, UncertainMatch
 
@@ -50,7 +51,7 @@ class DeskAnswer:
     items: tuple[SharedItem, ...] = ()
     findings: tuple[str, ...] = ()
     uncertain: tuple[UncertainMatch, ...] = ()
-    withheld: tuple[dict, ...] = field(default=())
-    not_shared: tuple[dict, ...] = field(default=())
-    subjects: tuple[dict, ...] = field(default=())
-    lawful_basis: dict = field(default_factory=dict)
+    withheld: tuple[dict[str, Any], ...] = field(default=())
+    not_shared: tuple[dict[str, Any], ...] = field(default=())
+    subjects: tuple[dict[str, Any], ...] = field(default=())
+    lawful_basis: dict[str, Any] = field(default_factory=dict)

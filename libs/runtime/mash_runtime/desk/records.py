@@ -104,7 +104,7 @@ class SqlRecordSource:
         return found
 
 
-def load_tables(db: Database, metadata: MetaData, tables: dict[str, list[dict]]) -> dict[str, int]:
+def load_tables(db: Database, metadata: MetaData, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     """Replace the agency's records with the given rows (synthetic seeding). Dates arrive as ISO strings."""
     counts = {}
     with db.transaction() as s:
@@ -119,7 +119,7 @@ def load_tables(db: Database, metadata: MetaData, tables: dict[str, list[dict]])
     return counts
 
 
-def _coerce(table: Table, row: dict) -> dict:
+def _coerce(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     if "family_key" in table.c and "family_key" not in row:
         row = {**row, "family_key": family_key(row.get("family_name"))}
     out = {}
@@ -133,5 +133,6 @@ def _coerce(table: Table, row: dict) -> dict:
     return out
 
 
-def read_population(path: Path, agency: str) -> dict[str, list[dict]]:
-    return json.loads(path.read_text())["agencies"].get(agency, {})
+def read_population(path: Path, agency: str) -> dict[str, list[dict[str, Any]]]:
+    tables: dict[str, list[dict[str, Any]]] = json.loads(path.read_text())["agencies"].get(agency, {})
+    return tables

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import asdict
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from mash_contracts import ContributionStatus, Notification, SharedItem, Subject, UncertainMatch
 
@@ -81,8 +81,8 @@ def select(
     concerns = {c.value for c in notification.concern.categories}
     roles = {s.subject_ref: s.role.value for s in notification.subjects}
     items: list[SharedItem] = []
-    not_shared: list[dict] = []
-    withheld: list[dict] = []
+    not_shared: list[dict[str, Any]] = []
+    withheld: list[dict[str, Any]] = []
     fired: Counter[tuple[str, int]] = Counter()  # (finding, how many records raise it) -> records shared
 
     for record in sorted({r.ref: r for r in records}.values(), key=lambda r: (r.occurred_on or date.min, r.ref), reverse=True):
@@ -199,7 +199,15 @@ def _describe(record: AgencyRecord, about: dict[str, str], siblings: dict[str, M
     return f"{record.summary} ({people})" if people else record.summary
 
 
-def _rationale(notification, basis, matches, uncertain, items, not_shared, linked) -> str:
+def _rationale(
+    notification: Notification,
+    basis: LawfulBasis,
+    matches: dict[str, Match],
+    uncertain: list[UncertainMatch],
+    items: list[SharedItem],
+    not_shared: list[dict[str, Any]],
+    linked: dict[str, Match],
+) -> str:
     parts = [
         f"Researched {len(notification.subjects)} subjects on a {basis.footing.value} footing (consent {basis.consent.value.replace('_', ' ')})."
     ]
@@ -231,7 +239,9 @@ def _rationale(notification, basis, matches, uncertain, items, not_shared, linke
     return " ".join(parts)
 
 
-def _basis_record(notification: Notification, policy: SharingPolicy, basis: LawfulBasis | None, declined: str | None) -> dict:
+def _basis_record(
+    notification: Notification, policy: SharingPolicy, basis: LawfulBasis | None, declined: str | None
+) -> dict[str, Any]:
     return {
         "statutory_footing": notification.statutory_footing.value,
         "art6": policy.legal.art6,

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from faststream import FastStream
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, Table
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds
+from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds, derived_id
 from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
 
 from ..anchors import Anchoring
@@ -26,7 +27,7 @@ from ..broker import make_broker
 from ..consuming import Route, Source, subscribe_lanes
 from ..errors import Rejected
 from ..firewall import Firewall
-from ..http import serve, standard_routes
+from ..http import Served, serve, standard_routes
 from ..identity import StoreRefused, expected
 from ..service import configure_logging, make_app
 from ..service import main as service_main
@@ -37,6 +38,7 @@ from .model import DeskAnswer
 from .policy import Grounds, SharingPolicy
 from .records import RecordClass, SqlRecordSource, load_tables, read_population
 from .research import research
+from .synthetic import SyntheticRecords
 
 log = logging.getLogger("mash.desk")
 
@@ -59,6 +61,7 @@ class DeskDefinition:
     metadata: MetaData
     people: Table
     record_classes: list[RecordClass]
+    synthetic: SyntheticRecords | None = None  # its synthetic-record generator, for the demo, bench and tests
 
     @property
     def service(self) -> str:
@@ -81,7 +84,7 @@ def contribution_for(
     return Contribution(
         # One contribution per desk per researched revision: a redelivered notification yields the same id.
         message_id=(
-            disclosure.derived_id(
+            derived_id(
                 "contribution",
                 notification.referral_id,
                 policy.agency.value,
@@ -90,9 +93,9 @@ def contribution_for(
                 str(notification.revision),
             )
             if grounds
-            else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value)
+            else derived_id("contribution", notification.referral_id, policy.agency.value)
             if notification.revision == 1
-            else disclosure.derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))
+            else derived_id("contribution", notification.referral_id, policy.agency.value, str(notification.revision))
         ),
         referral_id=notification.referral_id,
         agency=policy.agency,
@@ -137,7 +140,11 @@ class Desk:
         with self.db.transaction() as s:
             if disclosure.already_recorded(s, disclosure_id):
                 return False
-        cited = Grounds(grounds_id, grounds.kind.value, grounds.recorded_by, grounds.recorded_at.isoformat()) if grounds else None
+        cited = (
+            Grounds(str(grounds.grounds_id), grounds.kind.value, grounds.recorded_by, grounds.recorded_at.isoformat())
+            if grounds
+            else None
+        )
         answer = research(notification, self.policy, self.source, now.date(), cited)
         contribution = contribution_for(notification, self.policy, answer, now, grounds)
         record = disclosure.build(notification, self.policy, answer, now, grounds_id)
@@ -187,14 +194,14 @@ class Desk:
 
     async def on_notification(self, notification: Notification, _source: Source) -> None:
         # The contribution is in the outbox once this returns, and only then is the offset committed.
-        if await asyncio.to_thread(self.answer, notification, datetime.now(UTC)):
+        if await asyncio.to_thread(self.answer, notification, datetime.now(UTC)) and self.relay is not None:
             self.relay.wake()
 
     async def on_grounds(self, grounds: ResearchGrounds, _source: Source) -> None:
         """A manager recorded s47 grounds: research again on the footing they raise, citing them."""
         if grounds.notification.referral_id != grounds.referral_id:
             raise Rejected([f"grounds for {grounds.referral_id} carry the notification of {grounds.notification.referral_id}"])
-        if await asyncio.to_thread(self.answer, grounds.notification, datetime.now(UTC), grounds):
+        if await asyncio.to_thread(self.answer, grounds.notification, datetime.now(UTC), grounds) and self.relay is not None:
             self.relay.wake()
 
 
@@ -209,7 +216,7 @@ def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
     )
 
 
-def build_desk_app(definition: DeskDefinition):
+def build_desk_app(definition: DeskDefinition) -> FastStream | Served:
     settings = DeskSettings()
     configure_logging(definition.service, settings.log_level)
     registry = CollectorRegistry()

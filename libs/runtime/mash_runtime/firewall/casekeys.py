@@ -15,7 +15,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -29,7 +29,7 @@ class CaseKeys(Protocol):
 
     def shred(self, referral_id: str, reason: str) -> bool: ...
 
-    def shredded(self, referral_id: str) -> dict | None: ...
+    def shredded(self, referral_id: str) -> dict[str, Any] | None: ...
 
 
 class FileCaseKeys:
@@ -79,6 +79,6 @@ class FileCaseKeys:
         path.unlink()
         return True
 
-    def shredded(self, referral_id: str) -> dict | None:
+    def shredded(self, referral_id: str) -> dict[str, Any] | None:
         tombstone = self._path(referral_id, ".shredded")
         return json.loads(tombstone.read_text()) if tombstone.exists() else None

@@ -20,8 +20,10 @@ import base64
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -51,7 +53,7 @@ class Header:
     sealed_at: str
     case_bound: bool = False
 
-    def as_json(self, format_: str = FORMAT) -> dict:
+    def as_json(self, format_: str = FORMAT) -> dict[str, Any]:
         body = {**self.__dict__, "recipients": list(self.recipients), "recipient_key_ids": list(self.recipient_key_ids)}
         if format_ == FORMAT_1 and not self.case_bound:  # version 1 left it out when false
             del body["case_bound"]
@@ -62,7 +64,7 @@ class Header:
         return canonical_json(self.as_json(format_))
 
 
-def canonical_json(value) -> bytes:
+def canonical_json(value: object) -> bytes:
     """Keys sorted by code point, no whitespace, every character outside ASCII escaped as \\uXXXX (UTF-16, so a
     character beyond the BMP is a surrogate pair), the rest as JSON's shortest escapes (docs/envelope.md)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
@@ -72,14 +74,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def signature_input(raw: dict) -> bytes:
+def signature_input(raw: dict[str, Any]) -> bytes:
     """What the sender signs: version 2 signs the canonical JSON of the envelope without its signature."""
     if raw["format"] == FORMAT_1:
         return _signed_bytes_1(raw)
     return canonical_json({k: raw[k] for k in ("format", "header", "wrapped_keys", "nonce", "ciphertext")})
 
 
-def _signed_bytes_1(raw: dict) -> bytes:
+def _signed_bytes_1(raw: dict[str, Any]) -> bytes:
     header = Header(
         **{
             **raw["header"],
@@ -151,7 +153,7 @@ def header_of(envelope: bytes) -> Header:
     return _parse(envelope)[0]
 
 
-def _parse(envelope: bytes) -> tuple[Header, dict]:
+def _parse(envelope: bytes) -> tuple[Header, dict[str, Any]]:
     """The envelope's header and its whole JSON body, parsed once."""
     try:
         raw = json.loads(envelope)
@@ -167,7 +169,7 @@ def _parse(envelope: bytes) -> tuple[Header, dict]:
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
 
 
-def _check_v2(raw: dict) -> None:
+def _check_v2(raw: dict[str, Any]) -> None:
     """Version 2's types, exactly (docs/envelope.md): what another language's reader refuses, this one refuses too."""
     h = raw["header"]
     if not isinstance(h, dict) or set(h) != _HEADER_FIELDS:  # every member stated, and nothing else
@@ -207,7 +209,7 @@ def open_sealed(
     directory: Directory,
     expected_senders: set[str] | None = None,
     delivered_as: str | None = None,
-    case_key_for=None,
+    case_key_for: Callable[[str], bytes] | None = None,
 ) -> tuple[Header, bytes]:
     """Verify, then decrypt. Every failure is a SealError naming what failed; nothing is returned unverified.
 
@@ -222,7 +224,14 @@ def open_sealed(
         raise SealError(f"malformed envelope: {type(e).__name__}") from None
 
 
-def _open(envelope, custody, directory, expected_senders, delivered_as, case_key_for) -> tuple[Header, bytes]:
+def _open(
+    envelope: bytes,
+    custody: KeyCustody,
+    directory: Directory,
+    expected_senders: set[str] | None,
+    delivered_as: str | None,
+    case_key_for: Callable[[str], bytes] | None,
+) -> tuple[Header, bytes]:
     header, raw = _parse(envelope)
     aad = header.canonical(raw["format"])
     if expected_senders is not None and header.sender not in expected_senders:

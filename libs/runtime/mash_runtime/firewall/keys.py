@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -48,11 +48,11 @@ class KeyCustody(Protocol):
     def unwrap(self, key_id: str, wrapped: bytes, info: bytes) -> bytes: ...
 
 
-def _raw_public(key) -> str:
+def _raw_public(key: Ed25519PublicKey | X25519PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
-def _raw_private(key) -> str:
+def _raw_private(key: Ed25519PrivateKey | X25519PrivateKey) -> str:
     return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()).hex()
 
 
@@ -60,7 +60,7 @@ def _new_kid(kind: str) -> str:
     return f"{kind}-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
 
 
-def key_id(kind: str, public_key) -> str:
+def key_id(kind: str, public_key: Ed25519PublicKey | X25519PublicKey) -> str:
     """An enrolled key's id: its kind and the first 16 hex digits of the SHA-256 of its 32 raw public-key bytes,
     so an agency knows its own key ids without asking the hub ("sig-…" signing, "enc-…" encryption)."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -168,10 +168,10 @@ class Directory:
         return cls(_entries(json.loads(path.read_text())), path)
 
     @classmethod
-    def from_json(cls, raw: dict) -> Directory:
+    def from_json(cls, raw: dict[str, Any]) -> Directory:
         return cls(_entries(raw))
 
-    def _stat(self):
+    def _stat(self) -> tuple[int, int, int] | None:
         if self._path is None:
             return None
         st = self._path.stat()
@@ -214,7 +214,7 @@ class Directory:
         return entry.current_encryption, entry.encryption[entry.current_encryption]
 
 
-def _entries(raw: dict) -> dict[str, PublicKeys]:
+def _entries(raw: dict[str, Any]) -> dict[str, PublicKeys]:
     return {
         name: PublicKeys(
             {kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(v)) for kid, v in e["signing"].items()},
@@ -243,7 +243,7 @@ def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
     return signing[0], encryption[0]
 
 
-def enrol(keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes, *, rotate: bool = False) -> dict:
+def enrol(keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes, *, rotate: bool = False) -> dict[str, Any]:
     """Add an outside agency's public keys to the directory (or, with rotate, make new ones current, keeping the
     old ones so what was signed or sealed before stays verifiable and openable). Returns its entry."""
     if not AGENCY_NAME.fullmatch(name):
@@ -283,7 +283,7 @@ def revoke(keys_dir: Path, name: str) -> bool:
     return True
 
 
-def _write_directory(path: Path, directory: dict) -> None:
+def _write_directory(path: Path, directory: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(directory, indent=1, sort_keys=True))
     tmp.replace(path)

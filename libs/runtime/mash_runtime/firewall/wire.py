@@ -18,7 +18,7 @@ from mash_contracts.topics import REFERRERS, Topic, lookup
 from ..errors import TransientError
 from .casekeys import CaseShredded, FileCaseKeys
 from .envelope import SealError, open_sealed, seal
-from .keys import Directory, FileCustody, KeyError_, PemCustody, load_pepper
+from .keys import Directory, FileCustody, KeyCustody, KeyError_, PemCustody, load_pepper
 
 
 class NotEnrolled(TransientError):
@@ -26,11 +26,17 @@ class NotEnrolled(TransientError):
 
 
 class Firewall:
+    custody: KeyCustody
+    directory: Directory
+    case_keys: FileCaseKeys | None  # None: an outside agency's side of the wire
+    _pepper: bytes | None  # likewise
+    service: str
+
     def __init__(self, service: str, keys_dir: Path):
         try:
             self.custody = FileCustody(keys_dir, service)
             self.directory = Directory.load(keys_dir)
-            self.pepper = load_pepper(keys_dir)
+            self._pepper = load_pepper(keys_dir)
             self.case_keys = FileCaseKeys(keys_dir)
         except FileNotFoundError as e:
             raise RuntimeError(f"no keys for {service} in {keys_dir}: run `mash keys init` (fails closed)") from e
@@ -46,8 +52,15 @@ class Firewall:
             firewall.directory = Directory.load(agency_dir)
         except FileNotFoundError as e:
             raise RuntimeError(f"no keys or directory for {name} in {agency_dir}: {e}") from e
-        firewall.pepper, firewall.case_keys, firewall.service = None, None, name
+        firewall._pepper, firewall.case_keys, firewall.service = None, None, name
         return firewall
+
+    @property
+    def pepper(self) -> bytes:
+        """The hub's secret for subject tokens (audit.py); only the hub's own services hold it."""
+        if self._pepper is None:
+            raise RuntimeError(f"{self.service} is outside the hub and holds no pepper")
+        return self._pepper
 
     def wrap(self, topic: str, key: str, message: BaseModel, message_id: str | None = None) -> bytes:
         payload = encode(message)
@@ -105,15 +118,14 @@ class Firewall:
             return self._open(spec, key, value)
 
     def _open(self, spec: Topic, key: bytes | None, value: bytes) -> tuple[str, bytes]:
+        case_keys = self.case_keys
         header, plaintext = open_sealed(
             value,
             custody=self.custody,
             directory=self.directory,
             expected_senders=self.writers(spec),
             delivered_as=key.decode(errors="replace") if key is not None else None,
-            case_key_for=None
-            if self.case_keys is None
-            else (lambda referral_id: self.case_keys.key_for(referral_id, create=False)),
+            case_key_for=None if case_keys is None else (lambda referral_id: case_keys.key_for(referral_id, create=False)),
         )
         return header.sender, plaintext
 

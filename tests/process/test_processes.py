@@ -6,7 +6,7 @@ import pytest
 
 from mash_cli import processes
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 
 
 def test_a_just_spawned_process_is_never_mistaken_for_a_stale_pid(tmp_path):

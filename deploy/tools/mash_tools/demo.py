@@ -12,6 +12,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from mash_cli import agencies, audit
+from mash_cli.kafka import ADMIN, Access, LocalKafka
+from mash_cli.mesh import DESKS, UNATTENDED, Mesh
+from mash_cli.postgres import LocalPostgres
+from mash_cli.principals import Principals
+from mash_cli.topics import create_topics
 from mash_contracts import Contribution, NotificationSubmission
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
@@ -24,14 +30,8 @@ from mash_contracts.topics import (
     lanes,
 )
 
-from . import agencies, audit
 from . import population as pop
-from .kafka import ADMIN, Access, LocalKafka
-from .mesh import UNATTENDED, Mesh
-from .postgres import LocalPostgres
-from .principals import Principals
 from .synthetic import Generator, household_notification, scripted_notification
-from .topics import create_topics
 
 MALFORMED = b'{"submission_id": "BROKEN-1", "subjects": "not a list"}'
 
@@ -87,7 +87,7 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         print(f"  enrolled the partner agencies from their own public keys: {', '.join(sorted(agencies.SIMULATED))}", flush=True)
         mesh.seed(population_file)
         _Interrupt.check()
-        print(f"  seeded the police, health, social care and education desks from {population_file.name}", flush=True)
+        print(f"  seeded the desks ({', '.join(DESKS)}) from {population_file.name}", flush=True)
         mesh.start()
         mesh.wait_ready()
         _Interrupt.check()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 
 
 def test_a_service_waits_for_an_unreachable_broker_instead_of_exiting(tmp_path, keys_dir):

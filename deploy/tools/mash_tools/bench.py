@@ -21,16 +21,16 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from mash_cli.agencies import DEFAULT_REFERRER
+from mash_cli.kafka import ADMIN, Access, LocalKafka
+from mash_cli.mesh import SERVICES, UNATTENDED, Mesh
+from mash_cli.principals import Principals
+from mash_cli.processes import stat_fields
+from mash_cli.topics import create_topics
 from mash_contracts.topics import DECISIONS, PRODUCTS
 
 from . import population as pop
-from .agencies import DEFAULT_REFERRER
-from .kafka import ADMIN, Access, LocalKafka
-from .mesh import SERVICES, UNATTENDED, Mesh
-from .principals import Principals
-from .processes import stat_fields
 from .synthetic import Generator, household_notification
-from .topics import create_topics
 
 
 def _pct(values: list[float], q: float) -> float:

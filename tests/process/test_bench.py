@@ -2,9 +2,9 @@
 
 import pytest
 
-from mash_cli.bench import bench_desk
+from mash_tools.bench import bench_desk
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 
 
 def test_desk_bench_runs_and_prints_figures(capsys):

@@ -12,7 +12,7 @@ from mash_runtime.audit import AuditLog, audit_log
 from mash_runtime.firewall import FileCustody, generate
 from mash_runtime.store import Database
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 
 
 def verify_command(state, offline: bool = True) -> subprocess.CompletedProcess:

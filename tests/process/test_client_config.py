@@ -10,7 +10,7 @@ import pytest
 
 from mash_cli.__main__ import main
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 
 
 @pytest.fixture

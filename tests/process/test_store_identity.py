@@ -16,7 +16,7 @@ from mash_runtime.desk.service import main as desk_main
 from mash_runtime.identity import StoreRefused, expected, identity_file, store_identity
 from mash_runtime.store import Database
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.process
 SERVICE = "police_desk"
 
 

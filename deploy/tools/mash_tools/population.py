@@ -11,57 +11,32 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from faker import Faker
 
+from mash_contracts.topics import DESK_ENTRY_POINTS
+from mash_runtime.desk.synthetic import Person, SyntheticRecords
+
 from .synthetic import synthetic_nhs_number
 
-AGENCIES = ("police", "health", "childrens_social_care", "education")
-PREFIX = {"police": "POL", "health": "HLT", "childrens_social_care": "CSC", "education": "EDU"}
-SHORT_NAMES = {
-    "William": "Will",
-    "Robert": "Rob",
-    "Elizabeth": "Liz",
-    "Katherine": "Kate",
-    "Thomas": "Tom",
-    "James": "Jim",
-    "Jennifer": "Jen",
-    "Michael": "Mike",
-    "Daniel": "Dan",
-    "Samantha": "Sam",
-    "Alexander": "Alex",
-    "Rebecca": "Becky",
-    "Joseph": "Joe",
-    "Christopher": "Chris",
-    "Jessica": "Jess",
-    "Victoria": "Vicky",
-    "Benjamin": "Ben",
-    "Matthew": "Matt",
-}
-KNOWN_BY = {"police": 0.35, "health": 0.95, "childrens_social_care": 0.25}
-MISSING_NHS = {"police": 0.30, "health": 0.02, "childrens_social_care": 0.10, "education": 0.10}
+
+def _generators() -> dict[str, SyntheticRecords]:
+    """Each installed desk's own record generator (its `synthetic.py`), by agency, in the vocabulary's order."""
+    from importlib.metadata import entry_points
+
+    from mash_contracts.topics import DESK_AGENCIES
+
+    found = {ep.name: ep.load().synthetic for ep in entry_points(group=DESK_ENTRY_POINTS)}
+    return {a.value: found[a.value] for a in DESK_AGENCIES if found.get(a.value) is not None}
+
+
+GENERATORS = _generators()
+AGENCIES = tuple(GENERATORS)
+PREFIX = {agency: g.prefix for agency, g in GENERATORS.items()}
 Tables = dict[str, dict[str, list[dict]]]
-
-
-@dataclass(frozen=True)
-class Person:
-    person_id: str
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    sex: str
-    nhs_number: str | None
-    address_line1: str
-    town: str
-    postcode: str
-    household_id: str
-    role_in_household: str  # child, parent_carer, partner, household_member
-
-    def age(self, today: date) -> int:
-        return (today - self.date_of_birth).days // 365
 
 
 @dataclass
@@ -86,80 +61,19 @@ class ScriptedCase:
     subjects: list[dict]
 
 
-@dataclass
-class _Agency:
-    """One agency's tables under construction, with its own person index."""
-
-    name: str
-    tables: dict[str, list[dict]] = field(default_factory=dict)
-    local_ids: dict[str, str] = field(default_factory=dict)  # true person id -> agency person id
-    counter: int = 0
-
-    def next_id(self, kind: str) -> str:
-        self.counter += 1
-        return f"{PREFIX[self.name]}-{kind}{self.counter:06d}"
-
-    def add(self, table: str, row: dict) -> None:
-        self.tables.setdefault(table, []).append(row)
-
-
 class _World:
+    """The people's side of the synthetic world: households drawn from one stream; each agency's records from its own."""
+
     def __init__(self, seed: int, today: date):
         self.rng = random.Random(seed)
         self.fake = Faker("en_GB")
         self.fake.seed_instance(seed)
         self.today = today
-        self.agencies = {a: _Agency(a) for a in AGENCIES}
-
-    def ago(self, days: int) -> str:
-        return (self.today - timedelta(days=days)).isoformat()
-
-    # -- how an agency records a person -------------------------------------------------------------
-
-    def know(self, agency: str, p: Person, exact: bool = False) -> str:
-        a = self.agencies[agency]
-        if p.person_id in a.local_ids:
-            return a.local_ids[p.person_id]
-        local = f"{PREFIX[agency]}-{p.person_id}"
-        given, family, nhs, line1, postcode = p.given_name, p.family_name, p.nhs_number, p.address_line1, p.postcode
-        if not exact:
-            roll = self.rng.random()
-            if roll < 0.05:
-                family = _typo(family, self.rng)
-            elif roll < 0.10:
-                given = _typo(given, self.rng)
-            elif roll < 0.13 and given in SHORT_NAMES:
-                given = SHORT_NAMES[given]
-            if self.rng.random() < MISSING_NHS[agency]:
-                nhs = None
-            if self.rng.random() < 0.08:  # known at an old address
-                line1, postcode = self.fake.street_address().split("\n")[0], self.fake.postcode()
-        a.add(
-            "people",
-            {
-                "person_id": local,
-                "given_name": given,
-                "family_name": family,
-                "date_of_birth": p.date_of_birth.isoformat(),
-                "nhs_number": nhs,
-                "address_line1": line1,
-                "postcode": postcode,
-                "true_person_id": p.person_id,
-            },
-        )
-        a.local_ids[p.person_id] = local
-        return local
-
-
-def _typo(name: str, rng: random.Random) -> str:
-    """One slip of the keyboard: a swapped pair or a changed letter."""
-    if len(name) < 3:
-        return name + "e"
-    i = rng.randrange(1, len(name) - 1)
-    if rng.random() < 0.5:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
-    letter = rng.choice("aeiouy".replace(name[i].lower(), ""))
-    return name[:i] + letter + name[i + 1 :]
+        self.agencies = {}
+        for n, (agency, generator) in enumerate(GENERATORS.items()):
+            fake = Faker("en_GB")
+            fake.seed_instance(seed * 1000 + n)
+            self.agencies[agency] = generator.start(agency, seed, today, fake)
 
 
 def build_population(seed: int, families: int, today: date = date(2026, 11, 16)) -> Population:
@@ -212,319 +126,13 @@ def _household(w: _World, household_id: str, start: int) -> list[Person]:
 
 
 def _records(w: _World, members: list[Person]) -> None:
+    """Each agency, on its own streams, decides whether it knows the household and writes what it records."""
     adults = [m for m in members if m.role_in_household != "child"]
     children = [m for m in members if m.role_in_household == "child"]
-    if w.rng.random() < KNOWN_BY["health"]:
-        _health(w, adults, children)
-    if w.rng.random() < KNOWN_BY["police"]:
-        _police(w, adults, children)
-    if w.rng.random() < KNOWN_BY["childrens_social_care"]:
-        _social_care(w, adults, children)
-    _education(w, [c for c in children if 4 <= c.age(w.today) <= 17])
-
-
-def _police(w: _World, adults: list[Person], children: list[Person]) -> None:
-    a = w.agencies["police"]
-    ids = {p.person_id: w.know("police", p) for p in adults + children}
-    if len(adults) == 2 and w.rng.random() < 0.45:
-        victim, perpetrator = adults
-        for _ in range(w.rng.randint(1, 4)):
-            present = w.rng.random() < 0.6
-            a.add(
-                "incidents",
-                {
-                    "incident_id": a.next_id("INC"),
-                    "occurred_on": w.ago(w.rng.randint(10, 1800)),
-                    "kind": "domestic_abuse",
-                    "victim_id": ids[victim.person_id],
-                    "perpetrator_id": ids[perpetrator.person_id],
-                    "children_present": present,
-                    "child_ids": [ids[c.person_id] for c in children] if present else [],
-                    "risk_grading": w.rng.choice(["standard", "medium", "high"]),
-                    "summary": "Incident at the home address",
-                },
-            )
-    for adult in adults:
-        if w.rng.random() < 0.25:
-            a.add(
-                "arrests",
-                {
-                    "arrest_id": a.next_id("ARR"),
-                    "person_id": ids[adult.person_id],
-                    "occurred_on": w.ago(w.rng.randint(30, 3600)),
-                    "offence": w.rng.choice(["assault", "theft", "possession of a controlled drug", "criminal damage"]),
-                    "outcome": w.rng.choice(["charged", "no further action", "caution"]),
-                },
-            )
-        if w.rng.random() < 0.2:
-            a.add(
-                "intelligence",
-                {
-                    "intel_id": a.next_id("INT"),
-                    "subject_id": ids[adult.person_id],
-                    "recorded_on": w.ago(w.rng.randint(30, 3000)),
-                    "summary": "Reported association with people involved in supply",
-                    "not_for_disclosure": w.rng.random() < 0.3,
-                    "handling_code": w.rng.choice("PCS"),
-                },
-            )
-    for child in children:
-        if child.age(w.today) >= 11 and w.rng.random() < 0.1:
-            for _ in range(w.rng.randint(1, 3)):
-                day = w.rng.randint(5, 700)
-                a.add(
-                    "missing_reports",
-                    {
-                        "report_id": a.next_id("MIS"),
-                        "person_id": ids[child.person_id],
-                        "reported_on": w.ago(day),
-                        "returned_on": w.ago(day - 1),
-                        "summary": "Missing overnight, returned of own accord",
-                    },
-                )
-
-
-def _health(w: _World, adults: list[Person], children: list[Person]) -> None:
-    a = w.agencies["health"]
-    parent = _parent(adults)
-    practice = f"{w.fake.city()} Medical Practice"
-    for p in adults + children:
-        local = w.know("health", p)
-        a.add(
-            "gp_registrations",
-            {
-                "registration_id": a.next_id("GP"),
-                "person_id": local,
-                "practice": practice,
-                "registered_on": w.ago(w.rng.randint(60, 4000)),
-            },
-        )
-        if p.role_in_household == "child":
-            if p.age(w.today) < 5:
-                a.add(
-                    "health_visitor_contacts",
-                    {
-                        "contact_id": a.next_id("HV"),
-                        "child_id": local,
-                        "contact_on": w.ago(w.rng.randint(10, 300)),
-                        "practitioner_role": "health_visitor",
-                        "summary": "Development review",
-                        "parent_id": a.local_ids.get(parent.person_id) if parent else None,
-                    },
-                )
-            if w.rng.random() < 0.15:
-                for _ in range(w.rng.randint(1, 4)):
-                    a.add(
-                        "unscheduled_care",
-                        {
-                            "attendance_id": a.next_id("UC"),
-                            "person_id": local,
-                            "attended_on": w.ago(w.rng.randint(5, 500)),
-                            "setting": w.rng.choice(["A&E", "urgent care", "walk-in"]),
-                            "reason": w.rng.choice(["minor head injury", "fever", "fall", "burn to hand"]),
-                        },
-                    )
-            if w.rng.random() < 0.1:
-                for _ in range(w.rng.randint(1, 3)):
-                    a.add(
-                        "missed_appointments",
-                        {
-                            "appointment_id": a.next_id("DNA"),
-                            "person_id": local,
-                            "due_on": w.ago(w.rng.randint(5, 400)),
-                            "clinic": "paediatric outpatients",
-                        },
-                    )
-        else:
-            if w.rng.random() < 0.12:
-                a.add(
-                    "mental_health_contacts",
-                    {
-                        "contact_id": a.next_id("MH"),
-                        "person_id": local,
-                        "service": "community mental health team",
-                        "contact_on": w.ago(w.rng.randint(10, 900)),
-                        "summary": "Assessment and follow-up",
-                    },
-                )
-            if w.rng.random() < 0.07:
-                a.add(
-                    "substance_misuse_contacts",
-                    {
-                        "contact_id": a.next_id("SM"),
-                        "person_id": local,
-                        "service": "drug and alcohol service",
-                        "contact_on": w.ago(w.rng.randint(10, 900)),
-                        "summary": "Engaged with treatment",
-                    },
-                )
-            if p.sex == "F" and p.age(w.today) < 42 and w.rng.random() < 0.05:
-                a.add(
-                    "maternity",
-                    {
-                        "episode_id": a.next_id("MAT"),
-                        "person_id": local,
-                        "booked_on": w.ago(w.rng.randint(20, 150)),
-                        "expected_delivery": (w.today + timedelta(days=w.rng.randint(20, 200))).isoformat(),
-                        "concerns": None,
-                    },
-                )
-
-
-def _parent(adults: list[Person]) -> Person | None:
-    return next((p for p in adults if p.role_in_household == "parent_carer"), None)
-
-
-def _social_care(w: _World, adults: list[Person], children: list[Person]) -> None:
-    a = w.agencies["childrens_social_care"]
-    parent = _parent(adults)
-
-    def parent_id() -> str | None:
-        # Plans and care episodes name the parent as social care recorded them (exactly: from the family's own papers).
-        return w.know("childrens_social_care", parent, exact=True) if parent else None
-
-    for child in children:
-        local = w.know("childrens_social_care", child)
-        for _ in range(w.rng.randint(1, 3)):
-            a.add(
-                "referrals",
-                {
-                    "referral_id": a.next_id("REF"),
-                    "child_id": local,
-                    "received_on": w.ago(w.rng.randint(20, 2500)),
-                    "reason": w.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
-                    "outcome": w.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"]),
-                },
-            )
-        roll = w.rng.random()
-        if roll < 0.2:
-            a.add(
-                "cases",
-                {
-                    "case_id": a.next_id("CASE"),
-                    "child_id": local,
-                    "opened_on": w.ago(w.rng.randint(30, 600)),
-                    "closed_on": None,
-                    "team": "Family Safeguarding Team",
-                    "allocated_worker": f"Social worker {w.rng.randint(1, 40)}",
-                },
-            )
-        if roll < 0.08:
-            a.add(
-                "cp_plans",
-                {
-                    "plan_id": a.next_id("CP"),
-                    "child_id": local,
-                    "started_on": w.ago(w.rng.randint(30, 500)),
-                    "ended_on": None,
-                    "category": w.rng.choice(["neglect", "physical", "emotional", "sexual"]),
-                    "parent_id": parent_id(),
-                },
-            )
-        elif roll < 0.2:
-            start = w.rng.randint(400, 2000)
-            a.add(
-                "cin_plans",
-                {"plan_id": a.next_id("CIN"), "child_id": local, "started_on": w.ago(start), "ended_on": w.ago(start - 200)},
-            )
-        if w.rng.random() < 0.03:
-            a.add(
-                "looked_after",
-                {
-                    "episode_id": a.next_id("LAC"),
-                    "child_id": local,
-                    "started_on": w.ago(w.rng.randint(100, 1500)),
-                    "ended_on": None,
-                    "legal_status": w.rng.choice(["s20", "s31"]),
-                    "parent_id": parent_id(),
-                },
-            )
-    if parent is not None:
-        _previous_child_removed(w, parent)
-
-
-def _previous_child_removed(w: _World, parent: Person) -> None:
-    """A small share of the families social care knows had an older child removed from the parent's care after care
-    proceedings; that child lives elsewhere now, so only social care's records link them. Drawn from a stream of its
-    own, so adding this history left every other record of the population as it was."""
-    rng = random.Random(f"previous-child-removed:{parent.person_id}:{w.today.isoformat()}")
-    if rng.random() >= 0.04:
-        return
-    a = w.agencies["childrens_social_care"]
-    mother = w.know("childrens_social_care", parent, exact=True)
-    issued = 365 * rng.randint(2, 10) + rng.randint(0, 200)
-    child = f"CSC-{parent.person_id}-R"
-    dob = w.today - timedelta(days=issued + rng.randint(30, 4 * 365))
-    a.add(
-        "people",
-        {
-            "person_id": child,
-            "given_name": rng.choice(["Kai", "Lily", "Mason", "Ruby", "Leo", "Ava"]),
-            "family_name": parent.family_name,
-            "date_of_birth": dob.isoformat(),
-            "nhs_number": None,
-            "address_line1": None,
-            "postcode": None,
-            "true_person_id": f"{parent.person_id}-R",
-        },
-    )
-    a.add(
-        "care_proceedings",
-        {
-            "proceedings_id": a.next_id("CPR"),
-            "child_id": child,
-            "parent_id": mother,
-            "issued_on": w.ago(issued),
-            "concluded_on": w.ago(issued - 180),
-            "order_made": rng.choice(["care order", "placement order", "special guardianship order"]),
-            "removed_from_parents": True,
-        },
-    )
-
-
-def _education(w: _World, pupils: list[Person]) -> None:
-    a = w.agencies["education"]
-    for child in pupils:
-        local = w.know("education", child)
-        a.add(
-            "enrolments",
-            {
-                "enrolment_id": a.next_id("ENR"),
-                "child_id": local,
-                "school": f"{w.fake.city()} {'Primary' if child.age(w.today) < 11 else 'Academy'}",
-                "enrolled_on": w.ago(w.rng.randint(60, 2500)),
-            },
-        )
-        a.add(
-            "attendance",
-            {
-                "attendance_id": a.next_id("ATT"),
-                "child_id": local,
-                "term": "2026 autumn",
-                "attendance_pct": round(min(100.0, w.rng.gauss(94, 5)), 1),
-            },
-        )
-        if w.rng.random() < 0.04:
-            a.add(
-                "exclusions",
-                {
-                    "exclusion_id": a.next_id("EXC"),
-                    "child_id": local,
-                    "excluded_on": w.ago(w.rng.randint(10, 900)),
-                    "kind": "fixed",
-                    "reason": "persistent disruptive behaviour",
-                },
-            )
-        if w.rng.random() < 0.06:
-            a.add(
-                "safeguarding_log",
-                {
-                    "entry_id": a.next_id("SGL"),
-                    "child_id": local,
-                    "logged_on": w.ago(w.rng.randint(5, 600)),
-                    "summary": "Pupil disclosed worries about home",
-                },
-            )
+    for agency, generator in GENERATORS.items():
+        records = w.agencies[agency]
+        if records.rng.random() < generator.known_by:
+            generator.write(records, adults, children)
 
 
 def merge(population: Population, cases: list[ScriptedCase]) -> Tables:

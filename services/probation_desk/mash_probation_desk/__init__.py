@@ -1,0 +1,1 @@
+"""The probation desk: the Probation Service's records, researched and shared under its own policy."""
