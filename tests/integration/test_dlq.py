@@ -20,15 +20,7 @@ from mash_cli.principals import submission_lane
 from mash_cli.topics import create_topics
 from mash_contracts import DeadLetter, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
-from mash_contracts.topics import (
-    ACKNOWLEDGEMENTS,
-    DEAD_LETTERS,
-    NOTIFICATIONS_SUBMITTED,
-    OPERATIONS,
-    OUTCOMES,
-    REJECTIONS,
-    lanes,
-)
+from mash_contracts.topics import ACKNOWLEDGEMENTS, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, OPERATIONS, OUTCOMES, REJECTIONS, lanes
 from mash_tools.synthetic import Generator
 
 from .watch import run

@@ -8,26 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mash_contracts import (
-    Agency,
-    Contribution,
-    Decision,
-    Outcome,
-    RagRating,
-    SharedItem,
-    Subject,
-    SubjectRole,
-    derived_id,
-)
-from mash_contracts import (
-    ConcernCategory as C,
-)
-from mash_contracts import (
-    ContributionStatus as S,
-)
-from mash_contracts import (
-    ThresholdLevel as L,
-)
+from mash_contracts import Agency, Contribution, Decision, Outcome, RagRating, SharedItem, Subject, SubjectRole, derived_id
+from mash_contracts import ConcernCategory as C
+from mash_contracts import ContributionStatus as S
+from mash_contracts import ThresholdLevel as L
 from mash_decision.chronology import GroundsRecord, UnknownSubject, chronology
 from mash_intake.screening import accept
 

@@ -4,15 +4,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from mash_contracts import (
-    Notification,
-    NotificationSubmission,
-    RagRating,
-    SubjectRole,
-    UnreadableMessage,
-    decode,
-    encode,
-)
+from mash_contracts import Notification, NotificationSubmission, RagRating, SubjectRole, UnreadableMessage, decode, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.messages import nhs_number_is_valid
 
@@ -98,12 +90,7 @@ def test_decode_reasons_never_echo_the_input(generator):
 
 @pytest.mark.parametrize(
     "raw,reason",
-    [
-        (None, "tombstone"),
-        (b"\xff\xfe\x00", "not UTF-8"),
-        (b"x" * (MAX_MESSAGE_BYTES + 1), "exceeds"),
-        (b"[1, 2", "message"),
-    ],
+    [(None, "tombstone"), (b"\xff\xfe\x00", "not UTF-8"), (b"x" * (MAX_MESSAGE_BYTES + 1), "exceeds"), (b"[1, 2", "message")],
 )
 def test_decode_explains_unreadable_bytes(raw, reason):
     with pytest.raises(UnreadableMessage, match=reason):

@@ -7,21 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import (
-    Agency,
-    AlertKind,
-    Contribution,
-    ContributionStatus,
-    Outcome,
-    RagRating,
-    derived_id,
-)
-from mash_contracts import (
-    ConcernCategory as C,
-)
-from mash_contracts import (
-    ThresholdLevel as L,
-)
+from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, Outcome, RagRating, derived_id
+from mash_contracts import ConcernCategory as C
+from mash_contracts import ThresholdLevel as L
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
 from mash_decision.assembly import Assembly, NotPending, metadata

@@ -37,15 +37,9 @@ from mash_contracts import (
     SubjectRole,
     derived_id,
 )
-from mash_contracts import (
-    ConcernCategory as C,
-)
-from mash_contracts import (
-    Outcome as O,
-)
-from mash_contracts import (
-    ProtectiveFactor as P,
-)
+from mash_contracts import ConcernCategory as C
+from mash_contracts import Outcome as O
+from mash_contracts import ProtectiveFactor as P
 from mash_contracts.threshold import ThresholdModel, load_model
 from mash_intake.screening import accept
 

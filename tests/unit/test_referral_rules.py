@@ -8,17 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mash_contracts import (
-    Agency,
-    AlertKind,
-    Contribution,
-    ContributionStatus,
-    RagRating,
-    derived_id,
-)
-from mash_contracts import (
-    ConcernCategory as C,
-)
+from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, RagRating, derived_id
+from mash_contracts import ConcernCategory as C
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import DESK_AGENCIES
 from mash_decision.clock import Clock

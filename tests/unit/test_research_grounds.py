@@ -23,9 +23,7 @@ from mash_contracts import (
     StatutoryFooting,
     ThresholdLevel,
 )
-from mash_contracts import (
-    ConcernCategory as C,
-)
+from mash_contracts import ConcernCategory as C
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
 from mash_decision.assembly import Assembly, metadata

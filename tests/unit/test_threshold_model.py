@@ -10,19 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mash_contracts import (
-    Agency,
-    Contribution,
-    ContributionStatus,
-    Outcome,
-    SubjectRole,
-)
-from mash_contracts import (
-    ConcernCategory as C,
-)
-from mash_contracts import (
-    ThresholdLevel as L,
-)
+from mash_contracts import Agency, Contribution, ContributionStatus, Outcome, SubjectRole
+from mash_contracts import ConcernCategory as C
+from mash_contracts import ThresholdLevel as L
 from mash_contracts.threshold import ThresholdModel, load_model
 from mash_intake.screening import accept
 from mash_tools.synthetic import Generator, Scenario

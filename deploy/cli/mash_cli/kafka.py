@@ -237,9 +237,7 @@ class LocalKafka:
         self.home.mkdir(parents=True, exist_ok=True)
         self._configure(libs)
         pid = processes.spawn(
-            ["java", *self._java_opts(), "-cp", f"{libs}/*", MAIN_CLASS, str(self.properties)],
-            self.log_file,
-            self.pid_file,
+            ["java", *self._java_opts(), "-cp", f"{libs}/*", MAIN_CLASS, str(self.properties)], self.log_file, self.pid_file
         )
         try:
             self.wait_until_answering(timeout, pid)

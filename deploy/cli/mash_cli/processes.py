@@ -65,13 +65,7 @@ def spawn(argv: list[str], log_file: Path, pid_file: Path, env: dict[str, str] |
     with open(log_file, "ab") as log:
         # A session of its own, so a terminal's Ctrl-C reaches only us and we stop children in order.
         proc = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=cwd,
-            start_new_session=True,
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True
         )
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(str(proc.pid))

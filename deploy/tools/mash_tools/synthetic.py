@@ -87,10 +87,7 @@ class Generator:
         return self.today - timedelta(days=self.rng.randint(min_years * 365, max_years * 365 + 364))
 
     def notification(
-        self,
-        scenario: Scenario | None = None,
-        subjects: list[Subject] | None = None,
-        consent: ConsentPosition | None = None,
+        self, scenario: Scenario | None = None, subjects: list[Subject] | None = None, consent: ConsentPosition | None = None
     ) -> NotificationSubmission:
         """A notification about a new invented family, or about the given subjects (people of a population)."""
         self._count += 1

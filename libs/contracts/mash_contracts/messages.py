@@ -472,8 +472,7 @@ class DeadLetter(Message):
         "original record's value",
     )
     original_size_bytes: int | None = Field(
-        None,
-        description="Set only when the original is omitted: the size of the original record's value in bytes",
+        None, description="Set only when the original is omitted: the size of the original record's value in bytes"
     )
 
     @property

@@ -785,10 +785,7 @@ def _headline(tables: list[Table], p, counts) -> list[Headline]:
     return [
         Headline("Contacts received", p(("n", "*", "*")), "count", "notifications received at the front door in the period"),
         Headline(
-            "Became referrals",
-            conv.total_rate,
-            "%",
-            f"{_n(converted[0])} contacts became referrals to children's social care",
+            "Became referrals", conv.total_rate, "%", f"{_n(converted[0])} contacts became referrals to children's social care"
         ),
         Headline("Decided within one working day", timely.total_rate, "%", f"{_n(timed[1])} decisions were late"),
         Headline("Desk returns on time", ret.total_rate, "%", f"of {_n(ret.total)} returns, within their RAG deadline"),

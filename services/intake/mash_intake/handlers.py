@@ -90,14 +90,7 @@ class IntakeHandlers:
             # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
             lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
             enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
-            enqueue(
-                s,
-                self.firewall,
-                ACKNOWLEDGEMENTS.for_referrer(referrer),
-                submission.submission_id,
-                ack,
-                str(ack.message_id),
-            )
+            enqueue(s, self.firewall, ACKNOWLEDGEMENTS.for_referrer(referrer), submission.submission_id, ack, str(ack.message_id))
         return notification
 
     def _referral_for(self, s, own: str, fp: duplicates.Fingerprint) -> tuple[str, bool]:

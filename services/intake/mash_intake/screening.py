@@ -8,14 +8,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from mash_contracts import (
-    Acknowledgement,
-    Notification,
-    NotificationSubmission,
-    RagRating,
-    StatutoryFooting,
-    derived_id,
-)
+from mash_contracts import Acknowledgement, Notification, NotificationSubmission, RagRating, StatutoryFooting, derived_id
 from mash_contracts.threshold import Screening, ThresholdModel, load_model
 from mash_runtime.calendar import WorkingCalendar
 from mash_runtime.errors import Rejected
