@@ -36,10 +36,12 @@ def postgres_server():
         shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
-    """Store tests are written once and run against each backend."""
-    if request.param == "sqlite":
+def _store_url(request, tmp_path, backend: str) -> str:
+    if backend == "memory":
+        from mash_runtime.store import IN_MEMORY
+
+        return IN_MEMORY
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     server = request.getfixturevalue("postgres_server")
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -48,6 +50,20 @@ def database_url(request, tmp_path) -> str:
         conn.execute(text(f"create database {name}"))
     engine.dispose()
     return server.url(name)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """Store tests are written once and run against each backend: SQLite in memory (one process, one store per
+    Database), a SQLite file, and PostgreSQL."""
+    return _store_url(request, tmp_path, request.param)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def durable_database_url(request, tmp_path) -> str:
+    """For what only a store outside the process has: a restart, a second handle on the same store, a store
+    initialised by one handle and opened by another, writers on several connections at once."""
+    return _store_url(request, tmp_path, request.param)
 
 
 @pytest.fixture(scope="session")

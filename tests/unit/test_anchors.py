@@ -41,8 +41,8 @@ def queued_anchors(db: Database) -> list[AuditAnchor]:
     return [decode(AuditAnchor, r.payload) for r in rows]
 
 
-def test_the_head_is_queued_once_per_move_signed_and_with_ids_and_hashes_only(database_url, keys):
-    db = service_store(database_url, keys)
+def test_the_head_is_queued_once_per_move_signed_and_with_ids_and_hashes_only(durable_database_url, keys):
+    db = service_store(durable_database_url, keys)
     anchoring = Anchoring(db, Firewall(SERVICE, keys), relay=None)
     assert anchoring.anchor() is None, "an empty chain has nothing to anchor"
     work(db, keys, 3)
@@ -67,8 +67,8 @@ def test_the_head_is_queued_once_per_move_signed_and_with_ids_and_hashes_only(da
     db.dispose()
 
 
-def test_a_chain_cut_short_verifies_on_its_own_but_not_against_its_anchor(database_url, keys):
-    db = service_store(database_url, keys)
+def test_a_chain_cut_short_verifies_on_its_own_but_not_against_its_anchor(durable_database_url, keys):
+    db = service_store(durable_database_url, keys)
     work(db, keys, 5)
     anchor = Anchoring(db, Firewall(SERVICE, keys), relay=None).anchor()
     with db.transaction() as s:  # someone with the database but not the key drops the last entries and rewinds the head
@@ -97,8 +97,8 @@ def test_a_replaced_chain_fails_against_the_old_stores_anchor(tmp_path, keys):
     db.dispose()
 
 
-def test_a_forged_anchor_is_reported_not_trusted(database_url, keys):
-    db = service_store(database_url, keys)
+def test_a_forged_anchor_is_reported_not_trusted(durable_database_url, keys):
+    db = service_store(durable_database_url, keys)
     work(db, keys, 2)
     anchor = Anchoring(db, Firewall(SERVICE, keys), relay=None).anchor()
     forged = anchor.model_copy(update={"seq": 1})

@@ -87,8 +87,8 @@ def test_waits_for_every_expected_desk(assembly, generator):
     assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
 
 
-def test_state_survives_a_restart(database_url, generator, principals, declared_findings):
-    url = database_url
+def test_state_survives_a_restart(durable_database_url, generator, principals, declared_findings):
+    url = durable_database_url
     notification, contributions = picture(generator)
     model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
     first = Assembly(

@@ -188,7 +188,16 @@ def test_a_rolled_back_transaction_leaves_no_entries(db, log, directory):
         assert conn.execute(text("select seq from audit_log")).scalars().all() == [1]
 
 
-def test_concurrent_writers_keep_one_chain(db, log, directory):
+@pytest.fixture
+def shared_db(durable_database_url):
+    database = Database(durable_database_url, audit_metadata)
+    yield database
+    database.dispose()
+
+
+def test_concurrent_writers_keep_one_chain(shared_db, log, directory):
+    """Writers on connections of their own: a store outside the process (in memory, every thread shares one)."""
+    db = shared_db
     errors = []
 
     def writer(name):
