@@ -1,5 +1,7 @@
 """Composition root of the hub research service (core element 5): its store, its rules, its linker, its consumers."""
 
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import Decision, Notification
@@ -8,7 +10,7 @@ from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import FileCaseKeys, Firewall
-from mash_runtime.http import manager_token, serve, standard_routes
+from mash_runtime.http import Served, manager_token, serve, standard_routes
 from mash_runtime.identity import expected
 from mash_runtime.service import configure_logging, in_background, make_app
 from mash_runtime.service import main as service_main
@@ -26,14 +28,23 @@ SERVICE = ANALYSIS
 TABLES = (metadata,)
 
 
-def build():
-    settings = AnalysisSettings()
+def build(
+    settings: AnalysisSettings | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    db: Database | None = None,
+    firewall: Firewall | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastStream | Served:
+    """The hub research service, wired. Each dependency defaults to the real one its settings describe; a test
+    passes an in-memory broker and store instead."""
+    settings = settings or AnalysisSettings()
     configure_logging(SERVICE, settings.log_level)
-    registry = CollectorRegistry()
-    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
-    db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
+    registry = registry or CollectorRegistry()
+    broker = broker or make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
+    db = db or Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
-    firewall = Firewall(SERVICE, settings.keys_dir)
+    firewall = firewall or Firewall(SERVICE, settings.keys_dir)
     handlers = AnalysisHandlers(db, History(firewall.pepper, PersonLinker()), HarmRules.load(), firewall, relay, registry)
 
     # Its own sealed copies of notifications and decisions only: a decision carries the times of the answers it

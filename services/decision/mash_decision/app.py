@@ -4,6 +4,8 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from mash_contracts import Agency, Contribution, Notification, RagRating, ThresholdLevel
@@ -13,7 +15,7 @@ from mash_runtime.anchors import Anchoring
 from mash_runtime.broker import make_broker
 from mash_runtime.consuming import Route, subscribe_lanes
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import manager_token, serve, standard_routes
+from mash_runtime.http import Served, manager_token, serve, standard_routes
 from mash_runtime.identity import expected
 from mash_runtime.service import configure_logging, in_background, make_app
 from mash_runtime.service import main as service_main
@@ -63,14 +65,23 @@ def declared_findings(settings: DecisionSettings) -> dict[Agency, frozenset[str]
     return {a: frozenset(f) for a, f in declared.items()}
 
 
-def build():
-    settings = DecisionSettings()
+def build(
+    settings: DecisionSettings | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    db: Database | None = None,
+    firewall: Firewall | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastStream | Served:
+    """The decision service, wired. Each dependency defaults to the real one its settings describe; a test passes
+    an in-memory broker and store instead."""
+    settings = settings or DecisionSettings()
     configure_logging(SERVICE, settings.log_level)
-    registry = CollectorRegistry()
-    broker = make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
-    db = Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
+    registry = registry or CollectorRegistry()
+    broker = broker or make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
+    db = db or Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
     relay = OutboxRelay(db, broker)
-    firewall = Firewall(SERVICE, settings.keys_dir)
+    firewall = firewall or Firewall(SERVICE, settings.keys_dir)
     handlers = DecisionHandlers(
         assembly.Assembly(
             db,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from faststream import FastStream
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, Table
 
@@ -216,14 +217,24 @@ def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
     )
 
 
-def build_desk_app(definition: DeskDefinition) -> FastStream | Served:
-    settings = DeskSettings()
+def build_desk_app(
+    definition: DeskDefinition,
+    settings: DeskSettings | None = None,
+    *,
+    broker: KafkaBroker | None = None,
+    db: Database | None = None,
+    firewall: Firewall | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastStream | Served:
+    """A desk, wired. Each dependency defaults to the real one its settings describe; a test passes an in-memory
+    broker and store instead."""
+    settings = settings or DeskSettings()
     configure_logging(definition.service, settings.log_level)
-    registry = CollectorRegistry()
-    broker = make_broker(definition.service, KafkaSettings(), settings.traces_dir, registry)
-    db = open_store(definition, settings)
+    registry = registry or CollectorRegistry()
+    broker = broker or make_broker(definition.service, KafkaSettings(), settings.traces_dir, registry)
+    db = db or open_store(definition, settings)
     relay = OutboxRelay(db, broker)
-    desk = Desk(definition, db, relay, Firewall(definition.service, settings.keys_dir))
+    desk = Desk(definition, db, relay, firewall or Firewall(definition.service, settings.keys_dir))
     anchoring = Anchoring(db, desk.firewall, relay, settings.anchor_seconds)
     subscribe_lanes(
         broker,

@@ -17,7 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..audit import audit_metadata
 from ..errors import ConcurrentWrite, is_duplicate_key
-from ..identity import StoreIdentity, Watch, check, initialise
+from ..identity import StoreIdentity, Watch, check, expected, initialise
 from .schema import inbox, metadata
 
 # A store that lives only as long as its process, for tests of one handler: one connection shared by every thread.
@@ -70,6 +70,16 @@ class Database:
             return initialise(engine, service, keys_dir, lambda: _create_tables(engine, extra), replace=replace)
         finally:
             engine.dispose()
+
+    @classmethod
+    def in_memory(cls, service: str, keys_dir: Path, *extra: MetaData) -> Database:
+        """A store in this process's memory, initialised and stamped as `init` does (its identity kept in keys_dir),
+        for a test that builds a whole service in one process."""
+        db = cls(IN_MEMORY, *extra)
+        initialise(db.engine, service, keys_dir, lambda: _create_tables(db.engine, extra), replace=True)
+        db.identity = expected(keys_dir, service)
+        db._watch = Watch(db.engine, db.identity)
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
