@@ -40,16 +40,16 @@ def lose(url: str) -> None:
     engine.dispose()
 
 
-def test_init_makes_a_stamped_store_that_the_service_then_opens(database_url, keys):
-    done = Database.initialise(database_url, SERVICE, keys)
+def test_init_makes_a_stamped_store_that_the_service_then_opens(durable_database_url, keys):
+    done = Database.initialise(durable_database_url, SERVICE, keys)
     assert done.startswith("initialised a new store")
     kept = identity_file(keys, SERVICE)
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600, "the expected identity is the service's own secret state"
     want = expected(keys, SERVICE)
-    db = Database(database_url, identity=want)
+    db = Database(durable_database_url, identity=want)
     db.ping()
     db.dispose()
-    assert "already initialised" in Database.initialise(database_url, SERVICE, keys), "init again changes nothing"
+    assert "already initialised" in Database.initialise(durable_database_url, SERVICE, keys), "init again changes nothing"
     assert expected(keys, SERVICE) == want
 
 
@@ -58,29 +58,29 @@ def test_a_service_never_initialised_is_refused_with_the_command_that_initialise
         expected(keys, SERVICE)
 
 
-def test_a_lost_store_is_refused_and_nothing_is_created_in_its_place(database_url, keys):
-    Database.initialise(database_url, SERVICE, keys)
+def test_a_lost_store_is_refused_and_nothing_is_created_in_its_place(durable_database_url, keys):
+    Database.initialise(durable_database_url, SERVICE, keys)
     want = expected(keys, SERVICE)
-    lose(database_url)
+    lose(durable_database_url)
     with pytest.raises(
         StoreRefused, match=rf"is (missing|empty), but it was initialised as store {want.store_id}.*init --replace"
     ):
-        Database(database_url, identity=want)
-    if database_url.startswith("sqlite"):
-        assert not os.path.exists(database_url.removeprefix("sqlite:///")), "refusing created no empty file"
+        Database(durable_database_url, identity=want)
+    if durable_database_url.startswith("sqlite"):
+        assert not os.path.exists(durable_database_url.removeprefix("sqlite:///")), "refusing created no empty file"
     with pytest.raises(StoreRefused, match="--replace"):
-        Database.initialise(database_url, SERVICE, keys)  # a plain init does not paper over the loss either
+        Database.initialise(durable_database_url, SERVICE, keys)  # a plain init does not paper over the loss either
     assert expected(keys, SERVICE) == want
-    assert Database.initialise(database_url, SERVICE, keys, replace=True).startswith("initialised a new store")
+    assert Database.initialise(durable_database_url, SERVICE, keys, replace=True).startswith("initialised a new store")
     new = expected(keys, SERVICE)
     assert new.store_id != want.store_id
-    Database(database_url, identity=new).dispose()
+    Database(durable_database_url, identity=new).dispose()
 
 
-def test_another_store_is_refused_and_one_swapped_under_a_running_service_turns_it_not_ready(database_url, keys):
-    Database.initialise(database_url, SERVICE, keys)
+def test_another_store_is_refused_and_one_swapped_under_a_running_service_turns_it_not_ready(durable_database_url, keys):
+    Database.initialise(durable_database_url, SERVICE, keys)
     want = expected(keys, SERVICE)
-    db = Database(database_url, identity=want)
+    db = Database(durable_database_url, identity=want)
     db.ping()
     with db.transaction() as s:  # the store now says it is another one
         s.execute(update(store_identity).values(store_id="00000000-0000-4000-8000-000000000000"))
@@ -90,7 +90,7 @@ def test_another_store_is_refused_and_one_swapped_under_a_running_service_turns_
     with pytest.raises(
         StoreRefused, match=rf"is store 00000000-0000-4000-8000-000000000000 of police_desk.*not store {want.store_id}"
     ):
-        Database(database_url, identity=want)
+        Database(durable_database_url, identity=want)
 
 
 def test_a_sqlite_file_replaced_under_a_running_service_turns_it_not_ready(tmp_path, keys):
@@ -105,28 +105,28 @@ def test_a_sqlite_file_replaced_under_a_running_service_turns_it_not_ready(tmp_p
     db.dispose()
 
 
-def test_a_store_stamped_for_another_service_is_never_taken_over(database_url, keys):
-    Database.initialise(database_url, SERVICE, keys)
+def test_a_store_stamped_for_another_service_is_never_taken_over(durable_database_url, keys):
+    Database.initialise(durable_database_url, SERVICE, keys)
     with pytest.raises(StoreRefused, match="belongs to another service"):
-        Database.initialise(database_url, "health_desk", keys, replace=True)
-    Database(database_url, identity=expected(keys, SERVICE)).dispose()
+        Database.initialise(durable_database_url, "health_desk", keys, replace=True)
+    Database(durable_database_url, identity=expected(keys, SERVICE)).dispose()
 
 
-def test_a_store_without_a_stamp_is_refused_until_init_stamps_it(database_url, keys):
-    Database(database_url, DESK.metadata).dispose()  # tables and no identity: every store made before `init` existed
-    assert Database.initialise(database_url, SERVICE, keys).startswith("stamped the existing store")
+def test_a_store_without_a_stamp_is_refused_until_init_stamps_it(durable_database_url, keys):
+    Database(durable_database_url, DESK.metadata).dispose()  # tables and no identity: every store made before `init` existed
+    assert Database.initialise(durable_database_url, SERVICE, keys).startswith("stamped the existing store")
     want = expected(keys, SERVICE)
-    Database(database_url, DESK.metadata, identity=want).dispose()
+    Database(durable_database_url, DESK.metadata, identity=want).dispose()
 
-    engine = create_engine(database_url)
+    engine = create_engine(durable_database_url)
     with engine.begin() as conn:
         conn.execute(delete(store_identity))
     engine.dispose()
     with pytest.raises(StoreRefused, match="carries no store identity"):
-        Database(database_url, identity=want)
+        Database(durable_database_url, identity=want)
     with pytest.raises(StoreRefused, match="--replace"):
-        Database.initialise(database_url, SERVICE, keys)
-    assert "stamped the existing store" in Database.initialise(database_url, SERVICE, keys, replace=True)
+        Database.initialise(durable_database_url, SERVICE, keys)
+    assert "stamped the existing store" in Database.initialise(durable_database_url, SERVICE, keys, replace=True)
 
 
 def test_seed_needs_an_initialised_store(tmp_path, keys, monkeypatch):
