@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+from aiokafka.errors import KafkaConnectionError
 from faststream import FastStream
 from faststream.asgi import AsgiFastStream
 from faststream.asgi.types import ASGIApp, Receive, Scope, Send
@@ -96,7 +98,30 @@ class Served:
         self.app, self.host, self.port = app, host, port
 
     async def run(self) -> None:
-        await self.app.run(run_extra_options={"host": self.host, "port": self.port, "access_log": "false"})
+        """Serve until SIGTERM. The broker starts inside the app's lifespan, after uvicorn has reported start-up
+        complete: when it fails there (a broker restarting as the service starts), uvicorn would log the error and go
+        on serving health checks for an app that consumes nothing. Instead the server stops and the failure is raised,
+        so the run loop (service.run) builds the app afresh and tries again with backoff."""
+        failed: list[BaseException] = []
+        server: uvicorn.Server | None = None
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "lifespan":
+                return await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as e:
+                failed.append(e)
+                if server is not None:
+                    server.should_exit = True
+                raise
+
+        server = uvicorn.Server(uvicorn.Config(app=app, host=self.host, port=self.port, access_log=False, lifespan="on"))
+        await server.serve()
+        if failed:
+            raise failed[0]
+        if not server.started:
+            raise KafkaConnectionError("the service did not start (see the error above): trying again")
 
 
 def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route]) -> FastStream | Served:
