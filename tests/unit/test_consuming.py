@@ -173,3 +173,19 @@ async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead
             except OperationalError:
                 assert delivery == 0, "handed back to Kafka after three attempts"
     assert len(calls) == 6 and [(d.error_type, d.attempts) for d in dead] == [("KeyError", 6)]
+
+
+async def test_a_record_dead_lettered_twice_yields_the_same_letter(principals):
+    """At least once: a record redelivered after its letter was written (a crash, a rebalance before the commit)
+    is dead-lettered again, under the same id, so readers and `mash dlq` count it once."""
+
+    async def handler(m, source):
+        pass
+
+    letters = []
+    for _ in range(2):
+        broker, dead = build(principals, handler)
+        async with TestKafkaBroker(broker) as br:
+            await br.publish(b"not an envelope", TOPIC, key=b"K-1")
+        letters += dead
+    assert len(letters) == 2 and letters[0].dead_letter_id == letters[1].dead_letter_id

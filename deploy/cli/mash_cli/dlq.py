@@ -50,7 +50,16 @@ async def letters(mesh: Mesh, timeout: float = 10.0) -> list[DeadLetter | Unread
                 out += [read_letter(r.partition, r.offset, r.value) for r in records]
     finally:
         await consumer.stop()
-    return out
+    # A record redelivered after its letter was written yields the same letter (the same id) again: one letter.
+    seen: set[str] = set()
+    unique: list[DeadLetter | Unreadable] = []
+    for letter in out:
+        if isinstance(letter, DeadLetter):
+            if str(letter.dead_letter_id) in seen:
+                continue
+            seen.add(str(letter.dead_letter_id))
+        unique.append(letter)
+    return unique
 
 
 def read_letter(partition: int, offset: int, value: bytes | None) -> DeadLetter | Unreadable:

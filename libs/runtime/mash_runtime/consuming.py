@@ -163,7 +163,11 @@ class DeadLetters:
         self, record: ConsumerRecord, error_type: str, error: str, attempts: int, key: bytes | None, **original: Any
     ) -> DeadLetter:
         return DeadLetter(
-            dead_letter_id=uuid.uuid4(),
+            # Derived from the record it keeps: a record redelivered after its letter was written (a crash or a
+            # rebalance before the offset commit) yields the same letter again, which readers take as one.
+            dead_letter_id=uuid.uuid5(
+                uuid.NAMESPACE_URL, f"dead-letter:{self._service}:{record.topic}:{record.partition}:{record.offset}"
+            ),
             service=self._service,
             source_topic=record.topic,
             source_partition=record.partition,
