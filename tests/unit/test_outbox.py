@@ -44,8 +44,9 @@ def fill(db: Database, n: int) -> None:
             )
 
 
-def test_two_relays_on_one_store_publish_each_row_once(database_url):
-    db = Database(database_url)
+def test_two_relays_on_one_store_publish_each_row_once(durable_database_url):
+    """Two relays in two threads at once: connections of their own, so a store outside the process."""
+    db = Database(durable_database_url)
     fill(db, 120)
     brokers = [Recorder(), Recorder()]
     relays = [OutboxRelay(db, b, batch=7) for b in brokers]

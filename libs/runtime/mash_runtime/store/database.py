@@ -20,7 +20,8 @@ from ..errors import ConcurrentWrite, is_duplicate_key
 from ..identity import StoreIdentity, Watch, check, expected, initialise
 from .schema import inbox, metadata
 
-# A store that lives only as long as its process, for tests of one handler: one connection shared by every thread.
+# A store that lives only as long as its process, for tests of one handler: one connection shared by every thread, so
+# for a store used by one thread at a time (concurrent writers need a store outside the process).
 IN_MEMORY = "sqlite://"
 
 
