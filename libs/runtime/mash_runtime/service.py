@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaError
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
@@ -100,7 +100,7 @@ def run(build: Callable[[], FastStream | Served], first_retry: float = 1.0, max_
         try:
             asyncio.run(build().run())
             return
-        except KafkaConnectionError as e:
+        except KafkaError as e:  # the broker away or restarting (refused, no leader, topics not yet known)
             logging.getLogger("mash.service").warning("broker unreachable at start-up (%s); retrying in %.0fs", e, delay)
             time.sleep(delay)
             delay = min(delay * 2, max_retry)
