@@ -7,8 +7,8 @@ cd "$root"
 bin="$root/.venv/bin"
 "$bin/ruff" check libs services deploy tests
 "$bin/ruff" format --check --quiet libs services deploy tests
-packages=(-p mash_contracts -p mash_runtime)
-paths=(libs/contracts libs/runtime)
+packages=(-p mash_contracts -p mash_runtime -p mash_desk)
+paths=(libs/contracts libs/runtime libs/desk)
 for init in services/*/mash_*/__init__.py; do
   dir=$(dirname "$init")
   packages+=(-p "$(basename "$dir")")

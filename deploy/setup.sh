@@ -10,7 +10,7 @@ for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "setup: '$tool' is required (Java 17 and Maven run the embedded Kafka broker)" >&2; exit 1; }
 done
 
-packages=(libs/contracts libs/runtime services/intake services/police_desk services/health_desk services/social_care services/education_desk services/probation_desk services/decision services/analysis deploy/cli deploy/tools)
+packages=(libs/contracts libs/runtime libs/desk services/intake services/police_desk services/health_desk services/social_care services/education_desk services/probation_desk services/decision services/analysis deploy/cli deploy/tools)
 stamp=$(cd "$root" && cat constraints.txt requirements-dev.txt "${packages[@]/%//pyproject.toml}" | sha256sum | cut -c1-16)
 if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ] && [ -x "$venv/bin/python" ]; then
   exit 0

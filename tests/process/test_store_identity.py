@@ -11,8 +11,8 @@ import sys
 import pytest
 from sqlalchemy import create_engine, delete, text, update
 
+from mash_desk.service import main as desk_main
 from mash_police_desk.app import DESK
-from mash_runtime.desk.service import main as desk_main
 from mash_runtime.identity import StoreRefused, expected, identity_file, store_identity
 from mash_runtime.store import Database
 

@@ -23,7 +23,7 @@ def settings_classes(service: str) -> list[type]:
         return [KafkaSettings, importlib.import_module("mash_decision.settings").DecisionSettings]
     if service == "intake":
         return [KafkaSettings, ServiceSettings]
-    return [KafkaSettings, importlib.import_module("mash_runtime.desk.service").DeskSettings]
+    return [KafkaSettings, importlib.import_module("mash_desk.service").DeskSettings]
 
 
 def env_names(cls: type) -> set[str]:
@@ -36,14 +36,22 @@ def test_compose_runs_every_service_the_mesh_runs():
 
 
 @pytest.mark.parametrize("service", sorted(APP_SERVICES))
-def test_each_service_runs_its_module_from_its_own_dockerfile(service):
+def test_each_service_runs_its_module_from_the_hub_image(service):
     spec = COMPOSE["services"][service]
     assert spec["command"] == ["python", "-m", f"mash_{service}"]
     assert importlib.util.find_spec(f"mash_{service}") is not None
-    dockerfile = ROOT / spec["build"]["dockerfile"]
-    assert spec["build"]["context"] == "."
-    assert f'CMD ["python", "-m", "mash_{service}"]' in dockerfile.read_text()
-    assert f"COPY services/{service} " in dockerfile.read_text()
+    assert spec["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    assert spec["image"] == "mash-hub:local"
+
+
+def test_the_hub_image_installs_the_whole_workspace_of_libraries_and_services():
+    """One image holds every desk, so the catalogue inside it discovers them all (intake seals for each)."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "COPY libs ./libs" in dockerfile and "COPY services ./services" in dockerfile
+    assert "pip install --no-cache-dir -c constraints.txt ./libs/* ./services/*" in dockerfile
+    workspace = re.search(r"^packages=\((.*)\)$", (ROOT / "deploy" / "setup.sh").read_text(), re.M).group(1).split()
+    folders = {f"{p.parent.name}/{p.name}" for p in ROOT.glob("*/*") if p.parent.name in ("libs", "services") and p.is_dir()}
+    assert {w for w in workspace if w.split("/")[0] in ("libs", "services")} == folders
 
 
 @pytest.mark.parametrize("service", sorted(APP_SERVICES))

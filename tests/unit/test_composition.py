@@ -56,9 +56,9 @@ async def test_intake_built_with_an_in_memory_broker_and_store_accepts_a_sealed_
 
 
 async def test_a_desk_built_with_an_in_memory_broker_and_store_answers_a_notification(principals, generator, tmp_path):
+    from mash_desk.records import load_tables
+    from mash_desk.service import DeskSettings, build_desk_app, store_tables
     from mash_police_desk.app import DESK
-    from mash_runtime.desk.records import load_tables
-    from mash_runtime.desk.service import DeskSettings, build_desk_app, store_tables
     from mash_tools.population import build_population
 
     keys = own_keys(principals, tmp_path)
@@ -83,8 +83,8 @@ def test_the_service_roots_still_build_from_settings_alone():
 
     from mash_analysis.app import build as analysis
     from mash_decision.app import build as decision
+    from mash_desk.service import build_desk_app
     from mash_intake.app import build as intake
-    from mash_runtime.desk.service import build_desk_app
 
     for root in (intake, decision, analysis):
         params = inspect.signature(root).parameters

@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from mash_contracts import StatutoryFooting as F
+from mash_desk.policy import Rule, SharingPolicy, applicable
 from mash_education_desk.app import DESK as EDUCATION
 from mash_health_desk.app import DESK as HEALTH
 from mash_police_desk.app import DESK as POLICE
-from mash_runtime.desk.policy import Rule, SharingPolicy, applicable
 from mash_social_care.app import DESK as SOCIAL_CARE
 
 pytestmark = pytest.mark.unit
@@ -103,8 +103,8 @@ BASIS_TABLE = [
 @pytest.mark.parametrize("agency,footing,consent,cited", BASIS_TABLE)
 def test_each_desk_states_its_own_lawful_basis_for_research(agency, footing, consent, cited, generator):
     from mash_contracts import ConsentPosition, ConsentStatus
+    from mash_desk.policy import LawfulBasis, lawful_basis
     from mash_intake.screening import accept
-    from mash_runtime.desk.policy import LawfulBasis, lawful_basis
 
     s = generator.notification()
     position = ConsentPosition(status=ConsentStatus(consent), reason=None if consent == "given" else "Would increase risk")
@@ -122,8 +122,8 @@ def test_each_desk_states_its_own_lawful_basis_for_research(agency, footing, con
 
 def test_recorded_grounds_are_cited_in_the_reason_without_consent(generator):
     from mash_contracts import ConsentPosition, ConsentStatus
+    from mash_desk.policy import Grounds, lawful_basis
     from mash_intake.screening import accept
-    from mash_runtime.desk.policy import Grounds, lawful_basis
 
     s = generator.notification()
     n = accept(

@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from mash_contracts import Address, Subject, SubjectRole
-from mash_runtime.desk.matching import dob_similarity, match_subject, score
-from mash_runtime.desk.model import Candidate
+from mash_desk.matching import dob_similarity, match_subject, score
+from mash_desk.model import Candidate
 
 pytestmark = pytest.mark.unit
 

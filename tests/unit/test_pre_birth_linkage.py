@@ -17,11 +17,11 @@ from mash_contracts import (
     Subject,
     SubjectRole,
 )
+from mash_desk import disclosure
+from mash_desk.records import load_tables
+from mash_desk.service import Desk
 from mash_health_desk.app import DESK as HEALTH
 from mash_intake.screening import accept
-from mash_runtime.desk import disclosure
-from mash_runtime.desk.records import load_tables
-from mash_runtime.desk.service import Desk
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, outbox
 from mash_social_care.app import DESK as SOCIAL_CARE

@@ -1,5 +1,6 @@
 """docker-compose.yml, rendered from the code: the broker, the topics of the catalogue, and one service per entry of
-the mesh (the desks as discovered), so a desk added to the workspace appears here with `./mash docs`. A test fails
+the mesh (the desks as discovered), all from the one hub image (deploy/Dockerfile), so a desk added to the workspace
+appears here with `./mash docs`. A test fails
 when the committed file drifts from this rendering. Nothing here has run on a Docker engine (none runs where this
 project is built); enrolment of outside agencies, SCRAM, ACLs and TLS in compose belong with the deployment issue."""
 
@@ -65,7 +66,8 @@ def _create(topic) -> str:
 def _service(name: str) -> str:
     lines = [
         f"  {name}:",
-        f"    build: {{context: ., dockerfile: services/{name}/Dockerfile}}",
+        "    image: mash-hub:local",
+        "    build: {context: ., dockerfile: deploy/Dockerfile}",
         f'    command: ["python", "-m", "mash_{name}"]',
         "    depends_on:",
         "      topics: {condition: service_completed_successfully}",

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from mash_contracts import Agency
 from mash_contracts.topics import DESKS as DESK_SERVICES
 from mash_contracts.topics import hub_principals
-from mash_runtime.desk.policy import SharingPolicy
+from mash_desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
 
 from . import processes

@@ -39,11 +39,11 @@ def _pct(values: list[float], q: float) -> float:
 
 def bench_desk(families: int, referrals: int, seed: int) -> None:
     from mash_contracts.topics import hub_principals
+    from mash_desk import disclosure
+    from mash_desk.records import load_tables
+    from mash_desk.service import Desk
     from mash_intake.screening import accept  # the bench stands where an operator does: it may use any package
     from mash_police_desk.app import DESK
-    from mash_runtime.desk import disclosure
-    from mash_runtime.desk.records import load_tables
-    from mash_runtime.desk.service import Desk
     from mash_runtime.firewall import Firewall, generate
     from mash_runtime.store import Database
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from faker import Faker
 
 from mash_contracts.topics import DESK_ENTRY_POINTS
-from mash_runtime.desk.synthetic import Person, SyntheticRecords
+from mash_desk.synthetic import Person, SyntheticRecords
 
 from .synthetic import synthetic_nhs_number
 
@@ -944,7 +944,7 @@ def _practice_baby_low_level(today: date) -> ScriptedCase:
 
 def _pre_birth_previous_removal(today: date) -> ScriptedCase:
     """An expectant mother whose older child was removed from her care after care proceedings. The referral names her
-    and the unborn baby only; the desks link the older child through their own records (mash_runtime.desk.linkage)."""
+    and the unborn baby only; the desks link the older child through their own records (mash_desk.linkage)."""
     c = _Case("pre_birth_previous_removal", today, "Wherrystone", "11 Saltings Lane", "WS4 1SL")
     mother = c.person("S061", "Kayleigh", "Thorne", 24.6, "F", "9990061017", "parent_carer")
     older = c.person("S062", "Tyler", "Thorne", 5.2, "M", "9990062013", "child")  # adopted: lives elsewhere

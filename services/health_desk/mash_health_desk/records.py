@@ -2,7 +2,7 @@
 
 from sqlalchemy import Column, Date, MetaData, String, Table, Text
 
-from mash_runtime.desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table
 
 metadata = MetaData()
 people = people_table(metadata)

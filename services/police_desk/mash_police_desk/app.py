@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from mash_contracts import Agency
-from mash_runtime.desk import DeskDefinition
-from mash_runtime.desk import main as run_desk
+from mash_desk import DeskDefinition
+from mash_desk import main as run_desk
 
 from . import records, synthetic
 

@@ -1,11 +1,11 @@
 """What the Probation Service records about a synthetic household it knows, for the demo, the bench and the tests
-(written through mash_runtime.desk.synthetic; nobody real)."""
+(written through mash_desk.synthetic; nobody real)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from mash_runtime.desk.synthetic import AgencyRecords, Person, SyntheticRecords
+from mash_desk.synthetic import AgencyRecords, Person, SyntheticRecords
 
 OFFENCES = ["assault occasioning actual bodily harm", "burglary", "possession with intent to supply", "harassment", "theft"]
 

@@ -5,7 +5,7 @@ Plans, care episodes and care proceedings name the child and, where recorded, th
 
 from sqlalchemy import Boolean, Column, Date, MetaData, String, Table, Text
 
-from mash_runtime.desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table
 
 metadata = MetaData()
 people = people_table(metadata)

@@ -1,12 +1,12 @@
 """What this agency records about a synthetic household it knows, for the demo, the bench and the tests
-(written through mash_runtime.desk.synthetic; nobody real)."""
+(written through mash_desk.synthetic; nobody real)."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
 
-from mash_runtime.desk.synthetic import AgencyRecords, Person, SyntheticRecords, parent_of
+from mash_desk.synthetic import AgencyRecords, Person, SyntheticRecords, parent_of
 
 
 def write(r: AgencyRecords, adults: list[Person], children: list[Person]) -> None:

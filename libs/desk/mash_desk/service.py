@@ -21,19 +21,19 @@ from sqlalchemy import MetaData, Table
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds, derived_id
 from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
+from mash_runtime.anchors import Anchoring
+from mash_runtime.audit import AuditLog, subject_tokens
+from mash_runtime.broker import make_broker
+from mash_runtime.consuming import Route, Source, subscribe_lanes
+from mash_runtime.errors import Rejected
+from mash_runtime.firewall import Firewall
+from mash_runtime.http import Served, serve, standard_routes
+from mash_runtime.identity import StoreRefused, expected
+from mash_runtime.service import configure_logging, make_app
+from mash_runtime.service import main as service_main
+from mash_runtime.settings import KafkaSettings, ServiceSettings
+from mash_runtime.store import Database, OutboxRelay, enqueue
 
-from ..anchors import Anchoring
-from ..audit import AuditLog, subject_tokens
-from ..broker import make_broker
-from ..consuming import Route, Source, subscribe_lanes
-from ..errors import Rejected
-from ..firewall import Firewall
-from ..http import Served, serve, standard_routes
-from ..identity import StoreRefused, expected
-from ..service import configure_logging, make_app
-from ..service import main as service_main
-from ..settings import KafkaSettings, ServiceSettings
-from ..store import Database, OutboxRelay, enqueue
 from . import disclosure
 from .model import DeskAnswer
 from .policy import Grounds, SharingPolicy

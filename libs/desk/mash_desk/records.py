@@ -18,8 +18,8 @@ from sqlalchemy import Column, Date, MetaData, String, Table, delete, insert, or
 from sqlalchemy.sql.elements import ColumnElement
 
 from mash_contracts import Subject
+from mash_runtime.store import Database
 
-from ..store import Database
 from .model import AgencyRecord, Candidate
 
 
