@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -21,18 +22,16 @@ from sqlalchemy import MetaData, Table
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds, derived_id
 from mash_contracts.topics import NOTIFICATIONS, RESEARCH_GROUNDS, contributions_topic, desk_service
-from mash_runtime.anchors import Anchoring
 from mash_runtime.audit import AuditLog, subject_tokens
-from mash_runtime.broker import make_broker
-from mash_runtime.consuming import Route, Source, subscribe_lanes
+from mash_runtime.consuming import Route, Source
 from mash_runtime.errors import Rejected
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import Served, serve, standard_routes
+from mash_runtime.http import Served
 from mash_runtime.identity import StoreRefused, expected
-from mash_runtime.service import configure_logging, make_app
 from mash_runtime.service import main as service_main
-from mash_runtime.settings import KafkaSettings, ServiceSettings
+from mash_runtime.settings import ServiceSettings
 from mash_runtime.store import Database, OutboxRelay, enqueue
+from mash_runtime.wiring import Parts
 
 from . import disclosure
 from .model import DeskAnswer
@@ -64,9 +63,25 @@ class DeskDefinition:
     record_classes: list[RecordClass]
     synthetic: SyntheticRecords | None = None  # its synthetic-record generator, for the demo, bench and tests
 
+    @classmethod
+    def of(cls, agency: Agency, records: ModuleType, synthetic: ModuleType) -> DeskDefinition:
+        """A desk package as every desk lays it out: `records` (its `metadata`, `people` and `RECORD_CLASSES`),
+        `synthetic` (its `RECORDS` generator) and `policy.toml` beside them."""
+        return cls(
+            agency=agency,
+            policy_file=Path(str(records.__file__)).with_name("policy.toml"),
+            metadata=records.metadata,
+            people=records.people,
+            record_classes=records.RECORD_CLASSES,
+            synthetic=synthetic.RECORDS,
+        )
+
     @property
     def service(self) -> str:
         return desk_service(self.agency)
+
+    def run(self, argv: list[str] | None = None) -> None:
+        main(self, argv)
 
 
 def contribution_for(
@@ -229,29 +244,17 @@ def build_desk_app(
     """A desk, wired. Each dependency defaults to the real one its settings describe; a test passes an in-memory
     broker and store instead."""
     settings = settings or DeskSettings()
-    configure_logging(definition.service, settings.log_level)
-    registry = registry or CollectorRegistry()
-    broker = broker or make_broker(definition.service, KafkaSettings(), settings.traces_dir, registry)
-    db = db or open_store(definition, settings)
-    relay = OutboxRelay(db, broker)
-    desk = Desk(definition, db, relay, firewall or Firewall(definition.service, settings.keys_dir))
-    anchoring = Anchoring(db, desk.firewall, relay, settings.anchor_seconds)
-    subscribe_lanes(
-        broker,
-        routes={
+    parts = Parts.wire(
+        definition.service, settings, store_tables(definition), broker=broker, db=db, firewall=firewall, registry=registry
+    )
+    desk = Desk(definition, parts.db, parts.relay, parts.firewall)
+    parts.subscribe(
+        {
             NOTIFICATIONS.name: Route(Notification, desk.on_notification),
             RESEARCH_GROUNDS.name: Route(ResearchGrounds, desk.on_grounds),
-        },
-        group_id=definition.service,
-        service=definition.service,
-        firewall=desk.firewall,
-        registry=registry,
+        }
     )
-    app = make_app(broker, definition.service)
-    relay.attach(app)
-    anchoring.attach(app)
-    app.after_shutdown(db.dispose)
-    return serve(app, settings.http_host, settings.http_port, standard_routes(broker, db, registry))
+    return parts.serve(parts.app())
 
 
 def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:

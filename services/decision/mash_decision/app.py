@@ -11,16 +11,13 @@ from prometheus_client import CollectorRegistry
 from mash_contracts import Agency, Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.threshold import ThresholdModel, load_model
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
-from mash_runtime.anchors import Anchoring
-from mash_runtime.broker import make_broker
-from mash_runtime.consuming import Route, subscribe_lanes
+from mash_runtime.consuming import Route
 from mash_runtime.firewall import Firewall
-from mash_runtime.http import Served, manager_token, serve, standard_routes
-from mash_runtime.identity import expected
-from mash_runtime.service import configure_logging, in_background, make_app
+from mash_runtime.http import Served, manager_token
+from mash_runtime.service import in_background
 from mash_runtime.service import main as service_main
-from mash_runtime.settings import KafkaSettings
-from mash_runtime.store import Database, OutboxRelay
+from mash_runtime.store import Database
+from mash_runtime.wiring import Parts
 
 from . import assembly, http, metrics
 from .handlers import DecisionHandlers
@@ -76,36 +73,27 @@ def build(
     """The decision service, wired. Each dependency defaults to the real one its settings describe; a test passes
     an in-memory broker and store instead."""
     settings = settings or DecisionSettings()
-    configure_logging(SERVICE, settings.log_level)
-    registry = registry or CollectorRegistry()
-    broker = broker or make_broker(SERVICE, KafkaSettings(), settings.traces_dir, registry)
-    db = db or Database(settings.db_url(SERVICE), *TABLES, identity=expected(settings.keys_dir, SERVICE))
-    relay = OutboxRelay(db, broker)
-    firewall = firewall or Firewall(SERVICE, settings.keys_dir)
+    parts = Parts.wire(SERVICE, settings, TABLES, broker=broker, db=db, firewall=firewall, registry=registry)
     handlers = DecisionHandlers(
         assembly.Assembly(
-            db,
+            parts.db,
             settings.expected_desks,
-            firewall,
+            parts.firewall,
             threshold_model(settings),
             declared_findings=declared_findings(settings),
             hold=timedelta(seconds=settings.contribution_hold_seconds),
         ),
-        relay,
+        parts.relay,
     )
 
     consumed = {NOTIFICATIONS.name: Route(Notification, handlers.on_notification)}
     consumed |= {contributions_topic(a): Route(Contribution, handlers.on_contribution) for a in settings.expected_desks}
-    subscribe_lanes(broker, routes=consumed, group_id=SERVICE, service=SERVICE, firewall=firewall, registry=registry)
+    parts.subscribe(consumed)
 
-    app = make_app(broker, SERVICE)
+    app = parts.app()
     in_background(app, lambda: handlers.keep_time(settings.sweep_seconds))  # stops before the relay drains
-    relay.attach(app)  # whatever a crash left unsent goes out before new work
-    Anchoring(db, firewall, relay, settings.anchor_seconds).attach(app)  # its last anchor follows the drain
-    app.after_shutdown(db.dispose)
-    registry.register(metrics.AssemblyCollector(handlers.assembly))
-    routes = standard_routes(broker, db, registry) + http.routes(handlers.assembly, manager_token(settings.keys_dir))
-    return serve(app, settings.http_host, settings.http_port, routes)
+    parts.registry.register(metrics.AssemblyCollector(handlers.assembly))
+    return parts.serve(app, http.routes(handlers.assembly, manager_token(settings.keys_dir)))
 
 
 def main() -> None:
