@@ -22,7 +22,7 @@ def start_demo(state: Path) -> subprocess.Popen:
     env = {**os.environ, "MASH_STATE_DIR": str(state)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "mash_cli", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "mash_tools", "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 

@@ -13,10 +13,11 @@ from html.parser import HTMLParser
 import pytest
 
 from mash_analysis.figures import figures
-from mash_analysis.report import write_report
+from mash_analysis.report import report_files, write_report
 from mash_analysis.suppression import SUPPRESSED
 from mash_analysis.year import synthetic_year
-from mash_cli.analysis_report import main, render
+from mash_cli.analysis_report import write_files
+from mash_tools.analysis import main, render
 
 pytestmark = pytest.mark.unit
 START, END = date(2025, 4, 1), date(2026, 3, 31)
@@ -135,9 +136,35 @@ def test_report_command_from_a_saved_figures_file(report, tmp_path, capsys):
     f, _ = report
     saved = tmp_path / "figures.json"
     saved.write_text(json.dumps(f.to_json()))
-    assert main(["report", "--from", str(saved), "--out", str(tmp_path / "out")]) == 0
+    assert main(["render", "--from", str(saved), "--out", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / "index.html").exists()
     assert "report:" in capsys.readouterr().out
+
+
+def test_the_operator_writes_the_report_as_the_service_sends_it(report, tmp_path):
+    f, out = report
+    served = json.loads(json.dumps({"headline": f.to_json()["headline"], "files": report_files(f)}))  # GET /report
+    page = write_files(served, tmp_path)
+    assert page == tmp_path / "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in out.iterdir())
+    for p in out.iterdir():
+        assert (tmp_path / p.name).read_text() == p.read_text()
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"index.html": "<p>", "../escape.csv": "x"},
+        {"index.html": "<p>", "/etc/cron.d/x.csv": "x"},
+        {"index.html": "<p>", "run.sh": "x"},
+        {"index.html": "<p>", "table.csv": 7},
+        {"table.csv": "a,b"},
+    ],
+)
+def test_the_operator_writes_nothing_from_an_answer_that_is_not_a_plain_report(files, tmp_path):
+    with pytest.raises(ValueError):
+        write_files({"headline": [], "files": files}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_csv_is_plain_csv(report):

@@ -1,7 +1,6 @@
-"""mash: run the local broker, the mesh and the demo.
+"""mash: the operator's command: the local broker, topics, agencies, keys, the mesh and what it records.
+(`./mash demo`, `./mash bench` and `./mash analysis year|render|linkage` are the project's tools, package mash_tools.)
 
-mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
-mash bench                desk research and mesh throughput, latency and memory (prints figures)
 mash kafka start|stop|status
 mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
 mash topics               create every catalogue topic (idempotent)
@@ -27,10 +26,8 @@ mash decision pending | confirm REF --manager NAME |
                           the MASH manager's desk: recommendations waiting for a person (with each desk's
                           declines); recorded s47 grounds re-open the declined desks' research; a referral's
                           multi-agency chronology (date | agency | event | outcome), of one child with --subject
-mash analysis linkage [--people N] [--write] | report --out DIR | year [--notifications N] --out DIR
-                          the hub's research: person-linkage precision and recall on a synthetic population,
-                          the commissioning and oversight report from the running analysis service, the
-                          same report over a synthetic year
+mash analysis report --out DIR [--url URL --token TOKEN]
+                          the commissioning and oversight report, as the running analysis service renders it
 mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
 mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
 mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
@@ -56,17 +53,6 @@ from .topics import create_topics
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mash", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole mesh with synthetic referrals")
-    demo.add_argument("--referrals", type=int, default=10)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--timeout", type=float, default=180.0)
-    demo.add_argument(
-        "--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite"
-    )
-    bench = sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures")
-    bench.add_argument("--families", type=int, default=2000)
-    bench.add_argument("--referrals", type=int, default=300)
-    bench.add_argument("--seed", type=int, default=7)
     kafka = sub.add_parser("kafka", help="the local broker")
     kafka.add_argument("action", choices=["start", "stop", "status", "client-config"])
     kafka.add_argument("principal", nargs="?", help="client-config: whose connection settings (librdkafka/kcat -F format)")
@@ -138,10 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--subject", help="chronology: one subject's (a child's) entries and the household-wide ones")
     dec.add_argument("--json", action="store_true", help="chronology: the service's JSON, not the table")
     dec.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
-    ana = sub.add_parser(
-        "analysis", help="the hub's research: linkage quality, the commissioning report, a synthetic year", add_help=False
-    )
-    ana.add_argument("action", choices=["linkage", "report", "year"])
+    ana = sub.add_parser("analysis", help="the commissioning report from the running analysis service", add_help=False)
+    ana.add_argument("action", choices=["report"])
     ana.add_argument("rest", nargs=argparse.REMAINDER)
     dlq = sub.add_parser("dlq", help="list dead letters with their reasons; replay chosen ones after a fix")
     dlq.add_argument("action", choices=["list", "replay"])
@@ -163,16 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     # The run a reading command looks at: --state (a demo's, say) or the mesh's own.
     state = Path(args.state).resolve() if getattr(args, "state", None) else root
     broker = LocalKafka(root / "kafka")
-    if args.command == "demo":
-        from mash_tools.demo import run_demo  # the project's own tools: installed with the workspace
-
-        return run_demo(root / "demo", args.referrals, args.seed, args.timeout, args.postgres)
-    if args.command == "bench":
-        from mash_tools.bench import bench_desk, bench_mesh
-
-        bench_desk(args.families, args.referrals, args.seed)
-        bench_mesh(args.families, args.referrals, args.seed, root / "bench")
-        return 0
     if args.command == "kafka":
         if args.action == "client-config":
             from .integrate import client_config, write_client_config
@@ -257,10 +231,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     if args.command == "analysis":
-        if args.action == "linkage":
-            from .linkage_quality import main as linkage_main
-
-            return linkage_main(args.rest) or 0
         from .analysis_report import main as report_main
 
         rest = list(args.rest)
@@ -268,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             at = rest.index("--state")
             state = Path(rest[at + 1]).resolve()
             del rest[at : at + 2]
-        if args.action == "report" and not {"--url", "--from", "-h", "--help"} & set(rest):
+        if not {"--url", "-h", "--help"} & set(rest):
             # The running mesh's analysis service, with the managers' token, as `mash decision chronology` finds it.
             mesh = Mesh(Access(""), state)
             port, token = mesh.http_port("analysis"), mesh.keys_dir / "manager-token"
@@ -278,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                     "try --state, or give --url and --token)"
                 )
             rest += ["--url", f"http://127.0.0.1:{port}", "--token", token.read_text().strip()]
-        return report_main([args.action, *rest]) or 0
+        return report_main(rest) or 0
     if args.command == "dlq":
         from . import dlq as dead
 

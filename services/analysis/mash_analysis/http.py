@@ -1,5 +1,6 @@
-"""The hub research service's own routes: the commissioning figures (aggregates only, small numbers suppressed),
-behind the managers' bearer token."""
+"""The hub research service's own routes, behind the managers' bearer token: the commissioning figures (aggregates
+only, small numbers suppressed) as JSON, and the same figures rendered as the report (index.html and one CSV per
+table), so a client writes the report without rendering it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ def routes(db: Database, history: History, token: str) -> list[Route]:
             return
         await respond(send, 200, await asyncio.to_thread(_figures, db, history))
 
-    return [("/figures", figures)]
+    async def report(scope, receive, send):
+        if await refused(scope, send, "GET", token):
+            return
+        await respond(send, 200, await asyncio.to_thread(_report, db, history))
+
+    return [("/figures", figures), ("/report", report)]
 
 
 def _figures(db: Database, history: History) -> dict:
@@ -26,3 +32,12 @@ def _figures(db: Database, history: History) -> dict:
     with db.transaction() as s:
         rows = history.contact_rows(s)
     return figures_json(rows)
+
+
+def _report(db: Database, history: History) -> dict:
+    """`{"headline": [...], "files": {name: text}}`: the headline as in `/figures`, the files as `write_report` writes them."""
+    from .figures import Figures
+    from .report import report_files  # matplotlib: loaded when a report is first asked for
+
+    raw = _figures(db, history)
+    return {"headline": raw["headline"], "files": report_files(Figures.from_json(raw))}

@@ -44,15 +44,18 @@ plt.rcParams.update(
 )
 
 
+def report_files(figures: Figures) -> dict[str, str]:
+    """The report as named files: one CSV per table and index.html (what `GET /report` sends)."""
+    return {**{f"{t.name}.csv": table_csv(t) for t in figures.tables}, "index.html": render_html(figures)}
+
+
 def write_report(figures: Figures, out_dir: Path | str) -> Path:
     """Write index.html and the CSVs; returns the HTML's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for t in figures.tables:
-        (out / f"{t.name}.csv").write_text(table_csv(t), encoding="utf-8")
-    page = out / "index.html"
-    page.write_text(render_html(figures), encoding="utf-8")
-    return page
+    for name, text in report_files(figures).items():
+        (out / name).write_text(text, encoding="utf-8")
+    return out / "index.html"
 
 
 def table_csv(t: Table) -> str:
