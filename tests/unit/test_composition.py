@@ -86,10 +86,13 @@ def test_the_service_roots_still_build_from_settings_alone():
     from mash_desk.service import build_desk_app
     from mash_intake.app import build as intake
 
-    for root in (intake, decision, analysis):
+    from mash_runtime.wiring import Given
+
+    assert sorted(Given.__annotations__) == ["broker", "db", "firewall", "registry"]
+    for root in (intake, decision, analysis, build_desk_app):
         params = inspect.signature(root).parameters
-        assert all(p.default is None for p in params.values()), root.__module__
-    assert all(p.default is None for name, p in inspect.signature(build_desk_app).parameters.items() if name != "definition")
-    assert json.dumps(sorted(inspect.signature(intake).parameters)) == json.dumps(
-        ["broker", "db", "firewall", "registry", "settings"]
-    )
+        assert params["settings"].default is None, root.__module__
+        assert params["given"].kind is inspect.Parameter.VAR_KEYWORD, root.__module__
+        assert [n for n, p in params.items() if p.default is inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD] == (
+            ["definition"] if root is build_desk_app else []
+        )

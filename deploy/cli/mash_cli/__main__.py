@@ -39,7 +39,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mash_contracts.topics import hub_principals, markdown_table
 
@@ -48,6 +50,17 @@ from .mesh import Mesh
 from .paths import state_dir
 from .postgres import LocalPostgres
 from .topics import create_topics
+
+
+def _local_server(name: str, server, action: str, started: Callable[[Any], str]) -> int:
+    """`mash kafka|postgres start|stop|status`: the local broker and the local PostgreSQL answer alike."""
+    if action == "start":
+        print(started(server.start()))
+    elif action == "stop":
+        print("stopped" if server.stop() else "not running")
+    else:
+        print(f"{name}: {server.status()}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,22 +168,19 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("client-config needs a principal")
             write_client_config(client_config(broker, args.principal), args.output)
             return 0
-        if args.action == "start":
-            print(f"Kafka answering at {broker.start().bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})")
-        elif args.action == "stop":
-            print("stopped" if broker.stop() else "not running")
-        else:
-            print(f"kafka: {broker.status()}")
-        return 0
+        return _local_server(
+            "kafka",
+            broker,
+            args.action,
+            lambda started: f"Kafka answering at {started.bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})",
+        )
     if args.command == "postgres":
-        server = LocalPostgres(root / "postgres")
-        if args.action == "start":
-            print(f"PostgreSQL accepting connections: MASH_DATABASE_URL={server.start()}")
-        elif args.action == "stop":
-            print("stopped" if server.stop() else "not running")
-        else:
-            print(f"postgres: {server.status()}")
-        return 0
+        return _local_server(
+            "postgres",
+            LocalPostgres(root / "postgres"),
+            args.action,
+            lambda url: f"PostgreSQL accepting connections: MASH_DATABASE_URL={url}",
+        )
     if args.command == "keys":
         from mash_runtime.firewall import generate
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Unpack
 
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData, Table
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Notification, ResearchGrounds, derived_id
@@ -31,7 +30,7 @@ from mash_runtime.identity import StoreRefused, expected
 from mash_runtime.service import main as service_main
 from mash_runtime.settings import ServiceSettings
 from mash_runtime.store import Database, OutboxRelay, enqueue
-from mash_runtime.wiring import Parts
+from mash_runtime.wiring import Given, Parts
 
 from . import disclosure
 from .model import DeskAnswer
@@ -233,20 +232,12 @@ def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
 
 
 def build_desk_app(
-    definition: DeskDefinition,
-    settings: DeskSettings | None = None,
-    *,
-    broker: KafkaBroker | None = None,
-    db: Database | None = None,
-    firewall: Firewall | None = None,
-    registry: CollectorRegistry | None = None,
+    definition: DeskDefinition, settings: DeskSettings | None = None, **given: Unpack[Given]
 ) -> FastStream | Served:
     """A desk, wired. Each dependency defaults to the real one its settings describe; a test passes an in-memory
     broker and store instead."""
     settings = settings or DeskSettings()
-    parts = Parts.wire(
-        definition.service, settings, store_tables(definition), broker=broker, db=db, firewall=firewall, registry=registry
-    )
+    parts = Parts.wire(definition.service, settings, store_tables(definition), **given)
     desk = Desk(definition, parts.db, parts.relay, parts.firewall)
     parts.subscribe(
         {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -24,6 +25,15 @@ from .settings import KafkaSettings, ServiceSettings
 from .store import Database, OutboxRelay
 
 
+class Given(TypedDict, total=False):
+    """The parts a test passes in place of the real ones."""
+
+    broker: KafkaBroker
+    db: Database
+    firewall: Firewall
+    registry: CollectorRegistry
+
+
 @dataclass(frozen=True)
 class Parts:
     service: str
@@ -35,23 +45,13 @@ class Parts:
     relay: OutboxRelay
 
     @classmethod
-    def wire(
-        cls,
-        service: str,
-        settings: ServiceSettings,
-        tables: Sequence[MetaData],
-        *,
-        broker: KafkaBroker | None = None,
-        db: Database | None = None,
-        firewall: Firewall | None = None,
-        registry: CollectorRegistry | None = None,
-    ) -> Parts:
+    def wire(cls, service: str, settings: ServiceSettings, tables: Sequence[MetaData], **given: Unpack[Given]) -> Parts:
         configure_logging(service, settings.log_level)
-        registry = registry or CollectorRegistry()
-        broker = broker or make_broker(service, KafkaSettings(), settings.traces_dir, registry)
+        registry = given.get("registry") or CollectorRegistry()
+        broker = given.get("broker") or make_broker(service, KafkaSettings(), settings.traces_dir, registry)
         # The store `init` made for this service and no other (see identity.py).
-        db = db or Database(settings.db_url(service), *tables, identity=expected(settings.keys_dir, service))
-        firewall = firewall or Firewall(service, settings.keys_dir)
+        db = given.get("db") or Database(settings.db_url(service), *tables, identity=expected(settings.keys_dir, service))
+        firewall = given.get("firewall") or Firewall(service, settings.keys_dir)
         return cls(service, settings, registry, broker, db, firewall, OutboxRelay(db, broker))
 
     def subscribe(self, routes: dict[str, Route]) -> None:

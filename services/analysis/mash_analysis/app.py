@@ -1,18 +1,17 @@
 """Composition root of the hub research service (core element 5): its store, its rules, its linker, its consumers."""
 
+from typing import Unpack
+
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
 
 from mash_contracts import Decision, Notification
 from mash_contracts.topics import ANALYSIS, DECISIONS, NOTIFICATIONS
 from mash_runtime.consuming import Route
-from mash_runtime.firewall import FileCaseKeys, Firewall
+from mash_runtime.firewall import FileCaseKeys
 from mash_runtime.http import Served, manager_token
 from mash_runtime.service import in_background
 from mash_runtime.service import main as service_main
-from mash_runtime.store import Database
-from mash_runtime.wiring import Parts
+from mash_runtime.wiring import Given, Parts
 
 from . import http
 from .handlers import AnalysisHandlers
@@ -25,18 +24,11 @@ SERVICE = ANALYSIS
 TABLES = (metadata,)
 
 
-def build(
-    settings: AnalysisSettings | None = None,
-    *,
-    broker: KafkaBroker | None = None,
-    db: Database | None = None,
-    firewall: Firewall | None = None,
-    registry: CollectorRegistry | None = None,
-) -> FastStream | Served:
+def build(settings: AnalysisSettings | None = None, **given: Unpack[Given]) -> FastStream | Served:
     """The hub research service, wired. Each dependency defaults to the real one its settings describe; a test
     passes an in-memory broker and store instead."""
     settings = settings or AnalysisSettings()
-    parts = Parts.wire(SERVICE, settings, TABLES, broker=broker, db=db, firewall=firewall, registry=registry)
+    parts = Parts.wire(SERVICE, settings, TABLES, **given)
     history = History(parts.firewall.pepper, PersonLinker())
     handlers = AnalysisHandlers(parts.db, history, HarmRules.load(), parts.firewall, parts.relay, parts.registry)
 

@@ -2,22 +2,18 @@
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
 
 from mash_contracts import Agency, Contribution, Notification, RagRating, ThresholdLevel
 from mash_contracts.threshold import ThresholdModel, load_model
 from mash_contracts.topics import NOTIFICATIONS, contributions_topic
 from mash_runtime.consuming import Route
-from mash_runtime.firewall import Firewall
 from mash_runtime.http import Served, manager_token
 from mash_runtime.service import in_background
 from mash_runtime.service import main as service_main
-from mash_runtime.store import Database
-from mash_runtime.wiring import Parts
+from mash_runtime.wiring import Given, Parts
 
 from . import assembly, http, metrics
 from .handlers import DecisionHandlers
@@ -62,18 +58,11 @@ def declared_findings(settings: DecisionSettings) -> dict[Agency, frozenset[str]
     return {a: frozenset(f) for a, f in declared.items()}
 
 
-def build(
-    settings: DecisionSettings | None = None,
-    *,
-    broker: KafkaBroker | None = None,
-    db: Database | None = None,
-    firewall: Firewall | None = None,
-    registry: CollectorRegistry | None = None,
-) -> FastStream | Served:
+def build(settings: DecisionSettings | None = None, **given: Unpack[Given]) -> FastStream | Served:
     """The decision service, wired. Each dependency defaults to the real one its settings describe; a test passes
     an in-memory broker and store instead."""
     settings = settings or DecisionSettings()
-    parts = Parts.wire(SERVICE, settings, TABLES, broker=broker, db=db, firewall=firewall, registry=registry)
+    parts = Parts.wire(SERVICE, settings, TABLES, **given)
     handlers = DecisionHandlers(
         assembly.Assembly(
             parts.db,

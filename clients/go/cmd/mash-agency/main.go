@@ -95,6 +95,25 @@ func (c *common) keys() (*envelope.OwnKeys, *envelope.Directory, error) {
 	return own, dir, nil
 }
 
+// keysAndStdin loads the keys (so a missing key file fails before anything is read), then the message on stdin.
+func (c *common) keysAndStdin() (*envelope.OwnKeys, *envelope.Directory, []byte, error) {
+	own, dir, err := c.keys()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, err := readStdin()
+	return own, dir, data, err
+}
+
+// config reads the agency's client configuration; its enrolled name defaults to its Kafka principal.
+func (c *common) config(path string) (map[string]string, error) {
+	conf, err := readConfig(path)
+	if err == nil && *c.name == "" {
+		*c.name = conf["sasl.username"]
+	}
+	return conf, err
+}
+
 func readStdin() ([]byte, error) {
 	data, err := io.ReadAll(os.Stdin)
 	if err == nil && len(data) == 0 {

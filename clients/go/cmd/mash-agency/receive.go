@@ -25,12 +25,9 @@ func receive(args []string) error {
 	if err := c.parse(args, "config", "topic", "key"); err != nil {
 		return err
 	}
-	conf, err := readConfig(*config)
+	conf, err := c.config(*config)
 	if err != nil {
 		return err
-	}
-	if *c.name == "" {
-		*c.name = conf["sasl.username"]
 	}
 	emit := func(value []byte) error {
 		_, err := os.Stdout.Write(append(value, '\n'))

@@ -19,11 +19,7 @@ func sealCmd(args []string) error {
 	if err := c.parse(args, "dir", "as", "to", "key"); err != nil {
 		return err
 	}
-	own, dir, err := c.keys()
-	if err != nil {
-		return err
-	}
-	plaintext, err := readStdin()
+	own, dir, plaintext, err := c.keysAndStdin()
 	if err != nil {
 		return err
 	}
@@ -47,11 +43,7 @@ func openCmd(args []string) error {
 	if err := c.parse(args, "dir", "as", "from", "key"); err != nil {
 		return err
 	}
-	own, dir, err := c.keys()
-	if err != nil {
-		return err
-	}
-	data, err := readStdin()
+	own, dir, data, err := c.keysAndStdin()
 	if err != nil {
 		return err
 	}

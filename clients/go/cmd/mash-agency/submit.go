@@ -25,12 +25,9 @@ func submit(args []string) error {
 	if err := c.parse(args, "dir", "config", "file"); err != nil {
 		return err
 	}
-	conf, err := readConfig(*config)
+	conf, err := c.config(*config)
 	if err != nil {
 		return err
-	}
-	if *c.name == "" {
-		*c.name = conf["sasl.username"] // the agency's enrolled name is its Kafka principal
 	}
 	plaintext, err := os.ReadFile(*file)
 	if err != nil {
