@@ -1,6 +1,8 @@
 """Shared fixtures. Every test module declares its tier with pytestmark (unit or integration)."""
 
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from datetime import UTC, datetime
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from helpers import MONDAY
 from mash_cli.postgres import LocalPostgres
 from mash_tools.synthetic import Generator
 
@@ -94,3 +97,196 @@ def declared_findings() -> dict:
     from mash_contracts import Agency
 
     return {Agency(a): frozenset(f) for a, f in read().items()}
+
+
+@pytest.fixture(scope="module")
+def linker():
+    """The hub's person linker, one per module (it holds a DuckDB connection)."""
+    from mash_analysis.linkage import PersonLinker
+
+    return PersonLinker()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # the services run on asyncio; trio is not installed
+
+
+class Clock:
+    """A clock the test moves by hand (`manual_clock.at = ...`), given to a service as its `now`."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def manual_clock() -> Clock:
+    return Clock(MONDAY)
+
+
+@pytest.fixture
+def assembly_for(principals, declared_findings, manual_clock):
+    """The decision service's assembly on the store at a URL: the default model and the test's clock unless given;
+    its stores closed after the test."""
+    from mash_contracts.threshold import load_model
+    from mash_contracts.topics import DESK_AGENCIES
+    from mash_decision.assembly import Assembly, metadata
+    from mash_runtime.store import Database
+
+    stores = []
+
+    def build(url: str, model=None, **options):
+        stores.append(db := Database(url, metadata))
+        options.setdefault("now", manual_clock)
+        model = model or load_model("default")
+        return Assembly(db, DESK_AGENCIES, principals.firewall("decision"), model, declared_findings=declared_findings, **options)
+
+    yield build
+    for db in stores:
+        db.dispose()
+
+
+@pytest.fixture
+def assembly(assembly_for, database_url):
+    return assembly_for(database_url)
+
+
+@pytest.fixture
+def refused_s17(generator):
+    """A neglect referral on an s17 footing whose parent refused consent: the desks that need consent decline it."""
+    from mash_contracts import ConcernCategory, ConsentPosition, ConsentStatus, StatutoryFooting
+    from mash_intake.screening import accept
+
+    s = generator.notification()
+    s = s.model_copy(
+        update={
+            "concern": s.concern.model_copy(update={"categories": [ConcernCategory.NEGLECT], "immediate_danger": False}),
+            "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused"),
+        }
+    )
+    return accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
+
+
+@pytest.fixture
+def desk_for(principals):
+    """A desk on the store at a URL, holding these records; its stores closed after the test."""
+    from mash_contracts.topics import desk_service
+    from mash_desk import disclosure
+    from mash_desk.records import load_tables
+    from mash_desk.service import Desk
+    from mash_runtime.store import Database
+
+    stores = []
+
+    def build(definition, rows: dict, url: str):
+        stores.append(db := Database(url, definition.metadata, disclosure.metadata))
+        load_tables(db, definition.metadata, rows)
+        return Desk(definition, db, relay=None, firewall=principals.firewall(desk_service(definition.agency)))
+
+    yield build
+    for db in stores:
+        db.dispose()
+
+
+@pytest.fixture
+def answered(principals, queued):
+    """A desk's answer to a notification, given as it arrives: the one contribution it queued, opened as the decision
+    service, and the disclosure record it kept. `never_in_payload`: bytes the sealed contribution must not show."""
+    from mash_desk import disclosure
+
+    def answer(desk, notification, never_in_payload: bytes | None = None):
+        assert desk.answer(notification, notification.received_at)
+        [row] = queued(desk.db)
+        with desk.db.transaction() as s:
+            [record] = disclosure.for_referral(s, notification.referral_id)
+        assert never_in_payload is None or never_in_payload not in row.payload, "the contribution is sealed in the outbox"
+        return principals.read(row.topic, row.key, row.payload), record
+
+    return answer
+
+
+def _queued(db, topic: str | None = None, prefix: str | None = None) -> list:
+    from sqlalchemy import select
+
+    from mash_runtime.store import outbox
+
+    query = select(outbox.c.topic, outbox.c.key, outbox.c.payload).order_by(outbox.c.id)
+    if topic is not None:
+        query = query.where(outbox.c.topic == topic)
+    if prefix is not None:
+        query = query.where(outbox.c.topic.startswith(prefix))
+    with db.transaction() as s:
+        return s.execute(query).all()
+
+
+@pytest.fixture
+def queued():
+    """A store's outbox, oldest first: (topic, key, payload) rows, for one topic or the topics under a prefix."""
+    return _queued
+
+
+@pytest.fixture
+def published(principals):
+    """What a store's outbox holds for a topic (or the topics under a prefix), opened as each topic's reader would."""
+
+    def read(db, topic: str | None = None, prefix: str | None = None) -> list:
+        return [principals.read(t, k, p) for t, k, p in _queued(db, topic, prefix)]
+
+    return read
+
+
+@pytest.fixture
+def guarded_intake(principals):
+    """Intake's guarded consumer of the front door on FastStream's in-memory broker, with this handler: the broker
+    and the dead letters it writes, as they arrive."""
+    from faststream.kafka import KafkaBroker
+
+    from mash_contracts import DeadLetter, NotificationSubmission
+    from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED
+    from mash_runtime.consuming import Retry, Route, subscribe
+
+    def build(handler, on_unreadable=None):
+        broker, dead = KafkaBroker(), []
+
+        @broker.subscriber(DEAD_LETTERS.name)
+        async def collect(letter: DeadLetter) -> None:
+            dead.append(letter)
+
+        subscribe(
+            broker,
+            routes={NOTIFICATIONS_SUBMITTED.name: Route(NotificationSubmission, handler, on_unreadable)},
+            group_id="t",
+            service="intake",
+            firewall=principals.firewall("intake"),
+            retry=Retry(attempts=3, first_backoff=0.0),
+        )
+        return broker, dead
+
+    return build
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    """The default threshold model's file, edited, written where ThresholdModel.load reads it."""
+    from mash_contracts.threshold import MODELS
+
+    def write(edit) -> Path:
+        path = tmp_path / "edited.toml"
+        path.write_text(edit((MODELS / "default.toml").read_text()))
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def mash():
+    """The operator CLI as a person runs it, `mash ARGS [--state STATE]`: the finished process, its output as text."""
+
+    def run(*args: str, state: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+        where = ["--state", str(state)] if state is not None else []
+        return subprocess.run([sys.executable, "-m", "mash_cli", *args, *where], capture_output=True, text=True, timeout=timeout)
+
+    return run

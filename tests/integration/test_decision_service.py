@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -53,6 +51,15 @@ def referral_of(watcher, submission) -> str:
     return ref
 
 
+def awaiting_a_manager(watcher, submission) -> str:
+    """Submit, and wait until the decision service asks a manager to confirm: the referral id."""
+    run(watcher.submit(submission))
+    ref = referral_of(watcher, submission)
+    asked = lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name))
+    run(watcher.read_until([ALERTS.name], asked))
+    return ref
+
+
 def test_a_desk_that_never_answers_leads_to_a_due_decision_the_gap_recorded_and_an_alert(mesh, watcher, fresh):
     fast = {
         "MASH_TIMESCALES": json.dumps(
@@ -82,68 +89,22 @@ def test_a_desk_that_never_answers_leads_to_a_due_decision_the_gap_recorded_and_
     assert len(overdue) == 1 and "police" in overdue[0].detail
 
 
-def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, watcher, fresh):
+def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, watcher, fresh, mash):
     with decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):
         submission = fresh.notification(Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Bruise on the child's arm seen at nursery."))
-        run(watcher.submit(submission))
-        ref = referral_of(watcher, submission)
-        seen = run(
-            watcher.read_until(
-                [ALERTS.name],
-                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
-            )
-        )
+        ref = awaiting_a_manager(watcher, submission)
         assert not any(
             d.referral_id == ref
             for d in run(watcher.read_until([DECISIONS.name], lambda s: True, settle=1)).decoded(DECISIONS.name)
         ), "nothing routed at level 4 before a manager decides"
 
-        cli = [sys.executable, "-m", "mash_cli", "decision"]
-        state = ["--state", str(mesh.state_dir)]
-        listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
+        listed = mash("decision", "pending", state=mesh.state_dir)
         assert ref in listed.stdout and "level 4" in listed.stdout, listed.stdout + listed.stderr
-        refused = subprocess.run(
-            [
-                *cli,
-                "override",
-                ref,
-                "--manager",
-                "t.manager",
-                "--level",
-                "3",
-                "--outcome",
-                "cin_assessment",
-                "--rationale",
-                "no",
-                *state,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        override = ("decision", "override", ref, "--manager", "t.manager", "--level", "3", "--outcome", "cin_assessment")
+        refused = mash(*override, "--rationale", "no", state=mesh.state_dir)
         assert refused.returncode == 1 and "rationale" in refused.stderr
         rationale = "Bruising explained by a recorded medical condition; single assessment instead of s47."
-        done = subprocess.run(
-            [
-                *cli,
-                "override",
-                ref,
-                "--manager",
-                "t.manager",
-                "--level",
-                "3",
-                "--outcome",
-                "cin_assessment",
-                "--recipient",
-                "childrens_social_care",
-                "--rationale",
-                rationale,
-                *state,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = mash(*override, "--recipient", "childrens_social_care", "--rationale", rationale, state=mesh.state_dir)
         assert done.returncode == 0, done.stdout + done.stderr
 
         def decided(s: Seen) -> bool:
@@ -157,11 +118,9 @@ def test_a_manager_overrides_the_model_and_the_rationale_is_on_the_record(mesh, 
     assert decision.override_rationale == rationale and decision.decided_by == "manager t.manager"
     products = [p for t in PRODUCTS for p in seen.decoded(t.name) if p.referral_id == ref]
     assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE]
-    again = subprocess.run([*cli, "confirm", ref, "--manager", "t.manager", *state], capture_output=True, text=True, timeout=60)
+    again = mash("decision", "confirm", ref, "--manager", "t.manager", state=mesh.state_dir)
     assert again.returncode == 1 and "not sent twice" in again.stderr
-    seen_by = subprocess.run(
-        [sys.executable, "-m", "mash_cli", "audit", "seen", ref, *state], capture_output=True, text=True, timeout=60
-    )
+    seen_by = mash("audit", "seen", ref, state=mesh.state_dir)
     assert "decision" in seen_by.stdout
     notice = next(n for n in seen.decoded(OUTCOMES.name) if n.referral_id == ref)
     assert notice.submission_id == submission.submission_id and "bruis" not in notice.text.lower()
@@ -232,14 +191,7 @@ def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
             assert time.monotonic() < deadline, "the decision service never became ready"
             time.sleep(0.5)
         submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
-        run(watcher.submit(submission))
-        ref = referral_of(watcher, submission)
-        run(
-            watcher.read_until(
-                [ALERTS.name],
-                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
-            )
-        )
+        ref = awaiting_a_manager(watcher, submission)
 
         assert _http(mesh, "GET", "/recommendations")[0] == 401
         status, pending = _http(mesh, "GET", "/recommendations", token=token)
@@ -265,45 +217,20 @@ def test_a_manager_confirms_through_the_http_interface(mesh, watcher, fresh):
     }
 
 
-def test_the_managers_cli_decides_with_the_model_the_service_runs_and_shows_full_explanations(mesh, watcher, fresh):
+def test_the_managers_cli_decides_with_the_model_the_service_runs_and_shows_full_explanations(mesh, watcher, fresh, mash):
     """`mash decision` run from a shell without MASH_MODEL, while the service runs a second model: the override
     carries that model's version and level names (before, the CLI loaded the default model and stamped its
     version on a northshire recommendation), and `pending` prints each factor's full explanation, not its short name."""
     assert "MASH_MODEL" not in __import__("os").environ
     with decision_configured(mesh, MASH_MODEL="northshire", MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]"):
         submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a teacher this morning."))
-        run(watcher.submit(submission))
-        ref = referral_of(watcher, submission)
-        run(
-            watcher.read_until(
-                [ALERTS.name],
-                lambda s: any(a.referral_id == ref and a.kind is AlertKind.CONFIRMATION_NEEDED for a in s.decoded(ALERTS.name)),
-            )
-        )
-        cli = [sys.executable, "-m", "mash_cli", "decision"]
-        state = ["--state", str(mesh.state_dir)]
-        listed = subprocess.run([*cli, "pending", *state], capture_output=True, text=True, timeout=60)
+        ref = awaiting_a_manager(watcher, submission)
+        listed = mash("decision", "pending", state=mesh.state_dir)
         mine = listed.stdout.split(ref, 1)[1].split("\nREF-", 1)[0]
         assert "sets at least Acute: significant harm. Bands:" in mine and "…" not in mine, listed.stdout + listed.stderr
-        done = subprocess.run(
-            [
-                *cli,
-                "override",
-                ref,
-                "--manager",
-                "n.manager",
-                "--level",
-                "3",
-                "--outcome",
-                "cin_assessment",
-                "--rationale",
-                "Disclosure retracted and explained; a single assessment instead.",
-                *state,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        override = ("decision", "override", ref, "--manager", "n.manager", "--level", "3", "--outcome", "cin_assessment")
+        retracted = "Disclosure retracted and explained; a single assessment instead."
+        done = mash(*override, "--rationale", retracted, state=mesh.state_dir)
         assert done.returncode == 0, done.stdout + done.stderr
         seen = run(watcher.read_until([DECISIONS.name], lambda s: any(d.referral_id == ref for d in s.decoded(DECISIONS.name))))
     [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]

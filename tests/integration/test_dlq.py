@@ -28,25 +28,37 @@ from .watch import run
 pytestmark = pytest.mark.integration
 
 
+def intake_letter(key: bytes, error_type: str, error: str, *, partition: int, offset: int, **fields) -> DeadLetter:
+    """A dead letter as intake writes one for a record of the front door, failed once."""
+    return DeadLetter(
+        dead_letter_id=uuid.uuid4(),
+        service="intake",
+        source_topic=NOTIFICATIONS_SUBMITTED.name,
+        source_partition=partition,
+        source_offset=offset,
+        source_key_b64=base64.b64encode(key).decode(),
+        error_type=error_type,
+        error=error,
+        attempts=1,
+        failed_at=datetime.now(UTC),
+        **fields,
+    )
+
+
 def test_a_dead_letter_is_listed_and_replayed_after_a_fix(mesh, watcher):
     submission = Generator(seed=uuid.uuid4().int).notification()
     original = watcher.principals.seal_submission(submission)
     # As if intake had failed on it for a reason since fixed (a bug, a missing key): the letter holds the
     # exact original bytes, sealed for operations, as the services write them.
     fw = watcher.principals.firewall("intake")
-    letter = DeadLetter(
-        dead_letter_id=uuid.uuid4(),
-        service="intake",
-        source_topic=NOTIFICATIONS_SUBMITTED.name,
-        source_partition=0,
-        source_offset=0,
-        source_key_b64=base64.b64encode(submission.submission_id.encode()).decode(),
+    letter = intake_letter(
+        submission.submission_id.encode(),
+        "KeyError",
+        "KeyError: 'a bug, since fixed'",
+        partition=0,
+        offset=0,
         original_b64=base64.b64encode(fw.seal_for(OPERATIONS, submission.submission_id, original, "DeadLetterOriginal")).decode(),
         original_sealed_for=OPERATIONS,
-        error_type="KeyError",
-        error="KeyError: 'a bug, since fixed'",
-        attempts=1,
-        failed_at=datetime.now(UTC),
     )
 
     async def publish() -> None:
@@ -127,18 +139,13 @@ def test_a_record_whose_dead_letter_outgrew_the_broker_limit_is_set_aside_and_th
 
 
 def test_a_reference_only_letter_is_listed_but_never_replayed_as_empty_bytes(mesh):
-    letter = DeadLetter(
-        dead_letter_id=uuid.uuid4(),
-        service="intake",
-        source_topic=NOTIFICATIONS_SUBMITTED.name,
-        source_partition=1,
-        source_offset=12,
-        source_key_b64=base64.b64encode(b"REF-ONLY").decode(),
+    letter = intake_letter(
+        b"REF-ONLY",
+        "UnreadableMessage",
+        "original omitted, its dead letter refused as too large",
+        partition=1,
+        offset=12,
         original_b64="",
-        error_type="UnreadableMessage",
-        error="original omitted, its dead letter refused as too large",
-        attempts=1,
-        failed_at=datetime.now(UTC),
         original_sha256="ab" * 32,
         original_size_bytes=3_000_000,
     )

@@ -3,8 +3,6 @@ linked to the open referral, not opened as a second case (issue 14, part 3); ano
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -29,38 +27,28 @@ def acks(seen, reference):
     return [a for a in seen.decoded(ACKNOWLEDGEMENTS.name) if a.submission_id == reference]
 
 
-def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_referral(mesh, watcher):
+def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_referral(mesh, watcher, mash):
     first = low_level(Generator(seed=uuid.uuid4().int))
     run(watcher.submit(first))
-    seen = run(
-        watcher.read_until(
-            [ACKNOWLEDGEMENTS.name, DECISIONS.name],
-            lambda s: (
-                acks(s, first.submission_id)
-                and any(d.referral_id == acks(s, first.submission_id)[0].referral_id for d in s.decoded(DECISIONS.name))
-            ),
-        )
+    decided = lambda s: (
+        acks(s, first.submission_id)
+        and any(d.referral_id == acks(s, first.submission_id)[0].referral_id for d in s.decoded(DECISIONS.name))
     )
+    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, DECISIONS.name], decided))
     referral_id = acks(seen, first.submission_id)[0].referral_id
 
     # The referrer's system sends the same notification again under a new reference, twice (a retry of the second).
     second = first.model_copy(update={"submission_id": f"{first.submission_id}-AGAIN"})
     run(watcher.submit(second))
     run(watcher.submit(second))
-    seen = run(
-        watcher.read_until(
-            [ACKNOWLEDGEMENTS.name, ALERTS.name],
-            lambda s: (
-                acks(s, second.submission_id)
-                and any(
-                    a.referral_id == referral_id and a.kind is AlertKind.CONFIRMATION_NEEDED and "revision 2" in a.detail
-                    for a in s.decoded(ALERTS.name)
-                )
-            ),
-            timeout=90,
-            settle=2,
+    to_confirm = lambda s: (
+        acks(s, second.submission_id)
+        and any(
+            a.referral_id == referral_id and a.kind is AlertKind.CONFIRMATION_NEEDED and "revision 2" in a.detail
+            for a in s.decoded(ALERTS.name)
         )
     )
+    seen = run(watcher.read_until([ACKNOWLEDGEMENTS.name, ALERTS.name], to_confirm, timeout=90, settle=2))
     [ack] = acks(seen, second.submission_id)
     assert ack.referral_id == referral_id and ack.revision == 2, "one referral, the duplicate its next revision"
     assert ack.linked_to_submission_id == first.submission_id
@@ -69,23 +57,7 @@ def test_the_same_notification_under_a_second_reference_is_linked_to_the_open_re
     assert "linked_submission" in updated.detail
 
     # The manager confirms the re-assessment; the decision and each reference's outcome notice name both references.
-    confirmed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mash_cli",
-            "decision",
-            "confirm",
-            referral_id,
-            "--manager",
-            "d.manager",
-            "--state",
-            str(mesh.state_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    confirmed = mash("decision", "confirm", referral_id, "--manager", "d.manager", state=mesh.state_dir)
     assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
     both = [first.submission_id, second.submission_id]
     revised = lambda s: [d for d in s.decoded(DECISIONS.name) if d.referral_id == referral_id and d.revision == 2]  # noqa: E731

@@ -126,29 +126,12 @@ def test_an_alleged_perpetrator_is_linked_across_two_households_and_a_sibling_is
     one = Address(line1="3 Mill Lane", town="Northshire", postcode="NS2 7QT")
     two = Address(line1="41 Canal Street", town="Southshire", postcode="SS9 2LP")
     man = lambda given, home: person(gen, SubjectRole.ALLEGED_PERPETRATOR, "a1", surname, given, date(1988, 6, 14), home)
-    first = send_and_decide(
-        watcher,
-        submission(
-            gen,
-            referrer(Agency.POLICE, 4),
-            [
-                person(gen, SubjectRole.CHILD, "c1", f"Other{uuid.uuid4().hex[:5]}", "Ellie", date(2019, 1, 9), one),
-                man("Darren", one),
-            ],
-            ConcernCategory.DOMESTIC_ABUSE,
-        ),
-    )
+    ellie = person(gen, SubjectRole.CHILD, "c1", f"Other{uuid.uuid4().hex[:5]}", "Ellie", date(2019, 1, 9), one)
+    noah = person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Noah", date(2020, 5, 2), two)
+    abuse = ConcernCategory.DOMESTIC_ABUSE
+    first = send_and_decide(watcher, submission(gen, referrer(Agency.POLICE, 4), [ellie, man("Darren", one)], abuse))
     second_id, second, answer = send_and_decide(
-        watcher,
-        submission(
-            gen,
-            referrer(Agency.HEALTH, 5),
-            [
-                person(gen, SubjectRole.CHILD, "c1", f"Else{uuid.uuid4().hex[:5]}", "Noah", date(2020, 5, 2), two),
-                man("Daren", two),
-            ],
-            ConcernCategory.DOMESTIC_ABUSE,
-        ),
+        watcher, submission(gen, referrer(Agency.HEALTH, 5), [noah, man("Daren", two)], abuse)
     )
 
     assert "perpetrator_across_households" in answer.findings, answer.rationale
@@ -182,10 +165,7 @@ def test_an_alleged_perpetrator_is_linked_across_two_households_and_a_sibling_is
     assert "identity withheld" in sibling_items[0].summary and "Noah" not in sibling_items[0].summary
 
 
-def test_the_commissioning_report_comes_from_the_running_service_as_aggregates_only(mesh, watcher, tmp_path):
-    import subprocess
-    import sys
-
+def test_the_commissioning_report_comes_from_the_running_service_as_aggregates_only(mesh, watcher, tmp_path, mash):
     gen = Generator(seed=uuid.uuid4().int)
     family = f"Reporttest{uuid.uuid4().hex[:6]}"
     referral_id, _, _ = send_and_decide(
@@ -197,22 +177,7 @@ def test_the_commissioning_report_comes_from_the_running_service_as_aggregates_o
             ConcernCategory.NEGLECT,
         ),
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mash_cli",
-            "analysis",
-            "report",
-            "--state",
-            str(mesh.state_dir),
-            "--out",
-            str(tmp_path / "report"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = mash("analysis", "report", "--out", str(tmp_path / "report"), state=mesh.state_dir, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Contacts received" in done.stdout
     page = (tmp_path / "report" / "index.html").read_text()

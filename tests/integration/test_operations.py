@@ -69,19 +69,35 @@ def test_metrics_count_what_the_mesh_did(mesh, watcher):
         )
 
 
-def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):
-    """The lag metric on a real broker: records behind a handler that is held up are counted as waiting."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from prometheus_client import CollectorRegistry
-
+def as_admin(access):
+    """A client's settings for the test broker, as its administrator."""
     from mash_cli.kafka import ADMIN
-    from mash_runtime.broker import make_broker
-    from mash_runtime.lag import ConsumerLag
     from mash_runtime.settings import KafkaSettings
 
+    creds = {"username": ADMIN, "password": access.passwords[ADMIN]} if access.secured else {}
+    return KafkaSettings(bootstrap_servers=access.bootstrap, **creds)
+
+
+async def create_topic(access, name: str, partitions: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from mash_cli.kafka import ADMIN
+
+    admin = AIOKafkaAdminClient(**access.client(ADMIN))
+    await admin.start()
+    await admin.create_topics([NewTopic(name, partitions, 1)])
+    await admin.close()
+
+
+def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):
+    """The lag metric on a real broker: records behind a handler that is held up are counted as waiting."""
+    from prometheus_client import CollectorRegistry
+
+    from mash_runtime.broker import make_broker
+    from mash_runtime.lag import ConsumerLag
+
     topic = f"test.lag.{uuid.uuid4().hex[:8]}"
-    creds = {"username": ADMIN, "password": topics.passwords[ADMIN]} if topics.secured else {}
-    settings = KafkaSettings(bootstrap_servers=topics.bootstrap, **creds)
+    settings = as_admin(topics)
 
     async def lag_when(lag: ConsumerLag, registry: CollectorRegistry, want) -> float | None:
         value, deadline = None, time.monotonic() + 30
@@ -94,10 +110,7 @@ def test_consumer_lag_shows_a_stuck_handler_backlog_and_its_drain(topics):
         return value
 
     async def scenario() -> tuple[float | None, float | None]:
-        admin = AIOKafkaAdminClient(**topics.client(ADMIN))
-        await admin.start()
-        await admin.create_topics([NewTopic(topic, 1, 1)])
-        await admin.close()
+        await create_topic(topics, topic, 1)
         release = asyncio.Event()
         registry = CollectorRegistry()
         broker = make_broker("lag-test", settings)
@@ -167,24 +180,20 @@ def test_a_stalled_partition_fails_readiness_sets_its_metric_logs_an_alert_and_r
     once the handler is released."""
     import logging
 
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from prometheus_client import CollectorRegistry
     from pydantic import BaseModel
 
-    from mash_cli.kafka import ADMIN
     from mash_runtime.broker import make_broker
     from mash_runtime.consuming import Route, subscribe
     from mash_runtime.firewall import Firewall
     from mash_runtime.http import serve, standard_routes
     from mash_runtime.service import make_app
-    from mash_runtime.settings import KafkaSettings
 
     class Probe(BaseModel):
         n: int
 
     topic = f"test.stall.{uuid.uuid4().hex[:8]}"
-    creds = {"username": ADMIN, "password": topics.passwords[ADMIN]} if topics.secured else {}
-    settings = KafkaSettings(bootstrap_servers=topics.bootstrap, **creds)
+    settings = as_admin(topics)
     labels = {"topic": topic, "partition": "1"}
 
     async def call(route) -> tuple[int, bytes]:
@@ -211,10 +220,7 @@ def test_a_stalled_partition_fails_readiness_sets_its_metric_logs_an_alert_and_r
         return look
 
     async def scenario() -> None:
-        admin = AIOKafkaAdminClient(**topics.client(ADMIN))
-        await admin.start()
-        await admin.create_topics([NewTopic(topic, 2, 1)])
-        await admin.close()
+        await create_topic(topics, topic, 2)
         release = asyncio.Event()
         registry = CollectorRegistry()
         broker = make_broker("stall-test", settings, registry=registry)

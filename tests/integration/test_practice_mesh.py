@@ -10,14 +10,31 @@ Print the table (case, source, expected, got) with `-s`.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import select
+from tests.unit.test_practice_table import (  # the table's vocabulary and its reading of a result
+    AMBER,
+    ASC,
+    ASSESSMENT,
+    CSC,
+    DA_OR_ASSESSMENT,
+    DA_SERVICE,
+    EARLY,
+    EDU,
+    GREEN,
+    HEALTH,
+    MISSING,
+    POLICE,
+    PRE_BIRTH,
+    RED,
+    STRATEGY,
+    UNIVERSAL,
+    misses,
+)
 
 from mash_contracts import Agency, RagRating
 from mash_contracts import ContributionStatus as S
@@ -32,24 +49,7 @@ from .test_desks import disclosures
 from .watch import Seen, Watcher, run
 
 pytestmark = pytest.mark.integration
-POLICE, HEALTH, CSC, EDU, ASC = (
-    Agency.POLICE,
-    Agency.HEALTH,
-    Agency.CHILDRENS_SOCIAL_CARE,
-    Agency.EDUCATION,
-    Agency.ADULT_SOCIAL_CARE,
-)
-RED, AMBER, GREEN = RagRating.RED, RagRating.AMBER, RagRating.GREEN
 CONSENT_LED = (HEALTH, CSC, EDU)  # the desks whose footing without consent is significant harm
-# Outcome families, as in the practice table
-STRATEGY = frozenset({O.STRATEGY_DISCUSSION})
-ASSESSMENT = frozenset({O.CIN_ASSESSMENT})
-EARLY = frozenset({O.EARLY_HELP})
-UNIVERSAL = frozenset({O.ADVICE_AND_SIGNPOSTING, O.NO_FURTHER_ACTION, O.EARLY_HELP})
-DA_SERVICE = frozenset({O.DOMESTIC_ABUSE_SERVICE})
-DA_OR_ASSESSMENT = frozenset({O.DOMESTIC_ABUSE_SERVICE, O.CIN_ASSESSMENT, O.STRATEGY_DISCUSSION})
-MISSING = frozenset({O.MISSING_CHILD_RESPONSE})
-PRE_BIRTH = frozenset({O.PRE_BIRTH_ASSESSMENT})
 WATCHED = [ACKNOWLEDGEMENTS.name, *lanes(NOTIFICATIONS.name), *(n for t in CONTRIBUTIONS for n in lanes(t.name)), DECISIONS.name]
 RATIONALE = (
     "Reasonable cause to suspect significant harm: the history held by the agencies must be checked (strategy meeting today)."
@@ -189,18 +189,7 @@ class Result:
 
 
 def problems(decision, rag: RagRating | None, expected: Expected, case: MeshCase) -> list[str]:
-    out = []
-    if not expected.levels[0] <= decision.level <= expected.levels[1]:
-        out.append(f"level {decision.level.value} outside {expected.levels}")
-    if decision.outcome not in expected.outcomes:
-        out.append(f"outcome {decision.outcome.value} not in {sorted(o.value for o in expected.outcomes)}")
-    if rag is not None and rag is not case.rag:
-        out.append(f"RAG at screening {rag.value}, expected {case.rag.value}")
-    if missing := case.routes - set(decision.recipients):
-        out.append(f"not routed to {sorted(a.value for a in missing)}")
-    if wrong := case.not_routes & set(decision.recipients):
-        out.append(f"routed to {sorted(a.value for a in wrong)}")
-    return out
+    return misses(decision, expected.levels, expected.outcomes, case.routes, case.not_routes, rag, case.rag)
 
 
 def _wait(watcher: Watcher, done, timeout: float) -> Seen:
@@ -218,7 +207,7 @@ def _answers(seen: Seen, ref: str) -> dict[Agency, list]:
 
 
 @pytest.fixture(scope="module")
-def practice(mesh, topics, scripted) -> dict[str, Result]:
+def practice(mesh, topics, scripted, mash) -> dict[str, Result]:
     """Submit every case at once and wait once; then record grounds (HTTP and CLI), confirm the re-assessments and
     wait once more."""
     from mash_runtime.http import manager_token
@@ -257,25 +246,17 @@ def practice(mesh, topics, scripted) -> dict[str, Result]:
             )
             assert status == 200, body
         else:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "mash_cli",
-                    "decision",
-                    "grounds",
-                    r.referral_id,
-                    "--manager",
-                    "p.manager",
-                    "--kind",
-                    "s47",
-                    "--rationale",
-                    RATIONALE,
-                    "--state",
-                    str(mesh.state_dir),
-                ],
-                capture_output=True,
-                text=True,
+            done = mash(
+                "decision",
+                "grounds",
+                r.referral_id,
+                "--manager",
+                "p.manager",
+                "--kind",
+                "s47",
+                "--rationale",
+                RATIONALE,
+                state=mesh.state_dir,
                 timeout=120,
             )
             assert done.returncode == 0, done.stdout + done.stderr
@@ -370,7 +351,7 @@ def test_each_desk_answers_on_its_own_footing_when_consent_is_refused_or_not_sou
 
 
 @pytest.mark.parametrize("name", [c.name for c in CASES if c.grounds])
-def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_the_audit_record(mesh, practice, name):
+def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_the_audit_record(mesh, practice, mash, name):
     r = practice[name]
     assert r.after.decided_by == "manager p.manager" and str(r.after.grounds_id) == r.grounds_id
     for agency in (POLICE, *CONSENT_LED):
@@ -399,16 +380,11 @@ def test_recorded_s47_grounds_reopen_research_cited_on_every_disclosure_and_on_t
         engine.dispose()
     assert [(e.actor, e.detail["grounds_id"], e.detail["kind"]) for e in entries] == [("manager p.manager", r.grounds_id, "s47")]
     assert RATIONALE not in json.dumps([dict(e._mapping) for e in entries], default=str), "the rationale stays in the store"
-    seen = subprocess.run(
-        [sys.executable, "-m", "mash_cli", "audit", "seen", r.referral_id, "--state", str(mesh.state_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    seen = mash("audit", "seen", r.referral_id, state=mesh.state_dir)
     assert seen.returncode == 0 and "health_desk" in seen.stdout, seen.stdout + seen.stderr
 
 
-def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decisions_in_date_order(mesh, practice):
+def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decisions_in_date_order(mesh, practice, mash):
     """Issue 14 part 5: the chronology over the manager's HTTP API and `mash decision chronology`, for the referral
     re-decided on s47 grounds (its desks' items came on the grounds; it was decided twice)."""
     from mash_runtime.http import manager_token
@@ -440,23 +416,7 @@ def test_a_childs_chronology_lists_the_desks_items_the_grounds_and_both_decision
     assert status == 400 and child in refused["subjects"]
     assert _http(mesh, "GET", "/referrals/REF-000000000000/chronology", token=token)[0] == 404
 
-    printed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mash_cli",
-            "decision",
-            "chronology",
-            r.referral_id,
-            "--subject",
-            child,
-            "--state",
-            str(mesh.state_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    printed = mash("decision", "chronology", r.referral_id, "--subject", child, state=mesh.state_dir)
     assert printed.returncode == 0, printed.stdout + printed.stderr
     assert f"Chronology of {r.referral_id} for {child}" in printed.stdout and "s47 grounds recorded" in printed.stdout
     assert any(line.split("|")[0].strip() == "date" for line in printed.stdout.splitlines())

@@ -41,6 +41,28 @@ def agency_shell(client: Path, home: Path, *args: str, timeout: float = 150) -> 
     return subprocess.run([str(client), *args], cwd=home, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def agency_receive(client: Path, home: Path, agency: str, topic: str, key: str, wait: str, *more: str):
+    """`mash-agency receive`, as the agency runs it: one record for it on a topic under a key, opened with its own keys."""
+    return agency_shell(
+        client,
+        home,
+        "receive",
+        "--dir",
+        ".",
+        "--as",
+        agency,
+        "--config",
+        "client.properties",
+        "--topic",
+        topic,
+        "--key",
+        key,
+        "--timeout",
+        wait,
+        *more,
+    )
+
+
 def test_the_go_client_passes_the_published_test_vectors(client):
     result = subprocess.run(
         ["go", "test", "-count=1", "-run", "Vector", "-v", "./envelope"],
@@ -92,25 +114,8 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
         )
         assert sent.returncode == 0 and f"submitted {submission.submission_id}" in sent.stdout, sent.stderr
 
-        def receive(topic: str, key: str, *more: str) -> dict:
-            got = agency_shell(
-                client,
-                home,
-                "receive",
-                "--dir",
-                ".",
-                "--as",
-                NAME,
-                "--config",
-                "client.properties",
-                "--topic",
-                topic,
-                "--key",
-                key,
-                "--timeout",
-                "120s",
-                *more,
-            )
+        def receive(topic: str, key: str) -> dict:
+            got = agency_receive(client, home, NAME, topic, key, "120s")
             assert got.returncode == 0, got.stderr
             return json.loads(got.stdout)
 
@@ -119,23 +124,7 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
         outcome = receive(f"mash.outcomes.{NAME}", submission.submission_id)
         assert outcome["referral_id"] == ack["referral_id"]
 
-        refused = agency_shell(
-            client,
-            home,
-            "receive",
-            "--dir",
-            ".",
-            "--as",
-            NAME,
-            "--config",
-            "client.properties",
-            "--topic",
-            "mash.acknowledgements.northshire_schools",
-            "--key",
-            "anything",
-            "--timeout",
-            "20s",
-        )
+        refused = agency_receive(client, home, NAME, "mash.acknowledgements.northshire_schools", "anything", "20s")
         assert refused.returncode != 0 and "AUTHORIZATION" in refused.stderr.upper(), refused.stderr
 
         # The recipient, from a directory of its own: its keys (made by the simulated agency itself), its client
@@ -155,25 +144,7 @@ def test_an_agency_with_only_its_own_keys_submits_reads_its_own_replies_and_its_
             if f.suffix == ".pem" or f.name == "client.properties":
                 shutil.copyfile(f, own / f.name)
         shutil.copyfile(mesh.keys_dir / DIRECTORY, own / DIRECTORY)
-        opened = agency_shell(
-            client,
-            own,
-            "receive",
-            "--dir",
-            ".",
-            "--as",
-            recipient,
-            "--config",
-            "client.properties",
-            "--topic",
-            f"mash.products.{recipient}",
-            "--key",
-            ref,
-            "--from",
-            "decision",
-            "--timeout",
-            "120s",
-        )
+        opened = agency_receive(client, own, recipient, f"mash.products.{recipient}", ref, "120s", "--from", "decision")
         assert opened.returncode == 0, opened.stderr
         product = json.loads(opened.stdout)
         assert product["referral_id"] == ref and product["recipient"] == recipient

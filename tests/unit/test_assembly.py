@@ -5,39 +5,33 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
-from mash_contracts import Agency, Contribution, ContributionStatus, ThresholdLevel, derived_id
+from helpers import contribution
+from mash_contracts import Agency, ContributionStatus, ThresholdLevel, derived_id
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES
 from mash_decision.assembly import Assembly, metadata
 from mash_intake.screening import accept
-from mash_runtime.store import Database, outbox
+from mash_runtime.store import Database
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+AUTO_CONFIRMED = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
 
 
 @pytest.fixture
-def assembly(database_url, principals, declared_findings):
-    db = Database(database_url, metadata)
-    model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
-    yield Assembly(
-        db, DESK_AGENCIES, principals.firewall("decision"), model, now=lambda: NOW, declared_findings=declared_findings
-    )
-    db.dispose()
+def assembly(assembly_for, database_url):
+    return assembly_for(database_url, AUTO_CONFIRMED, now=lambda: NOW)
 
 
 def picture(generator):
     notification = accept(generator.notification(), NOW, referrer_system="northshire_schools")
     contributions = [
-        Contribution(
+        contribution(
+            notification,
+            a,
             message_id=derived_id("contribution", notification.referral_id, a.value),
-            referral_id=notification.referral_id,
-            agency=a,
-            status=ContributionStatus.NO_RECORDS_FOUND,
             rationale="nothing held",
-            policy_version="test-1",
             researched_at=NOW,
         )
         for a in DESK_AGENCIES
@@ -45,13 +39,8 @@ def picture(generator):
     return notification, contributions
 
 
-def outbox_rows(assembly):
-    with assembly.db.transaction() as s:
-        return list(s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)))
-
-
 @pytest.mark.parametrize("order", list(itertools.permutations(range(1 + len(DESK_AGENCIES))))[::23])
-def test_decides_once_whatever_the_arrival_order(assembly, generator, principals, order):
+def test_decides_once_whatever_the_arrival_order(assembly, generator, principals, queued, order):
     notification, contributions = picture(generator)
     messages = [notification, *contributions]
     results = []
@@ -59,7 +48,7 @@ def test_decides_once_whatever_the_arrival_order(assembly, generator, principals
         m = messages[i]
         results.append(assembly.record_notification(m) if m is notification else assembly.record_contribution(m))
     assert results.count(True) == 1 and results[-1] is True
-    rows = outbox_rows(assembly)
+    rows = queued(assembly.db)
     decisions = [principals.read(t, k, p) for t, k, p in rows if t == DECISIONS.name]
     products = [principals.read(t, k, p) for t, k, p in rows if t.startswith("mash.products.")]
     assert all(notification.subjects[0].family_name.encode() not in p for _, _, p in rows), "products are sealed in the outbox"
@@ -68,31 +57,34 @@ def test_decides_once_whatever_the_arrival_order(assembly, generator, principals
     assert decisions[0].contributions == {a: ContributionStatus.NO_RECORDS_FOUND for a in DESK_AGENCIES}
 
 
-def test_redelivered_messages_add_nothing(assembly, generator):
+def test_redelivered_messages_add_nothing(assembly, generator, queued):
     notification, contributions = picture(generator)
     assembly.record_notification(notification)
     for c in contributions:
         assembly.record_contribution(c)
-    before = outbox_rows(assembly)
+    before = queued(assembly.db)
     assert not assembly.record_notification(notification)
     assert not any(assembly.record_contribution(c) for c in contributions)
-    assert outbox_rows(assembly) == before
+    assert queued(assembly.db) == before
 
 
-def test_waits_for_every_expected_desk(assembly, generator):
+def test_waits_for_every_expected_desk(assembly, generator, queued):
     notification, contributions = picture(generator)
     assembly.record_notification(notification)
     for c in contributions[:-1]:
         assert not assembly.record_contribution(c)
-    assert outbox_rows(assembly) == [] and assembly.decision_count() == 0
+    assert queued(assembly.db) == [] and assembly.decision_count() == 0
 
 
 def test_state_survives_a_restart(durable_database_url, generator, principals, declared_findings):
     url = durable_database_url
     notification, contributions = picture(generator)
-    model = dataclasses.replace(load_model("default"), auto_confirm_levels=frozenset(ThresholdLevel))
     first = Assembly(
-        Database(url, metadata), DESK_AGENCIES, principals.firewall("decision"), model, declared_findings=declared_findings
+        Database(url, metadata),
+        DESK_AGENCIES,
+        principals.firewall("decision"),
+        AUTO_CONFIRMED,
+        declared_findings=declared_findings,
     )
     first.record_notification(notification)
     first.record_contribution(contributions[0])
@@ -101,7 +93,7 @@ def test_state_survives_a_restart(durable_database_url, generator, principals, d
         Database(url, metadata),
         [Agency(a) for a in DESK_AGENCIES],
         principals.firewall("decision"),
-        model,
+        AUTO_CONFIRMED,
         declared_findings=declared_findings,
     )
     for c in contributions[1:-1]:

@@ -2,7 +2,6 @@
 in-memory store, in this process, a service's wiring is exercised end to end: its subscriptions, the firewall, the
 handlers and the outbox. The integration tier builds the same roots with the real broker and stores."""
 
-import json
 import shutil
 from datetime import UTC, datetime
 
@@ -17,11 +16,6 @@ from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, outbox
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
 
 
 def own_keys(principals, tmp_path):
@@ -85,7 +79,6 @@ def test_the_service_roots_still_build_from_settings_alone():
     from mash_decision.app import build as decision
     from mash_desk.service import build_desk_app
     from mash_intake.app import build as intake
-
     from mash_runtime.wiring import Given
 
     assert sorted(Given.__annotations__) == ["broker", "db", "firewall", "registry"]

@@ -5,13 +5,12 @@ valid message as a bug. Run on SQLite and on PostgreSQL."""
 from datetime import UTC, datetime
 
 import pytest
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import TestKafkaBroker
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from mash_contracts import DeadLetter, NotificationSubmission
-from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED
-from mash_runtime.consuming import Retry, Route, subscribe
+from mash_contracts import NotificationSubmission
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.errors import ConcurrentWrite, TransientError
 from mash_runtime.store import Database, first_time, inbox
 
@@ -50,14 +49,9 @@ def test_other_integrity_errors_stay_bugs(database_url):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(database_url, principals, generator, anyio_backend):
+async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(database_url, principals, generator, guarded_intake):
     db = Database(database_url)
-    broker, dead, calls = KafkaBroker(), [], []
-
-    @broker.subscriber(DEAD_LETTERS.name)
-    async def collect(letter: DeadLetter) -> None:
-        dead.append(letter)
+    calls = []
 
     async def handler(submission: NotificationSubmission, source) -> None:
         calls.append(submission.submission_id)
@@ -67,14 +61,7 @@ async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(databa
         with db.transaction() as s:
             assert not first_time(s, submission.submission_id, source.topic)
 
-    subscribe(
-        broker,
-        routes={TOPIC: Route(NotificationSubmission, handler)},
-        group_id="t",
-        service="intake",
-        firewall=principals.firewall("intake"),
-        retry=Retry(attempts=3, first_backoff=0.0),
-    )
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
@@ -82,26 +69,14 @@ async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(databa
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_a_key_still_taken_on_every_retry_is_a_bug_not_a_race(principals, generator, anyio_backend):
-    broker, dead, calls = KafkaBroker(), [], []
-
-    @broker.subscriber(DEAD_LETTERS.name)
-    async def collect(letter: DeadLetter) -> None:
-        dead.append(letter)
+async def test_a_key_still_taken_on_every_retry_is_a_bug_not_a_race(principals, generator, guarded_intake):
+    calls = []
 
     async def handler(submission: NotificationSubmission, source) -> None:
         calls.append(1)
         raise ConcurrentWrite("another transaction wrote the same key first")  # a handler inserting one row twice
 
-    subscribe(
-        broker,
-        routes={TOPIC: Route(NotificationSubmission, handler)},
-        group_id="t",
-        service="intake",
-        firewall=principals.firewall("intake"),
-        retry=Retry(attempts=3, first_backoff=0.0),
-    )
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())

@@ -3,13 +3,11 @@
 import base64
 
 import pytest
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import TestKafkaBroker
 from sqlalchemy.exc import OperationalError
 
 from mash_cli.agencies import DEFAULT_REFERRER
-from mash_contracts import DeadLetter, NotificationSubmission
-from mash_contracts.topics import DEAD_LETTERS, NOTIFICATIONS_SUBMITTED
-from mash_runtime.consuming import Retry, Route, subscribe
+from mash_contracts.topics import NOTIFICATIONS_SUBMITTED
 from mash_runtime.errors import Rejected
 from mash_runtime.firewall import seal
 
@@ -17,44 +15,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 TOPIC = NOTIFICATIONS_SUBMITTED.name
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-def build(principals, handler, on_unreadable=None):
-    broker = KafkaBroker()
-    dead: list[DeadLetter] = []
-
-    @broker.subscriber(DEAD_LETTERS.name)
-    async def collect(letter: DeadLetter) -> None:
-        dead.append(letter)
-
-    subscribe(
-        broker,
-        routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
-        group_id="t",
-        service="intake",
-        firewall=principals.firewall("intake"),
-        retry=Retry(attempts=3, first_backoff=0.0),
-    )
-    return broker, dead
-
-
-def sealed_bytes(principals, key: str, plaintext: bytes) -> bytes:
-    fw = principals.firewall(DEFAULT_REFERRER)
-    return seal(
-        plaintext,
-        referral_id=key,
-        schema="NotificationSubmission",
-        schema_version=1,
-        recipients=["intake"],
-        custody=fw.custody,
-        directory=fw.directory,
-    )
-
-
-async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(principals, generator):
+async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(principals, generator, guarded_intake):
     seen, rejected = [], []
 
     async def handler(m, source):
@@ -63,8 +24,8 @@ async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(prin
     async def on_unreadable(record, reasons, opened):
         rejected.append((reasons, opened))
 
-    broker, dead = build(principals, handler, on_unreadable)
-    envelope = sealed_bytes(principals, "X-1", b'{"submission_id": "X-1", "subjects": 3}')
+    broker, dead = guarded_intake(handler, on_unreadable)
+    envelope = principals.seal_raw(DEFAULT_REFERRER, "X-1", b'{"submission_id": "X-1", "subjects": 3}')
     async with TestKafkaBroker(broker) as br:
         await br.publish(envelope, TOPIC, key=b"X-1")
         good = generator.notification()
@@ -76,7 +37,7 @@ async def test_unreadable_content_is_dead_lettered_with_the_sealed_original(prin
     assert any("subjects" in r for r in reasons) and b'"X-1"' in opened
 
 
-async def test_a_failure_to_answer_the_sender_is_logged_once_and_never_loops(principals, generator, caplog):
+async def test_a_failure_to_answer_the_sender_is_logged_once_and_never_loops(generator, caplog, guarded_intake):
     """Found when the front door's answer to an unattributable record raised: the record was handed back, and each
     redelivery wrote another dead letter. The dead letter is what keeps the record; a bug after it moves on."""
     calls = []
@@ -88,20 +49,20 @@ async def test_a_failure_to_answer_the_sender_is_logged_once_and_never_loops(pri
         calls.append(record.offset)
         raise ValueError("a bug in the answer")
 
-    broker, dead = build(principals, handler, on_unreadable)
+    broker, dead = guarded_intake(handler, on_unreadable)
     async with TestKafkaBroker(broker) as br:
         await br.publish(b"not an envelope", TOPIC, key=b"K-1")
     assert len(dead) == 1 and len(calls) == 1
     assert any("could not answer the sender" in r.getMessage() for r in caplog.records)
 
 
-async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principals, generator):
+async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principals, generator, guarded_intake):
     seen = []
 
     async def handler(m, source):
         seen.append(m)
 
-    broker, dead = build(principals, handler)
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     forged = principals.firewall("police_desk").custody  # a valid key, but not a writer of this topic
     async with TestKafkaBroker(broker) as br:
@@ -129,18 +90,18 @@ async def test_plaintext_or_forged_input_on_a_sealed_topic_fails_closed(principa
 
 
 @pytest.mark.parametrize("error,kind", [(Rejected(["duplicate child"]), "Rejected"), (KeyError("boom"), "KeyError")])
-async def test_handler_failures_are_dead_lettered_not_raised(principals, generator, error, kind):
+async def test_handler_failures_are_dead_lettered_not_raised(principals, generator, error, kind, guarded_intake):
     async def handler(m, source):
         raise error
 
-    broker, dead = build(principals, handler)
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
     assert [d.error_type for d in dead] == [kind]
 
 
-async def test_transient_failures_are_retried(principals, generator):
+async def test_transient_failures_are_retried(principals, generator, guarded_intake):
     calls = []
 
     async def handler(m, source):
@@ -148,14 +109,14 @@ async def test_transient_failures_are_retried(principals, generator):
         if len(calls) < 3:
             raise OperationalError("select 1", {}, Exception("database is locked"))
 
-    broker, dead = build(principals, handler)
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(principals.seal_submission(s), TOPIC, key=s.submission_id.encode())
     assert len(calls) == 3 and dead == []
 
 
-async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead_letter(principals, generator):
+async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead_letter(principals, generator, guarded_intake):
     calls = []
 
     async def handler(m, source):
@@ -164,7 +125,7 @@ async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead
             raise OperationalError("select 1", {}, Exception("database is locked"))
         raise KeyError("a bug found on the sixth attempt")
 
-    broker, dead = build(principals, handler)
+    broker, dead = guarded_intake(handler)
     s = generator.notification()
     async with TestKafkaBroker(broker) as br:
         for delivery in range(2):  # the in-memory broker gives every record offset 0: a redelivery of the same record
@@ -175,7 +136,7 @@ async def test_attempts_are_counted_across_redeliveries_and_recorded_on_the_dead
     assert len(calls) == 6 and [(d.error_type, d.attempts) for d in dead] == [("KeyError", 6)]
 
 
-async def test_a_record_dead_lettered_twice_yields_the_same_letter(principals):
+async def test_a_record_dead_lettered_twice_yields_the_same_letter(guarded_intake):
     """At least once: a record redelivered after its letter was written (a crash, a rebalance before the commit)
     is dead-lettered again, under the same id, so readers and `mash dlq` count it once."""
 
@@ -184,7 +145,7 @@ async def test_a_record_dead_lettered_twice_yields_the_same_letter(principals):
 
     letters = []
     for _ in range(2):
-        broker, dead = build(principals, handler)
+        broker, dead = guarded_intake(handler)
         async with TestKafkaBroker(broker) as br:
             await br.publish(b"not an envelope", TOPIC, key=b"K-1")
         letters += dead

@@ -15,11 +15,10 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from mash_cli import dlq
 from mash_cli.agencies import DEFAULT_REFERRER
-from mash_contracts import DeadLetter, NotificationSubmission, encode
+from mash_contracts import NotificationSubmission, encode
 from mash_contracts.codec import MAX_MESSAGE_BYTES
 from mash_contracts.topics import ACKNOWLEDGEMENTS, CATALOGUE, DEAD_LETTERS, NOTIFICATIONS_SUBMITTED, RECORD_BYTES
-from mash_runtime.consuming import DeadLetters, Retry, Route, subscribe
-from mash_runtime.firewall import seal
+from mash_runtime.consuming import DeadLetters
 
 pytestmark = pytest.mark.unit
 TOPIC = NOTIFICATIONS_SUBMITTED.name
@@ -77,11 +76,6 @@ def test_the_dead_letter_topic_is_sized_past_what_a_message_limit_allows():
     assert DEAD_LETTERS.max_message_bytes > 2 * RECORD_BYTES > MAX_MESSAGE_BYTES
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def refusing_large_letters(broker: KafkaBroker, limit: int) -> None:
     """The producer's own check, as a record compressed on the wire makes it bite: dead letters over `limit` refused."""
     publish = broker.publish
@@ -94,27 +88,12 @@ def refusing_large_letters(broker: KafkaBroker, limit: int) -> None:
     broker.publish = limited
 
 
-def sealed(principals, key: str, plaintext: bytes) -> bytes:
-    fw = principals.firewall(DEFAULT_REFERRER)
-    return seal(
-        plaintext,
-        referral_id=key,
-        schema="NotificationSubmission",
-        schema_version=1,
-        recipients=["intake"],
-        custody=fw.custody,
-        directory=fw.directory,
-    )
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("key", [b"BIG-1", b"K" * 5000], ids=["short key", "long key"])
-async def test_a_dead_letter_refused_as_too_large_becomes_a_reference_and_the_partition_moves_on(principals, generator, key):
-    broker, dead, seen, rejected = KafkaBroker(), [], [], []
-
-    @broker.subscriber(DEAD_LETTERS.name)
-    async def collect(letter: DeadLetter) -> None:
-        dead.append(letter)
+async def test_a_dead_letter_refused_as_too_large_becomes_a_reference_and_the_partition_moves_on(
+    principals, generator, guarded_intake, key
+):
+    seen, rejected = [], []
 
     async def handler(m: NotificationSubmission, source) -> None:
         seen.append(m.submission_id)
@@ -122,16 +101,9 @@ async def test_a_dead_letter_refused_as_too_large_becomes_a_reference_and_the_pa
     async def on_unreadable(r, reasons, opened) -> None:
         rejected.append(reasons)
 
-    subscribe(
-        broker,
-        routes={TOPIC: Route(NotificationSubmission, handler, on_unreadable)},
-        group_id="t",
-        service="intake",
-        firewall=principals.firewall("intake"),
-        retry=Retry(attempts=3, first_backoff=0.0),
-    )
+    broker, dead = guarded_intake(handler, on_unreadable)
     refusing_large_letters(broker, limit=100_000)
-    big = sealed(principals, key.decode(), b'{"submission_id": "BIG-1", "padding": "' + b"x" * 300_000 + b'"}')
+    big = principals.seal_raw(DEFAULT_REFERRER, key.decode(), b'{"submission_id": "BIG-1", "padding": "' + b"x" * 300_000 + b'"}')
     good = generator.notification()
     async with TestKafkaBroker(broker) as br:
         await br.publish(big, TOPIC, key=key)

@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, Outcome, RagRating, derived_id
+from helpers import MONDAY, contribution
+from mash_contracts import Agency, AlertKind, ContributionStatus, Outcome, RagRating, derived_id
 from mash_contracts import ConcernCategory as C
 from mash_contracts import ThresholdLevel as L
-from mash_contracts.threshold import load_model
 from mash_contracts.topics import ALERTS, DECISIONS, DESK_AGENCIES, OUTCOMES
-from mash_decision.assembly import Assembly, NotPending, metadata
+from mash_decision.assembly import NotPending
 from mash_decision.tables import rag_changes
 from mash_intake.screening import accept
-from mash_runtime.store import Database, outbox
 
 pytestmark = pytest.mark.unit
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-class Now:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def now() -> Now:
-    return Now(MONDAY)
-
-
-@pytest.fixture
-def assembly(database_url, principals, now, declared_findings):
-    db = Database(database_url, metadata)
-    yield Assembly(
-        db, DESK_AGENCIES, principals.firewall("decision"), load_model("default"), now=now, declared_findings=declared_findings
-    )
-    db.dispose()
 
 
 def notify(generator, categories, danger=False):
@@ -50,44 +26,29 @@ def notify(generator, categories, danger=False):
 
 
 def answer(n, agency, findings=()):
-    return Contribution(
-        message_id=derived_id("contribution", n.referral_id, agency.value),
-        referral_id=n.referral_id,
-        agency=agency,
-        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND,
-        findings=list(findings),
-        rationale="test",
-        policy_version="test-1",
-        researched_at=MONDAY,
-    )
+    return contribution(n, agency, findings, message_id=derived_id("contribution", n.referral_id, agency.value))
 
 
-def published(assembly, principals, topic):
-    with assembly.db.transaction() as s:
-        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic)).all()
-    return [principals.read(t, k, p) for t, k, p in rows]
-
-
-def test_a_desk_that_never_answers_leads_to_a_due_decision_with_the_gap_recorded(assembly, principals, generator, now):
+def test_a_desk_that_never_answers_leads_to_a_due_decision_with_the_gap_recorded(assembly, published, generator, manual_clock):
     n = notify(generator, [C.NEGLECT])  # green: returns due in 6 working hours, 16:00
     assembly.record_notification(n)
     for a in (a for a in DESK_AGENCIES if a is not Agency.HEALTH):  # every installed desk but health
         assert not assembly.record_contribution(answer(n, a))
-    now.at = MONDAY + timedelta(hours=5, minutes=10)  # 15:10: within the hour before the deadline
+    manual_clock.at = MONDAY + timedelta(hours=5, minutes=10)  # 15:10: within the hour before the deadline
     assembly.sweep()
-    assert [a.kind for a in published(assembly, principals, ALERTS.name)] == [AlertKind.RETURNS_DUE_SOON]
-    now.at = MONDAY + timedelta(hours=6, minutes=30)  # 16:30: overdue
+    assert [a.kind for a in published(assembly.db, ALERTS.name)] == [AlertKind.RETURNS_DUE_SOON]
+    manual_clock.at = MONDAY + timedelta(hours=6, minutes=30)  # 16:30: overdue
     assert assembly.sweep()
-    [decision] = published(assembly, principals, DECISIONS.name)
+    [decision] = published(assembly.db, DECISIONS.name)
     assert decision.no_answer == [Agency.HEALTH] and decision.contributions[Agency.HEALTH] is ContributionStatus.NO_ANSWER
     assert any(f.name == "a desk did not answer in time" and f.source == "health" for f in decision.explanation)
-    kinds = [a.kind for a in published(assembly, principals, ALERTS.name)]
+    kinds = [a.kind for a in published(assembly.db, ALERTS.name)]
     assert AlertKind.RETURNS_OVERDUE in kinds and AlertKind.DECISION_OVERDUE not in kinds
     assert not assembly.record_contribution(answer(n, Agency.HEALTH)), "a late answer is kept but decides nothing twice"
-    assert len(published(assembly, principals, DECISIONS.name)) == 1
+    assert len(published(assembly.db, DECISIONS.name)) == 1
 
 
-def test_an_open_cp_plan_regrades_green_to_red_with_the_reason_on_record(assembly, principals, generator):
+def test_an_open_cp_plan_regrades_green_to_red_with_the_reason_on_record(assembly, published, generator):
     n = notify(generator, [C.PARENTAL_MENTAL_HEALTH])
     assert n.rag is RagRating.GREEN
     assembly.record_notification(n)
@@ -95,28 +56,28 @@ def test_an_open_cp_plan_regrades_green_to_red_with_the_reason_on_record(assembl
     with assembly.db.transaction() as s:
         [change] = s.execute(select(rag_changes)).all()
     assert (change.from_rag, change.to_rag) == ("green", "red") and "open cp plan" in change.reason
-    [alert] = published(assembly, principals, ALERTS.name)
+    [alert] = published(assembly.db, ALERTS.name)
     assert alert.kind is AlertKind.REGRADED and alert.rag is RagRating.RED
 
 
-def test_level_four_waits_for_a_manager_who_can_confirm(assembly, principals, generator):
+def test_level_four_waits_for_a_manager_who_can_confirm(assembly, published, generator):
     n = notify(generator, [C.PHYSICAL_ABUSE])
     assembly.record_notification(n)
     for a in DESK_AGENCIES:
         assembly.record_contribution(answer(n, a))
-    assert published(assembly, principals, DECISIONS.name) == [], "nothing routed at level 4 without a person"
+    assert published(assembly.db, DECISIONS.name) == [], "nothing routed at level 4 without a person"
     assert [p["referral_id"] for p in assembly.pending()] == [n.referral_id]
-    assert published(assembly, principals, ALERTS.name)[0].kind is AlertKind.CONFIRMATION_NEEDED
+    assert published(assembly.db, ALERTS.name)[0].kind is AlertKind.CONFIRMATION_NEEDED
     decision = assembly.confirm(n.referral_id, "j.bloggs")
     assert decision.level is L.CHILD_PROTECTION and decision.decided_by == "manager j.bloggs"
-    assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [n.referral_id]
-    [notice] = published(assembly, principals, OUTCOMES.for_referrer("northshire_schools"))
+    assert [d.referral_id for d in published(assembly.db, DECISIONS.name)] == [n.referral_id]
+    [notice] = published(assembly.db, OUTCOMES.for_referrer("northshire_schools"))
     assert notice.submission_id == n.submission_id and n.subjects[0].family_name not in notice.text
     with pytest.raises(NotPending, match="not sent twice"):
         assembly.confirm(n.referral_id, "j.bloggs")
 
 
-def test_a_manager_override_changes_the_outcome_with_its_rationale_on_record(assembly, principals, generator):
+def test_a_manager_override_changes_the_outcome_with_its_rationale_on_record(assembly, published, generator):
     n = notify(generator, [C.SEXUAL_ABUSE])
     assembly.record_notification(n)
     for a in DESK_AGENCIES:
@@ -139,9 +100,7 @@ def test_a_manager_override_changes_the_outcome_with_its_rationale_on_record(ass
     assert decision.override_rationale.startswith("Disclosure withdrawn") and decision.recipients == [
         Agency.CHILDRENS_SOCIAL_CARE
     ]
-    products = [
-        p for t in ("mash.products.childrens_social_care", "mash.products.police") for p in published(assembly, principals, t)
-    ]
+    products = [p for t in ("mash.products.childrens_social_care", "mash.products.police") for p in published(assembly.db, t)]
     assert [p.recipient for p in products] == [Agency.CHILDRENS_SOCIAL_CARE], "routed as the manager decided"
 
 
@@ -152,20 +111,20 @@ def test_a_confirmation_before_the_picture_is_complete_is_refused(assembly, gene
         assembly.confirm(n.referral_id, "someone")
 
 
-def test_the_decision_deadline_alert_fires_once(assembly, principals, generator, now):
+def test_the_decision_deadline_alert_fires_once(assembly, published, generator, manual_clock):
     n = notify(generator, [C.PHYSICAL_ABUSE])  # level 4: waits for a manager
     assembly.record_notification(n)
     for a in DESK_AGENCIES:
         assembly.record_contribution(answer(n, a))
-    now.at = MONDAY + timedelta(days=2)
+    manual_clock.at = MONDAY + timedelta(days=2)
     assembly.sweep()
     assembly.sweep()
-    kinds = [a.kind for a in published(assembly, principals, ALERTS.name)]
+    kinds = [a.kind for a in published(assembly.db, ALERTS.name)]
     assert kinds.count(AlertKind.DECISION_OVERDUE) == 1
 
 
 def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadlines(
-    assembly, principals, generator, now, monkeypatch
+    assembly, published, generator, manual_clock, monkeypatch
 ):
     stuck, other = notify(generator, [C.NEGLECT]), notify(generator, [C.NEGLECT])
     assembly.record_notification(stuck)
@@ -178,9 +137,9 @@ def test_one_referral_that_cannot_be_decided_does_not_hold_up_the_other_deadline
         return real(s, referral_id, at)
 
     monkeypatch.setattr(assembly, "_sweep_one", failing)
-    now.at = MONDAY + timedelta(hours=6, minutes=30)  # both overdue
+    manual_clock.at = MONDAY + timedelta(hours=6, minutes=30)  # both overdue
     assert assembly.sweep()
-    assert [d.referral_id for d in published(assembly, principals, DECISIONS.name)] == [other.referral_id]
+    assert [d.referral_id for d in published(assembly.db, DECISIONS.name)] == [other.referral_id]
     assert assembly.state_of(stuck.referral_id) == "awaiting_contributions", "left as it was, for the next sweep"
 
 

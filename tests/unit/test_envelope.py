@@ -23,15 +23,24 @@ def custody(keys, service):
     return FileCustody(keys, service)
 
 
-def sealed(keys, sender="police_desk", recipients=("decision",), referral="REF-0123456789AB", plaintext=SECRET):
+def sealed(
+    keys,
+    sender="police_desk",
+    recipients=("decision",),
+    referral="REF-0123456789AB",
+    plaintext=SECRET,
+    schema="Contribution",
+    case_key=None,
+):
     return seal(
         plaintext,
         referral_id=referral,
-        schema="Contribution",
+        schema=schema,
         schema_version=1,
         recipients=list(recipients),
         custody=custody(keys, sender),
         directory=Directory.load(keys),
+        case_key=case_key,
     )
 
 
@@ -139,16 +148,7 @@ def test_a_case_bound_message_needs_the_case_key_too(keys):
     cases = FileCaseKeys(keys)
     key = cases.key_for("REF-0123456789AB", create=True)
     assert cases.key_for("REF-0123456789AB", create=True) == key, "one key per case"
-    envelope = seal(
-        SECRET,
-        referral_id="REF-0123456789AB",
-        schema="Contribution",
-        schema_version=1,
-        recipients=["decision"],
-        custody=custody(keys, "police_desk"),
-        directory=Directory.load(keys),
-        case_key=key,
-    )
+    envelope = sealed(keys, case_key=key)
     assert opened(keys, envelope, case_key_for=lambda r: cases.key_for(r, create=False))[1] == SECRET
     with pytest.raises(SealError, match="cannot open"):  # the recipient's private key alone is not enough
         opened(keys, envelope, case_key_for=lambda r: b"\x00" * 32)
@@ -161,16 +161,7 @@ def test_a_shredded_case_cannot_be_opened_or_given_a_new_key(keys):
 
     cases = FileCaseKeys(keys)
     key = cases.key_for("REF-AAAAAAAAAAAA", create=True)
-    envelope = seal(
-        SECRET,
-        referral_id="REF-AAAAAAAAAAAA",
-        schema="Notification",
-        schema_version=1,
-        recipients=["decision"],
-        custody=custody(keys, "intake"),
-        directory=Directory.load(keys),
-        case_key=key,
-    )
+    envelope = sealed(keys, "intake", referral="REF-AAAAAAAAAAAA", schema="Notification", case_key=key)
     assert cases.shred("REF-AAAAAAAAAAAA", "test: retention") is True
     assert not (keys / "cases" / "REF-AAAAAAAAAAAA.key").exists()
     assert cases.shredded("REF-AAAAAAAAAAAA")["reason"] == "test: retention"

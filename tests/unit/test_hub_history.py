@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from helpers import subject
 from mash_analysis.handlers import AnalysisHandlers
 from mash_analysis.harm import HarmRules
 from mash_analysis.history import History, appearances, blocking, decisions, metadata
-from mash_analysis.linkage import PersonLinker
 from mash_contracts import (
     Address,
     Agency,
@@ -29,15 +29,10 @@ from mash_contracts import (
     SubjectRole,
 )
 from mash_contracts.topics import ALERTS, contributions_topic
-from mash_runtime.store import Database, outbox
+from mash_runtime.store import Database
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def linker():
-    return PersonLinker()
 
 
 @pytest.fixture
@@ -67,23 +62,10 @@ HOME = Address(line1="7 Larch Close", town="Northshire", postcode="NS3 8RD")
 
 
 def child(given="Amelia", family="Quennell", born=date(2016, 5, 1), home=HOME, nhs=None, ref="c1") -> Subject:
-    return Subject(
-        subject_ref=ref,
-        role=SubjectRole.CHILD,
-        given_name=given,
-        family_name=family,
-        date_of_birth=born,
-        address=home,
-        nhs_number=nhs,
-    )
+    return subject(ref, SubjectRole.CHILD, given, family, born, address=home, nhs_number=nhs)
 
 
-def sent(hub: AnalysisHandlers, topic: str) -> list:
-    with hub.db.transaction() as s:
-        return [r for r in s.execute(select(outbox).where(outbox.c.topic == topic)).all()]
-
-
-def test_three_agencies_low_level_concerns_are_linked_and_found_with_an_explanation(hub):
+def test_three_agencies_low_level_concerns_are_linked_and_found_with_an_explanation(hub, queued):
     assert hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
     assert hub.research(notification(2, Agency.HEALTH, [child(given="Amelie", home=None)], days=20), T0)
     assert hub.research(notification(3, Agency.POLICE, [child(family="Quenell")], days=40), T0)
@@ -97,14 +79,14 @@ def test_three_agencies_low_level_concerns_are_linked_and_found_with_an_explanat
     assert fired["multi_agency_low_level_concerns"].startswith(
         "3 contacts from 3 agencies in 90 days about c1: education, health, police"
     )
-    assert len(sent(hub, contributions_topic(Agency.HUB_RESEARCH))) == 3
+    assert len(queued(hub.db, contributions_topic(Agency.HUB_RESEARCH))) == 3
 
 
-def test_a_redelivered_notification_adds_nothing(hub):
+def test_a_redelivered_notification_adds_nothing(hub, queued):
     n = notification(1, Agency.EDUCATION, [child()])
     assert hub.research(n, T0)
     assert not hub.research(n, T0)
-    assert len(sent(hub, contributions_topic(Agency.HUB_RESEARCH))) == 1
+    assert len(queued(hub.db, contributions_topic(Agency.HUB_RESEARCH))) == 1
 
 
 def test_different_nhs_numbers_are_different_children_and_twins_are_not_merged(hub):
@@ -115,29 +97,14 @@ def test_different_nhs_numbers_are_different_children_and_twins_are_not_merged(h
         assert len({r.person_id for r in s.execute(select(appearances.c.person_id))}) == 3
 
 
-def test_an_alleged_perpetrator_across_two_households_alerts_for_the_child_with_no_open_referral(hub):
-    man = lambda home: Subject(
-        subject_ref="a1",
-        role=SubjectRole.ALLEGED_PERPETRATOR,
-        given_name="Darren",
-        family_name="Ashdown",
-        date_of_birth=date(1985, 2, 3),
-        address=home,
-    )
+def test_an_alleged_perpetrator_across_two_households_alerts_for_the_child_with_no_open_referral(hub, queued):
+    man = lambda home: subject("a1", SubjectRole.ALLEGED_PERPETRATOR, "Darren", "Ashdown", date(1985, 2, 3), address=home)
     other = Address(line1="19 Quarry Road", town="Southshire", postcode="SS4 1JZ")
+    leo = child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other)  # in the second household
     hub.research(notification(1, Agency.POLICE, [child(), man(HOME)], ConcernCategory.DOMESTIC_ABUSE), T0)
-    assert sent(hub, ALERTS.name) == []
-    hub.research(
-        notification(
-            2,
-            Agency.HEALTH,
-            [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other), man(other)],
-            ConcernCategory.DOMESTIC_ABUSE,
-            days=30,
-        ),
-        T0,
-    )
-    assert sent(hub, ALERTS.name) == [], "the first household's child is still in an undecided referral: covered"
+    assert queued(hub.db, ALERTS.name) == []
+    hub.research(notification(2, Agency.HEALTH, [leo, man(other)], ConcernCategory.DOMESTIC_ABUSE, days=30), T0)
+    assert queued(hub.db, ALERTS.name) == [], "the first household's child is still in an undecided referral: covered"
     with hub.db.transaction() as s:  # the first referral is decided at early help: no open referral covers her now
         s.execute(
             insert(decisions).values(
@@ -150,17 +117,8 @@ def test_an_alleged_perpetrator_across_two_households_alerts_for_the_child_with_
                 decided_at=T0 + timedelta(days=1),
             )
         )
-    hub.research(
-        notification(
-            3,
-            Agency.EDUCATION,
-            [child(given="Leo", family="Brandt", born=date(2019, 9, 9), home=other), man(other)],
-            ConcernCategory.DOMESTIC_ABUSE,
-            days=31,
-        ),
-        T0,
-    )
-    alerts = sent(hub, ALERTS.name)
+    hub.research(notification(3, Agency.EDUCATION, [leo, man(other)], ConcernCategory.DOMESTIC_ABUSE, days=31), T0)
+    alerts = queued(hub.db, ALERTS.name)
     assert [a.key for a in alerts] == [b"REF-000000000003"]
 
 

@@ -16,20 +16,12 @@ from mash_analysis.synthetic_people import nhs_number, population
 
 pytestmark = pytest.mark.unit
 
-AMELIA = PersonRecord(
-    record_id="a",
-    given_name="Amelia",
-    family_name="Quennell",
-    date_of_birth=date(2016, 5, 1),
-    nhs_number=None,
-    postcode="NS3 8RD",
-    address_line1="7 Larch Close",
-)
+
+def person(record_id: str, given: str, family: str, born: date, postcode: str, line1: str, nhs=None) -> PersonRecord:
+    return PersonRecord(record_id, given, family, born, nhs, postcode, line1)  # the dataclass's field order
 
 
-@pytest.fixture(scope="module")
-def linker() -> PersonLinker:
-    return PersonLinker()
+AMELIA = person("a", "Amelia", "Quennell", date(2016, 5, 1), "NS3 8RD", "7 Larch Close")
 
 
 def one(linker: PersonLinker, record: PersonRecord, candidate: PersonRecord):
@@ -40,15 +32,7 @@ def one(linker: PersonLinker, record: PersonRecord, candidate: PersonRecord):
 
 def test_the_same_nhs_number_is_a_certain_link_whatever_else_differs(linker):
     a = replace(AMELIA, nhs_number="9434765919")
-    b = PersonRecord(
-        record_id="b",
-        given_name="Millie",
-        family_name="Smith",
-        date_of_birth=date(2017, 1, 5),
-        nhs_number="9434765919",
-        postcode="SS4 1JZ",
-        address_line1="19 Quarry Road",
-    )
+    b = person("b", "Millie", "Smith", date(2017, 1, 5), "SS4 1JZ", "19 Quarry Road", nhs="9434765919")
     link = one(linker, a, b)
     assert link is not None and link.certain and link.record_id == "b"
     assert "NHS number agrees" in link.describe()
@@ -83,15 +67,7 @@ def test_a_twin_is_never_a_certain_link(linker):
     twin = replace(AMELIA, record_id="b", given_name="Harriet")
     link = one(linker, AMELIA, twin)
     assert link is None or not link.certain, link
-    jade = PersonRecord(
-        record_id="j",
-        given_name="Jade",
-        family_name="Allan",
-        date_of_birth=date(2011, 11, 30),
-        nhs_number=None,
-        postcode="CV6 2UR",
-        address_line1="40 Watson Lights",
-    )
+    jade = person("j", "Jade", "Allan", date(2011, 11, 30), "CV6 2UR", "40 Watson Lights")
     link = one(linker, jade, replace(jade, record_id="k", given_name="Jodie"))  # alike, but two letters apart
     assert link is None or not link.certain, link
 
@@ -112,15 +88,7 @@ def test_the_explanation_names_fields_and_levels_never_values(linker):
 
 
 def test_links_are_best_first_and_none_below_possible(linker):
-    stranger = PersonRecord(
-        record_id="s",
-        given_name="Kevin",
-        family_name="Okafor",
-        date_of_birth=date(1971, 9, 30),
-        nhs_number=None,
-        postcode="ZZ1 1ZZ",
-        address_line1="1 Nowhere",
-    )
+    stranger = person("s", "Kevin", "Okafor", date(1971, 9, 30), "ZZ1 1ZZ", "1 Nowhere")
     typo = replace(AMELIA, record_id="t", family_name="Quenell")
     same = replace(AMELIA, record_id="same")
     found = linker.links(AMELIA, [stranger, typo, same])

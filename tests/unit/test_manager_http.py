@@ -6,37 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import pytest
 
+from helpers import MONDAY
 from mash_contracts import ConcernCategory as C
-from mash_contracts import ConsentPosition, ConsentStatus, StatutoryFooting
-from mash_contracts.threshold import load_model
 from mash_contracts.topics import DESK_AGENCIES
-from mash_decision.assembly import Assembly, metadata
 from mash_decision.http import routes
 from mash_intake.screening import accept
-from mash_runtime.store import Database
 
 pytestmark = pytest.mark.unit
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TOKEN = "t0ken"
 RATIONALE = "Reasonable cause to suspect significant harm: the agencies' history must be checked today."
 
 
 @pytest.fixture
-def assembly(tmp_path, principals, declared_findings):
-    db = Database(f"sqlite:///{tmp_path / 'decision.db'}", metadata)
-    yield Assembly(
-        db,
-        DESK_AGENCIES,
-        principals.firewall("decision"),
-        load_model("default"),
-        now=lambda: MONDAY,
-        declared_findings=declared_findings,
-    )
-    db.dispose()
+def assembly(assembly_for, tmp_path):
+    return assembly_for(f"sqlite:///{tmp_path / 'decision.db'}")
 
 
 def call(assembly, path: str, body: bytes) -> tuple[int, dict]:
@@ -54,22 +40,14 @@ def call(assembly, path: str, body: bytes) -> tuple[int, dict]:
     return sent[0]["status"], json.loads(sent[1]["body"])
 
 
-def referral(assembly, generator) -> str:
-    s = generator.notification()
-    s = s.model_copy(
-        update={
-            "concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
-            "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused"),
-        }
-    )
-    n = accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
-    assembly.record_notification(n)
-    return n.referral_id
+def referral(assembly, notification) -> str:
+    assembly.record_notification(notification)
+    return notification.referral_id
 
 
 @pytest.mark.parametrize("path", ["/grounds", "/decisions"])
-def test_a_body_of_the_wrong_shape_is_refused_with_a_reason(assembly, generator, path):
-    ref = referral(assembly, generator)
+def test_a_body_of_the_wrong_shape_is_refused_with_a_reason(assembly, refused_s17, path):
+    ref = referral(assembly, refused_s17)
     good = {"referral_id": ref, "manager": "k.manager", "kind": "s47", "action": "confirm", "rationale": RATIONALE}
     for body, reason in (
         ([1, 2], "JSON object"),
@@ -84,8 +62,8 @@ def test_a_body_of_the_wrong_shape_is_refused_with_a_reason(assembly, generator,
         assert "Okafor" not in answer["error"]
 
 
-def test_grounds_over_http_need_a_sentence_not_a_word(assembly, generator):
-    ref = referral(assembly, generator)
+def test_grounds_over_http_need_a_sentence_not_a_word(assembly, refused_s17):
+    ref = referral(assembly, refused_s17)
     status, answer = call(
         assembly,
         "/grounds",

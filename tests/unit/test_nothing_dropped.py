@@ -3,76 +3,51 @@ kept and shown, never dropped (issue: nothing lost without a signal). Run on eac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, DeadLetter, derived_id
+from helpers import MONDAY, contribution
+from mash_contracts import Agency, AlertKind, DeadLetter, derived_id
 from mash_contracts import ConcernCategory as C
-from mash_contracts.threshold import load_model
 from mash_contracts.topics import ALERTS, DEAD_LETTERS, DECISIONS, DESK_AGENCIES, contributions_topic
-from mash_decision.assembly import Assembly, metadata
 from mash_intake import revisions
 from mash_intake.screening import accept, acknowledgement, as_revision
 from mash_runtime.errors import Rejected
 from mash_runtime.store import Database, outbox
 
 pytestmark = pytest.mark.unit
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-class Now:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
-def now() -> Now:
-    return Now(MONDAY)
-
-
-@pytest.fixture
-def assembly(database_url, principals, now, declared_findings):
-    db = Database(database_url, metadata)
-    yield Assembly(
-        db,
-        DESK_AGENCIES,
-        principals.firewall("decision"),
-        load_model("default"),
-        now=now,
-        declared_findings=declared_findings,
-        hold=timedelta(minutes=10),
-    )
-    db.dispose()
+def assembly(assembly_for, database_url):
+    return assembly_for(database_url, hold=timedelta(minutes=10))  # how long a contribution waits for its referral
 
 
 def answer(n, agency, findings=(), revision=1, rationale="test"):
-    return Contribution(
-        message_id=derived_id("contribution", n.referral_id, agency.value, str(revision)),
-        referral_id=n.referral_id,
-        agency=agency,
-        status=ContributionStatus.SHARED if findings else ContributionStatus.NO_RECORDS_FOUND,
-        findings=list(findings),
-        rationale=rationale,
-        policy_version="test-1",
-        researched_at=MONDAY,
-        notification_revision=revision,
-    )
-
-
-def published(assembly, principals, topic):
-    with assembly.db.transaction() as s:
-        rows = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic.startswith(topic))).all()
-    return [principals.read(t, k, p) for t, k, p in rows]
+    # The id leaves the rationale out: a second, different answer from a desk comes under the first one's id.
+    message_id = derived_id("contribution", n.referral_id, agency.value, str(revision))
+    return contribution(n, agency, findings, message_id=message_id, revision=revision, rationale=rationale)
 
 
 def low_level(generator):
     s = generator.notification()
     return s.model_copy(update={"concern": s.concern.model_copy(update={"categories": [C.OTHER], "immediate_danger": False})})
+
+
+def referred(assembly, generator):
+    """A low-level submission and its referral, recorded by the decision service."""
+    first = low_level(generator)
+    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
+    assembly.record_notification(n1)
+    return first, n1
+
+
+def answered_by(assembly, n, desks, revision=1):
+    """These desks answer this revision of the referral: nothing held."""
+    for a in desks:
+        assembly.record_contribution(answer(n, a, revision=revision))
 
 
 def revise(submission, **concern):
@@ -118,13 +93,10 @@ def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(databas
 # -- decision: supplementary information re-opens the referral ----------------------------------------------
 
 
-def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assembly, principals, generator):
-    first = low_level(generator)
-    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
-    assembly.record_notification(n1)
-    for a in DESK_AGENCIES:
-        assembly.record_contribution(answer(n1, a))
-    [decided] = published(assembly, principals, DECISIONS.name)
+def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assembly, published, generator):
+    first, n1 = referred(assembly, generator)
+    answered_by(assembly, n1, DESK_AGENCIES)
+    [decided] = published(assembly.db, prefix=DECISIONS.name)
     assert decided.revision == 1
 
     n2 = as_revision(
@@ -137,46 +109,37 @@ def test_an_update_after_routing_is_reassessed_and_a_manager_must_confirm(assemb
         ("concern",),
     )
     assert assembly.record_notification(n2)
-    updated = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.REFERRAL_UPDATED]
+    updated = [a for a in published(assembly.db, prefix=ALERTS.name) if a.kind is AlertKind.REFERRAL_UPDATED]
     assert len(updated) == 1 and "after the decision was routed" in updated[0].detail
     assert assembly.state_of(n1.referral_id) == "awaiting_contributions", "the desks research revision 2 first"
-    for a in DESK_AGENCIES:
-        assembly.record_contribution(answer(n2, a, revision=2))
-    assert len(published(assembly, principals, DECISIONS.name)) == 1, "a re-decision is never routed without a manager"
+    answered_by(assembly, n2, DESK_AGENCIES, revision=2)
+    assert len(published(assembly.db, prefix=DECISIONS.name)) == 1, "a re-decision is never routed without a manager"
     [pending] = assembly.pending()
     assert pending["revision"] == 2
     second = assembly.confirm(n1.referral_id, "m.jones")
-    decisions = published(assembly, principals, DECISIONS.name)
+    decisions = published(assembly.db, prefix=DECISIONS.name)
     assert [d.revision for d in decisions] == [1, 2] and decisions[0].message_id != decisions[1].message_id
-    products = published(assembly, principals, "mash.products.")
+    products = published(assembly.db, prefix="mash.products.")
     assert len({p.message_id for p in products}) == len(products), "the second revision's products have ids of their own"
     assert second.revision == 2
 
 
-def test_an_update_while_awaiting_waits_for_fresh_answers_and_decides_once(assembly, principals, generator):
-    first = low_level(generator)
-    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
-    assembly.record_notification(n1)
-    for a in DESK_AGENCIES[:2]:
-        assembly.record_contribution(answer(n1, a))
+def test_an_update_while_awaiting_waits_for_fresh_answers_and_decides_once(assembly, published, generator):
+    first, n1 = referred(assembly, generator)
+    answered_by(assembly, n1, DESK_AGENCIES[:2])
     n2 = as_revision(accept(revise(first, categories=[C.NEGLECT]), MONDAY, referrer_system="northshire_schools"), 2, ("concern",))
     assembly.record_notification(n2)
-    for a in DESK_AGENCIES[2:]:
-        assembly.record_contribution(answer(n1, a))
-    assert published(assembly, principals, DECISIONS.name) == [], "answers to revision 1 are not enough for revision 2"
-    for a in DESK_AGENCIES:
-        assembly.record_contribution(answer(n2, a, revision=2))
-    [decision] = published(assembly, principals, DECISIONS.name)
+    answered_by(assembly, n1, DESK_AGENCIES[2:])
+    assert published(assembly.db, prefix=DECISIONS.name) == [], "answers to revision 1 are not enough for revision 2"
+    answered_by(assembly, n2, DESK_AGENCIES, revision=2)
+    [decision] = published(assembly.db, prefix=DECISIONS.name)
     assert decision.revision == 2 and any(f.name == "neglect reported" for f in decision.explanation)
     assert assembly.record_notification(n1) is False, "an older revision arriving late changes nothing"
 
 
-def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, principals, generator):
-    first = low_level(generator)
-    n1 = accept(first, MONDAY, referrer_system="northshire_schools")
-    assembly.record_notification(n1)
-    for a in DESK_AGENCIES:
-        assembly.record_contribution(answer(n1, a))
+def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, published, generator):
+    first, n1 = referred(assembly, generator)
+    answered_by(assembly, n1, DESK_AGENCIES)
     moved = first.model_copy(update={"referrer": first.referrer.model_copy(update={"phone": "01632 960002"})})
     assembly.record_notification(as_revision(accept(moved, MONDAY, referrer_system="northshire_schools"), 2, ("referrer",)))
     [pending] = assembly.pending()
@@ -186,18 +149,17 @@ def test_a_referrer_only_change_is_reassessed_without_new_research(assembly, pri
 # -- decision: contributions it cannot place ------------------------------------------------------------
 
 
-def test_a_second_different_answer_from_a_desk_is_kept_shown_and_needs_a_manager(assembly, principals, generator):
+def test_a_second_different_answer_from_a_desk_is_kept_shown_and_needs_a_manager(assembly, published, generator):
     n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     assembly.record_notification(n)
     assembly.record_contribution(answer(n, Agency.POLICE))
     assembly.record_contribution(answer(n, Agency.POLICE, ["repeat_domestic_abuse"], rationale="found on a second search"))
     assert not assembly.record_contribution(answer(n, Agency.POLICE)), "the same answer again is a redelivery"
     assert len(assembly.contributions_of(n.referral_id)) == 2, "both answers are on the record"
-    conflict = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.CONTRIBUTION_CONFLICT]
+    conflict = [a for a in published(assembly.db, prefix=ALERTS.name) if a.kind is AlertKind.CONTRIBUTION_CONFLICT]
     assert len(conflict) == 1 and "police" in conflict[0].detail
-    for a in DESK_AGENCIES[1:]:
-        assembly.record_contribution(answer(n, a))
-    assert published(assembly, principals, DECISIONS.name) == [], "not auto-confirmed while answers conflict"
+    answered_by(assembly, n, DESK_AGENCIES[1:])
+    assert published(assembly.db, prefix=DECISIONS.name) == [], "not auto-confirmed while answers conflict"
     [pending] = assembly.pending()
     assert pending["conflicts"] == ["police"]
     decision = assembly.confirm(n.referral_id, "m.jones")
@@ -214,26 +176,25 @@ def test_a_finding_outside_the_desks_declaration_is_refused(assembly, principals
     assert len(assembly.contributions_of(n.referral_id)) == 1
 
 
-def test_a_contribution_before_its_referral_is_held_then_used(assembly, principals, generator, now):
+def test_a_contribution_before_its_referral_is_held_then_used(assembly, published, generator, manual_clock):
     n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
-    for a in DESK_AGENCIES:
-        assembly.record_contribution(answer(n, a))
+    answered_by(assembly, n, DESK_AGENCIES)
     assert assembly.snapshot()["held_contributions"] == len(DESK_AGENCIES)
-    now.at = MONDAY + timedelta(minutes=5)
+    manual_clock.at = MONDAY + timedelta(minutes=5)
     assembly.sweep()
     assert assembly.record_notification(n), "the held answers complete the referral as soon as it arrives"
-    assert len(published(assembly, principals, DECISIONS.name)) == 1
+    assert len(published(assembly.db, prefix=DECISIONS.name)) == 1
     assert assembly.snapshot()["held_contributions"] == 0
 
 
-def test_a_contribution_whose_referral_never_comes_is_dead_lettered_and_alerted(assembly, principals, generator, now):
+def test_a_contribution_whose_referral_never_comes_is_dead_lettered_and_alerted(assembly, published, generator, manual_clock):
     n = accept(low_level(generator), MONDAY, referrer_system="northshire_schools")
     sealed = b"the sealed record as it arrived"
     assembly.record_contribution(answer(n, Agency.HEALTH), sealed, contributions_topic(Agency.HEALTH))
-    now.at = MONDAY + timedelta(minutes=9)
+    manual_clock.at = MONDAY + timedelta(minutes=9)
     assembly.sweep()
-    assert published(assembly, principals, DEAD_LETTERS.name) == []
-    now.at = MONDAY + timedelta(minutes=11)
+    assert published(assembly.db, prefix=DEAD_LETTERS.name) == []
+    manual_clock.at = MONDAY + timedelta(minutes=11)
     assert assembly.sweep()
     with assembly.db.transaction() as s:
         [payload] = s.execute(select(outbox.c.payload).where(outbox.c.topic == DEAD_LETTERS.name)).scalars()
@@ -242,8 +203,8 @@ def test_a_contribution_whose_referral_never_comes_is_dead_lettered_and_alerted(
     import base64
 
     assert base64.b64decode(letter.original_b64) == sealed, "the original bytes, for replay"
-    [alert] = [a for a in published(assembly, principals, ALERTS.name) if a.kind is AlertKind.CONTRIBUTION_WITHOUT_REFERRAL]
+    [alert] = [a for a in published(assembly.db, prefix=ALERTS.name) if a.kind is AlertKind.CONTRIBUTION_WITHOUT_REFERRAL]
     assert alert.referral_id == n.referral_id
     assert assembly.snapshot()["held_contributions"] == 0
     assembly.sweep()
-    assert len(published(assembly, principals, DEAD_LETTERS.name)) == 1, "set aside once"
+    assert len(published(assembly.db, prefix=DEAD_LETTERS.name)) == 1, "set aside once"

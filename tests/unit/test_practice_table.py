@@ -664,20 +664,26 @@ def run(case: Case, model: ThresholdModel):
     return n, model.recommend(n, answers, today=NOW.date())
 
 
-def problems(case: Case, model: ThresholdModel) -> list[str]:
-    n, rec = run(case, model)
+def misses(got, levels, outcomes, routes, not_routes, rag: RagRating | None, expected_rag: RagRating) -> list[str]:
+    """Where a recommendation (or a decision) falls outside a row: level, outcome, routes, and the RAG at screening
+    (None: not checked). The mesh's practice test reads its decisions with this too."""
     out = []
-    if not case.levels[0] <= rec.level <= case.levels[1]:
-        out.append(f"level {rec.level.value} outside {case.levels}")
-    if rec.outcome not in case.outcomes:
-        out.append(f"outcome {rec.outcome.value} not in {sorted(o.value for o in case.outcomes)}")
-    if n.rag is not case.rag:
-        out.append(f"RAG {n.rag.value}, expected {case.rag.value}")
-    if missing := case.routes - set(rec.recipients):
+    if not levels[0] <= got.level <= levels[1]:
+        out.append(f"level {got.level.value} outside {levels}")
+    if got.outcome not in outcomes:
+        out.append(f"outcome {got.outcome.value} not in {sorted(o.value for o in outcomes)}")
+    if rag is not None and rag is not expected_rag:
+        out.append(f"RAG at screening {rag.value}, expected {expected_rag.value}")
+    if missing := routes - set(got.recipients):
         out.append(f"not routed to {sorted(a.value for a in missing)}")
-    if wrong := case.not_routes & set(rec.recipients):
+    if wrong := not_routes & set(got.recipients):
         out.append(f"routed to {sorted(a.value for a in wrong)}")
     return out
+
+
+def problems(case: Case, model: ThresholdModel) -> list[str]:
+    n, rec = run(case, model)
+    return misses(rec, case.levels, case.outcomes, case.routes, case.not_routes, n.rag, case.rag)
 
 
 def render(model: ThresholdModel) -> str:

@@ -5,25 +5,11 @@ policy allows for a `sibling`, raises the finding, and withholds the older child
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from mash_contracts import (
-    Address,
-    ConcernCategory,
-    ConsentPosition,
-    ConsentStatus,
-    Contribution,
-    ContributionStatus,
-    Subject,
-    SubjectRole,
-)
-from mash_desk import disclosure
-from mash_desk.records import load_tables
-from mash_desk.service import Desk
+from helpers import person_row, subject
+from mash_contracts import Address, ConcernCategory, ConsentPosition, ConsentStatus, ContributionStatus, SubjectRole
 from mash_health_desk.app import DESK as HEALTH
 from mash_intake.screening import accept
-from mash_runtime.firewall import Firewall
-from mash_runtime.store import Database, outbox
 from mash_social_care.app import DESK as SOCIAL_CARE
 
 pytestmark = pytest.mark.unit
@@ -36,25 +22,12 @@ def ago(days: int) -> str:
     return (NOW.date() - timedelta(days=days)).isoformat()
 
 
-def person(pid, given, family, dob, nhs=None):
-    return {
-        "person_id": pid,
-        "given_name": given,
-        "family_name": family,
-        "date_of_birth": dob,
-        "nhs_number": nhs,
-        "address_line1": "11 Saltings Lane",
-        "postcode": "WS4 1SL",
-        "true_person_id": None,
-    }
-
-
 def social_care_rows(linked: bool) -> dict:
     mother = "CSC-M" if linked else None  # without the link the records name no parent
     return {
         "people": [
-            person("CSC-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
-            person("CSC-O", "Tyler", "Thorne", "2021-08-30", "9990062013"),
+            person_row("CSC-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017", home=HOME),
+            person_row("CSC-O", "Tyler", "Thorne", "2021-08-30", "9990062013", home=HOME),
         ],
         "referrals": [
             {
@@ -89,67 +62,28 @@ def social_care_rows(linked: bool) -> dict:
     }
 
 
-def desk_for(definition, service, rows, database_url, principals):
-    db = Database(database_url, definition.metadata, disclosure.metadata)
-    load_tables(db, definition.metadata, rows)
-    return Desk(definition, db, relay=None, firewall=principals.firewall(service))
-
-
 def referral(generator, unborn: bool = True):
     s = generator.notification()
-    subjects = [
-        Subject(
-            subject_ref="parent1",
-            role=SubjectRole.PARENT_CARER,
-            given_name="Kayleigh",
-            family_name="Thorne",
-            date_of_birth=date(2002, 4, 3),
-            nhs_number="9990061017",
-            address=HOME,
-        )
-    ]
+    mother = subject(
+        "parent1", SubjectRole.PARENT_CARER, "Kayleigh", "Thorne", date(2002, 4, 3), nhs_number="9990061017", address=HOME
+    )
     if unborn:
-        subjects.append(
-            Subject(
-                subject_ref="unborn1",
-                role=SubjectRole.UNBORN_CHILD,
-                family_name="Thorne",
-                expected_date_of_birth=EXPECTED,
-                address=HOME,
-            )
-        )
+        other = subject("unborn1", SubjectRole.UNBORN_CHILD, None, "Thorne", expected_date_of_birth=EXPECTED, address=HOME)
     else:  # the same mother referred about a child of a new partner: no unborn child, so no pre-birth linkage
-        subjects.append(
-            Subject(
-                subject_ref="child1",
-                role=SubjectRole.CHILD,
-                given_name="Mia",
-                family_name="Hollis",
-                date_of_birth=date(2020, 1, 5),
-                address=HOME,
-            )
-        )
+        other = subject("child1", SubjectRole.CHILD, "Mia", "Hollis", date(2020, 1, 5), address=HOME)
     concern = s.concern.model_copy(update={"categories": [ConcernCategory.OTHER], "immediate_danger": False})
     return accept(
-        s.model_copy(update={"subjects": subjects, "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}),
+        s.model_copy(
+            update={"subjects": [mother, other], "concern": concern, "consent": ConsentPosition(status=ConsentStatus.GIVEN)}
+        ),
         NOW,
         referrer_system="northshire_schools",
     )
 
 
-def answered(desk, notification, reader):
-    assert desk.answer(notification, NOW)
-    with desk.db.transaction() as s:
-        [row] = s.execute(select(outbox.c.topic, outbox.c.key, outbox.c.payload)).all()
-        [record] = disclosure.for_referral(s, notification.referral_id)
-    opened = Firewall("decision", desk.firewall.custody.path.parents[1]).unwrap(row.topic, row.key, row.payload)
-    desk.db.dispose()
-    return Contribution.model_validate_json(opened), record
-
-
-def test_unborn_child_finds_the_older_childs_removal_and_plan(database_url, principals, generator):
-    desk = desk_for(SOCIAL_CARE, "social_care", social_care_rows(linked=True), database_url, principals)
-    c, record = answered(desk, referral(generator), principals)
+def test_unborn_child_finds_the_older_childs_removal_and_plan(database_url, desk_for, answered, generator):
+    desk = desk_for(SOCIAL_CARE, social_care_rows(linked=True), database_url)
+    c, record = answered(desk, referral(generator))
     assert c.status is ContributionStatus.SHARED
     assert {"previous_child_removed", "previous_cp_plan"} <= set(c.findings)
     shared = {i.record_ref: i for i in c.items}
@@ -173,24 +107,24 @@ def test_unborn_child_finds_the_older_childs_removal_and_plan(database_url, prin
     assert linked and linked[0]["agency_person_id"] == "CSC-O" and linked[0]["linked_through"] == "parent1"
 
 
-def test_without_the_link_the_older_childs_history_changes_nothing(database_url, principals, generator):
-    desk = desk_for(SOCIAL_CARE, "social_care", social_care_rows(linked=False), database_url, principals)
-    c, record = answered(desk, referral(generator), principals)
+def test_without_the_link_the_older_childs_history_changes_nothing(database_url, desk_for, answered, generator):
+    desk = desk_for(SOCIAL_CARE, social_care_rows(linked=False), database_url)
+    c, record = answered(desk, referral(generator))
     assert c.status is ContributionStatus.NO_RECORDS_FOUND and not c.findings and not c.items
     assert not any(s["role"] == "sibling" for s in record["data_subjects"])
 
 
-def test_no_linkage_without_an_unborn_child(database_url, principals, generator):
-    desk = desk_for(SOCIAL_CARE, "social_care", social_care_rows(linked=True), database_url, principals)
-    c, _ = answered(desk, referral(generator, unborn=False), principals)
+def test_no_linkage_without_an_unborn_child(database_url, desk_for, answered, generator):
+    desk = desk_for(SOCIAL_CARE, social_care_rows(linked=True), database_url)
+    c, _ = answered(desk, referral(generator, unborn=False))
     assert "previous_child_removed" not in c.findings and {i.record_ref for i in c.items}.isdisjoint({"CPR-O", "CP-O"})
 
 
-def test_health_shares_the_older_childs_health_visiting_without_a_finding(database_url, principals, generator):
+def test_health_shares_the_older_childs_health_visiting_without_a_finding(database_url, desk_for, answered, generator):
     rows = {
         "people": [
-            person("HLT-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017"),
-            person("HLT-O", "Tyler", "Thorne", "2024-08-30", "9990062013"),
+            person_row("HLT-M", "Kayleigh", "Thorne", "2002-04-03", "9990061017", home=HOME),
+            person_row("HLT-O", "Tyler", "Thorne", "2024-08-30", "9990062013", home=HOME),
         ],
         "health_visitor_contacts": [
             {
@@ -206,8 +140,8 @@ def test_health_shares_the_older_childs_health_visiting_without_a_finding(databa
             {"appointment_id": "DNA-O", "person_id": "HLT-O", "due_on": ago(60), "clinic": "community paediatrics"}
         ],
     }
-    desk = desk_for(HEALTH, "health_desk", rows, database_url, principals)
-    c, record = answered(desk, referral(generator), principals)
+    desk = desk_for(HEALTH, rows, database_url)
+    c, record = answered(desk, referral(generator))
     shared = {i.record_ref: i for i in c.items}
     assert set(shared) == {"HV-O", "DNA-O"}, "the missed appointment is found through the child the contact linked"
     assert all(i.subject_refs == ["parent1"] for i in c.items) and not c.findings

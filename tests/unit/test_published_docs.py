@@ -12,7 +12,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_published_documents_match_the_code():
-    stale = [str(p.relative_to(DOCS)) for p, text in render().items() if not p.exists() or p.read_text() != text]
+    stale = [str(p.relative_to(DOCS.parent)) for p, text in render().items() if not p.exists() or p.read_text() != text]
     assert not stale, f"docs drifted from the code, run `./mash docs`: {stale}"
     published = {p.name for p in (DOCS / "schemas").glob("*.json")}
     assert published == {p.name for p in render() if p.parent.name == "schemas"}, "a schema with no contract behind it"

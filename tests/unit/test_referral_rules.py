@@ -4,11 +4,12 @@ No database: these are the rules the decision service's store applies in one tra
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from mash_contracts import Agency, AlertKind, Contribution, ContributionStatus, RagRating, derived_id
+from helpers import MONDAY, contribution
+from mash_contracts import Agency, AlertKind, ContributionStatus, RagRating, derived_id
 from mash_contracts import ConcernCategory as C
 from mash_contracts.threshold import load_model
 from mash_contracts.topics import DESK_AGENCIES
@@ -17,7 +18,6 @@ from mash_decision.rules import AWAITING, RECOMMENDED, ROUTED, Answers, Referral
 from mash_intake.screening import accept, as_revision
 
 pytestmark = pytest.mark.unit
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 MODEL = load_model("default")
 CLOCK = Clock(MODEL.timescales)
 EXPECTED = frozenset(DESK_AGENCIES)
@@ -49,16 +49,15 @@ def facts(n, **changes) -> Referral:
 
 
 def answer(n, agency, revision=1, findings=(), rationale="nothing held"):
-    return Contribution(
+    return contribution(
+        n,
+        agency,
+        findings,
         message_id=derived_id("c", n.referral_id, agency.value, str(revision), rationale),
-        referral_id=n.referral_id,
-        agency=agency,
+        revision=revision,
         status=ContributionStatus.NO_RECORDS_FOUND,
-        findings=list(findings),
         rationale=rationale,
         policy_version="t",
-        researched_at=MONDAY,
-        notification_revision=revision,
     )
 
 

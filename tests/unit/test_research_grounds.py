@@ -6,85 +6,34 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from mash_contracts import (
-    Agency,
-    ConsentPosition,
-    ConsentStatus,
-    Contribution,
-    ContributionStatus,
-    GroundsKind,
-    Outcome,
-    ResearchGrounds,
-    StatutoryFooting,
-    ThresholdLevel,
-)
-from mash_contracts import ConcernCategory as C
-from mash_contracts.threshold import load_model
+from helpers import contribution
+from mash_contracts import Agency, ContributionStatus, GroundsKind, Outcome, ResearchGrounds, StatutoryFooting, ThresholdLevel
 from mash_contracts.topics import DECISIONS, DESK_AGENCIES, RESEARCH_GROUNDS
-from mash_decision.assembly import Assembly, metadata
 from mash_decision.grounds import NoReferral
-from mash_intake.screening import accept
 from mash_runtime.audit import audit_log
-from mash_runtime.store import Database, outbox
 
 pytestmark = pytest.mark.unit
-MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 RATIONALE = "Nursery saw bruising to both upper arms twice this month; the parent's account changed."
 
 
-@pytest.fixture
-def assembly(database_url, principals, declared_findings):
-    db = Database(database_url, metadata)
-    yield Assembly(
-        db,
-        DESK_AGENCIES,
-        principals.firewall("decision"),
-        load_model("default"),
-        now=lambda: MONDAY,
-        declared_findings=declared_findings,
-    )
-    db.dispose()
-
-
-def refused_s17(generator):
-    s = generator.notification()
-    s = s.model_copy(
-        update={
-            "concern": s.concern.model_copy(update={"categories": [C.NEGLECT], "immediate_danger": False}),
-            "consent": ConsentPosition(status=ConsentStatus.REFUSED, reason="Parent refused"),
-        }
-    )
-    return accept(s, MONDAY, referrer_system="northshire_schools").model_copy(update={"statutory_footing": StatutoryFooting.S17})
-
-
 def answer(n, agency, status, grounds_id=None):
-    return Contribution(
+    return contribution(
+        n,
+        agency,
         message_id=uuid.uuid4(),
-        referral_id=n.referral_id,
-        agency=agency,
         status=status,
         rationale=f"{agency.value} {status.value}",
         policy_version="p1",
-        researched_at=MONDAY,
         grounds_id=grounds_id,
     )
 
 
-def published(assembly, topic):
-    with assembly.db.transaction() as s:
-        rows = s.execute(
-            select(outbox.c.topic, outbox.c.key, outbox.c.payload).where(outbox.c.topic == topic).order_by(outbox.c.id)
-        ).all()
-    return rows
-
-
-def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assembly, generator, principals):
-    n = refused_s17(generator)
+def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assembly, refused_s17, queued, principals):
+    n = refused_s17
     assembly.record_notification(n)
     assembly.record_contribution(answer(n, Agency.POLICE, ContributionStatus.SHARED))
     for desk in DESK_AGENCIES[1:]:  # every desk but the police
@@ -96,7 +45,7 @@ def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assemb
     recorded = assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE)
     assert recorded["state"] == "awaiting_contributions"
     assert assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE) == recorded, "a retried request adds nothing"
-    [row] = published(assembly, RESEARCH_GROUNDS.name)
+    [row] = queued(assembly.db, RESEARCH_GROUNDS.name)
     assert RATIONALE.encode() not in row.payload, "sealed for the desks"
     message = ResearchGrounds.model_validate_json(principals.firewall("health_desk").unwrap(row.topic, row.key, row.payload))
     assert message.notification.statutory_footing is StatutoryFooting.S47 and str(message.grounds_id) == recorded["grounds_id"]
@@ -126,8 +75,8 @@ def test_grounds_reopen_research_and_fresh_answers_supersede_the_declines(assemb
     assert decision.grounds_id == gid and set(decision.contributions.values()) == {ContributionStatus.SHARED}
 
 
-def test_grounds_after_routing_are_re_assessed_by_a_manager_with_new_ids(assembly, generator):
-    n = refused_s17(generator)
+def test_grounds_after_routing_are_re_assessed_by_a_manager_with_new_ids(assembly, refused_s17, queued):
+    n = refused_s17
     assembly.record_notification(n)
     for desk in DESK_AGENCIES:
         assembly.record_contribution(
@@ -144,22 +93,22 @@ def test_grounds_after_routing_are_re_assessed_by_a_manager_with_new_ids(assembl
     assert assembly.state_of(n.referral_id) == "recommended", "a routed referral re-assessed needs a manager"
     second = assembly.confirm(n.referral_id, "Bea")
     assert second.grounds_id == gid and (first is None or second.message_id != first.message_id)
-    assert len(published(assembly, DECISIONS.name)) == 2
+    assert len(queued(assembly.db, DECISIONS.name)) == 2
 
 
-def test_grounds_need_a_rationale_and_a_known_referral(assembly, generator):
+def test_grounds_need_a_rationale_and_a_known_referral(assembly, refused_s17):
     with pytest.raises(NoReferral):
         assembly.record_grounds("REF-000000000000", "Ayo", GroundsKind.S47, RATIONALE)
-    n = refused_s17(generator)
+    n = refused_s17
     assembly.record_notification(n)
     with pytest.raises(ValueError, match="rationale"):
         assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, "because")
 
 
-def test_a_single_word_or_a_missing_manager_records_no_grounds(assembly, generator):
+def test_a_single_word_or_a_missing_manager_records_no_grounds(assembly, refused_s17, queued):
     """One word ("Concerning", "Safeguarding") passed the ten-character minimum, and an absent manager was recorded
     as "None"; neither is grounds anyone could be shown later."""
-    n = refused_s17(generator)
+    n = refused_s17
     assembly.record_notification(n)
     for word in ("Concerning", "Safeguarding", "  significant-harm-suspected  ", "Two words."):
         with pytest.raises(ValueError, match="at least a sentence"):
@@ -169,12 +118,12 @@ def test_a_single_word_or_a_missing_manager_records_no_grounds(assembly, generat
             assembly.record_grounds(n.referral_id, manager, GroundsKind.S47, RATIONALE)
     with pytest.raises(ValueError, match="at most 8000"):
         assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, "Reasons given here. " * 500)
-    assert published(assembly, RESEARCH_GROUNDS.name) == [], "nothing was sent to the desks"
+    assert queued(assembly.db, RESEARCH_GROUNDS.name) == [], "nothing was sent to the desks"
     assert assembly.record_grounds(n.referral_id, "Ayo", GroundsKind.S47, RATIONALE)["recorded_by"] == "Ayo"
 
 
-def test_an_override_needs_a_sentence_and_a_named_manager(assembly, generator):
-    n = refused_s17(generator)
+def test_an_override_needs_a_sentence_and_a_named_manager(assembly, refused_s17):
+    n = refused_s17
     assembly.record_notification(n)
     for desk in DESK_AGENCIES:
         assembly.record_contribution(answer(n, desk, ContributionStatus.SHARED))

@@ -142,21 +142,16 @@ def test_significant_harm_screens_red_and_s47_without_the_danger_flag(generator,
     assert (n.rag, n.statutory_footing.value) == (RagRating.RED, "s47")
 
 
-def test_screening_is_the_model_files_data_not_code(generator, now, tmp_path):
+def test_screening_is_the_model_files_data_not_code(generator, now, model_file):
     """Intake screens by whatever model it is given: a model whose file makes self-harm Red makes it Red."""
-    from mash_contracts.threshold import MODELS, ThresholdModel
+    from mash_contracts.threshold import ThresholdModel
 
     s = with_concern(generator.notification(), [ConcernCategory.SELF_HARM])
     assert screening.accept(s, now, referrer_system="northshire_schools").rag is RagRating.AMBER
-    text = (MODELS / "default.toml").read_text() + (
-        '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n'
-    )
     # The appended rule lands after [confirmation]; TOML's array-of-tables header puts it back under [screening].
-    (tmp_path / "area.toml").write_text(text)
-    assert (
-        screening.accept(s, now, ThresholdModel.load(tmp_path / "area.toml"), referrer_system="northshire_schools").rag
-        is RagRating.RED
-    )
+    red = '\n[[screening.rules]]\nname = "self-harm, in this area"\nwhen = { categories = ["self_harm"] }\nrag = "red"\n'
+    area = model_file(lambda text: text + red)
+    assert screening.accept(s, now, ThresholdModel.load(area), referrer_system="northshire_schools").rag is RagRating.RED
 
 
 def test_intake_chooses_its_model_with_the_decision_services_setting(monkeypatch):
@@ -167,13 +162,12 @@ def test_intake_chooses_its_model_with_the_decision_services_setting(monkeypatch
     assert IntakeSettings().model == DecisionSettings(declared_findings={}).model == "northshire"
 
 
-def test_a_screening_rule_with_an_unknown_condition_stops_loading(tmp_path):
-    from mash_contracts.threshold import MODELS, ThresholdModel
+def test_a_screening_rule_with_an_unknown_condition_stops_loading(model_file):
+    from mash_contracts.threshold import ThresholdModel
 
-    text = (MODELS / "default.toml").read_text().replace('when = { categories = ["fgm"] }', 'when = { category = ["fgm"] }')
-    (tmp_path / "typo.toml").write_text(text)
+    typo = model_file(lambda text: text.replace('when = { categories = ["fgm"] }', 'when = { category = ["fgm"] }'))
     with pytest.raises(ValueError, match="unknown condition 'category'"):
-        ThresholdModel.load(tmp_path / "typo.toml")
+        ThresholdModel.load(typo)
 
 
 def test_a_record_keyed_other_than_by_its_reference_is_refused_without_echoing_the_key(generator):

@@ -426,13 +426,10 @@ def test_another_areas_model_loads_without_code_changes(model):
     assert north.auto_confirm_levels == {L.UNIVERSAL, L.EARLY_HELP}
 
 
-def test_a_typo_in_a_model_file_stops_loading(tmp_path):
-    from mash_contracts.threshold import MODELS
-
-    broken = (MODELS / "default.toml").read_text().replace('finding = "open_cp_plan"', 'findng = "open_cp_plan"')
-    (tmp_path / "broken.toml").write_text(broken)
+def test_a_typo_in_a_model_file_stops_loading(model_file):
+    broken = model_file(lambda text: text.replace('finding = "open_cp_plan"', 'findng = "open_cp_plan"'))
     with pytest.raises(ValueError, match="unknown condition 'findng'"):
-        ThresholdModel.load(tmp_path / "broken.toml")
+        ThresholdModel.load(broken)
 
 
 def test_regrade_green_to_red_on_an_open_cp_plan(model):

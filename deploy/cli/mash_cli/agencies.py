@@ -78,19 +78,31 @@ def check_roles(name: str, roles: tuple[str, ...]) -> None:
         raise ValueError(f"a recipient is one of the agencies a product is routed to: {', '.join(RECIPIENT_NAMES)}")
 
 
-async def add(access: Access, keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes) -> str:
-    """Enrol an agency from its public keys; returns its client configuration (it holds the agency's password)."""
-    check_roles(name, roles)
-    enrol(keys_dir, name, roles, public_pem)
+async def add_many(access: Access, keys_dir: Path, agencies: dict[str, tuple[tuple[str, ...], bytes]]) -> dict[str, str]:
+    """Enrol agencies from their public keys (name -> (roles, public keys)) and give each its Kafka identity, in one
+    pass: one SCRAM request, one round of topics and ACLs. Returns each one's client configuration (it holds the
+    agency's password). All or none: the directory lists only what the broker knows."""
+    for name, (roles, _) in agencies.items():
+        check_roles(name, roles)
+    passwords = {name: secrets.token_urlsafe(24) if access.secured else None for name in agencies}
+    added: list[str] = []
     try:
-        password = secrets.token_urlsafe(24) if access.secured else None
-        if password is not None:
-            await scram.alter(access.client(), upsert={name: password})
+        for name, (roles, public_pem) in agencies.items():
+            enrol(keys_dir, name, roles, public_pem)
+            added.append(name)
+        if access.secured and passwords:
+            await scram.alter(access.client(), upsert={name: pw for name, pw in passwords.items() if pw is not None})
         await create_topics(access, enrolled(keys_dir))
     except BaseException:
-        revoke(keys_dir, name)  # no half-enrolled agency: the directory lists only what the broker knows
+        for name in added:
+            revoke(keys_dir, name)
         raise
-    return client_config(access, name, password)
+    return {name: client_config(access, name, password) for name, password in passwords.items()}
+
+
+async def add(access: Access, keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes) -> str:
+    """Enrol one agency from its public keys; returns its client configuration (it holds the agency's password)."""
+    return (await add_many(access, keys_dir, {name: (roles, public_pem)}))[name]
 
 
 def rotate(keys_dir: Path, name: str, public_pem: bytes) -> dict:
@@ -126,34 +138,39 @@ def publish(keys_dir: Path, state_dir: Path) -> None:
         shutil.copyfile(keys_dir / DIRECTORY, d / DIRECTORY)
 
 
-def simulate_keys(keys_dir: Path, state_dir: Path) -> list[str]:
-    """Each simulated agency not yet enrolled makes its keys in its own directory and is enrolled from the public
-    half (no broker needed); returns the names enrolled now."""
+def _simulated_to_enrol(keys_dir: Path, state_dir: Path, holds: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], bytes]]:
+    """Each simulated agency not enrolled with what its own directory must hold: its keys made afresh there (and
+    out of the hub's directory first if it was in it); name -> (roles, public keys), ready to enrol."""
     known = enrolled(keys_dir)
-    fresh = []
+    fresh = {}
     for name, roles in SIMULATED.items():
         home = agency_dir(state_dir, name)
-        if name in known and (home / "signing.pem").exists():
+        if name in known and all((home / f).exists() for f in holds):
             continue
-        if name in known:  # enrolled, but its own directory is gone: enrol it afresh
+        if name in known:
             revoke(keys_dir, name)
-        enrol(keys_dir, name, roles, new_agency_keys(home))
-        fresh.append(name)
-    publish(keys_dir, state_dir)
+        fresh[name] = (roles, new_agency_keys(home))
     return fresh
 
 
+def simulate_keys(keys_dir: Path, state_dir: Path) -> list[str]:
+    """Each simulated agency not yet enrolled makes its keys in its own directory and is enrolled from the public
+    half (no broker needed, no Kafka identity); returns the names enrolled now."""
+    fresh = _simulated_to_enrol(keys_dir, state_dir, ("signing.pem",))
+    for name, (roles, public_pem) in fresh.items():
+        enrol(keys_dir, name, roles, public_pem)
+    publish(keys_dir, state_dir)
+    return list(fresh)
+
+
 async def simulate(access: Access, keys_dir: Path, state_dir: Path) -> Access:
-    """The simulated agencies enrolled and each given its Kafka identity, in one pass (one SCRAM request, one round
-    of topics and ACLs); returns the access the harness (demo, bench, tests) uses, with their credentials."""
-    missing = [n for n in SIMULATED if not (agency_dir(state_dir, n) / "client.properties").exists()]
-    simulate_keys(keys_dir, state_dir)
-    fresh = {n: secrets.token_urlsafe(24) if access.secured else None for n in missing}
-    if access.secured and fresh:
-        await scram.alter(access.client(), upsert={n: pw for n, pw in fresh.items() if pw is not None})
-    for name, password in fresh.items():
-        write_secret(agency_dir(state_dir, name) / "client.properties", client_config(access, name, password))
-    await create_topics(access, enrolled(keys_dir))
+    """The simulated agencies enrolled as any agency is (`add_many`), from keys each makes in its own directory, and
+    handed their client configurations; returns the access the harness (demo, bench, tests) uses, with their
+    credentials. One enrolled without a Kafka identity (`simulate_keys`) is enrolled afresh."""
+    fresh = _simulated_to_enrol(keys_dir, state_dir, ("signing.pem", "client.properties"))
+    for name, config in (await add_many(access, keys_dir, fresh)).items():
+        write_secret(agency_dir(state_dir, name) / "client.properties", config)
+    publish(keys_dir, state_dir)
     passwords = dict(access.passwords)
     for name in SIMULATED:
         passwords |= read_client_config((agency_dir(state_dir, name) / "client.properties").read_text())[1]

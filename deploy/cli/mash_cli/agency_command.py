@@ -6,8 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from mash_contracts.topics import AGENCY_NAME, hub_principals
-from mash_runtime.firewall.keys import DIRECTORY, parse_public_keys
+from mash_runtime.firewall.keys import DIRECTORY, check_agency_name, parse_public_keys
 
 from . import agencies
 from .integrate import write_client_config
@@ -30,16 +29,17 @@ def run(args, parser, broker, root: Path) -> int:
         parser.error(f"agency {args.action} needs the agency's name")
     roles = tuple(r for r, on in ((agencies.REFERRER, args.referrer), (agencies.RECIPIENT, args.recipient)) if on)
     try:
-        # Everything that can be judged without the broker is judged first, so a mistake costs nothing.
-        if not AGENCY_NAME.fullmatch(args.name):
-            raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
-        if args.name in hub_principals():
-            raise ValueError(f"{args.name} is one of the hub's own principals (its keys: `mash keys rotate {args.name}`)")
+        # Everything that can be judged without the broker is judged first, so a mistake costs nothing. The name by
+        # the directory's own check (enrol's): `add` looks for the broker before it enrols, `password` goes straight to it.
+        check_agency_name(args.name)
         public = _public_keys(parser, args) if args.action in ("add", "rotate") else b""
         if public:
             parse_public_keys(public)
         if args.action == "add":
             agencies.check_roles(args.name, roles)
+        if args.action == "password" and args.name not in agencies.enrolled(keys_dir):
+            # A password for a name the directory does not hold would make a Kafka user with no keys and no ACLs.
+            raise ValueError(f"{args.name} is not enrolled: `mash agency add` it first")
         if args.action == "rotate":
             entry = agencies.rotate(keys_dir, args.name, public)
             print(

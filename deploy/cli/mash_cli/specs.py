@@ -182,21 +182,32 @@ def asyncapi() -> dict:
     }
 
 
+GENERATED_BEGIN, GENERATED_END = "<!-- generated: ", "<!-- end generated -->"
+
+
 def readme() -> str:
-    """The README with its generated tables (the topic catalogue and the ACL matrix) as the code has them now."""
+    """The README with its generated tables (the topic catalogue and the ACL matrix) as the code has them now, each
+    between its markers (HTML comments, unseen when the README is rendered)."""
     from mash_contracts.topics import markdown_table
 
     from .acls import matrix_markdown
 
     text = README.read_text()
-    for header, table in (
-        ("| topic | key | message |", markdown_table()),
-        ("| topic | " + matrix_markdown().split(" | ")[1], matrix_markdown()),
-    ):
-        start = text.index(header)
-        end = text.index("\n\n", start)
-        text = text[:start] + table + text[end:]
+    for name, table in (("topics", markdown_table()), ("acls", matrix_markdown())):
+        text = between_markers(text, name, table)
     return text
+
+
+def between_markers(text: str, name: str, content: str) -> str:
+    """`text` with what lies between `<!-- generated: NAME -->` and the next `<!-- end generated -->` replaced by
+    `content`; a marker missing (or the start one twice) is an error, never a table written in the wrong place."""
+    begin = f"{GENERATED_BEGIN}{name} -->"
+    start = text.find(begin) + len(begin)
+    end = text.find(GENERATED_END, start)
+    # Another table's start before this one's end means this end is missing: replacing up to it would swallow that table.
+    if text.count(begin) != 1 or end < 0 or GENERATED_BEGIN in text[start:end]:
+        raise ValueError(f"{README.name} needs one `{begin}` followed by `{GENERATED_END}` around its generated {name} table")
+    return f"{text[:start]}\n\n{content}\n\n{text[end:]}"
 
 
 def render() -> dict[Path, str]:

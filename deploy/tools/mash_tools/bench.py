@@ -38,24 +38,25 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_desk(families: int, referrals: int, seed: int) -> None:
+    from mash_contracts import Agency
     from mash_contracts.topics import hub_principals
-    from mash_desk import disclosure
+    from mash_desk import disclosure, discovered
     from mash_desk.records import load_tables
     from mash_desk.service import Desk
     from mash_intake.screening import accept  # the bench stands where an operator does: it may use any package
-    from mash_police_desk.app import DESK
     from mash_runtime.firewall import Firewall, generate
     from mash_runtime.store import Database
 
+    police = discovered()[Agency.POLICE]
     world = pop.build_population(seed, families)
     home = Path(tempfile.mkdtemp(prefix="mash-bench-"))
     try:
-        db = Database(f"sqlite:///{home / 'police.db'}", DESK.metadata, disclosure.metadata)
+        db = Database(f"sqlite:///{home / 'police.db'}", police.metadata, disclosure.metadata)
         t = time.perf_counter()
-        counts = load_tables(db, DESK.metadata, world.agencies["police"])
+        counts = load_tables(db, police.metadata, world.agencies["police"])
         seeded = time.perf_counter() - t
         generate(home / "keys", hub_principals())
-        desk = Desk(DESK, db, relay=None, firewall=Firewall(DESK.service, home / "keys"))
+        desk = Desk(police, db, relay=None, firewall=Firewall(police.service, home / "keys"))
         generator = Generator(seed)
         notifications = [
             accept(household_notification(generator, h), datetime.now(UTC), referrer_system=DEFAULT_REFERRER)

@@ -17,23 +17,13 @@ from pathlib import Path
 
 from faker import Faker
 
-from mash_contracts.topics import DESK_ENTRY_POINTS
+from mash_desk import discovered
 from mash_desk.synthetic import Person, SyntheticRecords
 
 from .synthetic import synthetic_nhs_number
 
-
-def _generators() -> dict[str, SyntheticRecords]:
-    """Each installed desk's own record generator (its `synthetic.py`), by agency, in the vocabulary's order."""
-    from importlib.metadata import entry_points
-
-    from mash_contracts.topics import DESK_AGENCIES
-
-    found = {ep.name: ep.load().synthetic for ep in entry_points(group=DESK_ENTRY_POINTS)}
-    return {a.value: found[a.value] for a in DESK_AGENCIES if found.get(a.value) is not None}
-
-
-GENERATORS = _generators()
+# Each installed desk's own record generator (its `synthetic.py`), by agency, in the vocabulary's order.
+GENERATORS: dict[str, SyntheticRecords] = {a.value: d.synthetic for a, d in discovered().items() if d.synthetic is not None}
 AGENCIES = tuple(GENERATORS)
 PREFIX = {agency: g.prefix for agency, g in GENERATORS.items()}
 Tables = dict[str, dict[str, list[dict]]]

@@ -5,9 +5,10 @@ the policy, writes disclosure records and runs the service. Adding an agency (ed
 folder with a policy file and a records module, not a copy of this code.
 """
 
+from .discovery import discovered
 from .model import AgencyRecord, Candidate, DeskAnswer, Match
 from .policy import SharingPolicy
-from .records import RecordClass, SqlRecordSource, people_table
+from .records import RecordClass, SqlRecordSource, people_table, record_table
 from .service import DeskDefinition, build_desk_app, main
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "SharingPolicy",
     "SqlRecordSource",
     "build_desk_app",
+    "discovered",
     "main",
     "people_table",
+    "record_table",
 ]

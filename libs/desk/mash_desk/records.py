@@ -40,6 +40,15 @@ def people_table(metadata: MetaData) -> Table:
     )
 
 
+def record_table(name: str, metadata: MetaData, ref: str, about: str, *columns: Column[Any]) -> Table:
+    """An agency's record table as nearly every one is kept: the agency's own reference for the record, then the person
+    (in its person index) the record is about, never missing and indexed because research reads records by person;
+    the columns after those are the agency's own."""
+    return Table(
+        name, metadata, Column(ref, String(32), primary_key=True), Column(about, String(32), nullable=False, index=True), *columns
+    )
+
+
 def family_key(family_name: str | None) -> str:
     """The first three letters of the family name, lower case: an indexed key that narrows the search to
     plausible candidates (a typo in those letters is still caught through the NHS number or date of birth)."""

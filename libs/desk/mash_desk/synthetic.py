@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import Table
+
 SHORT_NAMES = {
     "William": "Will",
     "Robert": "Rob",
@@ -95,6 +97,32 @@ class AgencyRecords:
 
     def ago(self, days: int) -> str:
         return (self.today - timedelta(days=days)).isoformat()
+
+    # Draws from the agency's own stream. A writer passes a row's fields as keyword arguments, evaluated in the order
+    # written: reordering them reorders the draws, and so changes the population a seed gives.
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def times(self, most: int) -> range:
+        """Between one and `most` records of a kind: repeat notifications, attendances, missing episodes."""
+        return range(self.rng.randint(1, most))
+
+    def days_ago(self, least: int, most: int) -> str:
+        return self.ago(self.rng.randint(least, most))
+
+    def days_ahead(self, least: int, most: int) -> str:
+        return (self.today + timedelta(days=self.rng.randint(least, most))).isoformat()
+
+    def record(self, table: Table, kind: str, /, **fields: Any) -> None:
+        """A row of one of the agency's record tables, under a new reference of the agency's own in its primary key
+        (POL-INC000042). A field the table has no column for is the writer's mistake: refused here, where loading the
+        rows would drop it without a word."""
+        unknown = fields.keys() - table.c.keys()
+        if unknown:
+            raise ValueError(f"{table.name} has no column {', '.join(sorted(unknown))}")
+        (ref,) = table.primary_key.columns.keys()
+        self.add(table.name, {ref: self.next_id(kind), **fields})
 
     def know(self, p: Person, exact: bool = False) -> str:
         """The agency's person id for someone, recording them in its people table the first time, as it would:

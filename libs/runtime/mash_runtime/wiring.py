@@ -49,9 +49,10 @@ class Parts:
         configure_logging(service, settings.log_level)
         registry = given.get("registry") or CollectorRegistry()
         broker = given.get("broker") or make_broker(service, KafkaSettings(), settings.traces_dir, registry)
+        # Keys first: a service without them cannot do anything, and says that before anything about its store.
+        firewall = given.get("firewall") or Firewall(service, settings.keys_dir)
         # The store `init` made for this service and no other (see identity.py).
         db = given.get("db") or Database(settings.db_url(service), *tables, identity=expected(settings.keys_dir, service))
-        firewall = given.get("firewall") or Firewall(service, settings.keys_dir)
         return cls(service, settings, registry, broker, db, firewall, OutboxRelay(db, broker))
 
     def subscribe(self, routes: dict[str, Route]) -> None:

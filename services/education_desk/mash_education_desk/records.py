@@ -1,44 +1,39 @@
 """What schools hold (enrolment, attendance, exclusions, the safeguarding log), and its record classes."""
 
-from sqlalchemy import Column, Date, Float, MetaData, String, Table, Text
+from sqlalchemy import Column, Date, Float, MetaData, String, Text
 
-from mash_desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table, record_table
 
 metadata = MetaData()
 people = people_table(metadata)
 
-enrolments = Table(
+enrolments = record_table(
     "enrolments",
     metadata,
-    Column("enrolment_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "enrolment_id",
+    "child_id",
     Column("school", String(120), nullable=False),
     Column("enrolled_on", Date, nullable=False),
 )
-attendance = Table(
+attendance = record_table(
     "attendance",
     metadata,
-    Column("attendance_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "attendance_id",
+    "child_id",
     Column("term", String(32), nullable=False),
     Column("attendance_pct", Float, nullable=False),
 )
-exclusions = Table(
+exclusions = record_table(
     "exclusions",
     metadata,
-    Column("exclusion_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "exclusion_id",
+    "child_id",
     Column("excluded_on", Date, nullable=False),
     Column("kind", String(16), nullable=False),  # fixed, permanent
     Column("reason", Text),
 )
-safeguarding_log = Table(
-    "safeguarding_log",
-    metadata,
-    Column("entry_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
-    Column("logged_on", Date, nullable=False),
-    Column("summary", Text),
+safeguarding_log = record_table(
+    "safeguarding_log", metadata, "entry_id", "child_id", Column("logged_on", Date, nullable=False), Column("summary", Text)
 )
 
 PERSISTENT_ABSENCE = 90.0  # DfE: a pupil below 90% attendance is persistently absent

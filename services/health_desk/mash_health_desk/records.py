@@ -2,73 +2,85 @@
 
 from sqlalchemy import Column, Date, MetaData, String, Table, Text
 
-from mash_desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table, record_table
 
 metadata = MetaData()
 people = people_table(metadata)
 
-gp_registrations = Table(
+gp_registrations = record_table(
     "gp_registrations",
     metadata,
-    Column("registration_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "registration_id",
+    "person_id",
     Column("practice", String(120), nullable=False),
     Column("registered_on", Date, nullable=False),
 )
-health_visitor_contacts = Table(
+health_visitor_contacts = record_table(
     "health_visitor_contacts",
     metadata,
-    Column("contact_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "contact_id",
+    "child_id",
     Column("contact_on", Date, nullable=False),
     Column("practitioner_role", String(32), nullable=False),  # health_visitor, school_nurse
     Column("summary", Text),
     Column("parent_id", String(32), index=True),  # the parent seen with the child: links the parent's other children
 )
-unscheduled_care = Table(
+unscheduled_care = record_table(
     "unscheduled_care",
     metadata,
-    Column("attendance_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "attendance_id",
+    "person_id",
     Column("attended_on", Date, nullable=False),
     Column("setting", String(32), nullable=False),  # A&E, urgent care, walk-in
     Column("reason", Text),
 )
-missed_appointments = Table(
+missed_appointments = record_table(
     "missed_appointments",
     metadata,
-    Column("appointment_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "appointment_id",
+    "person_id",
     Column("due_on", Date, nullable=False),
     Column("clinic", String(120)),
 )
-maternity = Table(
+maternity = record_table(
     "maternity",
     metadata,
-    Column("episode_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "episode_id",
+    "person_id",
     Column("booked_on", Date, nullable=False),
     Column("expected_delivery", Date),
     Column("concerns", Text),
 )
-mental_health_contacts = Table(
-    "mental_health_contacts",
-    metadata,
-    Column("contact_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
-    Column("service", String(120), nullable=False),
-    Column("contact_on", Date, nullable=False),
-    Column("summary", Text),
-)
-substance_misuse_contacts = Table(
-    "substance_misuse_contacts",
-    metadata,
-    Column("contact_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
-    Column("service", String(120), nullable=False),
-    Column("contact_on", Date, nullable=False),
-    Column("summary", Text),
-)
+
+
+def _specialist_contacts(name: str) -> Table:
+    """Specialist services (mental health, substance misuse) keep their contacts alike; each is a table of its own
+    so that its sensitivity travels with its record class."""
+    return record_table(
+        name,
+        metadata,
+        "contact_id",
+        "person_id",
+        Column("service", String(120), nullable=False),
+        Column("contact_on", Date, nullable=False),
+        Column("summary", Text),
+    )
+
+
+mental_health_contacts = _specialist_contacts("mental_health_contacts")
+substance_misuse_contacts = _specialist_contacts("substance_misuse_contacts")
+
+
+def _specialist_contact(name: str, table: Table, sensitivity: str) -> RecordClass:
+    return RecordClass(
+        name,
+        table,
+        {"person_id": "patient"},
+        "contact_on",
+        lambda r: f"Contact with {r.service}: {r.summary}",
+        sensitivity=(sensitivity,),
+    )
+
 
 RECORD_CLASSES = [
     RecordClass(
@@ -106,20 +118,6 @@ RECORD_CLASSES = [
         "booked_on",
         lambda r: f"Maternity booking, expected delivery {r.expected_delivery}: {r.concerns or 'no concerns recorded'}",
     ),
-    RecordClass(
-        "mental_health_contact",
-        mental_health_contacts,
-        {"person_id": "patient"},
-        "contact_on",
-        lambda r: f"Contact with {r.service}: {r.summary}",
-        sensitivity=("mental_health",),
-    ),
-    RecordClass(
-        "substance_misuse_contact",
-        substance_misuse_contacts,
-        {"person_id": "patient"},
-        "contact_on",
-        lambda r: f"Contact with {r.service}: {r.summary}",
-        sensitivity=("substance_misuse",),
-    ),
+    _specialist_contact("mental_health_contact", mental_health_contacts, "mental_health"),
+    _specialist_contact("substance_misuse_contact", substance_misuse_contacts, "substance_misuse"),
 ]

@@ -3,9 +3,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from mash_desk.synthetic import AgencyRecords, Person, SyntheticRecords, parent_of
+
+from .records import (
+    gp_registrations,
+    health_visitor_contacts,
+    maternity,
+    mental_health_contacts,
+    missed_appointments,
+    substance_misuse_contacts,
+    unscheduled_care,
+)
+
+# The specialist services an adult may be known to: how often, their contacts table and id, the service, what it recorded.
+SPECIALIST_SERVICES = [
+    (0.12, mental_health_contacts, "MH", "community mental health team", "Assessment and follow-up"),
+    (0.07, substance_misuse_contacts, "SM", "drug and alcohol service", "Engaged with treatment"),
+]
 
 
 def write(r: AgencyRecords, adults: list[Person], children: list[Person]) -> None:
@@ -13,84 +27,45 @@ def write(r: AgencyRecords, adults: list[Person], children: list[Person]) -> Non
     practice = f"{r.fake.city()} Medical Practice"
     for p in adults + children:
         local = r.know(p)
-        r.add(
-            "gp_registrations",
-            {
-                "registration_id": r.next_id("GP"),
-                "person_id": local,
-                "practice": practice,
-                "registered_on": r.ago(r.rng.randint(60, 4000)),
-            },
-        )
+        r.record(gp_registrations, "GP", person_id=local, practice=practice, registered_on=r.days_ago(60, 4000))
         if p.role_in_household == "child":
             if p.age(r.today) < 5:
-                r.add(
-                    "health_visitor_contacts",
-                    {
-                        "contact_id": r.next_id("HV"),
-                        "child_id": local,
-                        "contact_on": r.ago(r.rng.randint(10, 300)),
-                        "practitioner_role": "health_visitor",
-                        "summary": "Development review",
-                        "parent_id": r.local_ids.get(parent.person_id) if parent else None,
-                    },
+                r.record(
+                    health_visitor_contacts,
+                    "HV",
+                    child_id=local,
+                    contact_on=r.days_ago(10, 300),
+                    practitioner_role="health_visitor",
+                    summary="Development review",
+                    parent_id=r.local_ids.get(parent.person_id) if parent else None,
                 )
-            if r.rng.random() < 0.15:
-                for _ in range(r.rng.randint(1, 4)):
-                    r.add(
-                        "unscheduled_care",
-                        {
-                            "attendance_id": r.next_id("UC"),
-                            "person_id": local,
-                            "attended_on": r.ago(r.rng.randint(5, 500)),
-                            "setting": r.rng.choice(["A&E", "urgent care", "walk-in"]),
-                            "reason": r.rng.choice(["minor head injury", "fever", "fall", "burn to hand"]),
-                        },
+            if r.chance(0.15):
+                for _ in r.times(4):
+                    r.record(
+                        unscheduled_care,
+                        "UC",
+                        person_id=local,
+                        attended_on=r.days_ago(5, 500),
+                        setting=r.rng.choice(["A&E", "urgent care", "walk-in"]),
+                        reason=r.rng.choice(["minor head injury", "fever", "fall", "burn to hand"]),
                     )
-            if r.rng.random() < 0.1:
-                for _ in range(r.rng.randint(1, 3)):
-                    r.add(
-                        "missed_appointments",
-                        {
-                            "appointment_id": r.next_id("DNA"),
-                            "person_id": local,
-                            "due_on": r.ago(r.rng.randint(5, 400)),
-                            "clinic": "paediatric outpatients",
-                        },
+            if r.chance(0.1):
+                for _ in r.times(3):
+                    r.record(
+                        missed_appointments, "DNA", person_id=local, due_on=r.days_ago(5, 400), clinic="paediatric outpatients"
                     )
         else:
-            if r.rng.random() < 0.12:
-                r.add(
-                    "mental_health_contacts",
-                    {
-                        "contact_id": r.next_id("MH"),
-                        "person_id": local,
-                        "service": "community mental health team",
-                        "contact_on": r.ago(r.rng.randint(10, 900)),
-                        "summary": "Assessment and follow-up",
-                    },
-                )
-            if r.rng.random() < 0.07:
-                r.add(
-                    "substance_misuse_contacts",
-                    {
-                        "contact_id": r.next_id("SM"),
-                        "person_id": local,
-                        "service": "drug and alcohol service",
-                        "contact_on": r.ago(r.rng.randint(10, 900)),
-                        "summary": "Engaged with treatment",
-                    },
-                )
-            if p.sex == "F" and p.age(r.today) < 42 and r.rng.random() < 0.05:
-                r.add(
-                    "maternity",
-                    {
-                        "episode_id": r.next_id("MAT"),
-                        "person_id": local,
-                        "booked_on": r.ago(r.rng.randint(20, 150)),
-                        "expected_delivery": (r.today + timedelta(days=r.rng.randint(20, 200))).isoformat(),
-                        "concerns": None,
-                    },
+            for chance, table, kind, service, summary in SPECIALIST_SERVICES:
+                if r.chance(chance):
+                    r.record(table, kind, person_id=local, service=service, contact_on=r.days_ago(10, 900), summary=summary)
+            if p.sex == "F" and p.age(r.today) < 42 and r.chance(0.05):
+                r.record(
+                    maternity,
+                    "MAT",
+                    person_id=local,
+                    booked_on=r.days_ago(20, 150),
+                    expected_delivery=r.days_ahead(20, 200),
+                    concerns=None,
                 )
 
 

@@ -2,11 +2,12 @@
 
 from sqlalchemy import JSON, Boolean, Column, Date, MetaData, String, Table, Text
 
-from mash_desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table, record_table
 
 metadata = MetaData()
 people = people_table(metadata)
 
+# Not a record_table: an incident is about a victim and a perpetrator, either of whom may be unknown.
 incidents = Table(
     "incidents",
     metadata,
@@ -20,37 +21,37 @@ incidents = Table(
     Column("risk_grading", String(16)),  # DASH: standard, medium, high
     Column("summary", Text),
 )
-arrests = Table(
+arrests = record_table(
     "arrests",
     metadata,
-    Column("arrest_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "arrest_id",
+    "person_id",
     Column("occurred_on", Date, nullable=False),
     Column("offence", String(120), nullable=False),
     Column("outcome", String(120)),
 )
-missing_reports = Table(
+missing_reports = record_table(
     "missing_reports",
     metadata,
-    Column("report_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "report_id",
+    "person_id",
     Column("reported_on", Date, nullable=False),
     Column("returned_on", Date),
     Column("summary", Text),
 )
-bail_conditions = Table(
+bail_conditions = record_table(
     "bail_conditions",
     metadata,
-    Column("bail_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "bail_id",
+    "person_id",
     Column("conditions", Text, nullable=False),
     Column("until", Date, nullable=False),
 )
-intelligence = Table(
+intelligence = record_table(
     "intelligence",
     metadata,
-    Column("intel_id", String(32), primary_key=True),
-    Column("subject_id", String(32), nullable=False, index=True),
+    "intel_id",
+    "subject_id",
     Column("recorded_on", Date, nullable=False),
     Column("summary", Text),
     Column("not_for_disclosure", Boolean, nullable=False, default=False),

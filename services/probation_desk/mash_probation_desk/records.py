@@ -1,17 +1,17 @@
 """What the Probation Service holds, as the probation desk's store keeps it, and the record classes its policy names."""
 
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Text
 
-from mash_desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table, record_table
 
 metadata = MetaData()
 people = people_table(metadata)
 
-supervision = Table(
+supervision = record_table(
     "supervision",
     metadata,
-    Column("supervision_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "supervision_id",
+    "person_id",
     Column("order_type", String(40), nullable=False),  # community_order, suspended_sentence_order, licence, post_sentence
     Column("offence", String(120), nullable=False),
     Column("started_on", Date, nullable=False),
@@ -20,20 +20,20 @@ supervision = Table(
     Column("rosh_level", String(16), nullable=False),
     Column("rosh_to", String(60)),
 )
-licence_conditions = Table(
+licence_conditions = record_table(
     "licence_conditions",
     metadata,
-    Column("condition_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "condition_id",
+    "person_id",
     Column("conditions", Text, nullable=False),
     Column("until", Date, nullable=False),
     Column("restricts_contact_with_children", Boolean, nullable=False, default=False),
 )
-mappa = Table(
+mappa = record_table(
     "mappa",
     metadata,
-    Column("mappa_id", String(32), primary_key=True),
-    Column("person_id", String(32), nullable=False, index=True),
+    "mappa_id",
+    "person_id",
     Column("category", Integer, nullable=False),  # 1 registered sexual offender, 2 violent offender, 3 other dangerous
     Column("level", Integer, nullable=False),  # 1 ordinary agency management, 2 and 3 multi-agency
     Column("registered_on", Date, nullable=False),

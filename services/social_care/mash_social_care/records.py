@@ -3,65 +3,63 @@
 Plans, care episodes and care proceedings name the child and, where recorded, the mother (`parent_id`, role
 `parent`): that is what links an unborn child to the records of the mother's other children."""
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import Boolean, Column, Date, MetaData, String, Table, Text
 
-from mash_desk import RecordClass, people_table
+from mash_desk import RecordClass, people_table, record_table
 
 metadata = MetaData()
 people = people_table(metadata)
 
-referrals = Table(
+referrals = record_table(
     "referrals",
     metadata,
-    Column("referral_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "referral_id",
+    "child_id",
     Column("received_on", Date, nullable=False),
     Column("reason", Text),
     Column("outcome", String(120)),
 )
-cases = Table(
+cases = record_table(
     "cases",
     metadata,
-    Column("case_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "case_id",
+    "child_id",
     Column("opened_on", Date, nullable=False),
     Column("closed_on", Date),
     Column("team", String(120)),
     Column("allocated_worker", String(120)),
 )
-cp_plans = Table(
+cp_plans = record_table(
     "cp_plans",
     metadata,
-    Column("plan_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "plan_id",
+    "child_id",
     Column("started_on", Date, nullable=False),
     Column("ended_on", Date),
     Column("category", String(32)),  # neglect, physical, emotional, sexual
     Column("parent_id", String(32), index=True),
 )
-cin_plans = Table(
-    "cin_plans",
-    metadata,
-    Column("plan_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
-    Column("started_on", Date, nullable=False),
-    Column("ended_on", Date),
+cin_plans = record_table(
+    "cin_plans", metadata, "plan_id", "child_id", Column("started_on", Date, nullable=False), Column("ended_on", Date)
 )
-looked_after = Table(
+looked_after = record_table(
     "looked_after",
     metadata,
-    Column("episode_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "episode_id",
+    "child_id",
     Column("started_on", Date, nullable=False),
     Column("ended_on", Date),
     Column("legal_status", String(16)),  # s20, s31, ...
     Column("parent_id", String(32), index=True),
 )
-care_proceedings = Table(
+care_proceedings = record_table(
     "care_proceedings",
     metadata,
-    Column("proceedings_id", String(32), primary_key=True),
-    Column("child_id", String(32), nullable=False, index=True),
+    "proceedings_id",
+    "child_id",
     Column("parent_id", String(32), index=True),
     Column("issued_on", Date, nullable=False),
     Column("concluded_on", Date),
@@ -73,6 +71,32 @@ care_proceedings = Table(
 def _period(r, start: str, end: str) -> str:
     began, ended = getattr(r, start), getattr(r, end)
     return f"from {began.isoformat()}" + (f" to {ended.isoformat()}" if ended else ", current")
+
+
+def _open_case(r) -> str:
+    return (
+        f"Open case with {r.team}, allocated worker {r.allocated_worker or 'unallocated'}, {_period(r, 'opened_on', 'closed_on')}"
+    )
+
+
+def _cp_plan(r) -> str:
+    return f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}"
+
+
+def _current_or_ended(
+    table: Table,
+    parties: dict[str, str],
+    period: tuple[str, str],
+    current: tuple[str, Callable[[Any], str]],
+    ended: tuple[str, Callable[[Any], str]],
+) -> list[RecordClass]:
+    """A case or plan is two record classes because the desk's findings tell an open one from an ended one: open (no
+    end date yet) it is dated from its start, ended from its end."""
+    start, end = period
+    return [
+        RecordClass(current[0], table, parties, start, current[1], where=lambda t: t.c[end].is_(None)),
+        RecordClass(ended[0], table, parties, end, ended[1], where=lambda t: t.c[end].is_not(None)),
+    ]
 
 
 def _proceedings(r) -> str:
@@ -90,39 +114,19 @@ RECORD_CLASSES = [
         "received_on",
         lambda r: f"Referral received {r.received_on.isoformat()} ({r.reason}); outcome: {r.outcome}",
     ),
-    RecordClass(
-        "open_case",
+    *_current_or_ended(
         cases,
         {"child_id": "child"},
-        "opened_on",
-        lambda r: (
-            f"Open case with {r.team}, allocated worker {r.allocated_worker or 'unallocated'}, {_period(r, 'opened_on', 'closed_on')}"
-        ),
-        where=lambda t: t.c.closed_on.is_(None),
+        ("opened_on", "closed_on"),
+        ("open_case", _open_case),
+        ("closed_case", lambda r: f"Case with {r.team} {_period(r, 'opened_on', 'closed_on')}"),
     ),
-    RecordClass(
-        "closed_case",
-        cases,
-        {"child_id": "child"},
-        "closed_on",
-        lambda r: f"Case with {r.team} {_period(r, 'opened_on', 'closed_on')}",
-        where=lambda t: t.c.closed_on.is_not(None),
-    ),
-    RecordClass(
-        "current_cp_plan",
+    *_current_or_ended(
         cp_plans,
         {"child_id": "child", "parent_id": "parent"},
-        "started_on",
-        lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
-        where=lambda t: t.c.ended_on.is_(None),
-    ),
-    RecordClass(
-        "previous_cp_plan",
-        cp_plans,
-        {"child_id": "child", "parent_id": "parent"},
-        "ended_on",
-        lambda r: f"Child protection plan (category {r.category}) {_period(r, 'started_on', 'ended_on')}",
-        where=lambda t: t.c.ended_on.is_not(None),
+        ("started_on", "ended_on"),
+        ("current_cp_plan", _cp_plan),
+        ("previous_cp_plan", _cp_plan),
     ),
     RecordClass(
         "cin_plan",

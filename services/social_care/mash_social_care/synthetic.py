@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from mash_desk.synthetic import AgencyRecords, Person, SyntheticRecords, parent_of
 
+from .records import care_proceedings, cases, cin_plans, cp_plans, looked_after, referrals
+
 
 def write(r: AgencyRecords, adults: list[Person], children: list[Person]) -> None:
     parent = parent_of(adults)
@@ -18,59 +20,48 @@ def write(r: AgencyRecords, adults: list[Person], children: list[Person]) -> Non
 
     for child in children:
         local = r.know(child)
-        for _ in range(r.rng.randint(1, 3)):
-            r.add(
-                "referrals",
-                {
-                    "referral_id": r.next_id("REF"),
-                    "child_id": local,
-                    "received_on": r.ago(r.rng.randint(20, 2500)),
-                    "reason": r.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
-                    "outcome": r.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"]),
-                },
+        for _ in r.times(3):
+            r.record(
+                referrals,
+                "REF",
+                child_id=local,
+                received_on=r.days_ago(20, 2500),
+                reason=r.rng.choice(["neglect", "domestic abuse", "parental mental health"]),
+                outcome=r.rng.choice(["no further action", "early help", "single assessment", "s47 enquiry"]),
             )
         roll = r.rng.random()
         if roll < 0.2:
-            r.add(
-                "cases",
-                {
-                    "case_id": r.next_id("CASE"),
-                    "child_id": local,
-                    "opened_on": r.ago(r.rng.randint(30, 600)),
-                    "closed_on": None,
-                    "team": "Family Safeguarding Team",
-                    "allocated_worker": f"Social worker {r.rng.randint(1, 40)}",
-                },
+            r.record(
+                cases,
+                "CASE",
+                child_id=local,
+                opened_on=r.days_ago(30, 600),
+                closed_on=None,
+                team="Family Safeguarding Team",
+                allocated_worker=f"Social worker {r.rng.randint(1, 40)}",
             )
         if roll < 0.08:
-            r.add(
-                "cp_plans",
-                {
-                    "plan_id": r.next_id("CP"),
-                    "child_id": local,
-                    "started_on": r.ago(r.rng.randint(30, 500)),
-                    "ended_on": None,
-                    "category": r.rng.choice(["neglect", "physical", "emotional", "sexual"]),
-                    "parent_id": parent_id(),
-                },
+            r.record(
+                cp_plans,
+                "CP",
+                child_id=local,
+                started_on=r.days_ago(30, 500),
+                ended_on=None,
+                category=r.rng.choice(["neglect", "physical", "emotional", "sexual"]),
+                parent_id=parent_id(),
             )
         elif roll < 0.2:
             start = r.rng.randint(400, 2000)
-            r.add(
-                "cin_plans",
-                {"plan_id": r.next_id("CIN"), "child_id": local, "started_on": r.ago(start), "ended_on": r.ago(start - 200)},
-            )
-        if r.rng.random() < 0.03:
-            r.add(
-                "looked_after",
-                {
-                    "episode_id": r.next_id("LAC"),
-                    "child_id": local,
-                    "started_on": r.ago(r.rng.randint(100, 1500)),
-                    "ended_on": None,
-                    "legal_status": r.rng.choice(["s20", "s31"]),
-                    "parent_id": parent_id(),
-                },
+            r.record(cin_plans, "CIN", child_id=local, started_on=r.ago(start), ended_on=r.ago(start - 200))
+        if r.chance(0.03):
+            r.record(
+                looked_after,
+                "LAC",
+                child_id=local,
+                started_on=r.days_ago(100, 1500),
+                ended_on=None,
+                legal_status=r.rng.choice(["s20", "s31"]),
+                parent_id=parent_id(),
             )
     if parent is not None:
         _previous_child_removed(r, parent)
@@ -100,17 +91,15 @@ def _previous_child_removed(r: AgencyRecords, parent: Person) -> None:
             "true_person_id": f"{parent.person_id}-R",
         },
     )
-    r.add(
-        "care_proceedings",
-        {
-            "proceedings_id": r.next_id("CPR"),
-            "child_id": child,
-            "parent_id": mother,
-            "issued_on": r.ago(issued),
-            "concluded_on": r.ago(issued - 180),
-            "order_made": rng.choice(["care order", "placement order", "special guardianship order"]),
-            "removed_from_parents": True,
-        },
+    r.record(
+        care_proceedings,
+        "CPR",
+        child_id=child,
+        parent_id=mother,
+        issued_on=r.ago(issued),
+        concluded_on=r.ago(issued - 180),
+        order_made=rng.choice(["care order", "placement order", "special guardianship order"]),
+        removed_from_parents=True,
     )
 
 

@@ -20,7 +20,7 @@ import base64
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -207,7 +207,7 @@ def open_sealed(
     *,
     custody: KeyCustody,
     directory: Directory,
-    expected_senders: set[str] | None = None,
+    expected_senders: Collection[str] | None = None,
     delivered_as: str | None = None,
     case_key_for: Callable[[str], bytes] | None = None,
 ) -> tuple[Header, bytes]:
@@ -228,7 +228,7 @@ def _open(
     envelope: bytes,
     custody: KeyCustody,
     directory: Directory,
-    expected_senders: set[str] | None,
+    expected_senders: Collection[str] | None,
     delivered_as: str | None,
     case_key_for: Callable[[str], bytes] | None,
 ) -> tuple[Header, bytes]:

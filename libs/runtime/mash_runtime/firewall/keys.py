@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
-from mash_contracts.topics import AGENCY_NAME
+from mash_contracts.topics import AGENCY_NAME, hub_principals
 
 HPKE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 DIRECTORY = "directory.json"
@@ -161,6 +161,7 @@ class Directory:
         self._path = path
         self._stamp = self._stat()
         self._checked = time.monotonic()
+        self._version = 0
 
     @classmethod
     def load(cls, keys_dir: Path) -> Directory:
@@ -179,9 +180,18 @@ class Directory:
 
     @property
     def entries(self) -> dict[str, PublicKeys]:
+        self._recheck()
+        return self._entries
+
+    @property
+    def version(self) -> int:
+        """Goes up each time the file is read again with a change: what anything derived from the entries is cached by."""
+        self._recheck()
+        return self._version
+
+    def _recheck(self) -> None:
         if self._path is not None and time.monotonic() - self._checked >= self.RECHECK_SECONDS:
             self.reload()
-        return self._entries
 
     def reload(self) -> bool:
         """Read the file again if it changed; True when it did. Written by replace, so a read sees a whole file; a
@@ -193,6 +203,7 @@ class Directory:
             if (stamp := self._stat()) == self._stamp:
                 return False
             self._entries, self._stamp = _entries(json.loads(self._path.read_text())), stamp
+            self._version += 1
             return True
         except (OSError, ValueError, KeyError):
             return False
@@ -243,11 +254,19 @@ def parse_public_keys(pem: bytes) -> tuple[Ed25519PublicKey, X25519PublicKey]:
     return signing[0], encryption[0]
 
 
+def check_agency_name(name: str) -> None:
+    """The one check of an outside agency's name (its directory entry, its Kafka user, part of its topics' names),
+    made by `enrol`; a caller that must refuse before anything else is touched (the CLI, before the broker) asks it too."""
+    if not AGENCY_NAME.fullmatch(name):
+        raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
+    if name in hub_principals():
+        raise ValueError(f"{name} is one of the hub's own principals, not an outside agency: its keys are made at setup")
+
+
 def enrol(keys_dir: Path, name: str, roles: tuple[str, ...], public_pem: bytes, *, rotate: bool = False) -> dict[str, Any]:
     """Add an outside agency's public keys to the directory (or, with rotate, make new ones current, keeping the
     old ones so what was signed or sealed before stays verifiable and openable). Returns its entry."""
-    if not AGENCY_NAME.fullmatch(name):
-        raise ValueError("an agency's name is 2-48 characters: lower-case letters, digits and underscores, a letter first")
+    check_agency_name(name)
     signing, encryption = parse_public_keys(public_pem)
     path = keys_dir / DIRECTORY
     directory = json.loads(path.read_text()) if path.exists() else {}

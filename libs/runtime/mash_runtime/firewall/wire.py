@@ -31,6 +31,7 @@ class Firewall:
     case_keys: FileCaseKeys | None  # None: an outside agency's side of the wire
     _pepper: bytes | None  # likewise
     service: str
+    _writers: dict[str, tuple[int, frozenset[str]]]  # topic -> (the directory's version, who may write it)
 
     def __init__(self, service: str, keys_dir: Path):
         try:
@@ -41,6 +42,7 @@ class Firewall:
         except FileNotFoundError as e:
             raise RuntimeError(f"no keys for {service} in {keys_dir}: run `mash keys init` (fails closed)") from e
         self.service = service
+        self._writers = {}
 
     @classmethod
     def for_agency(cls, name: str, agency_dir: Path) -> Firewall:
@@ -53,6 +55,7 @@ class Firewall:
         except FileNotFoundError as e:
             raise RuntimeError(f"no keys or directory for {name} in {agency_dir}: {e}") from e
         firewall._pepper, firewall.case_keys, firewall.service = None, None, name
+        firewall._writers = {}
         return firewall
 
     @property
@@ -134,7 +137,15 @@ class Firewall:
             raise SealError(f"{self.service} is outside the hub and never seals a case-bound message")
         return self.case_keys
 
-    def writers(self, spec: Topic) -> set[str]:
-        """Who may have sealed a record on the topic: REFERRERS is every referrer enrolled now."""
-        named = set(spec.writers) - {REFERRERS}
-        return named | self.directory.with_role("referrer") if REFERRERS in spec.writers else named
+    def writers(self, spec: Topic) -> frozenset[str]:
+        """Who may have sealed a record on the topic: REFERRERS is every referrer enrolled now. Asked for every record
+        opened, so kept per topic until the directory is read again changed: an enrolment or a revocation counts from
+        then, as before, without a restart."""
+        version = self.directory.version
+        cached = self._writers.get(spec.name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        named = frozenset(spec.writers) - {REFERRERS}
+        writers = named | self.directory.with_role("referrer") if REFERRERS in spec.writers else named
+        self._writers[spec.name] = (version, writers)
+        return writers
