@@ -107,22 +107,14 @@ def free_port() -> int:
 @dataclass
 class LocalKafka:
     home: Path  # <state dir>/kafka
+    properties: Path = field(init=False)
+    pid_file: Path = field(init=False)
+    log_file: Path = field(init=False)
+    credentials_file: Path = field(init=False)
 
-    @property
-    def properties(self) -> Path:
-        return self.home / "server.properties"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.home / "kafka.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.home / "kafka.log"
-
-    @property
-    def credentials_file(self) -> Path:
-        return self.home / "credentials.json"
+    def __post_init__(self) -> None:
+        names = ("server.properties", "kafka.pid", "kafka.log", "credentials.json")
+        self.properties, self.pid_file, self.log_file, self.credentials_file = (self.home / n for n in names)
 
     @property
     def access(self) -> Access:

@@ -18,21 +18,24 @@ import sys
 
 from mash_cli.paths import state_dir
 
+from .options import numbers
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mash", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole mesh with synthetic referrals")
-    demo.add_argument("--referrals", type=int, default=10)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--timeout", type=float, default=180.0)
+    demo = numbers(
+        sub.add_parser("demo", help="run the whole mesh with synthetic referrals"), referrals=10, seed=7, timeout=180.0
+    )
     demo.add_argument(
         "--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite"
     )
-    bench = sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures")
-    bench.add_argument("--families", type=int, default=2000)
-    bench.add_argument("--referrals", type=int, default=300)
-    bench.add_argument("--seed", type=int, default=7)
+    numbers(
+        sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures"),
+        families=2000,
+        referrals=300,
+        seed=7,
+    )
     ana = sub.add_parser("analysis", help="a synthetic year's report, a saved report rendered, linkage quality", add_help=False)
     ana.add_argument("action", choices=["year", "render", "linkage"])
     ana.add_argument("rest", nargs=argparse.REMAINDER)

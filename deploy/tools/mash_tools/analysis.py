@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .options import numbers
+
 
 def render(figures_json: dict | str, out_dir: str | Path) -> Path:
     """The report from `GET /figures`'s JSON; returns index.html's path."""
@@ -47,9 +49,7 @@ def _print_headline(figs: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="mash analysis", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    yr = sub.add_parser("year", help="a synthetic year through the real threshold model, then the report")
-    yr.add_argument("--notifications", type=int, default=10_000)
-    yr.add_argument("--seed", type=int, default=7)
+    yr = numbers(sub.add_parser("year", help="a synthetic year through the real threshold model"), notifications=10_000, seed=7)
     yr.add_argument("--out", required=True)
     rd = sub.add_parser("render", help="the report from a saved GET /figures answer")
     rd.add_argument("--from", dest="source", required=True, help="a saved GET /figures JSON file")

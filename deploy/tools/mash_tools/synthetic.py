@@ -127,36 +127,27 @@ class Generator:
     def _invented_family(self, scenario: Scenario) -> list[Subject]:
         family = self.fake.last_name()
         home = self._address()
+
+        def at_home(ref: str, role: SubjectRole, given: str, family_name: str, born: date, **more) -> Subject:
+            return Subject(
+                subject_ref=ref, role=role, given_name=given, family_name=family_name, date_of_birth=born, address=home, **more
+            )
+
+        # Arguments are drawn in the order written: the same seed gives the same family.
         subjects = [
-            Subject(
-                subject_ref="child1",
-                role=SubjectRole.CHILD,
-                given_name=self.fake.first_name(),
-                family_name=family,
-                date_of_birth=self._dob(0, 15),
+            at_home(
+                "child1",
+                SubjectRole.CHILD,
+                self.fake.first_name(),
+                family,
+                self._dob(0, 15),
                 nhs_number=synthetic_nhs_number(self.rng) if self.rng.random() < 0.8 else None,
-                address=home,
             ),
-            Subject(
-                subject_ref="parent1",
-                role=SubjectRole.PARENT_CARER,
-                given_name=self.fake.first_name(),
-                family_name=family,
-                date_of_birth=self._dob(20, 45),
-                address=home,
-            ),
+            at_home("parent1", SubjectRole.PARENT_CARER, self.fake.first_name(), family, self._dob(20, 45)),
         ]
         if scenario.with_partner:
-            subjects.append(
-                Subject(
-                    subject_ref="adult2",
-                    role=SubjectRole.ALLEGED_PERPETRATOR,
-                    given_name=self.fake.first_name_male(),
-                    family_name=self.fake.last_name(),
-                    date_of_birth=self._dob(20, 50),
-                    address=home,
-                )
-            )
+            adult = (self.fake.first_name_male(), self.fake.last_name(), self._dob(20, 50))
+            subjects.append(at_home("adult2", SubjectRole.ALLEGED_PERPETRATOR, *adult))
         return subjects
 
 

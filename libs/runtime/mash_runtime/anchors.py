@@ -23,6 +23,7 @@ from mash_contracts import AuditAnchor, derived_id
 from mash_contracts.topics import AUDIT_ANCHORS
 
 from .audit import audit_head, audit_log, canonical
+from .background import Background
 from .calendar import as_utc
 from .firewall import Firewall
 from .firewall.keys import Directory, KeyCustody, KeyError_
@@ -118,7 +119,7 @@ class Anchoring:
             raise ValueError("anchoring needs a store initialised with an identity (`init`)")
         self._db, self._firewall, self._relay, self._every = db, firewall, relay, every
         self._store_id = db.identity.store_id
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background("audit-anchoring")
 
     def anchor(self) -> AuditAnchor | None:
         """Queue an anchor of the current head, unless it is already queued (or the chain is empty)."""
@@ -151,13 +152,10 @@ class Anchoring:
 
     async def start(self) -> None:
         await self._anchor()
-        self._task = asyncio.create_task(self._run(), name="audit-anchoring")
+        self._loop.start(self._run)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
         await self._anchor()
         try:  # the relay has drained by now: this sends the last anchor
             await asyncio.wait_for(self._relay.flush(), timeout)

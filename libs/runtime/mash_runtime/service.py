@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry import trace
 from sqlalchemy import MetaData
 
+from .background import Background
 from .http import Served
 from .identity import StoreRefused
 from .settings import ServiceSettings
@@ -132,15 +133,10 @@ def main(
 def in_background(app: FastStream, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `work` (a service's clock or sweep) for the app's lifetime: started once the app is up, cancelled when it
     starts to shut down, before the outbox relay's last flush, so the work queues nothing after it."""
-    tasks: list[asyncio.Task[None]] = []
+    loop = Background(getattr(work, "__name__", "background"))
 
     async def start() -> None:
-        tasks.append(asyncio.create_task(work()))
+        loop.start(work)
 
-    async def stop() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    app.on_shutdown(stop)
+    app.on_shutdown(loop.stop)
     app.after_startup(start)

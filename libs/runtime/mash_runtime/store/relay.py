@@ -15,6 +15,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from sqlalchemy import Row, select, update
 
+from ..background import Background
 from .database import Database
 from .schema import outbox
 
@@ -48,7 +49,7 @@ class OutboxRelay:
         self._backoff = backoff
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background("outbox-relay")
 
     def _claim(self) -> tuple[str, list[Row[Any]]]:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
@@ -132,14 +133,11 @@ class OutboxRelay:
             await self.flush()
         except Exception as e:
             log.warning("outbox relay could not publish at start-up (%r); will retry", e)
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._loop.start(self._run)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop and send what the last handlers committed; anything left waits for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._loop.stop()
         try:
             await asyncio.wait_for(self.flush(), timeout)
         except Exception as e:
