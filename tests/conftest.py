@@ -1,6 +1,7 @@
 """Shared fixtures. Every test module declares its tier with pytestmark (unit or integration)."""
 
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,29 @@ from sqlalchemy import create_engine, text
 from helpers import MONDAY
 from mash_cli.postgres import LocalPostgres
 from mash_tools.synthetic import Generator
+
+
+class LeftTheProcess(AssertionError):
+    """A unit test reached outside its process."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_means_one_process(request, monkeypatch):
+    """The unit tier is one process with no network: a unit test that spawns a process or connects a socket fails
+    here, and belongs in the process or integration tier (a PostgreSQL-backed store test carries `postgres`)."""
+    marks = {m.name for m in request.node.iter_markers()}
+    if "unit" not in marks or "postgres" in marks:
+        return
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            raise LeftTheProcess(f"a unit test {what}: move it to the process or integration tier")
+
+        return refused
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("started a process"))
+    monkeypatch.setattr(socket.socket, "connect", refuse("connected a socket"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connected a socket"))
 
 
 @pytest.fixture
