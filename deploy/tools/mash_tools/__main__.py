@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mash_cli.paths import state_dir
 
@@ -30,12 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--postgres", action="store_true", help="each service's store on PostgreSQL (Debian's package) instead of SQLite"
     )
-    numbers(
+    bench = numbers(
         sub.add_parser("bench", help="measure desk research and the mesh end to end; prints figures"),
         families=2000,
         referrals=300,
         seed=7,
     )
+    bench.add_argument("--json", type=Path, help="also write the mesh's figures to this file")
     ana = sub.add_parser("analysis", help="a synthetic year's report, a saved report rendered, linkage quality", add_help=False)
     ana.add_argument("action", choices=["year", "render", "linkage"])
     ana.add_argument("rest", nargs=argparse.REMAINDER)
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench_desk, bench_mesh
 
         bench_desk(args.families, args.referrals, args.seed)
-        bench_mesh(args.families, args.referrals, args.seed, root / "bench")
+        bench_mesh(args.families, args.referrals, args.seed, root / "bench", args.json)
         return 0
     if args.action == "linkage":
         from .linkage_quality import main as linkage_main

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import shutil
@@ -27,9 +28,10 @@ from mash_cli.mesh import SERVICES, UNATTENDED, Mesh
 from mash_cli.principals import Principals
 from mash_cli.processes import stat_fields
 from mash_cli.topics import create_topics
-from mash_contracts.topics import DECISIONS, PRODUCTS
+from mash_contracts.topics import DECISIONS, PRODUCTS, RESEARCHERS
 
 from . import population as pop
+from .relay import RECORD_BYTES, relay_throughput
 from .synthetic import Generator, household_notification
 
 
@@ -80,7 +82,7 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
     )
 
 
-def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
+def bench_mesh(families: int, referrals: int, seed: int, state: Path, json_path: Path | None = None) -> dict:
     shutil.rmtree(state, ignore_errors=True)
     kafka = LocalKafka(state / "kafka")
     mesh = None
@@ -119,6 +121,28 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path) -> None:
             + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items())
             + f", broker {_peak_rss(kafka.pid()):.0f} MiB"
         )
+        mesh.stop()
+        mesh = None
+        relay_rate = relay_throughput(access, len(submissions))
+        rate = len(submissions) / wall
+        print(
+            f"raw relay, same topology and broker ({len(RESEARCHERS) + 2} processes, {RECORD_BYTES}-byte records, "
+            f"a commit per batch): {relay_rate:.0f} referrals/s; the mesh carries {rate / relay_rate:.3f} of it"
+        )
+        figures = {
+            "referrals": len(submissions),
+            "families": families,
+            "mesh_referrals_per_s": rate,
+            "latency_ms": {q: _pct(latencies, q) for q in (50, 95, 99)},
+            "cpu_ms_per_referral": cpu,
+            "peak_rss_mib": peaks,
+            "relay_referrals_per_s": relay_rate,
+            "mesh_over_relay": rate / relay_rate,
+        }
+        if json_path is not None:
+            json_path.write_text(json.dumps(figures, indent=1) + "\n")
+            print(f"figures: {json_path}")
+        return figures
     finally:
         if mesh is not None:
             mesh.stop()

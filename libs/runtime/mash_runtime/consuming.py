@@ -17,6 +17,7 @@ import logging
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -25,12 +26,15 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate
+from opentelemetry.trace import Span, SpanKind, Tracer
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
 from mash_contracts import DeadLetter, UnreadableMessage, decode, encode, headers_for
 from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, URGENT_SUFFIX, by_name, lanes
 
+from . import telemetry
 from .errors import TRANSIENT, ConcurrentWrite, Rejected
 from .firewall import Firewall, SealError
 
@@ -61,6 +65,15 @@ class Retry:
 
     def backoff(self, attempt: int) -> float:
         return min(self.first_backoff * 2.0 ** (attempt - 1), self.max_backoff)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """How many records a consumer takes at once (one offset commit for them all), and how long a poll waits for
+    the first: an idle consumer polls again after twice this, so it bounds the wait of a record arriving then."""
+
+    max_records: int = 64
+    timeout_ms: int = 25
 
 
 # A dead letter refused for its size is refused on every redelivery: permanent, unlike the other KafkaErrors.
@@ -236,6 +249,7 @@ def subscribe(
     service: str,
     firewall: Firewall,
     retry: Retry = Retry(),
+    batch: Batch = Batch(),
     counter: Counter | None = None,
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
@@ -247,9 +261,18 @@ def subscribe(
     # Kafka redelivers the same record, not a copy with a header: the count of attempts is kept here, and a
     # dead letter's `attempts` (and its mash-attempts header) counts every attempt this process made.
     handed_back: dict[tuple[str, int, int], int] = {}
+    tracer = telemetry.tracer(service)
 
     async def consume(msg: KafkaMessage) -> None:
-        record: ConsumerRecord = msg.raw_message
+        # A batch, handled record by record in the order each partition gave them; the offsets are committed once,
+        # after the last. A failure that hands a record back rewinds every partition of the batch to its first
+        # record: those already handled come again and are found in the inbox (their effects are not repeated).
+        raw = msg.raw_message
+        for record in raw if isinstance(raw, (tuple, list)) else (raw,):
+            with _span(tracer, record):
+                await handle(record)
+
+    async def handle(record: ConsumerRecord) -> None:
         route = routes[record.topic]
         try:
             # Fail closed: an envelope that cannot be verified and opened is never handled.
@@ -305,7 +328,31 @@ def subscribe(
                 return
 
     consume.__name__ = "consume_" + group_id.replace(".", "_")
-    return broker.subscriber(*routes, group_id=group_id, auto_offset_reset="earliest")(consume)
+    return broker.subscriber(
+        *routes,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=batch.max_records,
+        batch_timeout_ms=batch.timeout_ms,
+    )(consume)
+
+
+def _span(tracer: Tracer, record: ConsumerRecord) -> AbstractContextManager[Span]:
+    """A span per record, a child of the span that published it: each referral stays one trace across every hop
+    (FastStream's own span for a batch only links to its records)."""
+    headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": record.topic,
+        "messaging.kafka.destination.partition": record.partition,
+        "messaging.kafka.message.offset": record.offset,
+    }
+    if record.key is not None:
+        attributes["messaging.kafka.message.key"] = record.key.decode(errors="replace")
+    return tracer.start_as_current_span(
+        f"{record.topic} process", context=propagate.extract(headers), kind=SpanKind.CONSUMER, attributes=attributes
+    )
 
 
 def subscribe_lanes(

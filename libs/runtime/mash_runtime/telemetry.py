@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -60,8 +61,18 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
     }
 
 
+_PROVIDERS: dict[str, TracerProvider] = {}
+
+
+def tracer(service: str) -> trace.Tracer:
+    """The service's tracer, as its broker was built with; without one (a handler test), OpenTelemetry's global."""
+    provider = _PROVIDERS.get(service)
+    return provider.get_tracer("mash") if provider is not None else trace.get_tracer("mash")
+
+
 def tracer_provider(service: str, traces_dir: Path | None) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    _PROVIDERS[service] = provider
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
