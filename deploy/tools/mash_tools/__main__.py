@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         families=2000,
         referrals=300,
         seed=7,
+        backlog=5000,
+        seconds=20.0,
     )
     bench.add_argument("--json", type=Path, help="also write the mesh's figures to this file")
     ana = sub.add_parser("analysis", help="a synthetic year's report, a saved report rendered, linkage quality", add_help=False)
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench_desk, bench_mesh
 
         bench_desk(args.families, args.referrals, args.seed)
-        bench_mesh(args.families, args.referrals, args.seed, root / "bench", args.json)
+        bench_mesh(args.families, args.referrals, args.seed, root / "bench", args.json, args.backlog, args.seconds)
         return 0
     if args.action == "linkage":
         from .linkage_quality import main as linkage_main

@@ -1,9 +1,11 @@
-"""`mash bench`: figures, not assertions. What a desk's research costs, and what the whole mesh does under a burst.
+"""`mash bench`: figures, not assertions. What a desk's research costs, and what the whole mesh does.
 
 1. Desk research in one process: a police store seeded with a large synthetic population, one referral
    after another (matching, record reads, policy, disclosure record, outbox row), on SQLite.
-2. The mesh end to end over the real broker: a burst of referrals submitted at once, each timed from
-   submission to its last information product; then each service's peak memory.
+2. The mesh end to end over the real broker, as deployed locally: the sustained rate (a burst routed from the first
+   send to the last product) with CPU per referral; submit-to-routed latency at 25%, 50% and 90% of that rate; the
+   urgent lane (immediate-danger referrals sent behind a backlog of routine ones); each process's peak memory.
+3. In the same run, the raw relay on the same broker (relay.py), and the mesh's rate as a share of it.
 """
 
 from __future__ import annotations
@@ -13,30 +15,27 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
 from mash_cli.agencies import DEFAULT_REFERRER
-from mash_cli.kafka import ADMIN, Access, LocalKafka
+from mash_cli.kafka import LocalKafka
 from mash_cli.mesh import SERVICES, UNATTENDED, Mesh
 from mash_cli.principals import Principals
 from mash_cli.processes import stat_fields
 from mash_cli.topics import create_topics
-from mash_contracts.topics import DECISIONS, PRODUCTS, RESEARCHERS
+from mash_contracts import ConcernCategory
+from mash_contracts.topics import RESEARCHERS
 
 from . import population as pop
+from .load import drive, percentile
 from .relay import RECORD_BYTES, relay_throughput
-from .synthetic import Generator, household_notification
+from .synthetic import Generator, Scenario, household_notification
 
-
-def _pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+ROUTINE = Scenario((ConcernCategory.NEGLECT,), "Child often arrives at school hungry, in the same clothes all week.")
+DANGER = Scenario((ConcernCategory.PHYSICAL_ABUSE,), "Child disclosed being hit this morning and is afraid to go home.", True)
 
 
 def bench_desk(families: int, referrals: int, seed: int) -> None:
@@ -77,12 +76,20 @@ def bench_desk(families: int, referrals: int, seed: int) -> None:
         f"store {counts['people']} people, {sum(counts.values()) - counts['people']} records, seeded in {seeded:.2f}s"
     )
     print(
-        f"  {len(timings)} referrals: p50 {_pct(timings, 50):.1f} ms, p95 {_pct(timings, 95):.1f} ms, max {max(timings):.1f} ms, "
+        f"  {len(timings)} referrals: p50 {percentile(timings, 50):.1f} ms, p95 {percentile(timings, 95):.1f} ms, max {max(timings):.1f} ms, "
         f"{len(timings) / (sum(timings) / 1000):.0f} referrals/s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
 
 
-def bench_mesh(families: int, referrals: int, seed: int, state: Path, json_path: Path | None = None) -> dict:
+LOADS = (0.25, 0.5, 0.9)  # fractions of the measured maximum at which latency is measured
+URGENT = 5  # immediate-danger referrals sent behind the backlog
+
+
+def bench_mesh(
+    families: int, referrals: int, seed: int, state: Path, json_path: Path | None = None, backlog: int = 5000, seconds: float = 20
+) -> dict:
+    """The mesh as deployed locally (SASL and ACLs, sealed and signed, durable commits, audit, tracing), then the raw
+    relay on the same broker. Figures printed as they come and, with `json_path`, written as JSON with a chart."""
     shutil.rmtree(state, ignore_errors=True)
     kafka = LocalKafka(state / "kafka")
     mesh = None
@@ -99,49 +106,82 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path, json_path:
         mesh.start()
         mesh.wait_ready()
         time.sleep(3)  # let every group settle so the burst measures work, not start-up
+        principals = Principals(mesh.keys_dir)
         generator = Generator(seed)
-        submissions = [household_notification(generator, h) for h in world.families()[:referrals]]
+        households = world.families()
+
+        def routine(n: int) -> list:
+            return [household_notification(generator, households[i % len(households)], ROUTINE) for i in range(n)]
+
+        print(f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population)", flush=True)
         pids = {**{s: pid for s, pid in mesh.running().items() if pid}, "broker": kafka.pid()}
         cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
-        latencies, wall = asyncio.run(_burst(mesh.access, submissions, Principals(mesh.keys_dir)))
-        cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / len(submissions) for s, pid in pids.items()}
+        burst = asyncio.run(drive(mesh.access, principals, routine(referrals), progress="burst"))
+        cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / burst.sent for s, pid in pids.items()}
+        top = burst.summary()
         print(
-            f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population): burst of {len(submissions)} referrals"
+            f"  sustained: a burst of {burst.sent} routed in {burst.wall_s:.1f}s = {top['referrals_per_s']:.1f} referrals/s; "
+            f"submit->routed p50 {top['p50_ms']:.0f} ms, p95 {top['p95_ms']:.0f} ms, p99 {top['p99_ms']:.0f} ms"
         )
         print(
-            f"  all routed in {wall:.1f}s = {len(submissions) / wall:.0f} referrals/s; submit->last product: "
-            f"p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, max {max(latencies):.0f} ms"
+            f"  CPU per referral ({sum(cpu.values()):.0f} ms in all): " + ", ".join(f"{s} {ms:.1f} ms" for s, ms in cpu.items()),
+            flush=True,
         )
-        peaks = {s: _peak_rss(pid) for s, pid in mesh.running().items() if pid}
+        loads = {}
+        for fraction in LOADS:
+            rate = fraction * top["referrals_per_s"]
+            run = asyncio.run(
+                drive(
+                    mesh.access, principals, routine(max(10, round(rate * seconds))), rate=rate, progress=f"{fraction:.0%} load"
+                )
+            )
+            loads[fraction] = {"offered_per_s": rate, **run.summary()}
+            print(
+                f"  at {fraction:.0%} of the maximum ({rate:.1f}/s offered): p50 {loads[fraction]['p50_ms']:.0f} ms, "
+                f"p95 {loads[fraction]['p95_ms']:.0f} ms, p99 {loads[fraction]['p99_ms']:.0f} ms",
+                flush=True,
+            )
+        urgent = [household_notification(generator, households[i], DANGER) for i in range(URGENT)]
+        behind = asyncio.run(
+            drive(
+                mesh.access,
+                principals,
+                routine(backlog) + urgent,
+                watch={u.submission_id for u in urgent},
+                progress=f"{URGENT} urgent behind {backlog:,} routine",
+            )
+        )
+        lane = behind.summary()
         print(
-            f"  CPU per referral ({sum(cpu.values()):.0f} ms in all): " + ", ".join(f"{s} {ms:.1f} ms" for s, ms in cpu.items())
+            f"  urgent lane: {URGENT} immediate-danger referrals sent behind {backlog:,} routine ones routed in "
+            f"p50 {lane['p50_ms']:.0f} ms, max {max(behind.latencies_ms):.0f} ms",
+            flush=True,
         )
-        print(
-            "  peak RSS: "
-            + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items())
-            + f", broker {_peak_rss(kafka.pid()):.0f} MiB"
-        )
+        peaks = {s: _peak_rss(pid) for s, pid in pids.items()}
+        print("  peak RSS: " + ", ".join(f"{s} {mib:.0f} MiB" for s, mib in peaks.items()), flush=True)
         mesh.stop()
         mesh = None
-        relay_rate = relay_throughput(access, len(submissions))
-        rate = len(submissions) / wall
+        print("raw relay on the same broker ...", flush=True)
+        relay_rate = relay_throughput(access, referrals)
         print(
             f"raw relay, same topology and broker ({len(RESEARCHERS) + 2} processes, {RECORD_BYTES}-byte records, "
-            f"a commit per batch): {relay_rate:.0f} referrals/s; the mesh carries {rate / relay_rate:.3f} of it"
+            f"a commit per batch): {relay_rate:.0f} referrals/s; the mesh carries {top['referrals_per_s'] / relay_rate:.3f} of it"
         )
         figures = {
-            "referrals": len(submissions),
             "families": families,
-            "mesh_referrals_per_s": rate,
-            "latency_ms": {q: _pct(latencies, q) for q in (50, 95, 99)},
+            "sustained": top,
             "cpu_ms_per_referral": cpu,
+            "offered_loads": {str(f): v for f, v in loads.items()},
+            "urgent_behind_backlog": {"backlog": backlog, **lane, "max_ms": max(behind.latencies_ms)},
             "peak_rss_mib": peaks,
             "relay_referrals_per_s": relay_rate,
-            "mesh_over_relay": rate / relay_rate,
+            "mesh_over_relay": top["referrals_per_s"] / relay_rate,
         }
         if json_path is not None:
             json_path.write_text(json.dumps(figures, indent=1) + "\n")
-            print(f"figures: {json_path}")
+            chart = json_path.with_suffix(".svg")
+            _chart(loads, chart)
+            print(f"figures: {json_path}; latency against offered load: {chart}")
         return figures
     finally:
         if mesh is not None:
@@ -149,47 +189,23 @@ def bench_mesh(families: int, referrals: int, seed: int, state: Path, json_path:
         kafka.stop()
 
 
-async def _burst(access: Access, submissions: list, principals: Principals) -> tuple[list[float], float]:
-    consumer = AIOKafkaConsumer(
-        DECISIONS.name,
-        *(t.name for t in PRODUCTS),
-        **access.client(ADMIN),
-        group_id=f"bench-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-    )
-    producer = AIOKafkaProducer(**access.client(DEFAULT_REFERRER), acks="all", enable_idempotence=True, linger_ms=5)
-    await consumer.start()
-    await producer.start()
-    try:
-        from mash_intake.screening import referral_id_for
+def _chart(loads: dict, path: Path) -> None:
+    import matplotlib
 
-        sent_at = {referral_id_for(s, DEFAULT_REFERRER): 0.0 for s in submissions}
-        started = time.monotonic()
-        futures = []
-        for s in submissions:
-            sent_at[referral_id_for(s, DEFAULT_REFERRER)] = time.monotonic()
-            futures.append(await producer.send(**principals.submission_record(s)))
-        await asyncio.gather(*futures)
-        expected: dict[str, int] = {}
-        received: dict[str, int] = {}
-        done: dict[str, float] = {}
-        while len(done) < len(sent_at) and time.monotonic() - started < 600:
-            for tp, records in (await consumer.getmany(timeout_ms=200)).items():
-                for r in records:
-                    if tp.topic == DECISIONS.name:
-                        d = principals.read(tp.topic, r.key, r.value)
-                        expected[d.referral_id] = len(d.recipients)
-                        ref = d.referral_id
-                    else:
-                        ref = principals.read(tp.topic, r.key, r.value).referral_id
-                        received[ref] = received.get(ref, 0) + 1
-                    if ref in sent_at and ref in expected and received.get(ref, 0) >= expected[ref] and ref not in done:
-                        done[ref] = time.monotonic()
-        wall = time.monotonic() - started
-        return [(done[r] - sent_at[r]) * 1000 for r in done], wall
-    finally:
-        await producer.stop()
-        await consumer.stop()
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    offered = [v["offered_per_s"] for v in loads.values()]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for q, style in (("p50_ms", "-o"), ("p95_ms", "--o"), ("p99_ms", ":o")):
+        ax.plot(offered, [v[q] for v in loads.values()], style, label=q.replace("_ms", ""))
+    ax.set_xlabel("offered load (referrals/s)")
+    ax.set_ylabel("submit to routed (ms)")
+    ax.set_title("mash bench: latency against offered load")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _cpu_seconds(pid: int | None) -> float:

@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing
 import time
 import uuid
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -22,9 +23,10 @@ from mash_contracts.topics import DECISIONS, NOTIFICATIONS, NOTIFICATIONS_SUBMIT
 RECORD_BYTES = 2600  # a sealed notification, as the mesh carries it
 
 
-async def _relay(access: Access, group: str, inputs: list[str], output: str, wait_for: int) -> None:
+async def _relay(access: Access, group: str, inputs: list[str], output: str, wait_for: int, ready: Any) -> None:
+    # From the end of each topic (what the mesh left there is not the relay's), once it has its partitions.
     consumer = AIOKafkaConsumer(
-        *inputs, **access.client(ADMIN), group_id=group, auto_offset_reset="earliest", enable_auto_commit=False
+        *inputs, **access.client(ADMIN), group_id=group, auto_offset_reset="latest", enable_auto_commit=False
     )
     producer = AIOKafkaProducer(**access.client(ADMIN), acks="all", enable_idempotence=True, linger_ms=2)
     await consumer.start()
@@ -32,6 +34,11 @@ async def _relay(access: Access, group: str, inputs: list[str], output: str, wai
     seen: dict[bytes, int] = {}
     payload = bytes(RECORD_BYTES)
     try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+        ready.set()
         while True:
             batches = await consumer.getmany(timeout_ms=100, max_records=500)
             sends = []
@@ -49,8 +56,8 @@ async def _relay(access: Access, group: str, inputs: list[str], output: str, wai
         await consumer.stop()
 
 
-def _run(access: Access, group: str, inputs: list[str], output: str, wait_for: int) -> None:
-    asyncio.run(_relay(access, group, inputs, output, wait_for))
+def _run(access: Access, group: str, inputs: list[str], output: str, wait_for: int, ready: Any) -> None:
+    asyncio.run(_relay(access, group, inputs, output, wait_for, ready))
 
 
 def relay_throughput(access: Access, referrals: int) -> float:
@@ -61,10 +68,14 @@ def relay_throughput(access: Access, referrals: int) -> float:
     stages += [(f"relay-{run}-{t}", [NOTIFICATIONS.name], t, 1) for t in desks]
     stages += [(f"relay-{run}-decision", desks, DECISIONS.name, len(desks))]
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_run, args=(access, *s), daemon=True) for s in stages]
+    ready = [context.Event() for _ in stages]
+    processes = [context.Process(target=_run, args=(access, *s, r), daemon=True) for s, r in zip(stages, ready, strict=True)]
     for p in processes:
         p.start()
     try:
+        for r in ready:
+            if not r.wait(120):
+                raise TimeoutError("a relay process did not get its partitions within 120 s")
         return asyncio.run(_drive(access, run, referrals))
     finally:
         for p in processes:
@@ -78,7 +89,10 @@ async def _drive(access: Access, run: str, referrals: int) -> float:
     await consumer.start()
     await producer.start()
     try:
-        await asyncio.sleep(5)  # every relay joined its group and has its partitions
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        for tp in consumer.assignment():
+            await consumer.position(tp)
         keys = {f"relay-{run}-{i}".encode() for i in range(referrals)}
         payload = bytes(RECORD_BYTES)
         started = time.monotonic()
