@@ -167,3 +167,19 @@ def test_the_outbox_backlog_is_a_metric(database_url):
     asyncio.run(OutboxRelay(db, Recorder()).flush())
     assert registry.get_sample_value("mash_outbox_unsent") == 0
     db.dispose()
+
+
+def test_urgent_lane_rows_go_out_before_an_older_routine_backlog_and_each_topic_keeps_its_order(database_url):
+    db = Database(database_url)
+    with db.transaction() as s:
+        for i, topic in enumerate(["mash.notifications"] * 4 + ["mash.notifications.urgent", "mash.notifications.urgent"]):
+            s.execute(
+                insert(outbox).values(
+                    message_id=f"m-{i}", topic=topic, key=b"k", payload=f"{i}".encode(), headers={}, created_at=datetime.now(UTC)
+                )
+            )
+    broker = Recorder()
+    relay = OutboxRelay(db, broker, batch=3)
+    assert asyncio.run(relay.flush()) == 6
+    assert broker.sent == [b"4", b"5", b"0", b"1", b"2", b"3"]
+    db.dispose()

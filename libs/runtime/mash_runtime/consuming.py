@@ -16,8 +16,8 @@ import hashlib
 import logging
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -65,6 +65,30 @@ class Retry:
 
     def backoff(self, attempt: int) -> float:
         return min(self.first_backoff * 2.0 ** (attempt - 1), self.max_backoff)
+
+
+class Lanes:
+    """Inside one process, the urgent lane goes first: the routine consumer waits between records while the urgent
+    one has a batch in hand, so the process's CPU, its thread pool and its store are the urgent referral's."""
+
+    def __init__(self) -> None:
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def urgent(self) -> AsyncIterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def routine_turn(self) -> None:
+        await self._idle.wait()
 
 
 @dataclass(frozen=True)
@@ -251,6 +275,8 @@ def subscribe(
     retry: Retry = Retry(),
     batch: Batch = Batch(),
     counter: Counter | None = None,
+    lanes: Lanes | None = None,
+    urgent: bool = False,
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
 
@@ -268,7 +294,17 @@ def subscribe(
         # after the last. A failure that hands a record back rewinds every partition of the batch to its first
         # record: those already handled come again and are found in the inbox (their effects are not repeated).
         raw = msg.raw_message
-        for record in raw if isinstance(raw, (tuple, list)) else (raw,):
+        records = raw if isinstance(raw, (tuple, list)) else (raw,)
+        if lanes is not None and urgent:
+            async with lanes.urgent():
+                await handle_all(records)
+        else:
+            await handle_all(records)
+
+    async def handle_all(records: Any) -> None:
+        for record in records:
+            if lanes is not None and not urgent:
+                await lanes.routine_turn()
             with _span(tracer, record):
                 await handle(record)
 
@@ -367,7 +403,17 @@ def subscribe_lanes(
     """A service's consumers: one for its topics, and one for their urgent lanes (group `<group_id>.urgent`),
     so an immediate-danger referral is never behind a routine backlog. Both count dead letters on one metric."""
     counter = None if registry is None else dead_letter_counter(registry)
-    subscribe(broker, routes=routes, group_id=group_id, service=service, firewall=firewall, counter=counter)
     urgent = {lane: route for topic, route in routes.items() for lane in lanes(topic)[1:]}
+    first = Lanes() if urgent else None
+    subscribe(broker, routes=routes, group_id=group_id, service=service, firewall=firewall, counter=counter, lanes=first)
     if urgent:
-        subscribe(broker, routes=urgent, group_id=group_id + URGENT_SUFFIX, service=service, firewall=firewall, counter=counter)
+        subscribe(
+            broker,
+            routes=urgent,
+            group_id=group_id + URGENT_SUFFIX,
+            service=service,
+            firewall=firewall,
+            counter=counter,
+            lanes=first,
+            urgent=True,
+        )

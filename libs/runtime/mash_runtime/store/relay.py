@@ -13,13 +13,18 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, case, select, update
+
+from mash_contracts.topics import URGENT_SUFFIX
 
 from ..background import Background
 from .database import Database
 from .schema import outbox
 
 log = logging.getLogger("mash.outbox")
+
+
+_URGENT_FIRST = case((outbox.c.topic.endswith(URGENT_SUFFIX), 0), else_=1)
 
 
 class OutboxRelay:
@@ -55,7 +60,9 @@ class OutboxRelay:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
         free = outbox.c.published_at.is_(None) & (outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now))
         with self._db.transaction() as s:
-            batch = select(outbox.c.id).where(free).order_by(outbox.c.id).limit(self._batch).scalar_subquery()
+            # Urgent-lane rows first, then in the order they were queued: behind a routine backlog in the outbox, an
+            # immediate-danger referral's next message still goes out in the next batch. Order within a topic holds.
+            batch = select(outbox.c.id).where(free).order_by(_URGENT_FIRST, outbox.c.id).limit(self._batch).scalar_subquery()
             # `free` again in the outer clause: PostgreSQL re-checks it on a row another relay just leased.
             s.execute(
                 update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease)
@@ -64,7 +71,7 @@ class OutboxRelay:
                 s.execute(
                     select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.payload, outbox.c.headers)
                     .where((outbox.c.claimed_by == token) & outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.id)
+                    .order_by(_URGENT_FIRST, outbox.c.id)
                 )
             )
 
