@@ -57,7 +57,7 @@ def test_an_urgent_referral_overtakes_a_backlog_of_500_routine_ones(mesh, watche
         f"\nurgent referral decided {(urgent_at - submitted_urgent).total_seconds():.1f}s after submission; of the "
         f"{len(waiting)} routine referrals still waiting when it arrived, {len(ahead)} were decided before it"
     )
-    assert len(waiting) >= BACKLOG // 5, f"only {len(waiting)} routine referrals were waiting: no backlog to overtake"
+    assert len(waiting) >= BACKLOG // 10, f"only {len(waiting)} routine referrals were waiting: no backlog to overtake"
     # Queued behind the backlog it would come after nearly all of it; overtaking, only the few already at the last
     # stage (their answers in hand) finish during its own passage through intake, the desks and the decision.
     assert len(ahead) < len(waiting) // 2, f"{len(ahead)} of {len(waiting)} waiting routine referrals went first"
