@@ -1,56 +1,48 @@
-"""`mash decision`: the MASH manager's desk. Lists recommendations waiting for a person, confirms them, or
-overrides them with a recorded rationale. Writes through the decision service's own store and outbox
-(the service relays within a few seconds), so a manager's decision is routed exactly like the model's. A
-referral's chronology is read from the running service's manager API."""
+"""`mash decision`: the MASH manager's desk, through the running decision service's manager API (the same one any
+web page uses): recommendations waiting for a person, confirm, override with a recorded rationale, s47 grounds, a
+referral's chronology. The service decides with its own threshold model and store; this command opens neither."""
 
 from __future__ import annotations
 
 import json
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
 
-from mash_contracts import Agency, Outcome, ThresholdLevel
-from mash_runtime.firewall import Firewall
-from mash_runtime.identity import StoreRefused, expected
-from mash_runtime.store import Database
-
-from .mesh import MODEL_SETTINGS, Mesh
+from .mesh import Mesh
 
 
-def _assembly(mesh: Mesh):
-    from mash_decision.app import threshold_model
-    from mash_decision.assembly import Assembly, metadata
-    from mash_decision.settings import DecisionSettings
+class Refused(ValueError):
+    """The decision service refused the request, with a reason a person can act on."""
 
-    url = mesh.database_url("decision")
-    if url is None:
-        raise SystemExit("no decision store in this state directory (is the mesh running? try --state)")
-    settings = DecisionSettings(**_model_settings(mesh))
-    # A manager confirms or overrides; no contribution is recorded here, so no findings need checking.
-    # The store the decision service was initialised with, and no other: a missing one is not quietly made here.
-    try:
-        db = Database(url, metadata, identity=expected(mesh.keys_dir, "decision"))
-    except StoreRefused as e:
-        raise SystemExit(str(e)) from None
-    return Assembly(
-        db, settings.expected_desks, Firewall("decision", mesh.keys_dir), threshold_model(settings), declared_findings={}
+
+def _call(mesh: Mesh, method: str, path: str, body: dict | None = None) -> Any:
+    port, token = mesh.http_port("decision"), mesh.keys_dir / "manager-token"
+    if port is None or mesh.pid("decision") is None or not token.exists():
+        raise SystemExit("the decision service is not running from this state directory (start the mesh, or try --state)")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token.read_text().strip()}", "Content-Type": "application/json"},
     )
-
-
-def _model_settings(mesh: Mesh) -> dict:
-    """The model the running decision service decides with, not whatever this shell's environment names: a
-    manager's decision must carry the model version and level names its recommendation was made with."""
-    chosen = mesh.started_with("decision")
-    if chosen is None:  # never started from this state directory: the mesh's settings, then the environment
-        chosen = {k: v for k, v in mesh.extra_env.items() if k in MODEL_SETTINGS}
-    out = {}
-    for k, v in chosen.items():
-        name = k.removeprefix("MASH_").lower()
-        out[name] = (v or "default") if k == "MASH_MODEL" else (json.loads(v) if v else None)
-    return out
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local service's own port
+            return json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        try:
+            reason = json.loads(e.read()).get("error") or e.reason
+        except ValueError:
+            reason = e.reason
+        raise Refused(str(reason)) from None
+    except OSError as e:
+        raise SystemExit(f"the decision service did not answer on port {port}: {e}") from None
 
 
 def pending(mesh: Mesh) -> None:
-    waiting = _assembly(mesh).pending()
+    waiting = _call(mesh, "GET", "/recommendations")
     for p in waiting:
         print(
             f"{p['referral_id']}  RAG {p['rag']:<5}  due {p['decision_due_at']}  model: level {p['level']} {p['level_name']}, "
@@ -70,67 +62,37 @@ def pending(mesh: Mesh) -> None:
 
 def grounds(mesh: Mesh, referral_id: str, manager: str, kind: str, rationale: str) -> None:
     """s47 grounds or a strategy discussion's decision: the desks that declined research again."""
-    from mash_contracts import GroundsKind
-
-    print(json.dumps(_assembly(mesh).record_grounds(referral_id, manager, GroundsKind(kind), rationale)))
+    body = {"referral_id": referral_id, "manager": manager, "kind": kind, "rationale": rationale}
+    print(json.dumps(_call(mesh, "POST", "/grounds", body)))
 
 
 def confirm(mesh: Mesh, referral_id: str, manager: str) -> None:
-    decision = _assembly(mesh).confirm(referral_id, manager)
-    print(
-        json.dumps(
-            {
-                "referral_id": decision.referral_id,
-                "level": decision.level.value,
-                "outcome": decision.outcome.value,
-                "recipients": [a.value for a in decision.recipients],
-                "decided_by": decision.decided_by,
-            }
-        )
-    )
+    print(json.dumps(_call(mesh, "POST", "/decisions", {"referral_id": referral_id, "manager": manager, "action": "confirm"})))
 
 
 def override(mesh: Mesh, referral_id: str, manager: str, level: int, outcome: str, recipients: list[str], rationale: str) -> None:
-    decision = _assembly(mesh).override(
-        referral_id, manager, ThresholdLevel(level), Outcome(outcome), [Agency(a) for a in recipients], rationale
-    )
-    print(
-        json.dumps(
-            {
-                "referral_id": decision.referral_id,
-                "level": decision.level.value,
-                "outcome": decision.outcome.value,
-                "recommended_level": decision.recommended_level.value if decision.recommended_level else None,
-                "recipients": [a.value for a in decision.recipients],
-                "decided_by": decision.decided_by,
-            }
-        )
-    )
+    body = {
+        "referral_id": referral_id,
+        "manager": manager,
+        "action": "override",
+        "level": level,
+        "outcome": outcome,
+        "recipients": recipients or [],
+        "rationale": rationale,
+    }
+    print(json.dumps(_call(mesh, "POST", "/decisions", body)))
 
 
 def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool) -> int:
-    """The referral's multi-agency chronology, asked of the running decision service over its manager API."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    port, token = mesh.http_port("decision"), mesh.keys_dir / "manager-token"
-    if port is None or mesh.pid("decision") is None or not token.exists():
-        raise SystemExit("the decision service is not running from this state directory (start the mesh, or try --state)")
+    """The referral's multi-agency chronology."""
     path = f"/referrals/{urllib.parse.quote(referral_id, safe='')}/chronology"
     if subject:
         path += "?" + urllib.parse.urlencode({"subject": subject})
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token.read_text().strip()}"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            found = json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        print(f"refused: {json.loads(e.read()).get('error')}", file=sys.stderr)
+        found = _call(mesh, "GET", path)
+    except Refused as e:
+        print(f"refused: {e}", file=sys.stderr)
         return 1
-    except OSError as e:
-        raise SystemExit(f"the decision service did not answer on port {port}: {e}") from None
     if as_json:
         print(json.dumps(found, indent=2))
     else:

@@ -36,9 +36,6 @@ SERVICES: dict[str, tuple[str, ...]] = {s: (s, s + ".urgent") for s in ("intake"
 # default, where nothing at Level 4 is routed without a MASH manager's confirmation.
 HTTP_SERVICES = tuple(SERVICES)  # health, metrics (and the manager's routes) on a free loopback port each
 UNATTENDED = {"MASH_AUTO_CONFIRM_LEVELS": "[1, 2, 3, 4]", "MASH_SWEEP_SECONDS": "1"}
-# What the decision service decides with; recorded when it starts, so `mash decision` run from another shell
-# decides with the same model (mash_cli.manager).
-MODEL_SETTINGS = ("MASH_MODEL", "MASH_AUTO_CONFIRM_LEVELS", "MASH_TIMESCALES")
 
 
 @dataclass
@@ -154,11 +151,6 @@ class Mesh:
         path = self.state_dir / "run" / f"{service}.http"
         return int(path.read_text()) if path.exists() else None
 
-    def started_with(self, service: str) -> dict[str, str | None] | None:
-        """The model settings the service was last started with (unset ones as None); None if never started here."""
-        path = self.state_dir / "run" / f"{service}.model.json"
-        return json.loads(path.read_text()) if path.exists() else None
-
     def start(self, *services: str) -> None:
         self.ensure_keys()
         for service in services or tuple(SERVICES):
@@ -169,7 +161,6 @@ class Mesh:
                     port = free_port()
                     (self.state_dir / "run" / f"{service}.http").write_text(str(port))
                     env["MASH_HTTP_PORT"] = str(port)
-                (self.state_dir / "run" / f"{service}.model.json").write_text(json.dumps({k: env.get(k) for k in MODEL_SETTINGS}))
                 processes.spawn(
                     [sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env
                 )
