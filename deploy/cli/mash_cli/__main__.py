@@ -216,17 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         from . import manager
 
         mesh = Mesh(Access(""), state)
-        if args.action == "pending":
-            manager.pending(mesh)
-            return 0
-        if args.action == "chronology":
-            if not args.referral_id:
-                parser.error("chronology needs a referral id")
-            return manager.chronology(mesh, args.referral_id, args.subject, args.json)
-        if not args.referral_id or not args.manager:
+        if args.action == "chronology" and not args.referral_id:
+            parser.error("chronology needs a referral id")
+        if args.action in ("confirm", "override", "grounds") and (not args.referral_id or not args.manager):
             parser.error("confirm, override and grounds need a referral id and --manager")
         try:
-            if args.action == "grounds":
+            if args.action == "pending":
+                manager.pending(mesh)
+            elif args.action == "chronology":
+                manager.chronology(mesh, args.referral_id, args.subject, args.json)
+            elif args.action == "grounds":
                 if not args.kind or not args.rationale:
                     parser.error("grounds needs --kind and --rationale")
                 manager.grounds(mesh, args.referral_id, args.manager, args.kind, args.rationale)

@@ -5,7 +5,6 @@ referral's chronology. The service decides with its own threshold model and stor
 from __future__ import annotations
 
 import json
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -83,21 +82,13 @@ def override(mesh: Mesh, referral_id: str, manager: str, level: int, outcome: st
     print(json.dumps(_call(mesh, "POST", "/decisions", body)))
 
 
-def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool) -> int:
+def chronology(mesh: Mesh, referral_id: str, subject: str | None, as_json: bool) -> None:
     """The referral's multi-agency chronology."""
     path = f"/referrals/{urllib.parse.quote(referral_id, safe='')}/chronology"
     if subject:
         path += "?" + urllib.parse.urlencode({"subject": subject})
-    try:
-        found = _call(mesh, "GET", path)
-    except Refused as e:
-        print(f"refused: {e}", file=sys.stderr)
-        return 1
-    if as_json:
-        print(json.dumps(found, indent=2))
-    else:
-        print("\n".join(chronology_table(found)))
-    return 0
+    found = _call(mesh, "GET", path)
+    print(json.dumps(found, indent=2) if as_json else "\n".join(chronology_table(found)))
 
 
 def chronology_table(found: dict) -> list[str]:

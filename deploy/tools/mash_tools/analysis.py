@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ def year(notifications: int, seed: int, out_dir: str | Path) -> dict[str, Any]:
 def _print_headline(figs: Any) -> None:
     from mash_cli.analysis_report import headline_lines
 
-    print("\n".join(headline_lines(figs.to_json())))
+    print(f"period {figs.period_start} to {figs.period_end}")
+    print("\n".join(headline_lines({"headline": [asdict(h) for h in figs.headline]})))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             figs = Figures.from_json(raw)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise SystemExit(f"no figures to render: {e}") from None
-        page = render(raw, args.out)
+        from mash_analysis.report import write_report
+
+        page = write_report(figs, args.out)
         _print_headline(figs)
         print(f"report: {page}")
         return 0

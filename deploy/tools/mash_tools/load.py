@@ -71,9 +71,7 @@ async def drive(
         for tp in consumer.assignment():
             await consumer.position(tp)
         ids = [referral_id_for(s, DEFAULT_REFERRER) for s in submissions]
-        watched = (
-            set(ids) if watch is None else {referral_id_for(s, DEFAULT_REFERRER) for s in submissions if s.submission_id in watch}
-        )
+        watched = set(ids) if watch is None else {r for r, s in zip(ids, submissions, strict=True) if s.submission_id in watch}
         records = [principals.submission_record(s) for s in submissions]  # sealed before the clock starts
         sent_at: dict[str, float] = {}
         started = time.monotonic()
@@ -93,6 +91,8 @@ async def drive(
         done: dict[str, float] = {}
         shown = 0.0
         while len(done) < len(watched) and time.monotonic() - started < timeout:
+            if sending.done():
+                sending.result()  # a producer that failed says so now, not after the timeout
             for tp, batch in (await consumer.getmany(timeout_ms=200)).items():
                 for r in batch:
                     message = principals.read(tp.topic, r.key, r.value)
@@ -107,6 +107,8 @@ async def drive(
                 shown = time.monotonic()
                 print(f"  {progress}: {len(sent_at)} sent, {len(done)} of {len(watched)} routed", flush=True)
         await sending
+        if len(done) < len(watched):
+            raise TimeoutError(f"{progress or 'run'}: {len(done)} of {len(watched)} referrals routed within {timeout:.0f} s")
         wall = (max(done.values()) if done else time.monotonic()) - started
         return Run([(done[r] - sent_at[r]) * 1000 for r in done], wall, len(submissions))
     finally:

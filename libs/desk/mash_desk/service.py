@@ -26,11 +26,11 @@ from mash_runtime.consuming import Route, Source
 from mash_runtime.errors import Rejected
 from mash_runtime.firewall import Firewall
 from mash_runtime.http import Served
-from mash_runtime.identity import StoreRefused, expected
+from mash_runtime.identity import StoreRefused
 from mash_runtime.service import main as service_main
 from mash_runtime.settings import ServiceSettings
 from mash_runtime.store import Database, OutboxRelay, enqueue
-from mash_runtime.wiring import Given, Parts
+from mash_runtime.wiring import Given, Parts, open_store
 
 from . import disclosure
 from .model import DeskAnswer
@@ -224,13 +224,6 @@ def store_tables(definition: DeskDefinition) -> tuple[MetaData, ...]:
     return definition.metadata, disclosure.metadata
 
 
-def open_store(definition: DeskDefinition, settings: DeskSettings) -> Database:
-    """The store `init` made for this desk, and no other (see mash_runtime.identity)."""
-    return Database(
-        settings.db_url(definition.service), *store_tables(definition), identity=expected(settings.keys_dir, definition.service)
-    )
-
-
 def build_desk_app(
     definition: DeskDefinition, settings: DeskSettings | None = None, **given: Unpack[Given]
 ) -> FastStream | Served:
@@ -255,7 +248,7 @@ def main(definition: DeskDefinition, argv: list[str] | None = None) -> None:
     if argv[:1] == ["seed"] and len(argv) == 2:
         settings = DeskSettings()
         try:
-            db = open_store(definition, settings)
+            db = open_store(definition.service, settings, store_tables(definition))
         except StoreRefused as e:
             sys.exit(str(e))
         counts = load_tables(db, definition.metadata, read_population(Path(argv[1]), definition.agency.value))

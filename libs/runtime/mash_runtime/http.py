@@ -111,9 +111,12 @@ class Served:
             try:
                 await self.app(scope, receive, send)
             except BaseException as e:
-                failed.append(e)
-                if server is not None:
-                    server.should_exit = True
+                # A failure while stopping on request (SIGTERM) is not a failed start: the service exits, it does not
+                # build itself again.
+                if server is None or not server.should_exit:
+                    failed.append(e)
+                    if server is not None:
+                        server.should_exit = True
                 raise
 
         server = uvicorn.Server(uvicorn.Config(app=app, host=self.host, port=self.port, access_log=False, lifespan="on"))

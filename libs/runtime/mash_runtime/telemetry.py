@@ -61,18 +61,24 @@ def span_record(span: ReadableSpan) -> dict[str, Any]:
     }
 
 
-_PROVIDERS: dict[str, TracerProvider] = {}
+# The provider each service's broker was built with, and the traces directory it writes to.
+_PROVIDERS: dict[str, tuple[Path | None, TracerProvider]] = {}
 
 
 def tracer(service: str) -> trace.Tracer:
     """The service's tracer, as its broker was built with; without one (a handler test), OpenTelemetry's global."""
-    provider = _PROVIDERS.get(service)
-    return provider.get_tracer("mash") if provider is not None else trace.get_tracer("mash")
+    made = _PROVIDERS.get(service)
+    return made[1].get_tracer("mash") if made is not None else trace.get_tracer("mash")
 
 
 def tracer_provider(service: str, traces_dir: Path | None) -> TracerProvider:
+    """One per service and traces directory in a process: a service that rebuilds its app to retry its start keeps
+    the provider (and its exporting threads) it made the first time."""
+    made = _PROVIDERS.get(service)
+    if made is not None and made[0] == traces_dir:
+        return made[1]
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    _PROVIDERS[service] = provider
+    _PROVIDERS[service] = (traces_dir, provider)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

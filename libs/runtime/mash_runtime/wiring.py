@@ -34,6 +34,11 @@ class Given(TypedDict, total=False):
     registry: CollectorRegistry
 
 
+def open_store(service: str, settings: ServiceSettings, tables: Sequence[MetaData]) -> Database:
+    """The store `init` made for this service and no other (see identity.py)."""
+    return Database(settings.db_url(service), *tables, identity=expected(settings.keys_dir, service))
+
+
 @dataclass(frozen=True)
 class Parts:
     service: str
@@ -51,8 +56,7 @@ class Parts:
         broker = given.get("broker") or make_broker(service, KafkaSettings(), settings.traces_dir, registry)
         # Keys first: a service without them cannot do anything, and says that before anything about its store.
         firewall = given.get("firewall") or Firewall(service, settings.keys_dir)
-        # The store `init` made for this service and no other (see identity.py).
-        db = given.get("db") or Database(settings.db_url(service), *tables, identity=expected(settings.keys_dir, service))
+        db = given.get("db") or open_store(service, settings, tables)
         return cls(service, settings, registry, broker, db, firewall, OutboxRelay(db, broker))
 
     def subscribe(self, routes: dict[str, Route]) -> None:

@@ -26,18 +26,21 @@ def routes(db: Database, history: History, token: str) -> list[Route]:
     return [("/figures", figures), ("/report", report)]
 
 
+def _rows(db: Database, history: History) -> list:
+    with db.transaction() as s:
+        return history.contact_rows(s)
+
+
 def _figures(db: Database, history: History) -> dict:
     from .figures import figures_json  # built from the contacts the store holds; see figures.py
 
-    with db.transaction() as s:
-        rows = history.contact_rows(s)
-    return figures_json(rows)
+    return figures_json(_rows(db, history))
 
 
 def _report(db: Database, history: History) -> dict:
     """`{"headline": [...], "files": {name: text}}`: the headline as in `/figures`, the files as `write_report` writes them."""
-    from .figures import Figures
+    from .figures import figures
     from .report import report_files  # matplotlib: loaded when a report is first asked for
 
-    raw = _figures(db, history)
-    return {"headline": raw["headline"], "files": report_files(Figures.from_json(raw))}
+    published = figures(_rows(db, history))
+    return {"headline": published.to_json()["headline"], "files": report_files(published)}

@@ -13,7 +13,7 @@ from aiokafka import ConsumerRecord
 
 from mash_contracts import Notification, NotificationSubmission, Rejection
 from mash_contracts.threshold import ThresholdModel
-from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS
+from mash_contracts.topics import ACKNOWLEDGEMENTS, NOTIFICATIONS, NOTIFICATIONS_URGENT, REJECTIONS, by_name
 from mash_runtime.audit import AuditLog, subject_tokens
 from mash_runtime.consuming import Source
 from mash_runtime.firewall import Firewall, SealError, header_of
@@ -165,18 +165,18 @@ class IntakeHandlers:
         # envelope that did not verify may name a referrer it is not from, so only a key that is a valid reference
         # (never a name someone typed) is repeated to the referrer it names.
         key = screening.rejection_key(record.key, submission_id) if opened is not None else (submission_id or "unknown")
-        await asyncio.to_thread(self._reject, rejection, record, self._claimed_referrer(record.value), key)
+        await asyncio.to_thread(self._reject, rejection, record, self._claimed_referrer(record), key)
         self.relay.wake()
 
-    def _claimed_referrer(self, value: bytes | None) -> str | None:
+    def _claimed_referrer(self, record: ConsumerRecord) -> str | None:
         """Whom to tell about a record that failed: the enrolled referrer its envelope names, even when the
         signature does not verify (a rejection carries nothing of the record but its reference, so one referrer
         naming another gains nothing but a stray rejection on the other's topic). None when it names none."""
         try:
-            sender = header_of(value or b"").sender
+            sender = header_of(record.value or b"").sender
         except SealError:
             return None
-        return sender if sender in self.firewall.directory.with_role("referrer") else None
+        return sender if sender in self.firewall.writers(by_name(record.topic)) else None
 
 
 def _record_time(source: Source) -> datetime:
