@@ -93,6 +93,13 @@ def durable_database_url(request, tmp_path) -> str:
     return _store_url(request, tmp_path, request.param)
 
 
+@pytest.fixture(params=["memory", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def racing_url(request, tmp_path) -> str:
+    """For a race between two transactions: a SQLite file has none, since a transaction takes its write lock when it
+    begins (tests/unit/test_concurrent_writes.py shows it)."""
+    return _store_url(request, tmp_path, request.param)
+
+
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory) -> Path:
     """Real keys for the hub's principals, as `mash keys init` makes them, and the simulated agencies enrolled from

@@ -1,7 +1,9 @@
 """Two group members handling one message at once (a rebalance): the loser's insert hits the winner's key. The store
 makes that a transient ConcurrentWrite, so the consumer retries and finds the work done instead of dead-lettering a
-valid message as a bug. Run on SQLite and on PostgreSQL."""
+valid message as a bug. Run on PostgreSQL (and the in-memory store); on a SQLite file the race cannot happen, since
+a transaction takes the write lock when it begins (the last test)."""
 
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -31,8 +33,8 @@ def lose_a_race(db: Database, message_id: str) -> bool:
         return seen is None
 
 
-def test_the_loser_of_a_race_for_one_inbox_id_gets_a_transient_error_and_the_retry_finds_it_done(database_url):
-    db = Database(database_url)
+def test_the_loser_of_a_race_for_one_inbox_id_gets_a_transient_error_and_the_retry_finds_it_done(racing_url):
+    db = Database(racing_url)
     with pytest.raises(ConcurrentWrite) as lost:
         lose_a_race(db, "m-1")
     assert isinstance(lost.value, TransientError) and isinstance(lost.value.__cause__, IntegrityError)
@@ -49,8 +51,8 @@ def test_other_integrity_errors_stay_bugs(database_url):
 
 
 @pytest.mark.anyio
-async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(database_url, principals, generator, guarded_intake):
-    db = Database(database_url)
+async def test_a_message_two_members_handled_at_once_is_not_dead_lettered(racing_url, principals, generator, guarded_intake):
+    db = Database(racing_url)
     calls = []
 
     async def handler(submission: NotificationSubmission, source) -> None:
@@ -83,3 +85,15 @@ async def test_a_key_still_taken_on_every_retry_is_a_bug_not_a_race(principals, 
     assert len(calls) == 3 and [(d.error_type, d.attempts) for d in dead] == [("ConcurrentWrite", 3)], (
         "set aside, not handed back for ever"
     )
+
+
+def test_on_a_sqlite_file_a_transaction_holds_the_write_lock_from_its_start_so_no_one_can_race_it(tmp_path):
+    path = tmp_path / "store.db"
+    db = Database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    with db.transaction() as reader:
+        reader.execute(select(inbox.c.message_id)).all()  # only a read so far
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # free once it ends
+    other.execute("ROLLBACK")

@@ -73,8 +73,7 @@ def test_intake_numbers_changed_resubmissions_and_absorbs_identical_ones(databas
         moved = disclosure.model_copy(update={"referrer": disclosure.referrer.model_copy(update={"phone": "01632 960002"})})
         third = revisions.record(s, ref, revisions.part_digests(pepper, moved))
         assert (third.number, third.changes) == (3, ("referrer",))
-        with db.engine.connect() as c:
-            stored = " ".join(str(v) for row in c.execute(select(revisions.revisions)) for v in row)
+        stored = " ".join(str(v) for row in s.execute(select(revisions.revisions)) for v in row)
     assert first.subjects[0].family_name not in stored, "intake keeps digests, never the content"
     db.dispose()
 

@@ -7,7 +7,6 @@ record already written and adds nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from dataclasses import dataclass
@@ -209,14 +208,14 @@ class Desk:
 
     async def on_notification(self, notification: Notification, _source: Source) -> None:
         # The contribution is in the outbox once this returns, and only then is the offset committed.
-        if await asyncio.to_thread(self.answer, notification, datetime.now(UTC)) and self.relay is not None:
+        if await self.db.run(self.answer, notification, datetime.now(UTC)) and self.relay is not None:
             self.relay.wake()
 
     async def on_grounds(self, grounds: ResearchGrounds, _source: Source) -> None:
         """A manager recorded s47 grounds: research again on the footing they raise, citing them."""
         if grounds.notification.referral_id != grounds.referral_id:
             raise Rejected([f"grounds for {grounds.referral_id} carry the notification of {grounds.notification.referral_id}"])
-        if await asyncio.to_thread(self.answer, grounds.notification, datetime.now(UTC), grounds) and self.relay is not None:
+        if await self.db.run(self.answer, grounds.notification, datetime.now(UTC), grounds) and self.relay is not None:
             self.relay.wake()
 
 

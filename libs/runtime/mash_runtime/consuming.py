@@ -6,6 +6,8 @@ A message is decoded at the edge into its contract type, then handed to a plain 
   original bytes and the reason, then committed, so one bad message never blocks or crashes a consumer;
 - a transient failure: retried here with backoff, then re-raised so Kafka redelivers it; attempts are counted
   across redeliveries and recorded on a dead letter if the message later fails for good.
+With a store, the records a consumer takes at once share one transaction (`Database.batch`), each record's work in
+a savepoint of it; it commits before their offsets do.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import logging
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -37,6 +40,7 @@ from mash_contracts.topics import DEAD_LETTERS, OPERATIONS, URGENT_SUFFIX, by_na
 from . import telemetry
 from .errors import TRANSIENT, ConcurrentWrite, Rejected
 from .firewall import Firewall, SealError
+from .store import Database
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("mash.consumer")
@@ -86,6 +90,10 @@ class Lanes:
             self._busy -= 1
             if not self._busy:
                 self._idle.set()
+
+    @property
+    def urgent_busy(self) -> bool:
+        return not self._idle.is_set()
 
     async def routine_turn(self) -> None:
         await self._idle.wait()
@@ -277,6 +285,7 @@ def subscribe(
     counter: Counter | None = None,
     lanes: Lanes | None = None,
     urgent: bool = False,
+    db: Database | None = None,
 ) -> Any:
     """One consumer (one group member) for all of a service's topics, dispatching by topic.
 
@@ -288,22 +297,27 @@ def subscribe(
     # dead letter's `attempts` (and its mash-attempts header) counts every attempt this process made.
     handed_back: dict[tuple[str, int, int], int] = {}
     tracer = telemetry.tracer(service)
+    # The batch's transaction lives on this consumer's own thread, so store work waiting on the pool (the relay, a
+    # health check, a query waiting for the write lock) can never keep the batch from finishing.
+    own_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mash-{group_id}")
 
     async def consume(msg: KafkaMessage) -> None:
-        # A batch, handled record by record in the order each partition gave them; the offsets are committed once,
-        # after the last. A failure that hands a record back rewinds every partition of the batch to its first
-        # record: those already handled come again and are found in the inbox (their effects are not repeated).
+        # A batch, handled record by record in the order each partition gave them, in one store transaction that
+        # commits after the last; the offsets are committed after that. A failure that hands a record back rolls the
+        # transaction back and rewinds every partition of the batch to its first record, so all of it is redone
+        # (what an earlier checkpoint committed is found in the inbox, and its effects are not repeated).
         raw = msg.raw_message
         records = raw if isinstance(raw, (tuple, list)) else (raw,)
-        if lanes is not None and urgent:
-            async with lanes.urgent():
-                await handle_all(records)
-        else:
-            await handle_all(records)
+        async with lanes.urgent() if lanes is not None and urgent else nullcontext():
+            async with db.batch(own_thread) if db is not None else nullcontext() as batch:
+                await handle_all(records, batch)
 
-    async def handle_all(records: Any) -> None:
+    async def handle_all(records: Any, batch: Any) -> None:
         for record in records:
-            if lanes is not None and not urgent:
+            if lanes is not None and not urgent and lanes.urgent_busy:
+                # Give the urgent lane the store's write lock too: commit what is done, then wait.
+                if batch is not None and db is not None:
+                    await db.commit(batch)
                 await lanes.routine_turn()
             with _span(tracer, record):
                 await handle(record)
@@ -399,13 +413,15 @@ def subscribe_lanes(
     service: str,
     firewall: Firewall,
     registry: CollectorRegistry | None = None,
+    db: Database | None = None,
 ) -> None:
     """A service's consumers: one for its topics, and one for their urgent lanes (group `<group_id>.urgent`),
-    so an immediate-danger referral is never behind a routine backlog. Both count dead letters on one metric."""
+    so an immediate-danger referral is never behind a routine backlog. Both count dead letters on one metric, and
+    with a store each batch is one transaction in it."""
     counter = None if registry is None else dead_letter_counter(registry)
     urgent = {lane: route for topic, route in routes.items() for lane in lanes(topic)[1:]}
     first = Lanes() if urgent else None
-    subscribe(broker, routes=routes, group_id=group_id, service=service, firewall=firewall, counter=counter, lanes=first)
+    subscribe(broker, routes=routes, group_id=group_id, service=service, firewall=firewall, counter=counter, lanes=first, db=db)
     if urgent:
         subscribe(
             broker,
@@ -416,4 +432,5 @@ def subscribe_lanes(
             counter=counter,
             lanes=first,
             urgent=True,
+            db=db,
         )

@@ -68,6 +68,7 @@ class Parts:
             service=self.service,
             firewall=self.firewall,
             registry=self.registry,
+            db=self.db,
         )
 
     def app(self) -> FastStream:

@@ -91,13 +91,14 @@ class AnalysisHandlers:
         self.firewall = firewall
         self.relay = relay
         self.audit = AuditLog(firewall.custody)
-        self._linking = asyncio.Lock()
 
     def research(self, n: Notification, now: datetime) -> bool:
         """False when this revision was already answered (a redelivery) or needs no research."""
         if not n.needs_research:
             return False
         with self.db.transaction() as s:
+            # One notification linked at a time, each seeing every one linked before it (the urgent lane's too).
+            self.history.link_one_at_a_time(s)
             if self.history.answered(s, n):
                 return False
             linked = self.history.record_notification(s, n)
@@ -164,13 +165,12 @@ class AnalysisHandlers:
         return True
 
     async def on_notification(self, n: Notification, _source: Source) -> None:
-        async with self._linking:
-            done = await asyncio.to_thread(self.research, n, datetime.now(UTC))
+        done = await self.db.run(self.research, n, datetime.now(UTC))
         if done and self.relay:
             self.relay.wake()
 
     async def on_decision(self, d: Decision, _source: Source) -> None:
-        await asyncio.to_thread(self._write, self.history.record_decision, d)
+        await self.db.run(self._write, self.history.record_decision, d)
 
     def _write(self, record, message) -> None:
         with self.db.transaction() as s:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -160,6 +161,13 @@ class History:
         return keyed_digest(self.pepper, "mash-analysis-household", place)
 
     # --- writes -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def link_one_at_a_time(s: Session) -> None:
+        """Hold the linking lock until the transaction ends, so two consumers never link against a history that
+        misses the other's notification. SQLite's write lock, taken when a transaction begins, already does this."""
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(hashtext('mash-analysis-linking'))"))
 
     def answered(self, s: Session, n: Notification) -> bool:
         row = s.execute(

@@ -20,11 +20,11 @@ class DecisionHandlers:
         self.relay = relay
 
     async def on_notification(self, notification: Notification, _source: Source) -> None:
-        await self._after(await asyncio.to_thread(self.assembly.record_notification, notification), notification.referral_id)
+        await self._after(await self.assembly.db.run(self.assembly.record_notification, notification), notification.referral_id)
 
     async def on_contribution(self, contribution: Contribution, source: Source) -> None:
         await self._after(
-            await asyncio.to_thread(self.assembly.record_contribution, contribution, source.value, source.topic),
+            await self.assembly.db.run(self.assembly.record_contribution, contribution, source.value, source.topic),
             contribution.referral_id,
         )
 

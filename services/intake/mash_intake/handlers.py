@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import replace
@@ -137,7 +136,7 @@ class IntakeHandlers:
         # The front door is a sealed topic (mash_contracts.topics): a record that opened names its verified signer.
         assert source.sender is not None
         notification = screening.accept(submission, _record_time(source), self.model, referrer_system=source.sender)
-        accepted = await asyncio.to_thread(self._accept, submission, notification)
+        accepted = await self.db.run(self._accept, submission, notification)
         if accepted is not None:
             self.relay.wake()
             log.info(
@@ -165,7 +164,7 @@ class IntakeHandlers:
         # envelope that did not verify may name a referrer it is not from, so only a key that is a valid reference
         # (never a name someone typed) is repeated to the referrer it names.
         key = screening.rejection_key(record.key, submission_id) if opened is not None else (submission_id or "unknown")
-        await asyncio.to_thread(self._reject, rejection, record, self._claimed_referrer(record), key)
+        await self.db.run(self._reject, rejection, record, self._claimed_referrer(record), key)
         self.relay.wake()
 
     def _claimed_referrer(self, record: ConsumerRecord) -> str | None:

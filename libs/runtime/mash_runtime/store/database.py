@@ -3,26 +3,33 @@ transactions, and the inbox check that makes a redelivery add nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+import contextvars
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import MetaData, create_engine, event, insert, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..audit import audit_metadata
-from ..errors import ConcurrentWrite, is_duplicate_key
+from ..errors import ConcurrentWrite, TransientError, is_duplicate_key
 from ..identity import StoreIdentity, Watch, check, expected, initialise
 from .schema import inbox, metadata
 
 # A store that lives only as long as its process, for tests of one handler: one connection shared by every thread, so
 # for a store used by one thread at a time (concurrent writers need a store outside the process).
 IN_MEMORY = "sqlite://"
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +40,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
-        # WAL lets readers and one writer share the file
+        # WAL lets readers and one writer share the file. synchronous=NORMAL: a commit is in the WAL when it returns
+        # and reaches the database file at checkpoints; the OS crashing (not the process) can lose the last commits,
+        # whose offsets Kafka then redelivers (see docs/performance.md).
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cur = conn.cursor()
@@ -41,9 +50,38 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # The driver's own transaction handling breaks savepoints: SQLAlchemy begins each transaction instead.
+            conn.isolation_level = None  # type: ignore[attr-defined]
+
+        # IMMEDIATE: a transaction takes the write lock when it begins, waiting its turn, rather than failing when a
+        # read inside it is followed by a write after another connection has written (SQLite cannot upgrade then).
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+class BatchAborted(TransientError):
+    """The batch's transaction can no longer be used (a savepoint could not be rolled back): the whole batch is handed
+    back to Kafka and redone, rather than its later records failing one by one."""
+
+
+class StoreBatch:
+    """One transaction for a consumer's batch of records. Each `Database.transaction()` inside it is a savepoint, so
+    a record that fails rolls back only its own work; the batch commits once, before its offsets are committed.
+    The session lives on the consumer's own thread: every use of it, and the commit, goes through `run`."""
+
+    def __init__(self, session: Session, executor: ThreadPoolExecutor):
+        self.session = session
+        self.executor = executor
+        self.open = True
+        self.aborted = False
+
+    async def run(self, fn: Callable[..., T], /, *args: object) -> T:
+        work = functools.partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
 
 
 class StaleStore(RuntimeError):
@@ -62,6 +100,10 @@ class Database:
         _create_tables(self.engine, extra)
         if identity is not None:
             self._watch = Watch(self.engine, identity)
+        # The in-memory store shares one connection between threads: one transaction at a time, so no batches.
+        self._batches = url not in (IN_MEMORY, "sqlite:///:memory:")
+        self._batch: contextvars.ContextVar[StoreBatch | None] = contextvars.ContextVar("mash-store-batch", default=None)
+        self._after_commit: list[Callable[[], None]] = []
 
     @classmethod
     def initialise(cls, url: str, service: str, keys_dir: Path, *extra: MetaData, replace: bool = False) -> str:
@@ -84,14 +126,76 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        """A transaction of its own, or inside a consumer's batch a savepoint of the batch's transaction."""
+        batch = self._batch.get()
+        if batch is not None and batch.open:
+            with self._savepoint(batch) as session:
+                yield session
+            return
         try:
             with Session(self.engine) as session, session.begin():
                 yield session
         except IntegrityError as e:
-            # Losing a race to write the same row is not a failure of the message: retried, it finds the work done.
-            if is_duplicate_key(e):
-                raise ConcurrentWrite(f"another transaction wrote the same key first: {type(e.orig).__name__}") from e
+            _raise_if_duplicate(e)
             raise
+
+    @contextmanager
+    def _savepoint(self, batch: StoreBatch) -> Iterator[Session]:
+        if batch.aborted:
+            raise BatchAborted("an earlier failure in this batch left its transaction unusable")
+        try:
+            with batch.session.begin_nested():
+                yield batch.session
+        except Exception as e:
+            transaction = batch.session.get_transaction()
+            if transaction is None or not transaction.is_active:
+                batch.aborted = True
+                raise BatchAborted(f"the batch's transaction failed: {type(e).__name__}") from e
+            if isinstance(e, IntegrityError):
+                _raise_if_duplicate(e)
+            raise
+
+    @asynccontextmanager
+    async def batch(self, executor: ThreadPoolExecutor) -> AsyncIterator[StoreBatch | None]:
+        """One transaction for the records a consumer handles at once, committed when the block ends without error
+        and rolled back otherwise (the records are then redelivered). `executor` is the consumer's own thread."""
+        if not self._batches:
+            yield None
+            return
+        batch = StoreBatch(Session(self.engine), executor)
+        token = self._batch.set(batch)
+        try:
+            yield batch
+            await self.commit(batch)
+        except BaseException:
+            # On the batch's thread, after whatever a cancelled handler is still doing there.
+            await asyncio.shield(batch.run(batch.session.rollback))
+            raise
+        finally:
+            batch.open = False
+            self._batch.reset(token)
+            await asyncio.shield(batch.run(batch.session.close))
+
+    async def commit(self, batch: StoreBatch) -> None:
+        """Commit what the batch has done so far (it goes on in a new transaction), then tell whoever waits for it."""
+        try:
+            await batch.run(batch.session.commit)
+        except IntegrityError as e:
+            _raise_if_duplicate(e)
+            raise
+        for then in self._after_commit:
+            then()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Call `then` after each batch commits (the relay's wake: rows a batch queued are only visible then)."""
+        self._after_commit.append(then)
+
+    async def run(self, fn: Callable[..., T], /, *args: object) -> T:
+        """Store work off the event loop: on the batch's thread inside a consumer's batch, otherwise in the pool."""
+        batch = self._batch.get()
+        if batch is not None and batch.open:
+            return await batch.run(fn, *args)
+        return await asyncio.to_thread(fn, *args)
 
     def ping(self) -> None:
         """Readiness: the database answers and, for a service, is still the store it started on."""
@@ -103,6 +207,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _raise_if_duplicate(e: IntegrityError) -> None:
+    # Losing a race to write the same row is not a failure of the message: retried, it finds the work done.
+    if is_duplicate_key(e):
+        raise ConcurrentWrite(f"another transaction wrote the same key first: {type(e.orig).__name__}") from e
 
 
 def _create_tables(engine: Engine, extra: tuple[MetaData, ...]) -> None:

@@ -55,6 +55,7 @@ class OutboxRelay:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._loop = Background("outbox-relay")
+        db.after_commit(self.wake)
 
     def _claim(self) -> tuple[str, list[Row[Any]]]:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
