@@ -51,7 +51,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
             # The driver's own transaction handling breaks savepoints: SQLAlchemy begins each transaction instead.
-            conn.isolation_level = None  # type: ignore[attr-defined]
+            conn.isolation_level = None
 
         # IMMEDIATE: a transaction takes the write lock when it begins, waiting its turn, rather than failing when a
         # read inside it is followed by a write after another connection has written (SQLite cannot upgrade then).
