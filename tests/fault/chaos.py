@@ -99,11 +99,14 @@ class Tape:
 @dataclass
 class Chaos:
     """SIGKILL the desks, then decision, then intake, each at a random moment and back after a random pause;
-    the broker is stopped and restarted once, and one service is sent SIGTERM, each at a random place in that order."""
+    the broker is stopped and restarted once, and one service is sent SIGTERM, each at a random place in that order.
+    The faults are spread over about `spread` seconds (the time the referrals take to send), so they meet a live flow
+    from its start to its end."""
 
     mesh: Mesh
     kafka: LocalKafka
     rng: random.Random
+    spread: float = 60.0
     timeline: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
@@ -120,8 +123,10 @@ class Chaos:
         return order
 
     def run(self) -> None:
-        for target in self.plan():
-            time.sleep(self.rng.uniform(2.0, 8.0))
+        plan = self.plan()
+        gap = self.spread / (len(plan) + 1)
+        for target in plan:
+            time.sleep(self.rng.uniform(0.4, 1.6) * gap)
             if target == "broker":
                 self._note("broker: stopping")
                 self.kafka.stop()

@@ -192,3 +192,27 @@ def test_a_referrals_chronology_over_http_every_revision_the_desks_items_and_the
     logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert first.referral_id in logged and all(x.family_name not in logged for x in first.subjects)
     assert "Police attended" not in logged
+
+
+def test_retention_refuses_a_request_it_cannot_read_and_shreds_nothing(assembly, refused_s17):
+    ref = referral(assembly, refused_s17)
+    for body, reason in (
+        ({}, "older_than_days is required"),
+        ({"older_than_days": "90"}, "older_than_days"),
+        ({"older_than_days": True}, "older_than_days"),
+        ({"older_than_days": -1}, "older_than_days"),
+        ({"older_than_days": 90, "outcomes": ["forget_it"]}, "unknown outcomes: forget_it"),
+        ({"older_than_days": 90, "outcomes": "no_further_action"}, "outcomes must be a list"),
+        ({"referral_ids": [ref, 7]}, "referral_ids"),
+        ({"referral_ids": [ref], "dry_run": "no"}, "dry_run"),
+    ):
+        status, answer = call(assembly, "/retention", json.dumps(body).encode())
+        assert status == 400 and reason in answer["error"], (body, answer)
+    assert not assembly.firewall.case_keys.shredded(ref)
+
+
+def test_retention_names_the_cases_it_would_shred_on_a_dry_run_and_changes_nothing(assembly, refused_s17):
+    ref = referral(assembly, refused_s17)
+    status, answer = call(assembly, "/retention", json.dumps({"referral_ids": [ref], "dry_run": True}).encode())
+    assert status == 200 and answer == {"dry_run": True, "shredded": []}, "undecided: nothing to shred"
+    assert not assembly.firewall.case_keys.shredded(ref)

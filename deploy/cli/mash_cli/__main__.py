@@ -249,14 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             del rest[at : at + 2]
         if not {"--url", "-h", "--help"} & set(rest):
             # The running mesh's analysis service, with the managers' token, as `mash decision chronology` finds it.
-            mesh = Mesh(Access(""), state)
-            port, token = mesh.http_port("analysis"), mesh.keys_dir / "manager-token"
-            if port is None or mesh.pid("analysis") is None or not token.exists():
-                raise SystemExit(
-                    "the analysis service is not running from this state directory (start the mesh, or "
-                    "try --state, or give --url and --token)"
-                )
-            rest += ["--url", f"http://127.0.0.1:{port}", "--token", token.read_text().strip()]
+            from .service_api import endpoint
+
+            base, token = endpoint(Mesh(Access(""), state), "analysis")
+            rest += ["--url", base, "--token", token]
         return report_main(rest) or 0
     if args.command == "dlq":
         from . import dlq as dead

@@ -8,21 +8,18 @@ person-linkage measurement are tools (`./mash analysis year|linkage`, package ma
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from .service_api import Refused, call
 
 # The file names the service may send: a page and its tables' CSVs, nothing with a path in it.
 _FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_]*\.(html|csv)")
 
 
 def fetch_report(url: str, token: str, timeout: float = 120) -> dict:
-    request = urllib.request.Request(url.rstrip("/") + "/report", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - an operator-given http(s) URL
-        return json.loads(response.read())
+    return call(url, token, "GET", "/report", timeout=timeout)
 
 
 def write_files(report: dict, out_dir: str | Path) -> Path:
@@ -61,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = fetch_report(args.url, args.token)
         page = write_files(report, args.out)
-    except urllib.error.HTTPError as e:
-        raise SystemExit(f"the analysis service refused: HTTP {e.code} {e.reason}") from None
+    except Refused as e:
+        raise SystemExit(f"the analysis service refused: {e}") from None
     except (OSError, ValueError) as e:  # nobody answering, not JSON, not a report, a file that cannot be written
         raise SystemExit(f"no report written: {e}") from None
     print("\n".join(headline_lines(report)))

@@ -11,33 +11,13 @@ import urllib.request
 from typing import Any
 
 from .mesh import Mesh
+from .service_api import Refused, call_service
 
-
-class Refused(ValueError):
-    """The decision service refused the request, with a reason a person can act on."""
+__all__ = ["Refused"]
 
 
 def _call(mesh: Mesh, method: str, path: str, body: dict | None = None) -> Any:
-    port, token = mesh.http_port("decision"), mesh.keys_dir / "manager-token"
-    if port is None or mesh.pid("decision") is None or not token.exists():
-        raise SystemExit("the decision service is not running from this state directory (start the mesh, or try --state)")
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token.read_text().strip()}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local service's own port
-            return json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        try:
-            reason = json.loads(e.read()).get("error") or e.reason
-        except ValueError:
-            reason = e.reason
-        raise Refused(str(reason)) from None
-    except OSError as e:
-        raise SystemExit(f"the decision service did not answer on port {port}: {e}") from None
+    return call_service(mesh, "decision", method, path, body)
 
 
 def pending(mesh: Mesh) -> None:

@@ -5,6 +5,8 @@
     POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
     POST /grounds    {"referral_id", "manager", "kind": "s47" | "strategy_discussion", "rationale"}  s47 grounds: the desks research again
     GET  /referrals/{referral_id}/chronology[?subject=<subject_ref>]  the multi-agency chronology, of one child if asked
+    POST /retention  {"older_than_days": N, "outcomes": [...], "dry_run": false}  crypto-shred closed cases by policy
+    POST /retention  {"referral_ids": [...], "dry_run": false}                    crypto-shred the named cases
     (and the runtime's /health/live, /health/ready, /metrics)
 
 Every call but health needs `Authorization: Bearer <token>`; the token is generated at setup in the keys
@@ -17,12 +19,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from mash_contracts import Agency, GroundsKind, Outcome, ThresholdLevel
 from mash_runtime.http import refused, respond
 
-from . import queries
+from . import queries, retention
 from .assembly import Assembly, NotPending
 from .chronology import UnknownSubject, chronology
 from .grounds import NoReferral
@@ -142,12 +145,51 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         )
         await respond(send, 200, found.as_json())
 
+    async def shred(scope, receive, send):
+        if await refused(scope, send, "POST", token):
+            return
+        try:
+            asked = _retention_request(await _fields(receive))
+        except (TypeError, ValueError) as e:
+            return await respond(send, 400, {"error": str(e)})
+        case_keys = assembly.firewall.case_keys
+        assert case_keys is not None  # a hub service's firewall always holds the case keys
+        done = await asyncio.to_thread(retention.shred, assembly.db, case_keys, assembly.audit, **asked)
+        log.info("retention: %d cases %s", len(done), "would be shredded" if asked["dry_run"] else "shredded")
+        await respond(send, 200, {"dry_run": asked["dry_run"], "shredded": [d.as_json() for d in done]})
+
     return [
         ("/recommendations", recommendations),
         ("/decisions", decide),
         ("/grounds", record_grounds),
         ("/referrals/{referral_id}/chronology", chronology_of),
+        ("/retention", shred),
     ]
+
+
+def _retention_request(body: dict) -> dict:
+    """The retention call's fields, checked: whole days, known outcomes, referral ids as text, dry_run true or false."""
+    referral_ids = body.get("referral_ids", [])
+    if not isinstance(referral_ids, list) or not all(isinstance(r, str) and r.strip() for r in referral_ids):
+        raise ValueError("referral_ids must be a list of referral ids")
+    days = body.get("older_than_days", 0 if referral_ids else None)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ValueError("older_than_days is required (a whole number of days, 0 or more) unless referral_ids are named")
+    outcomes = body.get("outcomes", list(retention.DEFAULT_OUTCOMES))
+    if not isinstance(outcomes, list) or not outcomes:
+        raise ValueError("outcomes must be a list of outcomes")
+    unknown = sorted({str(o) for o in outcomes} - {o.value for o in Outcome})
+    if unknown:
+        raise ValueError(f"unknown outcomes: {', '.join(unknown)}; use {', '.join(o.value for o in Outcome)}")
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ValueError("dry_run must be true or false")
+    return {
+        "older_than": timedelta(days=days),
+        "outcomes": tuple(outcomes),
+        "referral_ids": tuple(referral_ids),
+        "dry_run": dry_run,
+    }
 
 
 def _query(scope) -> dict[str, str]:
