@@ -120,9 +120,11 @@ class AuditLog:
             raise ValueError("audit subjects must be subject tokens (subject_token, nhs_token), never names")
         if len(reason) > 500:  # PostgreSQL would refuse it and SQLite keep it: refuse on both
             raise ValueError("audit reason is longer than 500 characters")
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite ignores FOR UPDATE and its driver only begins a transaction on a write: take the write
-            # lock first, or two writers read the same head and the loser fails on the seq key.
+        bind = session.get_bind()
+        if bind.dialect.name == "sqlite" and bind.url.database in (None, "", ":memory:"):
+            # SQLite ignores FOR UPDATE, and the in-memory store's transactions begin only on a write: take the write
+            # lock first, or two writers read the same head and the loser fails on the seq key. A SQLite file's
+            # transactions hold the write lock from their start (store/database.py).
             session.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
         head = session.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
         seq, prev = (head.seq + 1, head.entry_hash) if head else (1, GENESIS)

@@ -23,6 +23,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
@@ -116,7 +117,8 @@ class Assembly:
                 ),
                 c.notification_revision,
             )
-        return self._regrade(s, c.referral_id, answers) | queued | self._advance(s, c.referral_id, answers=answers)
+        regraded, r = self._regrade(s, self._referral(s, c.referral_id), answers)
+        return regraded | queued | self._advance(s, c.referral_id, answers=answers, r=r)
 
     def _check_findings(self, c: Contribution) -> None:
         # Each finding is one desk's to report (an open CP plan is social care's): a desk that reports another's
@@ -255,27 +257,28 @@ class Assembly:
         )
         return True
 
-    def _regrade(self, s: Session, referral_id: str, answers: Answers) -> bool:
-        r = self._referral(s, referral_id)
+    def _regrade(self, s: Session, r: rules.Referral | None, answers: Answers) -> tuple[bool, rules.Referral | None]:
+        """(whether an alert was queued, the referral as it now stands)."""
         if r is None or r.state != AWAITING:
-            return False
+            return False, r
         change = self.model.regrade(r.rag, answers.newest)
         if change is None:
-            return False
+            return False, r
         new, reason = change
+        referral_id = r.referral_id
+        returns_due = min(r.returns_due, self.clock.returns_due(r.received_at, new))
         s.execute(
-            update(referrals)
-            .where(referrals.c.referral_id == referral_id)
-            .values(rag=new.value, returns_due_at=min(r.returns_due, self.clock.returns_due(r.received_at, new)))
+            update(referrals).where(referrals.c.referral_id == referral_id).values(rag=new.value, returns_due_at=returns_due)
         )
         s.execute(
             insert(rag_changes).values(
                 referral_id=referral_id, at=self.now(), from_rag=r.rag.value, to_rag=new.value, reason=rules.short(reason)
             )
         )
-        return self._raise(
+        alerted = self._raise(
             s, referral_id, Alerted(AlertKind.REGRADED, f"{r.rag.value} to {new.value}: {reason}"), r.revision, rag=new
         )
+        return alerted, replace(r, rag=new, returns_due=returns_due)
 
     # -- the state machine ------------------------------------------------------------------------------
 
@@ -285,12 +288,16 @@ class Assembly:
         ).scalars()
         return Answers.from_arrivals(Contribution.model_validate_json(c) for c in rows)
 
-    def _advance(self, s: Session, referral_id: str, due: bool = False, answers: Answers | None = None) -> bool:
-        r = self._referral(s, referral_id)
+    def _advance(
+        self, s: Session, referral_id: str, due: bool = False, answers: Answers | None = None, r: rules.Referral | None = None
+    ) -> bool:
+        r = r or self._referral(s, referral_id)
         if r is None or r.state != AWAITING:
             return False
         answers = answers if answers is not None else self._answers(s, referral_id)
         answers = grounds.awaited(s, r, answers)  # on recorded s47 grounds: their answers
+        if rules.waiting(r, answers, self.expected, due):
+            return False  # most answers arrive to find others still awaited: the notification is not read for them
         notification = self._notification(s, referral_id)
         done = rules.assess(r, answers, notification, self.expected, self.model, self.now(), due=due)
         if done is None:

@@ -94,6 +94,12 @@ class Assessed:
     alerts: tuple[Alerted, ...] = ()
 
 
+def waiting(r: Referral, answers: Answers, expected: frozenset[Agency], due: bool = False) -> bool:
+    """Nothing to assess yet: the referral is not awaiting answers, or fresh ones are still due and the deadline has
+    not come."""
+    return r.state != AWAITING or bool(expected - answers.fresh(r.research_revision) and not due)
+
+
 def assess(
     r: Referral,
     answers: Answers,
@@ -104,7 +110,7 @@ def assess(
     due: bool = False,
 ) -> Assessed | None:
     """None while fresh answers are still awaited and the deadline has not come; else the assessment."""
-    if r.state != AWAITING or (expected - answers.fresh(r.research_revision) and not due):
+    if waiting(r, answers, expected, due):
         return None
     # At the deadline an answer to an earlier revision is used rather than none; a desk with no answer at all is
     # recorded as such.
