@@ -121,7 +121,7 @@ class AuditLog:
         if len(reason) > 500:  # PostgreSQL would refuse it and SQLite keep it: refuse on both
             raise ValueError("audit reason is longer than 500 characters")
         bind = session.get_bind()
-        if bind.dialect.name == "sqlite" and bind.url.database in (None, "", ":memory:"):
+        if bind.dialect.name == "sqlite" and bind.engine.url.database in (None, "", ":memory:"):
             # SQLite ignores FOR UPDATE, and the in-memory store's transactions begin only on a write: take the write
             # lock first, or two writers read the same head and the loser fails on the seq key. A SQLite file's
             # transactions hold the write lock from their start (store/database.py).
