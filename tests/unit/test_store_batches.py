@@ -2,6 +2,9 @@
 its own work, and nothing of the batch is durable until it commits (before its offsets). Written once, run on a
 SQLite file and on PostgreSQL."""
 
+import asyncio
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -9,6 +12,7 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, s
 
 from mash_runtime.errors import ConcurrentWrite
 from mash_runtime.store import Database
+from mash_runtime.store.batch import WriterTurns
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
@@ -87,3 +91,47 @@ async def test_a_duplicate_key_inside_a_batch_is_a_race_to_retry_and_the_batch_g
 async def test_outside_a_batch_each_transaction_is_its_own(db):
     await db.run(write, db, "alone")
     assert stored(db) == {"alone"}
+
+
+def test_writers_take_turns_in_the_order_they_asked_and_a_released_turn_passes_to_the_longest_waiting():
+    turns, order = WriterTurns(), []
+    turns.acquire()
+    waiters = []
+    for name in ("relay", "clock"):
+        t = threading.Thread(target=lambda n=name: (turns.acquire(), order.append(n), turns.release()))
+        t.start()
+        waiters.append(t)
+        while len(turns._queue) < len(waiters):  # noqa: SLF001 - waiting until each has queued, in this order
+            time.sleep(0.001)
+    assert turns.waiting
+    turns.release()
+    turns.acquire()  # behind both: the releaser cannot take its turn back first
+    order.append("batch")
+    turns.release()
+    for t in waiters:
+        t.join(5)
+    assert order == ["relay", "clock", "batch"] and not turns.waiting
+
+
+def test_a_transaction_inside_another_on_one_sqlite_file_fails_at_once_instead_of_waiting_for_itself(db):
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL has no single write lock to wait for
+    with db.transaction():
+        with pytest.raises(RuntimeError, match="inside another"):
+            with db.transaction():
+                pass
+
+
+async def test_a_batch_gives_its_turn_up_when_another_writer_waits(db, own_thread):
+    if db.engine.dialect.name != "sqlite":
+        return
+    async with db.batch(own_thread) as batch:
+        await db.run(write, db, "first")
+        assert batch.holding and not batch.others_waiting
+        relay = asyncio.create_task(asyncio.to_thread(write, db, "relay"))
+        while not batch.others_waiting:
+            await asyncio.sleep(0.001)
+        await db.commit(batch)
+        await relay
+        await db.run(write, db, "second")
+    assert stored(db) == {"first", "relay", "second"}

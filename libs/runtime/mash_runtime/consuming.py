@@ -319,6 +319,8 @@ def subscribe(
                 if batch is not None and db is not None:
                     await db.commit(batch)
                 await lanes.routine_turn()
+            elif batch is not None and db is not None and batch.others_waiting:
+                await db.commit(batch)  # the relay, the clock, a manager: their turn at the write lock, then ours again
             with _span(tracer, record):
                 await handle(record)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -21,8 +20,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from ..audit import audit_metadata
-from ..errors import ConcurrentWrite, TransientError, is_duplicate_key
+from ..errors import ConcurrentWrite, is_duplicate_key
 from ..identity import StoreIdentity, Watch, check, expected, initialise
+from .batch import BatchAborted, StoreBatch, WriterTurns
 from .schema import inbox, metadata
 
 # A store that lives only as long as its process, for tests of one handler: one connection shared by every thread, so
@@ -63,27 +63,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-class BatchAborted(TransientError):
-    """The batch's transaction can no longer be used (a savepoint could not be rolled back): the whole batch is handed
-    back to Kafka and redone, rather than its later records failing one by one."""
-
-
-class StoreBatch:
-    """One transaction for a consumer's batch of records. Each `Database.transaction()` inside it is a savepoint, so
-    a record that fails rolls back only its own work; the batch commits once, before its offsets are committed.
-    The session lives on the consumer's own thread: every use of it, and the commit, goes through `run`."""
-
-    def __init__(self, session: Session, executor: ThreadPoolExecutor):
-        self.session = session
-        self.executor = executor
-        self.open = True
-        self.aborted = False
-
-    async def run(self, fn: Callable[..., T], /, *args: object) -> T:
-        work = functools.partial(contextvars.copy_context().run, fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
-
-
 class StaleStore(RuntimeError):
     """The store was made by an older version: refuse to start rather than fail on every message."""
 
@@ -102,6 +81,8 @@ class Database:
             self._watch = Watch(self.engine, identity)
         # The in-memory store shares one connection between threads: one transaction at a time, so no batches.
         self._batches = url not in (IN_MEMORY, "sqlite:///:memory:")
+        # A SQLite file has one write lock: this process's writers take turns at it (store/batch.py).
+        self._turns = WriterTurns() if self._batches and url.startswith("sqlite") else None
         self._batch: contextvars.ContextVar[StoreBatch | None] = contextvars.ContextVar("mash-store-batch", default=None)
         self._after_commit: list[Callable[[], None]] = []
 
@@ -128,13 +109,14 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A transaction of its own, or inside a consumer's batch a savepoint of the batch's transaction."""
         batch = self._batch.get()
-        if batch is not None and batch.open:
+        if batch is not None and batch.serves_this_thread():
             with self._savepoint(batch) as session:
                 yield session
             return
         try:
-            with Session(self.engine) as session, session.begin():
-                yield session
+            with self._turns.turn() if self._turns is not None else nullcontext():
+                with Session(self.engine) as session, session.begin():
+                    yield session
         except IntegrityError as e:
             _raise_if_duplicate(e)
             raise
@@ -143,6 +125,7 @@ class Database:
     def _savepoint(self, batch: StoreBatch) -> Iterator[Session]:
         if batch.aborted:
             raise BatchAborted("an earlier failure in this batch left its transaction unusable")
+        batch.take_turn()
         try:
             with batch.session.begin_nested():
                 yield batch.session
@@ -162,14 +145,14 @@ class Database:
         if not self._batches:
             yield None
             return
-        batch = StoreBatch(Session(self.engine), executor)
+        batch = StoreBatch(Session(self.engine), executor, self._turns)
         token = self._batch.set(batch)
         try:
             yield batch
             await self.commit(batch)
         except BaseException:
             # On the batch's thread, after whatever a cancelled handler is still doing there.
-            await asyncio.shield(batch.run(batch.session.rollback))
+            await asyncio.shield(batch.run(batch.end, batch.session.rollback))
             raise
         finally:
             batch.open = False
@@ -179,7 +162,7 @@ class Database:
     async def commit(self, batch: StoreBatch) -> None:
         """Commit what the batch has done so far (it goes on in a new transaction), then tell whoever waits for it."""
         try:
-            await batch.run(batch.session.commit)
+            await batch.run(batch.end, batch.session.commit)
         except IntegrityError as e:
             _raise_if_duplicate(e)
             raise
