@@ -127,11 +127,23 @@ async def test_a_batch_gives_its_turn_up_when_another_writer_waits(db, own_threa
         return
     async with db.batch(own_thread) as batch:
         await db.run(write, db, "first")
-        assert batch.holding and not batch.others_waiting
+        batch.window = 60.0
+        assert batch.holding and not batch.should_commit()
         relay = asyncio.create_task(asyncio.to_thread(write, db, "relay"))
-        while not batch.others_waiting:
+        while not batch.should_commit():
             await asyncio.sleep(0.001)
         await db.commit(batch)
         await relay
         await db.run(write, db, "second")
     assert stored(db) == {"first", "relay", "second"}
+
+
+async def test_a_batch_commits_what_it_has_done_once_it_has_waited_its_window(db, own_thread):
+    async with db.batch(own_thread) as batch:
+        batch.window = 0.05
+        await db.run(write, db, "first")
+        assert not batch.should_commit()
+        await asyncio.sleep(0.06)
+        assert batch.should_commit()
+        await db.commit(batch)
+        assert stored(db) == {"first"} and not batch.should_commit()

@@ -319,8 +319,9 @@ def subscribe(
                 if batch is not None and db is not None:
                     await db.commit(batch)
                 await lanes.routine_turn()
-            elif batch is not None and db is not None and batch.others_waiting:
-                await db.commit(batch)  # the relay, the clock, a manager: their turn at the write lock, then ours again
+            elif batch is not None and db is not None and batch.should_commit():
+                # Another writer's turn (the relay, the clock, a manager), or what is done has waited long enough.
+                await db.commit(batch)
             with _span(tracer, record):
                 await handle(record)
 

@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import functools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -79,8 +80,10 @@ class StoreBatch:
     a record that fails rolls back only its own work; the batch commits once, before its offsets are committed.
     The session lives on the consumer's own thread: every use of it, and the commit, goes through `run`."""
 
-    def __init__(self, session: Session, executor: ThreadPoolExecutor, turns: WriterTurns | None):
+    def __init__(self, session: Session, executor: ThreadPoolExecutor, turns: WriterTurns | None, window: float = 0.05):
         self.session = session
+        self.window = window  # the longest a record's effects wait for the records after it before they commit
+        self.began = 0.0
         self.executor = executor
         self.turns = turns
         self.holding = False  # this batch's turn at the write lock, taken at its first statement
@@ -102,19 +105,24 @@ class StoreBatch:
         return self.open and self._thread == threading.get_ident()
 
     def take_turn(self) -> None:
-        if self.turns is not None and not self.holding:
-            self.turns.acquire()
-            self.holding = True
+        if not self.holding:
+            if self.turns is not None:
+                self.turns.acquire()
+            self.holding, self.began = True, time.monotonic()
 
     def end(self, how: Callable[[], None]) -> None:
         """Commit or roll back, then pass the turn on (the next statement waits for another)."""
         try:
             how()
         finally:
-            if self.turns is not None and self.holding:
+            if self.holding:
                 self.holding = False
-                self.turns.release()
+                if self.turns is not None:
+                    self.turns.release()
 
-    @property
-    def others_waiting(self) -> bool:
-        return self.holding and self.turns is not None and self.turns.waiting
+    def should_commit(self) -> bool:
+        """Between records: commit now if another writer waits for the lock, or if the work done so far has waited
+        long enough to be seen (the relay sends nothing of a batch until it commits)."""
+        if not self.holding:
+            return False
+        return (self.turns is not None and self.turns.waiting) or time.monotonic() - self.began >= self.window
