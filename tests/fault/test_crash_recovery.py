@@ -1,4 +1,4 @@
-"""The fault tier: 1,000 referrals through the real mesh while every service is SIGKILLed in turn and the
+"""The fault tier: 5,000 referrals through the real mesh while every service is SIGKILLed in turn and the
 broker is stopped and restarted, then a desk that stays down. Nothing may be lost or duplicated.
 
 Run on its own with `./mash test -m fault`; MASH_FAULT_SEED replays a run's chaos, MASH_FAULT_REFERRALS
@@ -41,15 +41,17 @@ from mash_tools.synthetic import Generator, household_notification
 
 from .chaos import Chaos, Referrer, Tape, copies, distinct
 
-# Its own limit, not the suite's 300 s: a thousand referrals through every desk under chaos on a busy two-core machine can
-# need more, and every wait inside it is bounded on its own.
-pytestmark = [pytest.mark.fault, pytest.mark.timeout(1200)]
-
-REFERRALS = int(os.environ.get("MASH_FAULT_REFERRALS", "1000"))
+REFERRALS = int(os.environ.get("MASH_FAULT_REFERRALS", "5000"))
 MALFORMED = 10
 STAYS_DOWN = "education_desk"
 WHILE_DOWN = 20
-RATE = 9.0  # referrals per second offered: about what the mesh routes on two cores, so the chaos meets a live flow
+# Referrals per second offered: under half of what `mash bench` measures the mesh routing on two cores (14-16 a second,
+# docs/performance.md), so a busy machine still keeps up, and the chaos meets a live flow from start to end.
+RATE = 7.0
+SENDING = REFERRALS / RATE
+# Its own limit, not the suite's 300 s: sending takes SENDING seconds, and every wait after it is bounded on its own
+# (routing what is left, the desk that stays down): the limit is only for a wait that is not.
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(int(SENDING) + 3600)]
 # The fault tier's referrals all come from one simulated referrer's system, so its replies are on its own topics.
 ACKS, REJECTED = ACKNOWLEDGEMENTS.for_referrer(DEFAULT_REFERRER), REJECTIONS.for_referrer(DEFAULT_REFERRER)
 WATCHED = [
@@ -169,7 +171,7 @@ async def wait_for(done, timeout: float, what: str, reader: asyncio.Task) -> Non
         await asyncio.sleep(2.0)
 
 
-def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_lost_or_duplicated(world, capsys):
+def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_lost_or_duplicated(world, capsys):
     mesh, kafka, families = world
     seed = int(os.environ.get("MASH_FAULT_SEED", str(random.SystemRandom().randrange(10**6))))
     rng = random.Random(seed)
@@ -178,7 +180,7 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
     bad = malformed(principals, MALFORMED)
     bad_at = set(rng.sample(range(REFERRALS), MALFORMED))
     tape = Tape(mesh.access, WATCHED, principals)
-    chaos = Chaos(mesh, kafka, rng)
+    chaos = Chaos(mesh, kafka, rng, spread=SENDING)
     referrer = Referrer(mesh.access, principals)
     from mash_intake.screening import referral_id_for  # the test stands where an operator does
 
@@ -197,7 +199,7 @@ def test_a_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_
                 await referrer.submit_raw(*next(bad_iter))
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
-        await wait_for(routed(ledger, expected), 900, "every referral routed", reader)
+        await wait_for(routed(ledger, expected), 1800, "every referral routed", reader)
         await asyncio.sleep(10)  # anything that should not arrive (a second decision, a second product) has time to
         stop.set()
         await reader
