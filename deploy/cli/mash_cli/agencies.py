@@ -16,14 +16,14 @@ import secrets
 import shutil
 from pathlib import Path
 
-from mash_contracts.topics import PRODUCT_RECIPIENTS
+from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRER_ROLE
 from mash_runtime.firewall.keys import DIRECTORY, enrol, new_agency_keys, revoke, write_secret
 
 from . import acls, scram
 from .kafka import SCRAM, Access
 from .topics import create_topics
 
-REFERRER, RECIPIENT = "referrer", "recipient"
+REFERRER, RECIPIENT = REFERRER_ROLE, "recipient"
 RECIPIENT_NAMES = tuple(a.value for a in PRODUCT_RECIPIENTS)  # a recipient's name is the agency the model routes to
 # The local mesh's partners: three referring organisations (one of them the police force, which receives products
 # too) and every agency a product can be routed to.

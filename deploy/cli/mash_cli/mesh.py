@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 
 from mash_contracts import Agency
 from mash_contracts.topics import DESKS as DESK_SERVICES
-from mash_contracts.topics import hub_principals
+from mash_contracts.topics import WEB, hub_principals
 from mash_desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
 
@@ -31,7 +31,12 @@ from .kafka import ADMIN, Access, free_port
 # The desks are whatever desk packages are installed (mash_contracts.topics.DESKS): a new one joins the mesh by being
 # in the workspace.
 DESKS: tuple[str, ...] = tuple(DESK_SERVICES.values())
-SERVICES: dict[str, tuple[str, ...]] = {s: (s, s + ".urgent") for s in ("intake", *DESKS, "analysis", "decision")}
+# The web front door first: it is a referrer, stopped before intake so what it sent is drained first. Its consumer reads
+# only its own per-referrer topics, which have no urgent lane.
+SERVICES: dict[str, tuple[str, ...]] = {
+    WEB: (WEB,),
+    **{s: (s, s + ".urgent") for s in ("intake", *DESKS, "analysis", "decision")},
+}
 # The demo, the benchmark and the tests let the model route every level; a real run keeps the model's
 # default, where nothing at Level 4 is routed without a MASH manager's confirmation.
 HTTP_SERVICES = tuple(SERVICES)  # health, metrics (and the manager's routes) on a free loopback port each

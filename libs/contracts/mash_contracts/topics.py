@@ -57,6 +57,14 @@ URGENT_SUFFIX = ".urgent"
 # the front door's topics, and reads only its own replies (the per-referrer topics below). In a topic's writers or
 # readers this stands for "each enrolled referrer"; on a per-referrer topic, for the one it is named after.
 REFERRERS = "referrers"
+# The role an enrolled referrer holds in the key directory (recipients of products hold "recipient").
+REFERRER_ROLE = "referrer"
+
+# The hub's own referrer: the web front door, where professionals and the public refer through a form and call
+# handlers record phone contacts. A hub service (keys and Kafka user made at setup) that refers exactly as an enrolled
+# referrer does: it writes the front door, has its own per-referrer topics, and intake names it as the referrer system.
+WEB = "web"
+HUB_REFERRERS = (WEB,)
 
 # Principals for the MASH managers' tools and the operations team.
 MANAGERS = "managers"
@@ -314,7 +322,7 @@ DEAD_LETTERS = Topic(
     "mash.deadletter",
     "original key",
     DeadLetter,
-    writers=("intake", *RESEARCH_SERVICES, "decision"),
+    writers=("intake", *RESEARCH_SERVICES, "decision", WEB),
     readers=(OPERATIONS,),
     description="Messages a service could not process, with the original bytes, the error and the source offset.",
     partitions=3,
@@ -326,7 +334,7 @@ AUDIT_ANCHORS = Topic(
     "mash.audit.anchors",
     "service",
     AuditAnchor,
-    writers=("intake", *RESEARCH_SERVICES, "decision"),
+    writers=("intake", *RESEARCH_SERVICES, "decision", WEB),
     readers=(OPERATIONS,),
     description="Each service's signed audit chain head, published periodically and on shutdown, against which "
     "`mash audit verify` finds a replaced or truncated chain (hashes and ids only).",

@@ -47,6 +47,7 @@ ACTIONS = frozenset(
         "overridden",
         "grounds_recorded",
         "unanswered",  # a referrer could not be told: the record named none, or the notification carries none
+        "submitted",  # taken by the web front door (a form or a phone contact) and sent to intake
     }
 )
 SEEN = ("received", "decrypted", "viewed", "researched")

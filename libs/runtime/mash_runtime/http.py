@@ -127,7 +127,10 @@ class Served:
             raise KafkaConnectionError("the service did not start (see the error above): trying again")
 
 
-def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route]) -> FastStream | Served:
+def serve(
+    app: FastStream, host: str, port: int | None, routes: Sequence[Route], fallback: ASGIApp | None = None
+) -> FastStream | Served:
+    """The service's routes on its app; `fallback` (a web application of its own) answers every other path."""
     for _, route in routes:
         if attach := getattr(route, "attach", None):  # a route with work alongside the app: the stall watch
             attach(app)
@@ -135,17 +138,21 @@ def serve(app: FastStream, host: str, port: int | None, routes: Sequence[Route])
         return app
     served = _WithParameters.from_app(app, asgi_routes=[(p, r) for p, r in routes if "{" not in p])
     served.parameterised = routes
+    served.fallback = fallback
     return Served(served, host, port)
 
 
 class _WithParameters(AsgiFastStream):
     """The app matches exact paths only: a path with parameters ("/referrals/{referral_id}/chronology") is tried
-    where it would answer 404."""
+    where it would answer 404, and then the fallback, if there is one."""
 
     parameterised: Sequence[Route] = ()
+    fallback: ASGIApp | None = None
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = match(self.parameterised, scope.get("path", "")) if scope.get("type") == "http" else None
+        if found is None and self.fallback is not None and scope.get("type") == "http":
+            return await self.fallback(scope, receive, send)
         if found is None:
             return await super().not_found(scope, receive, send)
         route, parameters = found

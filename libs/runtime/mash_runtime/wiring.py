@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
 from faststream import FastStream
+from faststream.asgi.types import ASGIApp
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import MetaData
@@ -74,7 +75,7 @@ class Parts:
     def app(self) -> FastStream:
         return make_app(self.broker, self.service)
 
-    def serve(self, app: FastStream, routes: Sequence[HttpRoute] = ()) -> FastStream | Served:
+    def serve(self, app: FastStream, routes: Sequence[HttpRoute] = (), fallback: ASGIApp | None = None) -> FastStream | Served:
         """Attach what every service runs alongside its consumers, in the order shutdown needs: work a service put in
         the background before this stops first; the relay then sends whatever is queued (at start, whatever a crash
         left unsent goes out before new work); the last audit anchor follows the drain; the store closes last."""
@@ -82,4 +83,4 @@ class Parts:
         Anchoring(self.db, self.firewall, self.relay, self.settings.anchor_seconds).attach(app)
         app.after_shutdown(self.db.dispose)
         standard = standard_routes(self.broker, self.db, self.registry)
-        return serve(app, self.settings.http_host, self.settings.http_port, [*standard, *routes])
+        return serve(app, self.settings.http_host, self.settings.http_port, [*standard, *routes], fallback)

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
-from mash_contracts.topics import AGENCY_NAME, hub_principals
+from mash_contracts.topics import AGENCY_NAME, HUB_REFERRERS, REFERRER_ROLE, hub_principals
 
 HPKE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 DIRECTORY = "directory.json"
@@ -344,6 +344,8 @@ def generate(keys_dir: Path, services: list[str], rotate: bool = False) -> dict[
         private_path.parent.chmod(0o700)
         write_secret(private_path, json.dumps(private))
         entry = directory.setdefault(service, {"signing": {}, "encryption": {}, "current": {}})
+        if service in HUB_REFERRERS:  # the hub's own front door refers as an enrolled referrer does
+            entry["roles"] = [REFERRER_ROLE]
         entry["signing"][s_kid] = _raw_public(signing.public_key())
         entry["encryption"][e_kid] = _raw_public(encryption.public_key())
         entry["current"] = {"signing": s_kid, "encryption": e_kid}

@@ -1,0 +1,92 @@
+"""The web front door's form: good answers become the contract's submission; missing or mistyped ones become errors
+naming the field a person must correct, in the form's order, and the contract's own refusals map back to a field."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from mash_contracts.vocabulary import ConcernCategory, ConsentStatus, ReferrerKind, SubjectRole
+from mash_web.form import FormErrors, submission_from
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+GOOD = {
+    "referrer_kind": "member_of_public",
+    "referrer_name": "Sam Neighbour",
+    "referrer_phone": "01632 960001",
+    "identity_protected": "yes",
+    "subject_role": "child",
+    "subject_given_name": "Ava",
+    "subject_family_name": "Testcase",
+    "subject_dob-day": "3",
+    "subject_dob-month": "4",
+    "subject_dob-year": "2019",
+    "address_line1": "1 Synthetic Row",
+    "address_town": "Northshire",
+    "address_postcode": "ne1 4st",
+    "categories": ["neglect", "domestic_abuse"],
+    "description": "Shouting every night and the child is often left alone in the garden after dark.",
+    "immediate_danger": "no",
+    "consent": "not_sought",
+    "consent_reason": "I do not know the family well enough to ask them.",
+}
+
+
+def errors_of(answers) -> dict[str, str]:
+    with pytest.raises(FormErrors) as e:
+        submission_from(answers, submission_id="WEB-1", now=NOW)
+    return e.value.by_field()
+
+
+def test_good_answers_become_the_contracts_submission():
+    s = submission_from(GOOD, submission_id="WEB-1", now=NOW)
+    assert s.referrer.kind is ReferrerKind.MEMBER_OF_PUBLIC and s.referrer.identity_protected
+    [child] = s.subjects
+    assert (child.role, child.date_of_birth, child.address.postcode) == (SubjectRole.CHILD, date(2019, 4, 3), "NE1 4ST")
+    assert set(s.concern.categories) == {ConcernCategory.NEGLECT, ConcernCategory.DOMESTIC_ABUSE}
+    assert s.consent.status is ConsentStatus.NOT_SOUGHT and not s.concern.immediate_danger
+
+
+def test_an_empty_form_names_every_field_a_person_must_answer_in_order():
+    errors = errors_of({})
+    assert list(errors) == [
+        "referrer_kind",
+        "referrer_name",
+        "referrer_phone",
+        "subject_role",
+        "subject_family_name",
+        "categories",
+        "description",
+        "immediate_danger",
+        "consent",
+    ]
+    assert errors["referrer_phone"].startswith("Enter a phone number or an email address")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"referrer_kind": "professional"}, "referrer_agency", "organisation you work for"),
+        ({"subject_dob-month": ""}, "subject_dob", "must include a month"),
+        ({"subject_dob-day": "31", "subject_dob-month": "2"}, "subject_dob", "real date"),
+        ({"address_postcode": "NOT A CODE"}, "address_postcode", "real postcode"),
+        ({"address_town": ""}, "address_town", "town or city"),
+        ({"referrer_phone": "call me maybe"}, "referrer_phone", "correct format"),
+        ({"consent": "refused", "consent_reason": ""}, "consent_reason", "Explain why"),
+        (
+            {"subject_role": "unborn_child", "subject_dob-day": "", "subject_dob-month": "", "subject_dob-year": ""},
+            "subject_dob",
+            "due date",
+        ),
+        ({"categories": ["not_a_category"]}, "categories", "Select what you are worried about"),
+    ],
+)
+def test_each_wrong_answer_is_named_on_its_own_field(change, field, words):
+    errors = errors_of(GOOD | change)
+    assert words in errors[field], errors
+
+
+def test_an_unborn_baby_has_a_due_date_not_a_date_of_birth():
+    s = submission_from(GOOD | {"subject_role": "unborn_child", "subject_dob-year": "2027"}, submission_id="WEB-2", now=NOW)
+    assert s.subjects[0].expected_date_of_birth == date(2027, 4, 3) and s.subjects[0].date_of_birth is None
