@@ -8,19 +8,31 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from mash_contracts import Agency, AlertKind, Contribution, Decision, Notification, RagRating, ThresholdLevel
+from mash_contracts import Agency, AlertKind, Contribution, Decision, Notification, RagChange, RagRating, ThresholdLevel
 from mash_runtime.calendar import as_utc
 from mash_runtime.store import Database
 
 from .chronology import GroundsRecord
-from .rules import AWAITING, RECOMMENDED, ROUTED
-from .tables import alerts, contributions, decisions, notification_revisions, recommendations, referrals, research_grounds
+from .picture import PictureFacts
+from .rules import AWAITING, OPEN_STATES, RECOMMENDED
+from .tables import (
+    alerts,
+    contributions,
+    decisions,
+    notification_revisions,
+    rag_changes,
+    recommendations,
+    referrals,
+    research_grounds,
+)
 
 
 def open_deadlines(db: Database) -> tuple[list[tuple[str, str, datetime, datetime]], set[tuple[str, str]]]:
     """Every open referral's (id, state, returns due, decision due), and the alerts already raised for its
     current revision: two reads, however long the backlog."""
-    open_ = referrals.c.state != ROUTED
+    # The open states by name, so the state index finds them: "not routed" would read every referral ever kept, each
+    # with its notification, every sweep.
+    open_ = referrals.c.state.in_(OPEN_STATES)
     with db.transaction() as s:
         rows = s.execute(
             select(referrals.c.referral_id, referrals.c.state, referrals.c.returns_due_at, referrals.c.decision_due_at).where(
@@ -63,7 +75,7 @@ def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
     awaiting_ = referrals.c.state == AWAITING
     with db.transaction() as s:
         waiting: dict[str, int] = dict(
-            s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state != ROUTED).group_by(referrals.c.rag))
+            s.execute(select(referrals.c.rag, func.count()).where(referrals.c.state.in_(OPEN_STATES)).group_by(referrals.c.rag))
             .tuples()
             .all()
         )
@@ -83,7 +95,7 @@ def snapshot(db: Database, expected: frozenset[Agency], now: datetime) -> dict:
             .all()
         )
         kinds: dict[str, int] = dict(s.execute(select(alerts.c.kind, func.count()).group_by(alerts.c.kind)).tuples().all())
-        oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state != ROUTED)).scalar()
+        oldest = s.execute(select(func.min(referrals.c.received_at)).where(referrals.c.state.in_(OPEN_STATES))).scalar()
         levels: dict[int, int] = dict(
             s.execute(select(decisions.c.level, func.count()).group_by(decisions.c.level)).tuples().all()
         )
@@ -165,4 +177,52 @@ def chronology_facts(db: Database, referral_id: str) -> ChronologyFacts | None:
             [Contribution.model_validate_json(c) for c in answers],
             [Decision.model_validate_json(d) for d in decided],
             [GroundsRecord(g.grounds_id, g.kind, g.recorded_by, as_utc(g.recorded_at), g.revision) for g in grounds],
+        )
+
+
+def picture_facts(db: Database, referral_id: str) -> PictureFacts | None:
+    """What a referral's assembled picture is built from; None for a referral this service does not hold."""
+    with db.transaction() as s:
+        row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
+        if row is None:
+            return None
+        answers = (
+            s.execute(
+                select(contributions.c.contribution)
+                .where(contributions.c.referral_id == referral_id)
+                .order_by(contributions.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        waiting = None
+        if row.state == RECOMMENDED:  # a routed referral keeps its last recommendation: only one waiting is pending
+            rec = s.execute(select(recommendations).where(recommendations.c.referral_id == referral_id)).first()
+            if rec is not None:
+                waiting = {
+                    **rec.recommendation,
+                    "no_answer": list(rec.no_answer),
+                    "recommended_at": as_utc(rec.recommended_at).isoformat(),
+                }
+        decided = s.execute(select(decisions.c.decision).where(decisions.c.referral_id == referral_id)).scalars().all()
+        grounds = s.execute(
+            select(research_grounds).where(research_grounds.c.referral_id == referral_id).order_by(research_grounds.c.recorded_at)
+        ).all()
+        regraded = s.execute(
+            select(rag_changes).where(rag_changes.c.referral_id == referral_id).order_by(rag_changes.c.id)
+        ).all()
+        return PictureFacts(
+            notification=Notification.model_validate_json(row.notification),
+            state=row.state,
+            rag=row.rag,
+            returns_due_at=as_utc(row.returns_due_at),
+            decision_due_at=as_utc(row.decision_due_at),
+            contributions=[Contribution.model_validate_json(c) for c in answers],
+            recommendation=waiting,
+            decisions=[Decision.model_validate_json(d) for d in decided],
+            grounds=[GroundsRecord(g.grounds_id, g.kind, g.recorded_by, as_utc(g.recorded_at), g.revision) for g in grounds],
+            rag_changes=[
+                RagChange(at=as_utc(c.at), from_rag=RagRating(c.from_rag), to_rag=RagRating(c.to_rag), reason=c.reason)
+                for c in regraded
+            ],
         )

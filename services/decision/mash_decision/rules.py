@@ -20,6 +20,7 @@ from mash_contracts.threshold import Recommendation, ThresholdModel
 from .clock import Clock
 
 AWAITING, RECOMMENDED, ROUTED = "awaiting_contributions", "recommended", "routed"
+OPEN_STATES = (AWAITING, RECOMMENDED)
 RAG_ORDER = (RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED)
 
 

@@ -202,6 +202,10 @@ def _create_tables(engine: Engine, extra: tuple[MetaData, ...]) -> None:
     for md in (metadata, audit_metadata, *extra):
         md.create_all(engine)
         _check_columns(engine, md)
+        # create_all makes a table's indexes only with the table: one added since (outbox_unsent) is made here.
+        for table in md.sorted_tables:
+            for index in table.indexes:
+                index.create(engine, checkfirst=True)
 
 
 def _check_columns(engine: Engine, md: MetaData) -> None:

@@ -1,6 +1,6 @@
 """The tables every service's store has besides its own: the inbox of consumed message ids and the outbox."""
 
-from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table
 
 metadata = MetaData()
 
@@ -27,4 +27,14 @@ outbox = Table(
     # a lease left by a crashed instance expires and another picks the rows up.
     Column("claimed_by", String(36), nullable=True),
     Column("claimed_until", DateTime(timezone=True), nullable=True),
+)
+
+# The relay's claim and the outbox metrics read only the rows not yet sent: without this index every claim scanned the
+# whole table, sent rows and their payloads included, and a service slowed down as its outbox grew (5,000 referrals
+# took the decision service from 7 decisions a second to under one).
+Index(
+    "outbox_unsent",
+    outbox.c.id,
+    sqlite_where=outbox.c.published_at.is_(None),
+    postgresql_where=outbox.c.published_at.is_(None),
 )
