@@ -6,8 +6,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,6 +17,9 @@ from sqlalchemy import create_engine, text
 from helpers import MONDAY
 from mash_cli.postgres import LocalPostgres
 from mash_tools.synthetic import Generator
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 
 class LeftTheProcess(AssertionError):
@@ -321,3 +326,35 @@ def mash():
         return subprocess.run([sys.executable, "-m", "mash_cli", *args, *where], capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+# -- a real browser: Debian's Chromium, launched by Playwright from /usr/bin (Playwright downloads none) -------------
+# Here, not in tests/browser, so the integration tier's web tests drive the same browser against the running mesh.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./deploy/browser.sh (it installs Debian's chromium)")
+    with sync_playwright() as playwright:
+        # As root (here and in CI) Chromium refuses to start inside its own sandbox; /dev/shm may be small in a container.
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: "Browser") -> Iterator["Page"]:
+    # A context per test: no cookies, storage or cache carried from one test into the next.
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

@@ -30,6 +30,7 @@ mash analysis report --out DIR [--url URL --token TOKEN]
                           the commissioning and oversight report, as the running analysis service renders it
 mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
 mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
+mash users add NAME --name "Display Name" --role call_handler|manager|operations | disable NAME | list
 mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
                           crypto-shred closed cases: destroy their case keys, record the erasure
 """
@@ -146,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("trace", help="a referral's journey through every service, as a waterfall of spans")
     tr.add_argument("referral_id")
     tr.add_argument("--state", help="state directory of the run (default: the mesh's, .mash)")
+    usr = sub.add_parser("users", help="the people who sign in to the web front door: add, disable, list")
+    usr.add_argument("action", choices=["add", "disable", "list"])
+    usr.add_argument("username", nargs="?")
+    usr.add_argument("--name", help="add: the name decisions and the audit record show")
+    usr.add_argument("--role", choices=["call_handler", "manager", "operations"], help="add: what they may do")
+    usr.add_argument("--state", help="state directory of the running mesh (default: .mash)")
     ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
     ret.add_argument("--older-than-days", type=int, default=90)
     ret.add_argument(
@@ -276,6 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         lines = trace.waterfall(trace.of_referral(trace.load(state / "traces"), args.referral_id))
         print("\n".join(lines) if lines else f"no spans for {args.referral_id} in {state / 'traces'}")
         return 0 if lines else 1
+    if args.command == "users":
+        from . import users
+
+        where = Path(args.state).resolve() if args.state else state
+        try:
+            return users.run(Mesh(Access(""), where), args.action, args.username, args.name, args.role)
+        except ValueError as e:  # the service's refusal, with its reason
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
     if args.command == "retention":
         from datetime import timedelta
 

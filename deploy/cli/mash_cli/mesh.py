@@ -25,7 +25,7 @@ from mash_desk.policy import SharingPolicy
 from mash_runtime.firewall import generate
 
 from . import processes
-from .kafka import ADMIN, Access, free_port
+from .kafka import ADMIN, Access, free_port, port_is_free
 
 # Service name -> its consumer groups (a service is ready when each of its groups has joined).
 # The desks are whatever desk packages are installed (mash_contracts.topics.DESKS): a new one joins the mesh by being
@@ -71,6 +71,7 @@ class Mesh:
             "MASH_TRACES_DIR": str(self.state_dir / "traces"),
             **({"MASH_DATABASE_URL": self.database_urls[service]} if service in self.database_urls else {}),
             **({"MASH_DECLARED_FINDINGS": json.dumps(declared_findings())} if service == "decision" else {}),
+            **({"MASH_DECISION_URL": f"http://127.0.0.1:{self.http_port('decision')}"} if service == WEB else {}),
             **self.extra_env,
         }
 
@@ -158,14 +159,20 @@ class Mesh:
 
     def start(self, *services: str) -> None:
         self.ensure_keys()
-        for service in services or tuple(SERVICES):
+        starting = [s for s in services or tuple(SERVICES) if self.pid(s) is None]
+        (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
+        for service in starting:  # every port first: the web front door is told the decision service's before it starts
+            if service in HTTP_SERVICES:
+                # A restarted service keeps its port while it is free, so whoever was told it (the web front door
+                # calls the decision service) still finds it.
+                kept = self.http_port(service)
+                port = kept if kept is not None and port_is_free(kept) else free_port()
+                (self.state_dir / "run" / f"{service}.http").write_text(str(port))
+        for service in starting:
             if self.pid(service) is None:
                 env = self.env(service)
-                (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
                 if service in HTTP_SERVICES:
-                    port = free_port()
-                    (self.state_dir / "run" / f"{service}.http").write_text(str(port))
-                    env["MASH_HTTP_PORT"] = str(port)
+                    env["MASH_HTTP_PORT"] = str(self.http_port(service))
                 processes.spawn(
                     [sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env
                 )

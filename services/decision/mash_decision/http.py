@@ -5,6 +5,8 @@
     POST /decisions  {"referral_id", "manager", "action": "override", "level", "outcome", "recipients", "rationale"}
     POST /grounds    {"referral_id", "manager", "kind": "s47" | "strategy_discussion", "rationale"}  s47 grounds: the desks research again
     GET  /referrals/{referral_id}/chronology[?subject=<subject_ref>]  the multi-agency chronology, of one child if asked
+    GET  /referrals/{referral_id}/picture      the assembled picture: notification, each desk's answer, the
+                                               recommendation waiting with its explanation, decisions, deadlines
     POST /retention  {"older_than_days": N, "outcomes": [...], "dry_run": false}  crypto-shred closed cases by policy
     POST /retention  {"referral_ids": [...], "dry_run": false}                    crypto-shred the named cases
     (and the runtime's /health/live, /health/ready, /metrics)
@@ -29,6 +31,7 @@ from . import queries, retention
 from .assembly import Assembly, NotPending
 from .chronology import UnknownSubject, chronology
 from .grounds import NoReferral
+from .picture import assembled
 
 log = logging.getLogger("mash.decision")
 MAX_BODY = 16 * 1024
@@ -145,6 +148,18 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         )
         await respond(send, 200, found.as_json())
 
+    async def picture_of(scope, receive, send):
+        if await refused(scope, send, "GET", token):
+            return
+        referral_id = scope.get("path_params", {}).get("referral_id", "")
+        facts = await asyncio.to_thread(queries.picture_facts, assembly.db, referral_id)
+        if facts is None:
+            return await respond(send, 404, {"error": "the decision service holds no referral with that id"})
+        found = assembled(facts, assembly.expected, assembly.model)
+        # The picture names people and records: the log has the id and counts only.
+        log.info("picture read", extra={"referral_id": referral_id, "desks": len(found["desks"])})
+        await respond(send, 200, found)
+
     async def shred(scope, receive, send):
         if await refused(scope, send, "POST", token):
             return
@@ -163,6 +178,7 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         ("/decisions", decide),
         ("/grounds", record_grounds),
         ("/referrals/{referral_id}/chronology", chronology_of),
+        ("/referrals/{referral_id}/picture", picture_of),
         ("/retention", shred),
     ]
 

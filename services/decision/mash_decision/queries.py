@@ -208,9 +208,7 @@ def picture_facts(db: Database, referral_id: str) -> PictureFacts | None:
         grounds = s.execute(
             select(research_grounds).where(research_grounds.c.referral_id == referral_id).order_by(research_grounds.c.recorded_at)
         ).all()
-        regraded = s.execute(
-            select(rag_changes).where(rag_changes.c.referral_id == referral_id).order_by(rag_changes.c.id)
-        ).all()
+        regraded = s.execute(select(rag_changes).where(rag_changes.c.referral_id == referral_id).order_by(rag_changes.c.id)).all()
         return PictureFacts(
             notification=Notification.model_validate_json(row.notification),
             state=row.state,

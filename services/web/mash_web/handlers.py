@@ -15,6 +15,7 @@ from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
 from . import sent
+from .people import SignedIn
 
 log = logging.getLogger("mash.web")
 
@@ -48,6 +49,17 @@ class WebHandlers:
             enqueue(s, self.firewall, lane.name, submission.submission_id, submission, message_id)
         self.relay.wake()
         log.info("referral sent to intake", extra={"outcome": channel})
+
+    def viewed(self, who: SignedIn, referral_id: str, what: str) -> None:
+        """A person saw a referral's personal data: on the record, so "who has seen this child" names people too."""
+        with self.db.transaction() as s:
+            self.audit.append(
+                s,
+                "viewed",
+                referral_id=referral_id,
+                actor=who.person.username,
+                reason=f"{what} viewed by {who.person.role.value} {who.person.username}",
+            )
 
     def status(self, submission_id: str) -> sent.Status | None:
         with self.db.transaction() as s:

@@ -13,63 +13,24 @@ import hmac
 import re
 import secrets
 from datetime import UTC, datetime
-from importlib.resources import files
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import form
 from .handlers import WebHandlers, new_reference
+from .render import Renderer, static_dir
 
-SERVICE_NAME = "Northshire Multi-Agency Safeguarding Hub"
-PHONE = "01632 960 000"  # the MASH's own line (a drama number: this hub is synthetic)
-LONDON = ZoneInfo("Europe/London")
 CSRF_COOKIE = "mash_csrf"
 _REFERENCE = re.compile(r"WEB-[0-9A-F]{20}")
 
 
-def templates() -> Environment:
-    env = Environment(
-        loader=ChoiceLoader(
-            [PackageLoader("mash_web"), PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]
-        ),
-        autoescape=select_autoescape(default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(
-        service_name=SERVICE_NAME,
-        phone=PHONE,
-        referrer_kinds=form.REFERRER_KINDS,
-        agencies=form.AGENCIES,
-        at_risk=form.AT_RISK,
-        categories=form.CATEGORIES,
-        consent_options=form.CONSENT,
-    )
-    env.globals.update(options=_options, summary=_summary)
-    env.filters["when"] = lambda t: t.astimezone(LONDON).strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
-    return env
-
-
-def static_dir() -> Path:
-    return Path(str(files("mash_web"))) / "static"
-
-
-def build_pages(handlers: WebHandlers) -> Starlette:
-    env = templates()
-
-    def page(name: str, code: int = 200, **context) -> HTMLResponse:
-        nonce = secrets.token_urlsafe(16)
-        html = env.get_template(name).render(cspNonce=nonce, **context)
-        response = HTMLResponse(html, status_code=code)
-        response.headers.update(_security_headers(nonce))
-        return response
+def public_routes(handlers: WebHandlers, render: Renderer) -> list[BaseRoute]:
+    """The pages anyone may use: no sign-in."""
+    page = render.page
 
     async def start(request: Request) -> Response:
         return page("start.html")
@@ -105,44 +66,29 @@ def build_pages(handlers: WebHandlers) -> Starlette:
             return page("not_found.html", 404)
         return page("sent.html", status=status)
 
-    routes = [
+    return [
         Route("/", start),
         Route("/referral", referral_form, methods=["GET"]),
         Route("/referral", send_referral, methods=["POST"]),
         Route("/referral/sent/{reference}", sent_page),
+    ]
+
+
+def web_app(render: Renderer, routes: list[BaseRoute]) -> Starlette:
+    """The pages, GOV.UK Frontend's assets, and a page of our own for anything else."""
+    assets = [
         Mount("/assets", StaticFiles(directory=static_dir() / "assets", check_dir=False), name="assets"),
         Mount("/static", StaticFiles(directory=static_dir(), check_dir=False), name="static"),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return page("not_found.html", 404)
+        return render.page("not_found.html", 404)
 
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+    async def refused_method(request: Request, exc: Exception) -> Response:
+        return render.page("not_found.html", 405)
 
-
-def _options(labels: dict, chosen: object, mark: str = "checked") -> list[dict]:
-    """GOV.UK radios, checkboxes or select items from an option -> words map, with the person's answers marked."""
-    picked = set(chosen) if isinstance(chosen, (list, tuple)) else {chosen}
-    return [{"value": option.value, "text": words, mark: option.value in picked} for option, words in labels.items()]
-
-
-def _summary(errors: list[form.FieldError]) -> list[dict]:
-    """The error summary's links: each to its field (a date to its day, as GOV.UK's date input expects)."""
-    return [{"text": e.message, "href": f"#{e.field}-day" if e.field == "subject_dob" else f"#{e.field}"} for e in errors]
+    return Starlette(routes=[*routes, *assets], exception_handlers={404: not_found, 405: refused_method})
 
 
 def _set_csrf(response: Response, token: str) -> None:
     response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/referral")
-
-
-def _security_headers(nonce: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self'; "
-            "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",  # a referral's answers never sit in a shared computer's cache
-    }

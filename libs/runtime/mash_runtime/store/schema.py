@@ -33,8 +33,5 @@ outbox = Table(
 # whole table, sent rows and their payloads included, and a service slowed down as its outbox grew (5,000 referrals
 # took the decision service from 7 decisions a second to under one).
 Index(
-    "outbox_unsent",
-    outbox.c.id,
-    sqlite_where=outbox.c.published_at.is_(None),
-    postgresql_where=outbox.c.published_at.is_(None),
+    "outbox_unsent", outbox.c.id, sqlite_where=outbox.c.published_at.is_(None), postgresql_where=outbox.c.published_at.is_(None)
 )
