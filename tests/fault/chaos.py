@@ -137,7 +137,9 @@ class Chaos:
             if target.startswith("sigterm:"):
                 service = target.split(":", 1)[1]
                 self._note(f"{service}: SIGTERM (pid {self.mesh.pid(service)})")
-                self.graceful[service] = self.mesh.stop(service).get(service, False)
+                # A minute: draining on a busy two-core machine (a batch in hand, the relay's last flush, the consumer
+                # leaving its group) can take more than the 30 s an operator waits by default.
+                self.graceful[service] = self.mesh.stop(service, timeout=60.0).get(service, False)
                 self._note(f"{service}: drained and exited" if self.graceful[service] else f"{service}: did NOT exit in time")
                 self.mesh.start(service)
                 self._note(f"{service}: restarted (pid {self.mesh.pid(service)})")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +199,25 @@ class Mesh:
         return {s: self.pid(s) for s in SERVICES}
 
     def wait_ready(self, *services: str, timeout: float = 60.0) -> None:
-        asyncio.run(_wait_groups(self.access, [g for s in services or tuple(SERVICES) for g in SERVICES[s]], timeout, self))
+        """Each service's consumer groups joined and, for a service with HTTP, its server answering: a group can look
+        joined before a restarted service's server listens (the server starts after the broker)."""
+        deadline = time.monotonic() + timeout
+        chosen = services or tuple(SERVICES)
+        asyncio.run(_wait_groups(self.access, [g for s in chosen for g in SERVICES[s]], timeout, self))
+        for service in chosen:
+            port = self.http_port(service) if service in HTTP_SERVICES else None
+            while port is not None and not _answers(port):
+                if time.monotonic() > deadline or self.pid(service) is None:
+                    raise RuntimeError(f"{service} is not answering on port {port}; see {self.log_file(service)}")
+                time.sleep(0.2)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2) as answer:  # noqa: S310 - loopback
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 @functools.cache
