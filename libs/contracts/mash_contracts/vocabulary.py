@@ -72,6 +72,26 @@ class Agency(StrEnum):
     HUB_RESEARCH = "hub_research"
 
 
+# What people read for each agency (the chronology, the manager's workspace).
+AGENCY_NAMES: dict[str, str] = {
+    Agency.POLICE: "Police",
+    Agency.HEALTH: "Health",
+    Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",
+    Agency.EARLY_HELP: "Early help",
+    Agency.ADULT_SOCIAL_CARE: "Adult social care",
+    Agency.EDUCATION: "Education",
+    Agency.PROBATION: "Probation",
+    Agency.HOUSING: "Housing",
+    Agency.OTHER: "Other agency",
+    Agency.HUB_RESEARCH: "Hub research",
+}
+
+
+def agency_name(agency: str) -> str:
+    """The agency's name as people read it; one the vocabulary does not know, in plain words."""
+    return AGENCY_NAMES.get(agency, str(agency).replace("_", " ").capitalize())
+
+
 class RagRating(StrEnum):
     RED = "red"
     AMBER = "amber"

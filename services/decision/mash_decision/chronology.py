@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from mash_contracts import Agency, Contribution, ContributionStatus, Decision, Notification, Outcome
+from mash_contracts.vocabulary import agency_name
 
 from .rules import in_rank_order
 
@@ -26,18 +27,6 @@ from .rules import in_rank_order
 LOCAL = ZoneInfo("Europe/London")
 HUB = "mash"  # the hub's own acts: decisions, overrides, grounds
 
-AGENCY_NAMES: dict[Agency | str, str] = {
-    Agency.POLICE: "Police",
-    Agency.HEALTH: "Health",
-    Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",
-    Agency.EARLY_HELP: "Early help",
-    Agency.ADULT_SOCIAL_CARE: "Adult social care",
-    Agency.EDUCATION: "Education",
-    Agency.PROBATION: "Probation",
-    Agency.HOUSING: "Housing",
-    Agency.OTHER: "Other agency",
-    Agency.HUB_RESEARCH: "Hub research",
-}
 OUTCOME_NAMES = {Outcome.CIN_ASSESSMENT: "CIN assessment"}
 CHECKS = {  # a desk's answer with nothing to list: still part of the record of who was asked and what they said
     ContributionStatus.NOTHING_RELEVANT: "records held, none relevant to share",
@@ -151,10 +140,6 @@ def _local(at: datetime) -> tuple[date, time]:
 
 def _words(value: str) -> str:
     return value.replace("_", " ")
-
-
-def agency_name(agency: Agency | str) -> str:
-    return AGENCY_NAMES.get(agency, _words(str(agency)).capitalize())
 
 
 def outcome_name(outcome: Outcome) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mash_contracts import Agency, AlertKind, Contribution, Decision, Notification, RagChange, RagRating, ThresholdLevel
 from mash_runtime.calendar import as_utc
@@ -159,15 +160,7 @@ def chronology_facts(db: Database, referral_id: str) -> ChronologyFacts | None:
             .scalars()
             .all()
         )
-        answers = (
-            s.execute(
-                select(contributions.c.contribution)
-                .where(contributions.c.referral_id == referral_id)
-                .order_by(contributions.c.id)
-            )
-            .scalars()
-            .all()
-        )
+        answers = _answers_of(s, referral_id)
         decided = s.execute(select(decisions.c.decision).where(decisions.c.referral_id == referral_id)).scalars().all()
         grounds = s.execute(select(research_grounds).where(research_grounds.c.referral_id == referral_id)).all()
         # A store from before revisions were kept holds only the newest on the referral.
@@ -186,15 +179,7 @@ def picture_facts(db: Database, referral_id: str) -> PictureFacts | None:
         row = s.execute(select(referrals).where(referrals.c.referral_id == referral_id)).first()
         if row is None:
             return None
-        answers = (
-            s.execute(
-                select(contributions.c.contribution)
-                .where(contributions.c.referral_id == referral_id)
-                .order_by(contributions.c.id)
-            )
-            .scalars()
-            .all()
-        )
+        answers = _answers_of(s, referral_id)
         waiting = None
         if row.state == RECOMMENDED:  # a routed referral keeps its last recommendation: only one waiting is pending
             rec = s.execute(select(recommendations).where(recommendations.c.referral_id == referral_id)).first()
@@ -224,3 +209,12 @@ def picture_facts(db: Database, referral_id: str) -> PictureFacts | None:
                 for c in regraded
             ],
         )
+
+
+def _answers_of(s: Session, referral_id: str) -> list[str]:
+    """Every answer the desks sent about a referral, in the order they arrived, as stored."""
+    return list(
+        s.execute(
+            select(contributions.c.contribution).where(contributions.c.referral_id == referral_id).order_by(contributions.c.id)
+        ).scalars()
+    )

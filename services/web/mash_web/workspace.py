@@ -20,8 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mash_contracts import Agency, Outcome
+from mash_contracts import Outcome
 from mash_contracts.topics import PRODUCT_RECIPIENTS
+from mash_contracts.vocabulary import agency_name
 from mash_runtime.calendar import WorkingCalendar
 
 from .decision_api import DecisionApi, DecisionRefused, DecisionUnavailable
@@ -32,18 +33,6 @@ from .people import Role, SignedIn
 from .render import Renderer, when
 
 REFERRAL_ID = re.compile(r"REF-[0-9A-F]{12}")
-AGENCY_NAMES: dict[str, str] = {
-    Agency.POLICE: "Police",
-    Agency.HEALTH: "Health",
-    Agency.CHILDRENS_SOCIAL_CARE: "Children's social care",
-    Agency.EARLY_HELP: "Early help",
-    Agency.ADULT_SOCIAL_CARE: "Adult social care",
-    Agency.EDUCATION: "Education",
-    Agency.PROBATION: "Probation",
-    Agency.HOUSING: "Housing",
-    Agency.OTHER: "Another agency",
-    Agency.HUB_RESEARCH: "Hub research (the MASH's own history)",
-}
 OUTCOME_NAMES: dict[str, str] = {o.value: o.value.replace("_", " ").capitalize() for o in Outcome}
 OUTCOME_NAMES[Outcome.CIN_ASSESSMENT] = "Child in need assessment"
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green", "blue": "govuk-tag--blue"}
@@ -223,12 +212,12 @@ def _words(value: str | None) -> str:
 
 
 LABELS = {
-    "agency": lambda a: AGENCY_NAMES.get(a, _words(a).capitalize()),
+    "agency": agency_name,
     "outcome": lambda o: OUTCOME_NAMES.get(o, _words(o).capitalize()),
     "rag_tag": lambda r: RAG_TAGS.get(r, "govuk-tag--grey"),
     "at": _at,
     "day": _day,
     "words": _words,
     "listed": lambda values: ", ".join(_words(v) for v in values),
-    "agencies": lambda values: ", ".join(AGENCY_NAMES.get(a, _words(a).capitalize()) for a in values),
+    "agencies": lambda values: ", ".join(agency_name(a) for a in values),
 }
