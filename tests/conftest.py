@@ -333,7 +333,9 @@ def mash():
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, this thread has an event loop running, and every
+# asyncio.run after it (the mesh, the watcher, the fault tier) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator["Browser"]:
     from playwright.sync_api import sync_playwright
 
