@@ -19,7 +19,7 @@ from mash_cli import agencies
 from mash_cli.acls import matrix_markdown
 from mash_cli.kafka import Access, LocalKafka
 from mash_cli.topics import create_topics, wanted
-from mash_contracts.topics import REFERRERS, hub_principals, lookup
+from mash_contracts.topics import HUB_REFERRERS, REFERRERS, hub_principals, lookup
 from mash_runtime.firewall import generate
 
 pytestmark = pytest.mark.integration
@@ -48,9 +48,13 @@ def allowed(principal: str, topic: str, op: str) -> bool:
     spec = lookup(topic)
     names = spec.writers if op == "write" else spec.readers
     roles = agencies.SIMULATED.get(principal, ())
-    if principal in hub_principals() or agencies.RECIPIENT in roles and principal in names:
-        return principal in names
-    if REFERRERS in names and agencies.REFERRER in roles:
+    hub = principal in hub_principals()
+    if principal in names and (hub or agencies.RECIPIENT in roles):
+        return True
+    if hub and principal not in HUB_REFERRERS:
+        return False
+    # An enrolled referrer, or the hub's own (the web front door): the front door, and its own per-referrer topics.
+    if REFERRERS in names and (agencies.REFERRER in roles or principal in HUB_REFERRERS):
         return not spec.per_referrer or topic == spec.for_referrer(principal)
     return False
 

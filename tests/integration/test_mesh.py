@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-from mash_cli.mesh import SERVICES
 from mash_contracts import Agency, ContributionStatus
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
@@ -113,7 +112,7 @@ def test_malformed_input_is_dead_lettered_with_its_bytes_and_consumers_carry_on(
         acked = {a.submission_id for a in seen.decoded(ACKNOWLEDGEMENTS.name)}
         rejected = {r.submission_id for r in seen.decoded(REJECTIONS.name)}
         return (
-            at_desks == set(SERVICES) - {"intake"}
+            at_desks == set(NOTIFICATIONS.readers)
             and all((m.partition, m.offset) in at_intake for m in sent)
             and good.submission_id in acked
             and bad_reference in rejected

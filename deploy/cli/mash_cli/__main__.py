@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         mesh.start()
         mesh.wait_ready()
         print(f"mesh up on {access.bootstrap}; `mash down` stops it")
-        print(f"the referral form: http://127.0.0.1:{mesh.http_port('web')}/")
+        web = f"http://127.0.0.1:{mesh.http_port('web')}"
+        print(f"the referral form: {web}/referral; the MASH manager's workspace: {web}/workspace (`mash users add` first)")
         return 0
     if args.command == "down":
         Mesh(Access(""), root).stop()

@@ -92,7 +92,8 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         mesh.wait_ready()
         _Interrupt.check()
         print(f"  services running: {', '.join(f'{s} (pid {p})' for s, p in mesh.running().items())}", flush=True)
-        print(f"  the referral form (GOV.UK Frontend): http://127.0.0.1:{mesh.http_port('web')}/", flush=True)
+        web = f"http://127.0.0.1:{mesh.http_port('web')}"
+        print(f"  the referral form: {web}/referral; the MASH manager's workspace: {web}/workspace", flush=True)
         ok = asyncio.run(
             _submit_and_watch(mesh.access, submissions, timeout, Principals(mesh.keys_dir), repeat_concerns(submissions, seed))
         )
