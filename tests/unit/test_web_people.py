@@ -86,3 +86,11 @@ def test_a_short_password_or_a_second_account_of_the_same_name_is_refused(db):
         people.add(s, "c.handler", "Chris Handler", Role.CALL_HANDLER, "short")
     with db.transaction() as s, pytest.raises(ValueError, match="already exists"):
         people.add(s, "k.manager", "Another Kim", Role.MANAGER, PASSWORD)
+
+
+@pytest.mark.parametrize("given", ["//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", ""])
+def test_after_sign_in_a_person_goes_only_to_a_page_of_this_site(given):
+    from mash_web.signin import _safe_next
+
+    assert _safe_next(given) == ""
+    assert _safe_next("/workspace/REF-0123456789AB") == "/workspace/REF-0123456789AB"

@@ -76,4 +76,5 @@ def _sign_out(db: Database, token: str) -> None:
 
 def _safe_next(path: str | None) -> str:
     """Only a path on this site: never another site someone put in a link."""
-    return path if path and path.startswith("/") and not path.startswith("//") else ""
+    # "//site" and "/\\site" are other sites to a browser, which reads a backslash as a slash.
+    return path if path and path.startswith("/") and not path.startswith("//") and "\\" not in path else ""
