@@ -299,7 +299,7 @@ def subscribe(
     tracer = telemetry.tracer(service)
     # The batch's transaction lives on this consumer's own thread, so store work waiting on the pool (the relay, a
     # health check, a query waiting for the write lock) can never keep the batch from finishing.
-    own_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mash-{group_id}")
+    own_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mash-{group_id}") if db is not None else None
 
     async def consume(msg: KafkaMessage) -> None:
         # A batch, handled record by record in the order each partition gave them, in one store transaction that
@@ -309,7 +309,7 @@ def subscribe(
         raw = msg.raw_message
         records = raw if isinstance(raw, (tuple, list)) else (raw,)
         async with lanes.urgent() if lanes is not None and urgent else nullcontext():
-            async with db.batch(own_thread) if db is not None else nullcontext() as batch:
+            async with db.batch(own_thread) if db is not None and own_thread is not None else nullcontext() as batch:
                 await handle_all(records, batch)
 
     async def handle_all(records: Any, batch: Any) -> None:

@@ -173,6 +173,11 @@ class Database:
         """Call `then` after each batch commits (the relay's wake: rows a batch queued are only visible then)."""
         self._after_commit.append(then)
 
+    def in_batch(self) -> bool:
+        """Whether the caller is inside a consumer's batch that has not committed yet."""
+        batch = self._batch.get()
+        return batch is not None and batch.open
+
     async def run(self, fn: Callable[..., T], /, *args: object) -> T:
         """Store work off the event loop: on the batch's thread inside a consumer's batch, otherwise in the pool."""
         batch = self._batch.get()

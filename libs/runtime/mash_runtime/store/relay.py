@@ -118,6 +118,10 @@ class OutboxRelay:
                 sent += len(rows)
 
     def wake(self) -> None:
+        # Inside a consumer's batch nothing is committed yet: the batch wakes the relay when it commits. Waking it
+        # now would only make it ask for the write lock, and the batch give its turn up after every record.
+        if self._db.in_batch():
+            return
         self._wake.set()
 
     async def _run(self) -> None:
