@@ -95,3 +95,24 @@ def test_decode_reasons_never_echo_the_input(generator):
 def test_decode_explains_unreadable_bytes(raw, reason):
     with pytest.raises(UnreadableMessage, match=reason):
         decode(NotificationSubmission, raw)
+
+
+def test_only_the_public_or_family_may_refer_anonymously_and_then_give_nothing_that_identifies_them(generator):
+    d = as_dict(generator.notification())
+    d["referrer"] = {"kind": "member_of_public", "anonymous": True}
+    assert NotificationSubmission.model_validate(d).referrer.name is None
+    with pytest.raises(ValidationError, match="gives no name"):
+        NotificationSubmission.model_validate({**d, "referrer": {**d["referrer"], "phone": "01632 960001"}})
+    with pytest.raises(ValidationError, match="only a member of the public or a family member"):
+        NotificationSubmission.model_validate({**d, "referrer": {"kind": "professional", "agency": "education", "anonymous": True}})
+    with pytest.raises(ValidationError, match="must give their name"):
+        NotificationSubmission.model_validate({**d, "referrer": {"kind": "member_of_public", "phone": "01632 960001"}})
+
+
+def test_adult_at_risk_details_need_an_adult_at_risk(generator):
+    d = as_dict(generator.notification())
+    d["concern"]["adult_at_risk"] = {"care_and_support_needs": True, "desired_outcomes": ["To stay at home"]}
+    with pytest.raises(ValidationError, match="no subject has that role"):
+        NotificationSubmission.model_validate(d)
+    d["subjects"][0]["role"] = "adult_at_risk"
+    assert NotificationSubmission.model_validate(d).concern.adult_at_risk.desired_outcomes == ["To stay at home"]

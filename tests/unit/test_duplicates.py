@@ -89,6 +89,16 @@ def test_the_referrer_is_its_kind_agency_organisation_and_contact(first):
     assert not duplicates.is_duplicate(fp(referred_by(first, email=None, phone="07700 900124")), fp(by_phone), WINDOW)
 
 
+def test_two_anonymous_reports_of_the_same_concern_are_two_referrals(first):
+    from mash_contracts import ReferrerKind
+
+    anonymous = {"kind": ReferrerKind.MEMBER_OF_PUBLIC, "agency": None, "organisation": None, "role": None}
+    one = referred_by(first, **anonymous, name=None, email=None, phone=None, anonymous=True)
+    two = under(one, "SECOND-REF")
+    assert not duplicates.is_duplicate(fp(two, MONDAY + timedelta(hours=1)), fp(one), WINDOW), "two people, or one: each is evidence"
+    assert duplicates.is_duplicate(fp(one, MONDAY + timedelta(hours=1)), fp(one), WINDOW), "the same report again is the same"
+
+
 def test_the_child_is_the_same_by_nhs_number_or_by_name_and_date_of_birth(first):
     earlier = fp(first)
     renamed = about(first, C.NEGLECT, given_name="Zoe", family_name="OBRIEN", nhs_number=None)

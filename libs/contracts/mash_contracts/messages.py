@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -21,12 +21,15 @@ from .vocabulary import (
     AlertKind,
     ConcernCategory,
     ConsentStatus,
+    AdultRoute,
     ContributionStatus,
     GroundsKind,
+    LocationOfRisk,
     Outcome,
     ProtectiveFactor,
     RagRating,
     ReferrerKind,
+    SourceOfRisk,
     StatutoryFooting,
     SubjectRole,
     ThresholdLevel,
@@ -79,15 +82,28 @@ class Referrer(BaseModel):
     agency: Agency | None = None
     organisation: ShortText | None = None
     role: ShortText | None = None
-    name: ShortText
+    name: ShortText | None = Field(None, description="Required unless the referrer is anonymous")
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ]{6,20}$")] | None = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     identity_protected: bool = False
+    anonymous: bool = Field(
+        False,
+        description="A member of the public or a family member who gives no name and no contact: the concern is "
+        "taken as any other, but nobody can tell them the outcome or ask them more. Professionals are never anonymous.",
+    )
 
     @model_validator(mode="after")
     def _professionals_name_their_agency(self) -> Referrer:
         if self.kind is ReferrerKind.PROFESSIONAL and self.agency is None:
             raise ValueError("a professional referrer must name their agency")
+        if self.anonymous:
+            if self.kind not in (ReferrerKind.MEMBER_OF_PUBLIC, ReferrerKind.FAMILY_MEMBER):
+                raise ValueError("only a member of the public or a family member may refer anonymously")
+            if self.name or self.phone or self.email:
+                raise ValueError("an anonymous referrer gives no name, phone number or email address")
+            return self
+        if self.name is None:
+            raise ValueError("a referrer must give their name, or refer anonymously")
         if self.phone is None and self.email is None:
             raise ValueError("a referrer needs a phone number or an email address for feedback")
         return self
@@ -136,6 +152,35 @@ class Concern(BaseModel):
         description="Strengths the referrer reports (engaged parents, supportive wider family, "
         "universal services already involved, a trusted adult); the threshold model weighs them against the risks",
     )
+    adult_at_risk: AdultAtRiskDetails | None = Field(
+        None, description="About the adult(s) at risk the notification names; only with an adult_at_risk subject"
+    )
+
+
+class AdultAtRiskDetails(BaseModel):
+    """What the referrer knows of the adult at risk, for the Care Act 2014 s42 test and Making Safeguarding Personal.
+    Unknown is None: the hub's research (adult social care's records) may answer it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    care_and_support_needs: bool | None = Field(
+        None,
+        description="The adult appears to have needs for care and support (whether or not anyone is meeting them): "
+        "the test's first part",
+    )
+    unable_to_protect_self: bool | None = Field(
+        None,
+        description="Because of those needs the adult cannot protect themselves from the abuse or neglect, or "
+        "the risk of it: the test's third part",
+    )
+    aware_of_referral: bool | None = Field(None, description="The adult knows this concern is being raised")
+    desired_outcomes: Annotated[list[LongText], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="What the adult wants to happen, in their own words where possible (Making Safeguarding Personal); "
+        "carried in the information product",
+    )
+    location_of_risk: LocationOfRisk | None = None
+    source_of_risk: SourceOfRisk | None = None
 
 
 class ConsentPosition(BaseModel):
@@ -172,6 +217,8 @@ class NotificationSubmission(Message):
         refs = [s.subject_ref for s in self.subjects]
         if len(refs) != len(set(refs)):
             raise ValueError("subject_ref values must be unique within a notification")
+        if self.concern.adult_at_risk is not None and not any(s.role is SubjectRole.ADULT_AT_RISK for s in self.subjects):
+            raise ValueError("concern.adult_at_risk describes an adult at risk, but no subject has that role")
         return self
 
 
@@ -206,6 +253,16 @@ class Notification(NotificationSubmission):
         None,
         description="The enrolled referrer whose system sent it (the envelope's verified signer): its "
         "acknowledgements, rejections and outcome notice go to that referrer's own topics",
+    )
+    related_referral_id: ReferralId | None = Field(
+        None,
+        description="A submission naming both children and adults at risk is two referrals: the children's (under "
+        "the submission's own referral id) and the adults' (under an id derived from it). Each names the other here.",
+    )
+    strand: Literal["whole", "children", "adults"] = Field(
+        "whole",
+        description="whole: the submission as sent; children or adults: one of the two referrals a mixed household's "
+        "submission became (the adults' leaves the children out: their records are not the adults' enquiry's)",
     )
 
     @property
@@ -342,6 +399,13 @@ class Decision(Message):
         description="Each answer the decision rests on: when it "
         "came and by when it was due (the hub research service's timeliness figures read it)",
     )
+    route: AdultRoute | None = Field(
+        None,
+        description="For an adult at risk: mash, or allocated_team when adult social care reports an allocated "
+        "worker (that team's Safeguarding Adults Practice Consultant decides, on the same clock); None for children",
+    )
+    route_detail: LongText | None = Field(None, description="The allocated team, as adult social care reported it")
+    related_referral_id: ReferralId | None = Field(None, description="The other referral of a mixed household")
 
 
 class ResearchGrounds(Message):
@@ -388,6 +452,10 @@ class InformationProduct(Message):
     explanation: list[Factor]
     decided_at: datetime
     revision: int = Field(1, ge=1, description="Supersedes products for earlier revisions of the referral")
+    level_name: ShortText | None = Field(None, description="The level's or outcome's name in the area's threshold model")
+    route: AdultRoute | None = Field(None, description="For an adult at risk: who takes it forward (see Decision.route)")
+    route_detail: LongText | None = None
+    related_referral_id: ReferralId | None = Field(None, description="The other referral of a mixed household")
 
 
 class Acknowledgement(Message):
@@ -404,6 +472,11 @@ class Acknowledgement(Message):
         None,
         description="Set when this submission was linked, as a duplicate, "
         "to the open referral the referrer made under this earlier reference",
+    )
+    related_referral_id: ReferralId | None = Field(
+        None,
+        description="Set when the submission named both children and adults at risk: the adults' referral, decided "
+        "and routed on its own; referral_id is the children's",
     )
 
 

@@ -3,6 +3,7 @@
 Values are the wire form: lower snake case, stable forever. Add members, never rename them.
 """
 
+from collections.abc import Iterable
 from enum import IntEnum, StrEnum
 
 
@@ -27,6 +28,59 @@ class ConcernCategory(StrEnum):
     RADICALISATION = "radicalisation"
     SELF_HARM = "self_harm"
     OTHER = "other"
+    # The Care Act 2014 statutory guidance (14.17) names ten categories of abuse and neglect of adults; those not
+    # already above (physical, domestic, sexual, neglect and acts of omission) are these.
+    PSYCHOLOGICAL_ABUSE = "psychological_abuse"
+    FINANCIAL_ABUSE = "financial_abuse"  # financial or material abuse
+    MODERN_SLAVERY = "modern_slavery"
+    DISCRIMINATORY_ABUSE = "discriminatory_abuse"
+    ORGANISATIONAL_ABUSE = "organisational_abuse"
+    SELF_NEGLECT = "self_neglect"
+
+
+# The ten categories of abuse and neglect of the Care Act 2014 statutory guidance (14.17), as the concern
+# categories that name each. A concern about an adult at risk in any of them meets the test's second part.
+CARE_ACT_CATEGORIES: dict[str, frozenset[ConcernCategory]] = {
+    "physical abuse": frozenset({ConcernCategory.PHYSICAL_ABUSE}),
+    "domestic abuse": frozenset({ConcernCategory.DOMESTIC_ABUSE, ConcernCategory.HONOUR_BASED_ABUSE, ConcernCategory.FORCED_MARRIAGE}),
+    "sexual abuse": frozenset({ConcernCategory.SEXUAL_ABUSE}),
+    "psychological abuse": frozenset({ConcernCategory.PSYCHOLOGICAL_ABUSE, ConcernCategory.EMOTIONAL_ABUSE}),
+    "financial or material abuse": frozenset({ConcernCategory.FINANCIAL_ABUSE}),
+    "modern slavery": frozenset({ConcernCategory.MODERN_SLAVERY, ConcernCategory.TRAFFICKING}),
+    "discriminatory abuse": frozenset({ConcernCategory.DISCRIMINATORY_ABUSE}),
+    "organisational abuse": frozenset({ConcernCategory.ORGANISATIONAL_ABUSE}),
+    "neglect and acts of omission": frozenset({ConcernCategory.NEGLECT}),
+    "self-neglect": frozenset({ConcernCategory.SELF_NEGLECT}),
+}
+
+
+def care_act_categories(categories: Iterable[ConcernCategory]) -> list[str]:
+    """The Care Act categories a concern's categories fall in, in the guidance's order."""
+    given = set(categories)
+    return [name for name, members in CARE_ACT_CATEGORIES.items() if given & members]
+
+
+class LocationOfRisk(StrEnum):
+    """Where the risk to an adult arises, as the NHS Safeguarding Adults Collection counts it."""
+
+    OWN_HOME = "own_home"
+    COMMUNITY = "community"  # in the community, excluding community services
+    COMMUNITY_SERVICE = "community_service"
+    CARE_HOME_NURSING = "care_home_nursing"
+    CARE_HOME_RESIDENTIAL = "care_home_residential"
+    HOSPITAL_ACUTE = "hospital_acute"
+    HOSPITAL_MENTAL_HEALTH = "hospital_mental_health"
+    HOSPITAL_COMMUNITY = "hospital_community"
+    OTHER = "other"
+
+
+class SourceOfRisk(StrEnum):
+    """Who the risk to an adult comes from, as the NHS Safeguarding Adults Collection counts it."""
+
+    SERVICE_PROVIDER = "service_provider"
+    KNOWN_TO_INDIVIDUAL = "known_to_individual"  # someone else, known to the adult
+    UNKNOWN_TO_INDIVIDUAL = "unknown_to_individual"
+    SELF = "self"  # self-neglect: no one else is the source
 
 
 class SubjectRole(StrEnum):
@@ -147,6 +201,17 @@ class Outcome(StrEnum):
     ADULT_SAFEGUARDING = "adult_safeguarding"
     MISSING_CHILD_RESPONSE = "missing_child_response"
     PRE_BIRTH_ASSESSMENT = "pre_birth_assessment"  # an unborn child with a previous child removed or on a plan
+    # Adults at risk (Care Act 2014): the outcomes of the section 42 test.
+    S42_ENQUIRY = "s42_enquiry"  # s42(1)-(2): the duty to make enquiries
+    OTHER_SAFEGUARDING_ENQUIRY = "other_safeguarding_enquiry"  # a safeguarding enquiry at the authority's discretion
+    CARE_NEEDS_ASSESSMENT = "care_needs_assessment"  # Care Act s9: an assessment of needs for care and support
+
+
+class AdultRoute(StrEnum):
+    """Who takes an adult at risk's concern forward."""
+
+    MASH = "mash"  # no allocated worker: the MASH researches and decides
+    ALLOCATED_TEAM = "allocated_team"  # an allocated worker: that team's Safeguarding Adults Practice Consultant
 
 
 class ProtectiveFactor(StrEnum):

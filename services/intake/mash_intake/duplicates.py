@@ -8,6 +8,7 @@ or a referrer's contact details.
 - The same referrer: the same kind, agency and organisation (case and spacing ignored) and the same contact: the
   email address when one is given (case ignored), else the phone number (digits only, +44 read as 0). A referrer
   who gave an email once and only a phone the next time is not matched: a second referral is the safe mistake.
+  An anonymous referrer is never matched: two anonymous reports may be two people, and each is evidence.
 - The same person at risk (a child, unborn child or adult at risk): the same NHS number, or the same family name,
   given name (letters only, case and accents ignored) and date of birth (an unborn child's expected date).
 - The same concern: at least one concern category in common.
@@ -46,8 +47,11 @@ def fingerprint(
     pepper: bytes, submission: NotificationSubmission, opened_at: datetime, referral_id: str = "", referrer_system: str = ""
 ) -> Fingerprint:
     """`referrer_system`: the enrolled referrer that sent it; a duplicate is only ever linked within one referrer's own."""
+    who = referrer_identity(submission.referrer)
+    if submission.referrer.anonymous:
+        who = ("anonymous", submission.submission_id)
     return Fingerprint(
-        referrer=_digest(pepper, "referrer", referrer_system, *referrer_identity(submission.referrer)),
+        referrer=_digest(pepper, "referrer", referrer_system, *who),
         people=frozenset(
             _digest(pepper, *key) for s in submission.subjects if s.role in SUBJECTS_AT_RISK for key in person_keys(s)
         ),
