@@ -121,6 +121,11 @@ def test_s47_shares_household_domestic_abuse_history_and_withholds_third_parties
     inc3 = next(i for i in c.items if i.record_ref == "INC-3")
     assert "third party (identity withheld)" in inc3.summary and "Marsh" not in inc3.summary
     assert {"repeat_domestic_abuse", "domestic_abuse_history"} <= set(c.findings)
+    # Each finding says why, from the records that raised it, as the items word them (no names).
+    assert set(c.finding_explanations) == set(c.findings)
+    for explanation in c.finding_explanations.values():
+        assert any(explanation.startswith(i.summary) for i in c.items if i.record_ref in shared)
+    assert "Marsh" not in str(c.finding_explanations) and "Harlow" not in str(c.finding_explanations)
     assert not any(i.signal_only for i in c.items), "intelligence is not relevant to domestic abuse: not even signalled"
     assert "Operation details" not in c.model_dump_json()
     assert record["identities_withheld"] == [

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mash_contracts import (
+    AdultAtRiskDetails,
     Agency,
     Concern,
     ConsentPosition,
@@ -63,7 +64,9 @@ DA_SERVICE = frozenset({O.DOMESTIC_ABUSE_SERVICE})
 DA_OR_ASSESSMENT = frozenset({O.DOMESTIC_ABUSE_SERVICE, O.CIN_ASSESSMENT, O.STRATEGY_DISCUSSION})
 MISSING = frozenset({O.MISSING_CHILD_RESPONSE})
 PRE_BIRTH = frozenset({O.PRE_BIRTH_ASSESSMENT})
-ADULT = frozenset({O.ADULT_SAFEGUARDING})
+S42 = frozenset({O.S42_ENQUIRY})
+OTHER_ENQUIRY = frozenset({O.OTHER_SAFEGUARDING_ENQUIRY})
+CARE_ASSESSMENT = frozenset({O.CARE_NEEDS_ASSESSMENT})
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Case:
     ages: tuple[float, ...] = (8,)  # the children's ages in years
     unborn: bool = False
     adult_only: bool = False
+    adult: AdultAtRiskDetails | None = None  # what the referrer knows of the adult at risk
     danger: bool = False
     findings: dict[Agency, tuple[str, ...]] = field(default_factory=dict)
     consent: ConsentStatus = ConsentStatus.GIVEN
@@ -476,25 +480,80 @@ CASES = [
         ages=(14,),
         not_routes=frozenset({ASC}),
     ),
-    # -- adults at risk
+    # -- adults at risk (Care Act 2014 s42; care and support statutory guidance ch. 14)
     Case(
         "adult at risk of domestic abuse",
-        "CARE s42(1); statutory guidance ch. 14: domestic abuse",
+        "CARE s42(1); statutory guidance 14.17: domestic abuse; reasonable cause to suspect",
         (C.DOMESTIC_ABUSE,),
-        (3, 3),
-        ADULT,
+        (4, 4),
+        S42,
         AMBER,
         adult_only=True,
         routes=frozenset({ASC}),
     ),
     Case(
         "adult at risk, self-neglect",
-        "CARE s42(1); statutory guidance ch. 14: self-neglect",
-        (C.NEGLECT,),
-        (3, 3),
-        ADULT,
+        "CARE statutory guidance 14.17: self-neglect may not prompt a s42 enquiry; assess case by case",
+        (C.SELF_NEGLECT,),
+        (2, 2),
+        CARE_ASSESSMENT,
         GREEN,
         adult_only=True,
+        routes=frozenset({ASC}),
+    ),
+    Case(
+        "self-neglect by an adult who lacks capacity",
+        "CARE statutory guidance 14.17: self-neglect where the adult cannot protect themselves by controlling their behaviour",
+        (C.SELF_NEGLECT,),
+        (4, 4),
+        S42,
+        GREEN,
+        adult_only=True,
+        findings={ASC: ("care_and_support_needs", "unable_to_protect_self")},
+        routes=frozenset({ASC}),
+    ),
+    Case(
+        "financial abuse of an older adult with dementia",
+        "CARE s42(1); statutory guidance 14.17: financial or material abuse",
+        (C.FINANCIAL_ABUSE,),
+        (4, 4),
+        S42,
+        GREEN,
+        adult_only=True,
+        findings={ASC: ("care_and_support_needs", "unable_to_protect_self")},
+        routes=frozenset({ASC}),
+    ),
+    Case(
+        "organisational abuse in a care home",
+        "CARE statutory guidance 14.17: organisational abuse, including in a care home",
+        (C.ORGANISATIONAL_ABUSE,),
+        (4, 4),
+        S42,
+        GREEN,
+        adult_only=True,
+        adult=AdultAtRiskDetails(location_of_risk="care_home_residential", source_of_risk="service_provider"),
+        routes=frozenset({ASC}),
+    ),
+    Case(
+        "domestic abuse of an adult with no care and support needs",
+        "CARE s42(1)(a) not met; statutory guidance 14.44: an enquiry at the authority's discretion",
+        (C.DOMESTIC_ABUSE,),
+        (3, 3),
+        OTHER_ENQUIRY,
+        AMBER,
+        adult_only=True,
+        adult=AdultAtRiskDetails(care_and_support_needs=False),
+        routes=frozenset({ASC}),
+    ),
+    Case(
+        "adult with care needs, no abuse or neglect described",
+        "CARE s9: the duty to assess needs for care and support",
+        (C.OTHER,),
+        (2, 2),
+        CARE_ASSESSMENT,
+        GREEN,
+        adult_only=True,
+        adult=AdultAtRiskDetails(care_and_support_needs=True),
         routes=frozenset({ASC}),
     ),
     # -- consent
@@ -640,6 +699,7 @@ def submission(case: Case) -> NotificationSubmission:
             description="A case from the practice table.",
             immediate_danger=case.danger,
             protective_factors=list(case.protective),
+            adult_at_risk=case.adult,
         ),
         consent=consent,
     )
@@ -659,7 +719,7 @@ def run(case: Case, model: ThresholdModel):
             researched_at=NOW,
             disclosure_id=derived_id("pt-disclosure", n.referral_id, a.value),
         )
-        for a in (POLICE, HEALTH, CSC, EDU)
+        for a in (POLICE, HEALTH, CSC, EDU, ASC)
     }
     return n, model.recommend(n, answers, today=NOW.date())
 

@@ -111,7 +111,9 @@ def test_the_assembled_picture_shows_every_desks_answer_and_the_recommendation_t
         "kind": n.referrer.kind.value,
         "agency": n.referrer.agency and n.referrer.agency.value,
         "identity_protected": n.referrer.identity_protected,
+        "anonymous": False,
     }
+    assert (told["strand"], told["related_referral_id"], told["adult_at_risk"]) == ("whole", None, None)
     assert [(s["subject_ref"], s["role"], s["name"]) for s in told["subjects"]] == [
         (s.subject_ref, s.role.value, " ".join(p for p in (s.given_name, s.family_name) if p)) for s in n.subjects
     ]

@@ -5,6 +5,7 @@ from .codec import UnreadableMessage, decode, derived_id, encode, headers_for
 from .messages import (
     Acknowledgement,
     Address,
+    AdultAtRiskDetails,
     Alert,
     AuditAnchor,
     Concern,
@@ -28,22 +29,31 @@ from .messages import (
 )
 from .text import shorten
 from .vocabulary import (
+    CARE_ACT_CATEGORIES,
+    AdultRoute,
     Agency,
     AlertKind,
     ConcernCategory,
     ConsentStatus,
     ContributionStatus,
     GroundsKind,
+    LocationOfRisk,
     Outcome,
     ProtectiveFactor,
     RagRating,
     ReferrerKind,
+    SourceOfRisk,
     StatutoryFooting,
     SubjectRole,
     ThresholdLevel,
 )
 
 __all__ = [
+    "CARE_ACT_CATEGORIES",
+    "AdultAtRiskDetails",
+    "AdultRoute",
+    "LocationOfRisk",
+    "SourceOfRisk",
     "Alert",
     "AlertKind",
     "AuditAnchor",

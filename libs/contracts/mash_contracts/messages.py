@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from .vocabulary import (
     SUBJECTS_AT_RISK,
+    AdultRoute,
     Agency,
     AlertKind,
     ConcernCategory,
     ConsentStatus,
-    AdultRoute,
     ContributionStatus,
     GroundsKind,
     LocationOfRisk,

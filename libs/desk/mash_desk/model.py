@@ -50,6 +50,8 @@ class DeskAnswer:
     rationale: str
     items: tuple[SharedItem, ...] = ()
     findings: tuple[str, ...] = ()
+    # Why each finding was reported: the summaries of the shared records that raised it (refs, dates, teams; no names).
+    explanations: dict[str, str] = field(default_factory=dict)
     uncertain: tuple[UncertainMatch, ...] = ()
     withheld: tuple[dict[str, Any], ...] = field(default=())
     not_shared: tuple[dict[str, Any], ...] = field(default=())

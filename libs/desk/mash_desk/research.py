@@ -84,6 +84,7 @@ def select(
     not_shared: list[dict[str, Any]] = []
     withheld: list[dict[str, Any]] = []
     fired: Counter[tuple[str, int]] = Counter()  # (finding, how many records raise it) -> records shared
+    because: dict[str, list[str]] = {}  # finding -> the summaries of the records that raised it, newest first
 
     for record in sorted({r.ref: r for r in records}.values(), key=lambda r: (r.occurred_on or date.min, r.ref), reverse=True):
         about = {pid: matches[pid].subject_ref for pid in record.parties if pid in matches}
@@ -129,14 +130,16 @@ def select(
             for pid, role in record.parties.items()
             if pid not in about
         ]
+        summary = _describe(record, about, siblings)
         if rule.finding:
             fired[(rule.finding, rule.finding_min)] += 1
+            because.setdefault(rule.finding, []).append(summary)
         items.append(
             SharedItem(
                 record_class=record.record_class,
                 record_ref=record.ref,
                 subject_refs=subject_refs,
-                summary=_describe(record, about, siblings),
+                summary=summary,
                 occurred_on=record.occurred_on,
                 relevance=rule.relevance,
                 sensitivity=list(record.sensitivity),
@@ -157,6 +160,7 @@ def select(
         rationale=_rationale(notification, basis, matches, uncertain, items, not_shared, linked),
         items=tuple(items),
         findings=findings,
+        explanations={f: _because(because[f]) for f in findings},
         uncertain=tuple(uncertain),
         withheld=tuple(withheld),
         not_shared=tuple(not_shared),
@@ -183,6 +187,12 @@ def select(
         ),
         lawful_basis=_basis_record(notification, policy, basis, None),
     )
+
+
+def _because(summaries: list[str]) -> str:
+    # The newest record says most; the rest are counted, not repeated (the items carry them all).
+    more = len(summaries) - 1
+    return summaries[0][:7000] + (f" (and {more} more record{'s' if more > 1 else ''})" if more else "")
 
 
 def _another_child(parent: Match) -> str:

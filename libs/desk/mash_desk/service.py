@@ -116,6 +116,7 @@ def contribution_for(
         status=answer.status,
         items=list(answer.items),
         findings=list(answer.findings),
+        finding_explanations=dict(answer.explanations),
         uncertain_matches=list(answer.uncertain),
         rationale=answer.rationale,
         policy_version=policy.version,

@@ -30,6 +30,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mash_contracts import (
+    AdultRoute,
     Agency,
     Alert,
     AlertKind,
@@ -590,14 +591,19 @@ class Assembly:
             override = None
             if change:
                 level, outcome, recipients, rationale = change
+                adult = rec.route is not None  # an adult at risk: the Care Act's outcomes, names and recipients
                 override = (
                     Recommendation(
                         level,
-                        self.model.level_name(level),
+                        self.model.adults.outcomes[outcome][1]
+                        if adult and outcome in self.model.adults.outcomes
+                        else self.model.level_name(level),
                         outcome,
-                        recipients or self.model.levels[level].recipients,
+                        recipients or (self.model.adults.recipients if adult else self.model.levels[level].recipients),
                         rec.factors,
                         rec.score,
+                        rec.route,
+                        rec.route_detail,
                     ),
                     rationale,
                 )
@@ -621,6 +627,8 @@ def _recommendation_json(rec: Recommendation) -> dict:
         "recipients": [a.value for a in rec.recipients],
         "score": rec.score,
         "factors": [f.model_dump(mode="json") for f in rec.factors],
+        "route": rec.route.value if rec.route else None,
+        "route_detail": rec.route_detail,
     }
 
 
@@ -632,4 +640,6 @@ def _recommendation_from(raw: dict) -> Recommendation:
         tuple(Agency(a) for a in raw["recipients"]),
         tuple(Factor(**f) for f in raw["factors"]),
         raw["score"],
+        AdultRoute(raw["route"]) if raw.get("route") else None,  # kept before adults had routes: none
+        raw.get("route_detail"),
     )

@@ -83,11 +83,16 @@ def _notification(n: Notification) -> dict:
         "statutory_footing": n.statutory_footing.value,
         "changes": list(n.changes),
         "linked_submission_ids": list(n.linked_submission_ids),
+        "strand": n.strand,
+        "related_referral_id": n.related_referral_id,
+        # What the referrer knows of an adult at risk: the s42 test's parts and what the adult wants to happen.
+        "adult_at_risk": n.concern.adult_at_risk.model_dump(mode="json") if n.concern.adult_at_risk else None,
         # Who referred, as a manager weighs it; their contact details stay with intake and the outcome notice.
         "referrer": {
             "kind": n.referrer.kind.value,
             "agency": n.referrer.agency.value if n.referrer.agency else None,
             "identity_protected": n.referrer.identity_protected,
+            "anonymous": n.referrer.anonymous,
         },
         "subjects": [
             {

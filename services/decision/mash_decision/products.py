@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from mash_contracts import (
+    AdultRoute,
     Agency,
     Contribution,
     ContributionStatus,
@@ -81,6 +82,9 @@ def decision_for(
         grounds_id=grounds_id,
         linked_submission_ids=list(notification.linked_submission_ids),
         returns=list(returns),
+        route=rec.route,
+        route_detail=rec.route_detail,
+        related_referral_id=notification.related_referral_id,
     )
 
 
@@ -98,9 +102,16 @@ def _revision_id(kind: str, notification: Notification, *parts: str):
 def _summary(decision: Decision) -> str:
     name = decision.level_name or decision.level.name.replace("_", " ").lower()
     gaps = f" No answer from: {', '.join(a.value for a in decision.no_answer)}." if decision.no_answer else ""
+    route = ""
+    if decision.route is AdultRoute.ALLOCATED_TEAM:
+        route = f" For the allocated team's Safeguarding Adults Practice Consultant: {decision.route_detail}."
+    elif decision.route is AdultRoute.MASH:
+        route = " No allocated worker: decided through the MASH."
+    related = f" The household's other referral: {decision.related_referral_id}." if decision.related_referral_id else ""
     return (
         f"Level {decision.level.value} ({name}): {decision.outcome.value.replace('_', ' ')}. RAG {decision.rag.value}. "
         f"Contributions: {', '.join(f'{a.value} {s.value}' for a, s in sorted(decision.contributions.items()))}.{gaps}"
+        f"{route}{related}"
     )
 
 
@@ -142,6 +153,10 @@ def products_for(
             explanation=decision.explanation,
             decided_at=decision.decided_at,
             revision=decision.revision,
+            level_name=decision.level_name,
+            route=decision.route,
+            route_detail=decision.route_detail,
+            related_referral_id=decision.related_referral_id,
         )
         for recipient in decision.recipients
     ]

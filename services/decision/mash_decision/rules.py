@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mash_contracts import Agency, AlertKind, Contribution, Notification, RagRating
+from mash_contracts import AdultRoute, Agency, AlertKind, Contribution, Notification, RagRating
 from mash_contracts.threshold import Recommendation, ThresholdModel
 
 from .clock import Clock
@@ -128,7 +128,12 @@ def assess(
         )
     route_now = rec.level in model.auto_confirm_levels and not answers.conflicts and not r.decided_before
     if not route_now:
-        why = [f"model recommends level {rec.level.value} {rec.level_name}: a manager must confirm"]
+        who = (
+            "the allocated team's Safeguarding Adults Practice Consultant"
+            if rec.route is AdultRoute.ALLOCATED_TEAM
+            else "a manager"
+        )
+        why = [f"model recommends level {rec.level.value} {rec.level_name}: {who} must confirm"]
         if answers.conflicts:
             why.append(f"conflicting answers from {', '.join(sorted(a.value for a in answers.conflicts))}")
         if r.decided_before:

@@ -18,7 +18,7 @@ from mash_runtime.consuming import Source
 from mash_runtime.firewall import Firewall, SealError, header_of
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
-from . import duplicates, links, revisions, screening
+from . import duplicates, links, revisions, screening, strands
 
 log = logging.getLogger("mash.intake")
 
@@ -64,33 +64,43 @@ class IntakeHandlers:
             links.remember(s, own, replace(fp, referral_id=referral_id, opened_at=opened), notification.received_at)
             references = links.references(s, referral_id)
             notification = screening.as_revision(notification, revision.number, revision.changes, referral_id, references)
+            referrals = strands.split(notification, self.model, screening.hub_day(notification.received_at))
+            notification = referrals[0]
             ack = screening.acknowledgement(notification, (references[0], opened) if linking else None)
-            detail: dict[str, Any] = {
-                "submission_id": submission.submission_id,
-                "rag": notification.rag.value,
-                "footing": notification.statutory_footing.value,
-                "model": self.model.version,
-                "categories": sorted(c.value for c in notification.concern.categories),
-            }
-            if revision.number > 1:
-                detail |= {"revision": revision.number, "changes": list(revision.changes)}
-            self.audit.append(
-                s,
-                "received",
-                referral_id=notification.referral_id,
-                reason=(
-                    f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
-                    + (f", revision {revision.number}" if revision.number > 1 else "")
-                    + (", a duplicate linked to the open referral" if linking else "")
-                ),
-                subjects=subject_tokens(self.firewall.pepper, notification.subjects),
-                detail=detail,
-            )
-            # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
-            lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
-            enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
+            for n in referrals:
+                self._record(s, n, submission, revision, linking)
             enqueue(s, self.firewall, ACKNOWLEDGEMENTS.for_referrer(referrer), submission.submission_id, ack, str(ack.message_id))
         return notification
+
+    def _record(self, s, notification: Notification, submission: NotificationSubmission, revision, linking: bool) -> None:
+        """The audit entry for an accepted referral and the notification to publish (a mixed household's two each)."""
+        detail: dict[str, Any] = {
+            "submission_id": submission.submission_id,
+            "rag": notification.rag.value,
+            "footing": notification.statutory_footing.value,
+            "model": self.model.version,
+            "categories": sorted(c.value for c in notification.concern.categories),
+        }
+        if revision.number > 1:
+            detail |= {"revision": revision.number, "changes": list(revision.changes)}
+        if notification.related_referral_id:
+            detail |= {"strand": notification.strand, "related_referral_id": notification.related_referral_id}
+        self.audit.append(
+            s,
+            "received",
+            referral_id=notification.referral_id,
+            reason=(
+                f"notification from {notification.referrer.agency.value if notification.referrer.agency else 'a member of the public'}"
+                + (f", revision {revision.number}" if revision.number > 1 else "")
+                + (", a duplicate linked to the open referral" if linking else "")
+                + (f", the {notification.strand}'s referral of a mixed household" if notification.related_referral_id else "")
+            ),
+            subjects=subject_tokens(self.firewall.pepper, notification.subjects),
+            detail=detail,
+        )
+        # Red at screening travels the urgent lane: immediate danger, or a category that means significant harm on its own.
+        lane = NOTIFICATIONS_URGENT if notification.urgent else NOTIFICATIONS
+        enqueue(s, self.firewall, lane.name, notification.referral_id, notification, str(notification.message_id))
 
     def _referral_for(self, s, own: str, fp: duplicates.Fingerprint) -> tuple[str, bool]:
         """(the referral this submission belongs to, whether it is linked to it now)."""

@@ -55,11 +55,15 @@ def next_working_day(moment: datetime) -> datetime:
     return _CALENDAR.working_days_after(moment, 1)
 
 
+def hub_day(moment: datetime) -> date:
+    """The hub's own calendar day: a baby born just after midnight in London is not yet born in UTC."""
+    return moment.astimezone(_CALENDAR.tz).date()
+
+
 def accept(
     submission: NotificationSubmission, received_at: datetime, model: ThresholdModel | None = None, *, referrer_system: str
 ) -> Notification:
-    # Ages are judged on the hub's own calendar day: a baby born just after midnight in London is not yet born in UTC.
-    today = received_at.astimezone(_CALENDAR.tz).date()
+    today = hub_day(received_at)  # ages are judged on the hub's own day
     if reasons := ages.problems(submission.subjects, today):
         raise Rejected(reasons)
     screening = screen(submission, today, model)
@@ -127,6 +131,11 @@ def acknowledgement(notification: Notification, linked_to: tuple[str, datetime] 
             f"revision {n} of referral {notification.referral_id} (changed: {changed}). The referral is re-assessed "
             f"with it; a decision will be made by {due:%A %d %B %Y %H:%M} UTC."
         )
+    if notification.related_referral_id:
+        text += (
+            f" It names both children and an adult at risk: the adult's concern is referral "
+            f"{notification.related_referral_id}, researched, decided and routed on its own."
+        )
     return Acknowledgement(
         message_id=message_id,
         submission_id=notification.submission_id,
@@ -136,6 +145,7 @@ def acknowledgement(notification: Notification, linked_to: tuple[str, datetime] 
         text=text,
         revision=n,
         linked_to_submission_id=linked_to[0] if linked_to else None,
+        related_referral_id=notification.related_referral_id,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 from ..messages import Contribution, Factor, Notification, NotificationSubmission
 from ..text import shorten
 from ..vocabulary import (
+    AdultRoute,
     Agency,
     ConcernCategory,
     ConsentStatus,
@@ -25,6 +26,7 @@ from ..vocabulary import (
     SubjectRole,
     ThresholdLevel,
 )
+from . import adults as adult_test
 
 MODELS = Path(__file__).parent / "models"
 # Conditions a referral alone answers (screening uses only these); the others need the desks' contributions.
@@ -100,6 +102,8 @@ class Recommendation:
     recipients: tuple[Agency, ...]
     factors: tuple[Factor, ...]
     score: int
+    route: AdultRoute | None = None  # adults only: through the MASH, or to the allocated worker's team
+    route_detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class ThresholdModel:
     version: str
     area: str
     levels: dict[ThresholdLevel, Level]
-    adults: Level
+    adults: adult_test.AdultsModel
     rules: tuple[Rule, ...]
     rag_red: frozenset[str]
     rag_amber: frozenset[str]
@@ -179,17 +183,20 @@ class ThresholdModel:
             )
 
         if not any(s.role in _CHILDREN for s in notification.subjects):
-            routes = _ordered(self.adults.recipients + tuple(a for f in fired for a in f.rule.also_route))
-            why = f"no child among the subjects: {self.adults.name}"
-            factors.append(
-                Factor(
-                    name=shorten(why),
-                    source="model",
-                    weight=0,
-                    detail=f"{why}; routed under the Care Act 2014 s42 to {', '.join(a.value for a in routes)}.",
-                )
+            adult = adult_test.assess(self.adults, notification, contributions)
+            enquiry = adult.outcome in (Outcome.S42_ENQUIRY, Outcome.OTHER_SAFEGUARDING_ENQUIRY)
+            # A crime against an adult (the rules' also_route) goes to those agencies too when there is an enquiry.
+            routes = _ordered(self.adults.recipients + (tuple(a for f in fired for a in f.rule.also_route) if enquiry else ()))
+            return Recommendation(
+                adult.level,
+                adult.level_name,
+                adult.outcome,
+                routes,
+                tuple(factors) + adult.factors,
+                score,
+                adult.route,
+                adult.route_detail,
             )
-            return Recommendation(self.adults.number, self.adults.name, self.adults.outcome, routes, tuple(factors), score)
 
         by_score = max((n for n, lv in self.levels.items() if score >= lv.min_score), default=ThresholdLevel.UNIVERSAL)
         floors = [(f.rule.floor, f.rule.name) for f in fired if f.rule.floor]
@@ -404,14 +411,7 @@ def _parse(raw: dict[str, Any]) -> ThresholdModel:
         raise ValueError(f"levels must be exactly {[int(lv) for lv in ThresholdLevel]}")
     if levels[ThresholdLevel.UNIVERSAL].min_score != 0:
         raise ValueError("level 1 must start at score 0, so every referral has a level")
-    a = raw["adults"]
-    adults = Level(
-        ThresholdLevel(int(a["level"])),
-        _name(a.get("name", "adult at risk")),
-        0,
-        Outcome(a["outcome"]),
-        tuple(Agency(x) for x in a["recipients"]),
-    )
+    adults = adult_test.parse(raw["adults"], _name)
     t = raw["timescales"]
     timescales = Timescales(
         return_hours={RagRating(r): float(t[f"{r}_return_hours"]) for r in ("red", "amber", "green", "blue")},
