@@ -21,6 +21,7 @@ mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --d
                           (--state .mash/demo after a demo)
 mash decision pending | confirm REF --manager NAME |
               override REF --manager NAME --level N --outcome O [--recipient A ...] --rationale TEXT |
+              (confirm and override take --as practice_consultant for an adult routed to an allocated team) |
               grounds REF --manager NAME --kind s47|strategy_discussion --rationale TEXT |
               chronology REF [--subject S] [--json]
                           the MASH manager's desk: recommendations waiting for a person (with each desk's
@@ -130,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("action", choices=["pending", "confirm", "override", "grounds", "chronology"])
     dec.add_argument("referral_id", nargs="?")
     dec.add_argument("--manager", default=None)
+    dec.add_argument(
+        "--as",
+        dest="role",
+        choices=["manager", "practice_consultant"],
+        default="manager",
+        help="confirm, override: a Safeguarding Adults Practice Consultant decides the adults routed to an allocated team",
+    )
     dec.add_argument("--level", type=int)
     dec.add_argument("--outcome")
     dec.add_argument("--recipient", action="append", default=[])
@@ -237,11 +245,13 @@ def main(argv: list[str] | None = None) -> int:
                     parser.error("grounds needs --kind and --rationale")
                 manager.grounds(mesh, args.referral_id, args.manager, args.kind, args.rationale)
             elif args.action == "confirm":
-                manager.confirm(mesh, args.referral_id, args.manager)
+                manager.confirm(mesh, args.referral_id, args.manager, args.role)
             else:
                 if args.level is None or not args.outcome or not args.rationale:
                     parser.error("override needs --level, --outcome and --rationale")
-                manager.override(mesh, args.referral_id, args.manager, args.level, args.outcome, args.recipient, args.rationale)
+                manager.override(
+                    mesh, args.referral_id, args.manager, args.level, args.outcome, args.recipient, args.rationale, args.role
+                )
         except ValueError as e:  # NotPending, a missing rationale, an unknown level or outcome
             print(f"refused: {e}", file=sys.stderr)
             return 1

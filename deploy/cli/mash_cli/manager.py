@@ -45,14 +45,25 @@ def grounds(mesh: Mesh, referral_id: str, manager: str, kind: str, rationale: st
     print(json.dumps(_call(mesh, "POST", "/grounds", body)))
 
 
-def confirm(mesh: Mesh, referral_id: str, manager: str) -> None:
-    print(json.dumps(_call(mesh, "POST", "/decisions", {"referral_id": referral_id, "manager": manager, "action": "confirm"})))
+def confirm(mesh: Mesh, referral_id: str, manager: str, role: str = "manager") -> None:
+    body = {"referral_id": referral_id, "manager": manager, "action": "confirm", "role": role}
+    print(json.dumps(_call(mesh, "POST", "/decisions", body)))
 
 
-def override(mesh: Mesh, referral_id: str, manager: str, level: int, outcome: str, recipients: list[str], rationale: str) -> None:
+def override(
+    mesh: Mesh,
+    referral_id: str,
+    manager: str,
+    level: int,
+    outcome: str,
+    recipients: list[str],
+    rationale: str,
+    role: str = "manager",
+) -> None:
     body = {
         "referral_id": referral_id,
         "manager": manager,
+        "role": role,
         "action": "override",
         "level": level,
         "outcome": outcome,

@@ -14,14 +14,17 @@ from faker import Faker
 
 from mash_contracts import (
     Address,
+    AdultAtRiskDetails,
     Agency,
     Concern,
     ConcernCategory,
     ConsentPosition,
     ConsentStatus,
+    LocationOfRisk,
     NotificationSubmission,
     Referrer,
     ReferrerKind,
+    SourceOfRisk,
     Subject,
     SubjectRole,
 )
@@ -34,6 +37,7 @@ class Scenario:
     description: str
     immediate_danger: bool = False
     with_partner: bool = False
+    adult: AdultAtRiskDetails | None = None  # what the referrer knows of an adult at risk the notification names
 
 
 SCENARIOS = (
@@ -113,6 +117,7 @@ class Generator:
                 description=scenario.description,
                 occurred_at=datetime.now(UTC) - timedelta(days=self.rng.randint(0, 5)),
                 immediate_danger=scenario.immediate_danger,
+                adult_at_risk=scenario.adult,
             ),
             consent=consent
             or (
@@ -180,6 +185,58 @@ SCRIPTED_REFERRALS: dict[str, tuple[Scenario, ConsentStatus]] = {
     "consent_refused_s17": (
         Scenario((ConcernCategory.PARENTAL_MENTAL_HEALTH,), "Mother struggling with low mood; declined a referral for support."),
         ConsentStatus.REFUSED,
+    ),
+    # Adults at risk (tests/integration/test_adults_mesh.py): the Care Act s42 test, the allocated worker's route, a
+    # mixed household.
+    "adult_financial_abuse": (
+        Scenario(
+            (ConcernCategory.FINANCIAL_ABUSE,),
+            "Bank staff report large withdrawals from an older customer's account, made with a relative present.",
+            adult=AdultAtRiskDetails(
+                aware_of_referral=True,
+                desired_outcomes=["To stay living at home", "For the relative not to handle my money"],
+                location_of_risk=LocationOfRisk.OWN_HOME,
+                source_of_risk=SourceOfRisk.KNOWN_TO_INDIVIDUAL,
+            ),
+        ),
+        ConsentStatus.GIVEN,
+    ),
+    "adult_allocated_worker": (
+        Scenario(
+            (ConcernCategory.NEGLECT,),
+            "Home care visits missed for a week; the adult was found without food or medication.",
+            adult=AdultAtRiskDetails(
+                care_and_support_needs=True,
+                desired_outcomes=["To have carers I can rely on"],
+                location_of_risk=LocationOfRisk.OWN_HOME,
+                source_of_risk=SourceOfRisk.SERVICE_PROVIDER,
+            ),
+        ),
+        ConsentStatus.GIVEN,
+    ),
+    "adult_self_neglect": (
+        Scenario(
+            (ConcernCategory.SELF_NEGLECT,),
+            "Neighbour reports the house is cluttered to the ceiling and the adult is not eating.",
+            adult=AdultAtRiskDetails(
+                aware_of_referral=False, location_of_risk=LocationOfRisk.OWN_HOME, source_of_risk=SourceOfRisk.SELF
+            ),
+        ),
+        ConsentStatus.NOT_SOUGHT,
+    ),
+    "mixed_household": (
+        Scenario(
+            (ConcernCategory.NEGLECT, ConcernCategory.PSYCHOLOGICAL_ABUSE),
+            "Grandmother with dementia shouted at and locked in her room; the children are left to care for her.",
+            adult=AdultAtRiskDetails(
+                care_and_support_needs=True,
+                unable_to_protect_self=True,
+                desired_outcomes=["To feel safe in my home"],
+                location_of_risk=LocationOfRisk.OWN_HOME,
+                source_of_risk=SourceOfRisk.KNOWN_TO_INDIVIDUAL,
+            ),
+        ),
+        ConsentStatus.GIVEN,
     ),
     # The practice cases (tests/integration/test_practice_mesh.py): each a row of the practice table.
     "practice_first_da_refused": (
@@ -250,7 +307,9 @@ SCRIPTED_REFERRALS: dict[str, tuple[Scenario, ConsentStatus]] = {
 }
 
 
-def consent_for(status: ConsentStatus) -> ConsentPosition:
+def consent_for(status: ConsentStatus, adult: bool = False) -> ConsentPosition:
+    if adult and status is not ConsentStatus.GIVEN:
+        return ConsentPosition(status=status, reason="The adult has not been asked yet: the neighbour could not reach them.")
     reasons = {
         ConsentStatus.GIVEN: None,
         ConsentStatus.REFUSED: "The parent refused consent to share information with other agencies.",
@@ -261,7 +320,9 @@ def consent_for(status: ConsentStatus) -> ConsentPosition:
 
 def scripted_notification(generator: Generator, name: str, subjects: list[dict]) -> NotificationSubmission:
     scenario, consent = SCRIPTED_REFERRALS[name]
-    return generator.notification(scenario, [Subject.model_validate(s) for s in subjects], consent_for(consent))
+    return generator.notification(
+        scenario, [Subject.model_validate(s) for s in subjects], consent_for(consent, adult=scenario.adult is not None)
+    )
 
 
 _ROLE = {

@@ -70,6 +70,15 @@ class NotPending(ValueError):
     """A manager's confirmation or override for a referral that has no recommendation waiting."""
 
 
+class NotTheirs(NotPending):
+    """A Safeguarding Adults Practice Consultant deciding a referral that is not routed to an allocated team."""
+
+
+# Who may confirm or override, as the decision records them. A practice consultant decides only the adults routed to
+# an allocated worker's team; a MASH manager may decide any (the hub's queue shows both routes).
+DECIDERS = {"manager": "manager", "practice_consultant": "practice consultant"}
+
+
 class Assembly:
     def __init__(
         self,
@@ -557,8 +566,8 @@ class Assembly:
 
     # -- the MASH manager -------------------------------------------------------------------------------
 
-    def confirm(self, referral_id: str, manager: str) -> Decision:
-        return self._manager_decides(referral_id, rules.manager_name(manager, "a confirmation"), None)
+    def confirm(self, referral_id: str, manager: str, role: str = "manager") -> Decision:
+        return self._manager_decides(referral_id, rules.manager_name(manager, "a confirmation"), None, role)
 
     def override(
         self,
@@ -568,13 +577,16 @@ class Assembly:
         outcome: Outcome,
         recipients: Sequence[Agency],
         rationale: str,
+        role: str = "manager",
     ) -> Decision:
         rationale = rules.recorded_rationale(rationale, "an override")
         return self._manager_decides(
-            referral_id, rules.manager_name(manager, "an override"), (level, outcome, tuple(recipients), rationale)
+            referral_id, rules.manager_name(manager, "an override"), (level, outcome, tuple(recipients), rationale), role
         )
 
-    def _manager_decides(self, referral_id: str, manager: str, change) -> Decision:
+    def _manager_decides(self, referral_id: str, manager: str, change, role: str = "manager") -> Decision:
+        if role not in DECIDERS:
+            raise ValueError(f"role must be one of {', '.join(DECIDERS)}")
         with self.db.transaction() as s:
             r = self._referral(s, referral_id)
             if r is None:
@@ -587,6 +599,10 @@ class Assembly:
             if pending is None:  # a recommended referral keeps its recommendation until it is routed or revised
                 raise NotPending(f"{referral_id} has no recommendation to confirm")
             rec = _recommendation_from(pending.recommendation)
+            if role == "practice_consultant" and rec.route is not AdultRoute.ALLOCATED_TEAM:
+                raise NotTheirs(
+                    f"{referral_id} is not routed to an allocated team: a MASH manager decides it, not a practice consultant"
+                )
             missing = frozenset(Agency(a) for a in pending.no_answer)
             override = None
             if change:
@@ -614,7 +630,7 @@ class Assembly:
                 self._answers(s, referral_id),
                 missing,
                 rec,
-                decided_by=f"manager {manager}",
+                decided_by=f"{DECIDERS[role]} {manager}",
                 override=override,
             )
 

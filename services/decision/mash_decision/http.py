@@ -78,8 +78,9 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
         try:
             body = await _fields(receive)
             ref, manager, action = _text(body, "referral_id"), _text(body, "manager"), _text(body, "action")
+            role = body.get("role", "manager")  # or practice_consultant: an allocated team's adults only
             if action == "confirm":
-                decision = await asyncio.to_thread(assembly.confirm, ref, manager)
+                decision = await asyncio.to_thread(assembly.confirm, ref, manager, role)
             elif action == "override":
                 decision = await asyncio.to_thread(
                     assembly.override,
@@ -89,6 +90,7 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                     Outcome(body["outcome"]),
                     [Agency(a) for a in body.get("recipients", [])],
                     body.get("rationale", ""),
+                    role,
                 )
             else:
                 return await respond(send, 400, {"error": "action must be confirm or override"})
@@ -106,6 +108,7 @@ def routes(assembly: Assembly, token: str) -> list[tuple[str, Callable]]:
                 "recipients": [a.value for a in decision.recipients],
                 "decided_by": decision.decided_by,
                 "recommended_level": decision.recommended_level,
+                "route": decision.route.value if decision.route else None,
             },
         )
 
