@@ -11,7 +11,7 @@ for tool in java mvn; do
 done
 command -v npm >/dev/null || { echo "setup: 'npm' is required (it vendors GOV.UK Frontend and axe-core into services/web)" >&2; exit 1; }
 
-packages=(libs/contracts libs/runtime libs/desk services/intake services/police_desk services/health_desk services/social_care services/education_desk services/probation_desk services/decision services/analysis services/web deploy/cli deploy/tools)
+packages=(libs/contracts libs/runtime libs/desk services/intake services/police_desk services/health_desk services/social_care services/education_desk services/probation_desk services/adult_social_care_desk services/decision services/analysis services/web deploy/cli deploy/tools)
 stamp=$(cd "$root" && cat constraints.txt requirements-dev.txt "${packages[@]/%//pyproject.toml}" services/web/package-lock.json | sha256sum | cut -c1-16)
 if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ] && [ -x "$venv/bin/python" ] \
   && [ -f "$root/services/web/mash_web/static/govuk-frontend.min.css" ]; then

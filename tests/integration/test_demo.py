@@ -36,7 +36,9 @@ def test_demo_routes_every_referral_and_stops_everything(tmp_path):
     demo = start_demo(tmp_path)
     out, _ = demo.communicate(timeout=240)
     assert demo.returncode == 0, out[-3000:]
-    assert "10 referrals decided and routed, 1 malformed message dead-lettered and rejected" in out
+    # Ten submissions, one a mixed household's: the children's referral and the adult at risk's.
+    assert "11 referrals decided and routed, 1 malformed message dead-lettered and rejected" in out
+    assert "the adult at risk's referral is REF-" in out and "outcome s42 enquiry, route allocated team (" in out
     assert len(re.findall(r"information product routed to", out)) >= 10
     assert "uncertain match(es) not shared" in out and ": declined" in out
     # The later concerns about the same children from other agencies are seen together by the hub's research.

@@ -104,7 +104,9 @@ def test_only_the_public_or_family_may_refer_anonymously_and_then_give_nothing_t
     with pytest.raises(ValidationError, match="gives no name"):
         NotificationSubmission.model_validate({**d, "referrer": {**d["referrer"], "phone": "01632 960001"}})
     with pytest.raises(ValidationError, match="only a member of the public or a family member"):
-        NotificationSubmission.model_validate({**d, "referrer": {"kind": "professional", "agency": "education", "anonymous": True}})
+        NotificationSubmission.model_validate(
+            {**d, "referrer": {"kind": "professional", "agency": "education", "anonymous": True}}
+        )
     with pytest.raises(ValidationError, match="must give their name"):
         NotificationSubmission.model_validate({**d, "referrer": {"kind": "member_of_public", "phone": "01632 960001"}})
 

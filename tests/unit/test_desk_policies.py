@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from mash_adult_social_care_desk.app import DESK as ADULT_SOCIAL_CARE
 from mash_contracts import StatutoryFooting as F
 from mash_desk.policy import Rule, SharingPolicy, applicable
 from mash_education_desk.app import DESK as EDUCATION
@@ -13,7 +14,9 @@ from mash_social_care.app import DESK as SOCIAL_CARE
 
 pytestmark = pytest.mark.unit
 TODAY = date(2026, 11, 16)
-POLICIES = {d.agency.value: SharingPolicy.load(d.policy_file) for d in (POLICE, HEALTH, SOCIAL_CARE, EDUCATION)}
+POLICIES = {
+    d.agency.value: SharingPolicy.load(d.policy_file) for d in (POLICE, HEALTH, SOCIAL_CARE, EDUCATION, ADULT_SOCIAL_CARE)
+}
 
 SHARED = "shared"
 TABLE = [
@@ -54,6 +57,15 @@ TABLE = [
     ("education", "persistent_absence", {"neglect"}, F.S17, "child", 0, SHARED),
     ("education", "exclusion", {"child_criminal_exploitation"}, F.S47, "child", 30, "time window"),
     ("education", "school_safeguarding_log", {"neglect"}, F.S17, "child", 3, SHARED),
+    ("adult_social_care", "open_case", {"financial_abuse"}, F.CARE_ACT_S42, "adult_at_risk", 30, SHARED),
+    ("adult_social_care", "safeguarding_history", {"self_neglect"}, F.CARE_ACT_S42, "adult_at_risk", 20, SHARED),
+    ("adult_social_care", "safeguarding_history", {"self_neglect"}, F.CARE_ACT_S42, "adult_at_risk", 70, "time window"),
+    ("adult_social_care", "deprivation_of_liberty", {"neglect"}, F.CARE_ACT_S42, "adult_at_risk", 14, "time window"),
+    ("adult_social_care", "care_and_support", {"neglect"}, F.S47, "parent_carer", 6, SHARED),
+    ("adult_social_care", "care_and_support", {"neglect"}, F.S47, "child", 6, "not relevant for a child"),
+    ("adult_social_care", "open_case", {"neglect"}, F.S47, "parent_carer", 6, "not shared on a s47 footing"),
+    ("adult_social_care", "lacks_capacity", {"neglect"}, F.S17, "household_member", 6, "not relevant for a household member"),
+    ("adult_social_care", "source_of_risk", {"domestic_abuse"}, F.S47, "alleged_perpetrator", 12, SHARED),
 ]
 
 
@@ -69,7 +81,7 @@ def test_sharing_table(agency, record_class, concerns, footing, role, months, ex
 
 @pytest.mark.parametrize("agency", POLICIES)
 def test_every_rule_names_a_record_class_the_desk_holds(agency):
-    desk = {d.agency.value: d for d in (POLICE, HEALTH, SOCIAL_CARE, EDUCATION)}[agency]
+    desk = {d.agency.value: d for d in (POLICE, HEALTH, SOCIAL_CARE, EDUCATION, ADULT_SOCIAL_CARE)}[agency]
     held = {rc.name for rc in desk.record_classes}
     assert {r.record_class for r in POLICIES[agency].rules} <= held
     assert all(r.relevance for r in POLICIES[agency].rules), "every rule says why sharing is relevant"
@@ -94,6 +106,9 @@ BASIS_TABLE = [
     ("education", F.S17, "not_sought", None),
     ("education", F.S47, "not_sought", "Children Act 1989 s47"),
     ("education", F.CARE_ACT_S42, "refused", None),
+    ("adult_social_care", F.S17, "refused", None),
+    ("adult_social_care", F.S47, "not_sought", "Children Act 1989 ss1 and 47"),
+    ("adult_social_care", F.CARE_ACT_S42, "refused", "Care Act 2014 ss42 and 45"),
     ("childrens_social_care", F.S17, "refused", None),
     ("childrens_social_care", F.S17, "given", "consent"),
     ("childrens_social_care", F.S47, "refused", "AB v Haringey"),

@@ -95,7 +95,9 @@ def test_two_anonymous_reports_of_the_same_concern_are_two_referrals(first):
     anonymous = {"kind": ReferrerKind.MEMBER_OF_PUBLIC, "agency": None, "organisation": None, "role": None}
     one = referred_by(first, **anonymous, name=None, email=None, phone=None, anonymous=True)
     two = under(one, "SECOND-REF")
-    assert not duplicates.is_duplicate(fp(two, MONDAY + timedelta(hours=1)), fp(one), WINDOW), "two people, or one: each is evidence"
+    assert not duplicates.is_duplicate(fp(two, MONDAY + timedelta(hours=1)), fp(one), WINDOW), (
+        "two people, or one: each is evidence"
+    )
     assert duplicates.is_duplicate(fp(one, MONDAY + timedelta(hours=1)), fp(one), WINDOW), "the same report again is the same"
 
 

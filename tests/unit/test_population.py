@@ -76,3 +76,12 @@ def test_scripted_cases_have_the_shape_the_tests_rely_on():
     assert "S032" not in {r["true_person_id"] for r in police_people}, "the real mother is unknown to the police"
     assert Counter(r["family_name"] for r in police_people)["Baxter"] == 2
     assert cases["unknown_family"].agencies == {}
+
+
+def test_adding_a_desk_leaves_every_other_agencys_records_as_they_were(monkeypatch):
+    with_it = pop.build_population(seed=11, families=20)
+    without = {a: g for a, g in pop.GENERATORS.items() if a != "adult_social_care"}
+    monkeypatch.setattr(pop, "GENERATORS", without)
+    fewer = pop.build_population(seed=11, families=20)
+    assert "adult_social_care" in with_it.agencies and "adult_social_care" not in fewer.agencies
+    assert {a: t for a, t in with_it.agencies.items() if a != "adult_social_care"} == fewer.agencies

@@ -224,7 +224,8 @@ async def _watch(
     principals: Principals,
     first_wave: bool = True,
 ) -> bool:
-    ours: set[str] = set()  # referral ids of this run
+    ours: set[str] = set()  # referral ids of this run (a mixed household's submission is two)
+    acknowledged: set[str] = set()  # submission ids
     expected_products: dict[str, int] = {}
     products: dict[str, list[str]] = defaultdict(list)
     dead, rejected = 0, 0
@@ -240,9 +241,14 @@ async def _watch(
                 if tp.topic.startswith(ACKNOWLEDGEMENTS.name + "."):
                     ack = principals.read(tp.topic, r.key, r.value)
                     if ack.submission_id in submitted:
+                        acknowledged.add(ack.submission_id)
                         ours.add(ack.referral_id)
+                        adults = ""
+                        if ack.related_referral_id:  # children and an adult at risk: the adult's referral too
+                            ours.add(ack.related_referral_id)
+                            adults = f"; the adult at risk's referral is {ack.related_referral_id}"
                         print(
-                            f"{stamp()} {ack.referral_id} acknowledged to {tp.topic.rpartition('.')[2]} (decision due by {ack.decision_due_by:%a %d %b %H:%M})",
+                            f"{stamp()} {ack.referral_id} acknowledged to {tp.topic.rpartition('.')[2]} (decision due by {ack.decision_due_by:%a %d %b %H:%M}){adults}",
                             flush=True,
                         )
                 elif tp.topic == DECISIONS.name:
@@ -254,9 +260,12 @@ async def _watch(
                         if d.rag_history
                         else ""
                     )
+                    route = ""
+                    if d.route is not None:
+                        route = f", route {d.route.value.replace('_', ' ')}" + (f" ({d.route_detail})" if d.route_detail else "")
                     print(
                         f"{stamp()} {d.referral_id} decided: level {d.level.value} {d.level_name}, "
-                        f"RAG {d.rag.value}{regraded}, outcome {d.outcome.value.replace('_', ' ')}, by {d.decided_by} [{contribs}]",
+                        f"RAG {d.rag.value}{regraded}, outcome {d.outcome.value.replace('_', ' ')}{route}, by {d.decided_by} [{contribs}]",
                         flush=True,
                     )
                 elif tp.topic.startswith("mash.contributions."):
@@ -281,7 +290,7 @@ async def _watch(
                     products[p.referral_id].append(p.recipient.value)
                     print(f"{stamp()} {p.referral_id} information product routed to {p.recipient.value}", flush=True)
         routed = [ref for ref in ours if ref in expected_products and len(products[ref]) >= expected_products[ref]]
-        if len(ours) == len(submitted) and len(routed) == len(ours) and (not first_wave or (dead and rejected)):
+        if acknowledged == submitted and len(routed) == len(ours) and (not first_wave or (dead and rejected)):
             if first_wave:
                 print(
                     f"\n{len(routed)} referrals decided and routed, 1 malformed message dead-lettered and rejected, "

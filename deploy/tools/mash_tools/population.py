@@ -17,6 +17,7 @@ from pathlib import Path
 
 from faker import Faker
 
+from mash_contracts import Agency
 from mash_desk import discovered
 from mash_desk.synthetic import Person, SyntheticRecords
 
@@ -60,9 +61,11 @@ class _World:
         self.fake.seed_instance(seed)
         self.today = today
         self.agencies = {}
-        for n, (agency, generator) in enumerate(GENERATORS.items()):
+        for agency, generator in GENERATORS.items():
             fake = Faker("en_GB")
-            fake.seed_instance(seed * 1000 + n)
+            # Seeded by the agency's place in the vocabulary, which never changes, not by how many desks are
+            # installed: adding a desk leaves every other agency's records as they were.
+            fake.seed_instance(seed * 1000 + list(Agency).index(Agency(agency)))
             self.agencies[agency] = generator.start(agency, seed, today, fake)
 
 
@@ -75,7 +78,7 @@ def build_population(seed: int, families: int, today: date = date(2026, 11, 16))
         people += members
         households[members[0].household_id] = [m.person_id for m in members]
         _records(w, members)
-    return Population(people, households, {a: w.agencies[a].tables for a in AGENCIES})
+    return Population(people, households, {a: w.agencies[a].tables for a in GENERATORS})
 
 
 def _household(w: _World, household_id: str, start: int) -> list[Person]:
@@ -234,6 +237,7 @@ def scripted_cases(today: date = date(2026, 11, 16)) -> list[ScriptedCase]:
             _da_household,
             _neglect_old_intel,
             _open_cp_plan,
+            *ADULT_CASES,  # early enough that the demo's ten referrals include adults at risk and a mixed household
             _uncertain_match,
             _unknown_family,
             _consent_refused,
@@ -930,6 +934,124 @@ def _practice_baby_low_level(today: date) -> ScriptedCase:
     c.subject("child2", "child", brother)
     c.subject("parent1", "parent_carer", mother)
     return c.done()
+
+
+# -- adults at risk (tests/integration/test_adults_mesh.py): adult social care's own records decide the s42 test's
+# first and third parts and the route.
+
+
+def _asc_needs(c: _Case, local: str, pid: str, reason: str, setting: str, services: str | None) -> None:
+    c.row(
+        "adult_social_care",
+        "care_and_support",
+        {
+            "support_id": f"CSA-{pid}",
+            "person_id": local,
+            "primary_support_reason": reason,
+            "assessed_on": c.ago(300),
+            "eligible": True,
+            "setting": setting,
+            "services": services,
+        },
+    )
+
+
+def _asc_capacity(c: _Case, local: str, pid: str, decision: str, lacks: bool) -> None:
+    c.row(
+        "adult_social_care",
+        "capacity_and_advocacy",
+        {
+            "assessment_id": f"MCA-{pid}",
+            "person_id": local,
+            "decision": decision,
+            "lacks_capacity": lacks,
+            "assessed_on": c.ago(120),
+            "advocate": "care_act_advocate" if lacks else None,
+            "lpa_registered": False,
+        },
+    )
+
+
+def _adult_financial_abuse(today: date) -> ScriptedCase:
+    """An older woman with dementia, no allocated worker: assessed needs and a capacity assessment on record."""
+    c = _Case("adult_financial_abuse", today, "Penhale", "3 Orchard Row", "PH2 3OR")
+    adult = c.person("S301", "Edith", "Carrow", 84.2, "F", "9991500014", "household_member")
+    asc = c.known("adult_social_care", adult)
+    _asc_needs(c, asc, "S301", "memory_and_cognition", "own_home", "home care twice a day")
+    _asc_capacity(c, asc, "S301", "managing her money", lacks=True)
+    c.row(
+        "adult_social_care",
+        "open_cases",
+        {
+            "case_id": "ASCCASE-S301",
+            "person_id": asc,
+            "team": "Review team",
+            "opened_on": c.ago(400),
+            "allocated": False,
+            "worker_role": None,
+        },
+    )
+    c.gp(adult, "Penhale Surgery")
+    c.subject("adult1", "adult_at_risk", adult)
+    return c.done()
+
+
+def _adult_allocated_worker(today: date) -> ScriptedCase:
+    """A man with physical support needs and an allocated social worker in the East locality team."""
+    c = _Case("adult_allocated_worker", today, "Tregony", "11 Quay Street", "TG4 1QS")
+    adult = c.person("S311", "Walter", "Pengelly", 67.5, "M", "9991500049", "household_member")
+    asc = c.known("adult_social_care", adult)
+    _asc_needs(c, asc, "S311", "physical_support", "own_home", "home care four times a day")
+    c.row(
+        "adult_social_care",
+        "open_cases",
+        {
+            "case_id": "ASCCASE-S311",
+            "person_id": asc,
+            "team": "East locality team",
+            "opened_on": c.ago(200),
+            "allocated": True,
+            "worker_role": "social_worker",
+        },
+    )
+    c.gp(adult, "Tregony Surgery")
+    c.subject("adult1", "adult_at_risk", adult)
+    return c.done()
+
+
+def _adult_self_neglect(today: date) -> ScriptedCase:
+    """A woman known for mental health support who has capacity: self-neglect asks for her needs to be assessed."""
+    c = _Case("adult_self_neglect", today, "Grampound", "5 Mill Lane", "GP5 5ML")
+    adult = c.person("S321", "Maureen", "Hocking", 58.3, "F", "9991500154", "household_member")
+    asc = c.known("adult_social_care", adult)
+    _asc_needs(c, asc, "S321", "mental_health", "own_home", None)
+    _asc_capacity(c, asc, "S321", "accepting help at home", lacks=False)
+    c.subject("adult1", "adult_at_risk", adult)
+    return c.done()
+
+
+def _mixed_household(today: date) -> ScriptedCase:
+    """A grandmother with dementia at risk in a household with two children: two referrals, each decided on its own."""
+    c = _Case("mixed_household", today, "Probus", "8 Fore Street", "PB6 8FS")
+    gran = c.person("S331", "Joan", "Trethewey", 79.0, "F", "9991500189", "household_member")
+    mother = c.person("S332", "Kerry", "Trethewey", 38.4, "F", "9991500294", "parent_carer")
+    older = c.person("S333", "Lily", "Trethewey", 12.2, "F", "9991500308", "child")
+    younger = c.person("S334", "Noah", "Trethewey", 9.1, "M", "9991500413", "child")
+    asc = c.known("adult_social_care", gran)
+    _asc_needs(c, asc, "S331", "memory_and_cognition", "own_home", "day service twice a week")
+    _asc_capacity(c, asc, "S331", "where to live", lacks=True)
+    c.school(older, "Probus Academy", 88.0)
+    c.school(younger, "Probus Primary", 86.0)
+    for p in (gran, mother, older, younger):
+        c.gp(p, "Probus Surgery")
+    c.subject("adult1", "adult_at_risk", gran)
+    c.subject("parent1", "parent_carer", mother)
+    c.subject("child1", "child", older)
+    c.subject("child2", "child", younger)
+    return c.done()
+
+
+ADULT_CASES = (_adult_financial_abuse, _adult_allocated_worker, _adult_self_neglect, _mixed_household)
 
 
 def _pre_birth_previous_removal(today: date) -> ScriptedCase:

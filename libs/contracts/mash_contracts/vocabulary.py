@@ -42,7 +42,9 @@ class ConcernCategory(StrEnum):
 # categories that name each. A concern about an adult at risk in any of them meets the test's second part.
 CARE_ACT_CATEGORIES: dict[str, frozenset[ConcernCategory]] = {
     "physical abuse": frozenset({ConcernCategory.PHYSICAL_ABUSE}),
-    "domestic abuse": frozenset({ConcernCategory.DOMESTIC_ABUSE, ConcernCategory.HONOUR_BASED_ABUSE, ConcernCategory.FORCED_MARRIAGE}),
+    "domestic abuse": frozenset(
+        {ConcernCategory.DOMESTIC_ABUSE, ConcernCategory.HONOUR_BASED_ABUSE, ConcernCategory.FORCED_MARRIAGE}
+    ),
     "sexual abuse": frozenset({ConcernCategory.SEXUAL_ABUSE}),
     "psychological abuse": frozenset({ConcernCategory.PSYCHOLOGICAL_ABUSE, ConcernCategory.EMOTIONAL_ABUSE}),
     "financial or material abuse": frozenset({ConcernCategory.FINANCIAL_ABUSE}),
