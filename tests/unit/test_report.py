@@ -172,3 +172,22 @@ def test_csv_is_plain_csv(report):
     text = (out / "contacts_by_month_and_source.csv").read_text()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "month" and rows[-1][0] == "total"
+
+
+def test_the_report_command_passes_a_token_that_begins_with_a_dash(monkeypatch, tmp_path):
+    # secrets.token_urlsafe may begin with "-": passed as its own word, argparse took it for an option and refused.
+    import mash_cli.__main__ as cli
+    import mash_cli.analysis_report as analysis_report
+    import mash_cli.service_api as service_api
+
+    asked = []
+    monkeypatch.setattr(service_api, "endpoint", lambda mesh, service: ("http://127.0.0.1:9", "-Xy_token"))
+
+    def fetch(url, token):
+        asked.append((url, token))
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(analysis_report, "fetch_report", fetch)
+    with pytest.raises(SystemExit, match="stopped here"):
+        cli.main(["analysis", "report", "--out", str(tmp_path / "r"), "--state", str(tmp_path)])
+    assert asked == [("http://127.0.0.1:9", "-Xy_token")]

@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             from .service_api import endpoint
 
             base, token = endpoint(Mesh(Access(""), state), "analysis")
-            rest += ["--url", base, "--token", token]
+            rest += [f"--url={base}", f"--token={token}"]  # a token may begin with "-": never a separate word
         return report_main(rest) or 0
     if args.command == "dlq":
         from . import dlq as dead
