@@ -96,7 +96,7 @@ def fill_referral(page: Page, description: str) -> None:
     page.get_by_label("A child or young person (under 18)").check()
     page.get_by_label("Their first name (if you know it)").fill("Browser")
     page.get_by_label("Their last name").fill("Synthetic")
-    page.get_by_label("Neglect").check()
+    page.get_by_label("Neglect", exact=True).check()  # not "Self neglect"
     page.get_by_label("What has happened, and why are you worried?").fill(description)
     page.locator("#immediate_danger-2").check()
     page.get_by_label("No, I did not ask them").check()
