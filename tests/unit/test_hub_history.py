@@ -169,6 +169,46 @@ def test_a_decision_brings_the_times_of_the_answers_it_rests_on_into_the_figures
     assert row.returns == (("police", due, T0 + timedelta(hours=26)),)
 
 
+def test_an_adult_at_risk_brings_the_location_source_and_route_into_the_figures(hub):
+    from mash_contracts import AdultAtRiskDetails, AdultRoute, ContributionStatus, Decision, Outcome, ThresholdLevel
+
+    adult = subject("a1", SubjectRole.ADULT_AT_RISK, "Edith", "Carrow", date(1942, 3, 1), address=HOME)
+    n = notification(2, Agency.HEALTH, [adult], ConcernCategory.FINANCIAL_ABUSE)
+    n = n.model_copy(
+        update={
+            "statutory_footing": StatutoryFooting.CARE_ACT_S42,
+            "concern": n.concern.model_copy(
+                update={"adult_at_risk": AdultAtRiskDetails(location_of_risk="own_home", source_of_risk="known_to_individual")}
+            ),
+        }
+    )
+    hub.research(n, T0)
+    decision = Decision(
+        message_id=uuid.uuid4(),
+        referral_id=n.referral_id,
+        level=ThresholdLevel.CHILD_PROTECTION,
+        outcome=Outcome.S42_ENQUIRY,
+        rag=RagRating.GREEN,
+        recipients=[Agency.ADULT_SOCIAL_CARE],
+        model_version="m",
+        explanation=[],
+        contributions={Agency.ADULT_SOCIAL_CARE: ContributionStatus.SHARED},
+        decided_by="model",
+        decided_at=T0 + timedelta(hours=3),
+        route=AdultRoute.ALLOCATED_TEAM,
+    )
+    with hub.db.transaction() as s:
+        hub.history.record_decision(s, decision)
+        [row] = hub.history.contact_rows(s)
+    assert (row.adult, row.location_of_risk, row.source_of_risk, row.route) == (
+        True,
+        "own_home",
+        "known_to_individual",
+        "allocated_team",
+    )
+    assert row.categories == ("financial_abuse",) and row.outcome == "s42_enquiry"
+
+
 def test_operations_see_how_subjects_were_linked_and_what_fired(hub):
     hub.research(notification(1, Agency.EDUCATION, [child()]), T0)
     hub.research(notification(2, Agency.HEALTH, [child(given="Amelie")], days=20), T0)

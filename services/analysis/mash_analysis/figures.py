@@ -29,7 +29,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from mash_contracts.vocabulary import Agency, ConcernCategory, Outcome, RagRating, ReferrerKind
+from mash_contracts.vocabulary import (
+    CARE_ACT_CATEGORIES,
+    AdultRoute,
+    Agency,
+    ConcernCategory,
+    LocationOfRisk,
+    Outcome,
+    RagRating,
+    ReferrerKind,
+    SourceOfRisk,
+)
 from mash_runtime.calendar import WorkingCalendar
 
 from .suppression import SUPPRESSED, Published, Sum, grid, rate, suppress
@@ -45,6 +55,8 @@ DESKS = (
     Agency.HEALTH.value,
     Agency.CHILDRENS_SOCIAL_CARE.value,
     Agency.EDUCATION.value,
+    Agency.PROBATION.value,
+    Agency.ADULT_SOCIAL_CARE.value,
     Agency.HUB_RESEARCH.value,
 )
 RAGS = (RagRating.RED.value, RagRating.AMBER.value, RagRating.GREEN.value, RagRating.BLUE.value)
@@ -128,6 +140,10 @@ class ContactRow:
     returns: tuple[tuple[str, datetime | None, datetime], ...]  # each desk's (agency, due_by, researched_at)
     children: tuple[str, ...]  # the hub's linked person ids of the children it is about
     findings: tuple[str, ...]  # emerging-harm findings the hub research service raised on it
+    adult: bool = False  # about an adult at risk, no child (the Care Act footing)
+    location_of_risk: str | None = None  # LocationOfRisk value, when the referrer said
+    source_of_risk: str | None = None  # SourceOfRisk value, when the referrer said
+    route: str | None = None  # AdultRoute value once decided
 
 
 @dataclass
@@ -279,6 +295,7 @@ def figures(
         _re_referral_table(ms, p),
         _findings_table(ms, counts, p),
         _ssd_table(ms, codes, counts, p),
+        *_adult_tables(counts, p),
     ]
     headline = _headline(tables, p, counts)
     notes = [
@@ -290,6 +307,10 @@ def figures(
         "(the hub's own history is the look-back).",
         "Contact source codes and outcome flags follow the Standard Safeguarding Dataset's ssd_contacts "
         "(cont_contact_source_code, cont_contact_outcome_json) and the CIN census source-of-referral codes.",
+        "Adults at risk (contacts about an adult with no child, decided under the Care Act 2014 s42) are broken down as "
+        "the NHS Safeguarding Adults Collection does: type of risk (the statutory guidance's ten categories; a concern "
+        "can name several), source of risk and location of risk as the referrer gave them, and how each was taken "
+        "forward: through the MASH or by the allocated worker's team, and to which outcome.",
     ]
     return Figures(
         start.isoformat(), end.isoformat(), (now or datetime.now(UTC)).isoformat(timespec="seconds"), headline, tables, notes
@@ -310,14 +331,17 @@ def counts_and_relations(
     _returns(in_period, counts, sums)
     _re_referrals(history, in_period, ms, counts, sums)
     _findings(in_period, ms, counts, sums)
+    _adults(in_period, counts, sums)
     return counts, sums
 
 
 def unpublished_keys(counts: dict) -> set:
     """Counts used only to relate tables (each source code's yearly count per outcome flag): never shown."""
-    return {k for k in counts if k[0] == "ssd" and k[1] == "*" and k[2] != "*" and k[3] != "*"} | {
-        k for k in counts if k[0] == "undecided" and k[1] == "*" and k[2] != "*"
-    }
+    return (
+        {k for k in counts if k[0] == "ssd" and k[1] == "*" and k[2] != "*" and k[3] != "*"}
+        | {k for k in counts if k[0] == "undecided" and k[1] == "*" and k[2] != "*"}
+        | {("sac", "route", "undecided", "*")}  # relates the adults' total to the decided ones; never shown
+    )
 
 
 def _keep(key) -> int:
@@ -543,6 +567,118 @@ def _findings(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Su
         sums += grid(
             kinds, ms, lambda f, m: ("find", f, m), lambda f: ("find", f, "*"), lambda m: ("find", "*", m), ("find", "*", "*")
         )
+
+
+ADULT_SOURCES = [v.value for v in SourceOfRisk] + ["not_recorded"]
+ADULT_LOCATIONS = [v.value for v in LocationOfRisk] + ["not_recorded"]
+ADULT_ROUTES = [v.value for v in AdultRoute] + ["undecided"]
+ADULT_OUTCOMES = [
+    Outcome.S42_ENQUIRY.value,
+    Outcome.OTHER_SAFEGUARDING_ENQUIRY.value,
+    Outcome.CARE_NEEDS_ASSESSMENT.value,
+    Outcome.ADVICE_AND_SIGNPOSTING.value,
+    Outcome.NO_FURTHER_ACTION.value,
+    "other",
+]
+
+
+def _adults(rows: list[ContactRow], counts: dict, sums: list[Sum]) -> None:
+    """The adults' contacts by type, source and location of risk, and by route and outcome."""
+    adults = [r for r in rows if r.adult]
+    counts[("sac", "n")] = len(adults)
+    for name, members in CARE_ACT_CATEGORIES.items():  # several per contact: no total
+        counts[("sac", "type", name)] = sum(1 for r in adults if {c.value for c in members} & set(r.categories))
+    for kind, values, of in (
+        ("source", ADULT_SOURCES, lambda r: r.source_of_risk),
+        ("location", ADULT_LOCATIONS, lambda r: r.location_of_risk),
+    ):
+        c = Counter(of(r) or "not_recorded" for r in adults)
+        for v in values:
+            counts[("sac", kind, v)] = c[v]
+        sums += grid(values, ["n"], lambda v, _, kind=kind: ("sac", kind, v), column_total=lambda _: ("sac", "n"))
+    c2: Counter[tuple[str, str]] = Counter()
+    for r in adults:
+        route = r.route if r.outcome is not None and r.route in ADULT_ROUTES else "undecided"
+        outcome = r.outcome if r.outcome in ADULT_OUTCOMES else "other"
+        c2[route, "undecided" if route == "undecided" else outcome] += 1
+    for route in ADULT_ROUTES[:-1]:
+        for o in ADULT_OUTCOMES:
+            counts[("sac", "route", route, o)] = c2[route, o]
+        counts[("sac", "route", route, "*")] = sum(c2[route, o] for o in ADULT_OUTCOMES)
+    for o in ADULT_OUTCOMES:
+        counts[("sac", "route", "*", o)] = sum(c2[route, o] for route in ADULT_ROUTES[:-1])
+    counts[("sac", "route", "undecided", "*")] = c2["undecided", "undecided"]
+    decided = ADULT_ROUTES[:-1]
+    counts[("sac", "route", "*", "*")] = sum(counts[("sac", "route", r, "*")] for r in decided)
+    sums += grid(
+        decided,
+        ADULT_OUTCOMES,
+        lambda r, o: ("sac", "route", r, o),
+        lambda r: ("sac", "route", r, "*"),
+        lambda o: ("sac", "route", "*", o),
+        ("sac", "route", "*", "*"),
+    )
+    sums.append(Sum(("sac", "n"), (("sac", "route", "*", "*"), ("sac", "route", "undecided", "*"))))
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def _adult_tables(counts, p) -> list[Table]:
+    if not counts[("sac", "n")]:
+        return []
+    names = [n for n in CARE_ACT_CATEGORIES if counts[("sac", "type", n)]]
+    return [
+        _grid_table(
+            "adults_by_type_of_risk",
+            "Adults at risk: concerns by type of risk (Care Act categories)",
+            "type of risk",
+            names,
+            ["concerns"],
+            lambda n, _: p(("sac", "type", n)),
+            unit="adults' contacts",
+            note="A concern can name several types of risk, so this table has no total.",
+        ),
+        _grid_table(
+            "adults_by_source_of_risk",
+            "Adults at risk: concerns by source of risk",
+            "source of risk",
+            ADULT_SOURCES,
+            ["concerns"],
+            lambda v, _: p(("sac", "source", v)),
+            column_total=lambda _: p(("sac", "n")),
+            row_labels=[_words(v) for v in ADULT_SOURCES],
+            unit="adults' contacts",
+        ),
+        _grid_table(
+            "adults_by_location_of_risk",
+            "Adults at risk: concerns by location of risk",
+            "location of risk",
+            ADULT_LOCATIONS,
+            ["concerns"],
+            lambda v, _: p(("sac", "location", v)),
+            column_total=lambda _: p(("sac", "n")),
+            row_labels=[_words(v) for v in ADULT_LOCATIONS],
+            unit="adults' contacts",
+        ),
+        _grid_table(
+            "adults_by_route_and_outcome",
+            "Adults at risk: who took the concern forward, and to which outcome",
+            "route",
+            ADULT_ROUTES[:-1],
+            ADULT_OUTCOMES,
+            lambda r, o: p(("sac", "route", r, o)),
+            lambda r: p(("sac", "route", r, "*")),
+            lambda o: p(("sac", "route", "*", o)),
+            p(("sac", "route", "*", "*")),
+            row_labels=["through the MASH", "the allocated worker's team"],
+            column_labels=[_words(o) for o in ADULT_OUTCOMES],
+            unit="adults' contacts",
+            note="Contacts not yet decided are left out; a section 42 enquiry or another safeguarding enquiry is an "
+            "enquiry started.",
+        ),
+    ]
 
 
 # -- tables from the published counts --------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from mash_contracts import Decision, Notification, SubjectRole, derived_id
+from mash_contracts import Decision, Notification, StatutoryFooting, SubjectRole, derived_id
 from mash_contracts.vocabulary import SUBJECTS_AT_RISK
 from mash_runtime.calendar import as_utc
 from mash_runtime.firewall import keyed_digest
@@ -120,6 +120,17 @@ decisions = Table(
     Column("decision_due_by", DateTime(timezone=True)),
 )
 
+# What the figures count of an adult at risk's referral (the NHS Safeguarding Adults Collection's breakdowns): codes
+# only. A table of its own, so stores made before adults had figures gain it at start and lose nothing.
+adult_contacts = Table(
+    "adult_contacts",
+    metadata,
+    Column("referral_id", String(16), primary_key=True),
+    Column("location_of_risk", String(32)),
+    Column("source_of_risk", String(32)),
+    Column("route", String(20)),  # from the decision: mash or allocated_team
+)
+
 ADULT_ROLES = frozenset(
     {
         SubjectRole.PARENT_CARER.value,
@@ -198,6 +209,8 @@ class History:
             self._drop_appearances(s, n.referral_id)
         else:
             s.execute(insert(referrals).values(referral_id=n.referral_id, findings=[], **facts))
+        if n.statutory_footing is StatutoryFooting.CARE_ACT_S42:  # no child among the subjects: an adult at risk
+            self._record_adult(s, n)
         home = next((x.address for x in sorted(n.subjects, key=lambda x: x.role.value not in AT_RISK) if x.address), None)
         records, keys, candidates = [], [], []
         for subject in n.subjects:
@@ -265,9 +278,23 @@ class History:
     def mark_answered(self, s: Session, referral_id: str, findings: list[str], at: datetime) -> None:
         s.execute(update(referrals).where(referrals.c.referral_id == referral_id).values(findings=findings, answered_at=at))
 
+    def _record_adult(self, s: Session, n: Notification) -> None:
+        told = n.concern.adult_at_risk
+        where = {
+            "location_of_risk": told.location_of_risk.value if told and told.location_of_risk else None,
+            "source_of_risk": told.source_of_risk.value if told and told.source_of_risk else None,
+        }
+        key = adult_contacts.c.referral_id == n.referral_id
+        if s.execute(select(adult_contacts.c.referral_id).where(key)).first():
+            s.execute(update(adult_contacts).where(key).values(**where))
+        else:
+            s.execute(insert(adult_contacts).values(referral_id=n.referral_id, **where))
+
     def record_decision(self, s: Session, d: Decision) -> None:
         if s.execute(select(decisions.c.message_id).where(decisions.c.message_id == str(d.message_id))).first():
             return
+        if d.route is not None:
+            s.execute(update(adult_contacts).where(adult_contacts.c.referral_id == d.referral_id).values(route=d.route.value))
         s.execute(
             insert(decisions).values(
                 message_id=str(d.message_id),
@@ -471,9 +498,11 @@ class History:
         children: dict[str, list[str]] = defaultdict(list)
         for r in s.execute(select(appearances.c.referral_id, appearances.c.person_id).where(appearances.c.role.in_(CHILD_ROLES))):
             children[r.referral_id].append(r.person_id)
+        adults = {a.referral_id: a for a in s.execute(select(adult_contacts)).all()}
         rows = []
         for f in s.execute(select(referrals).order_by(referrals.c.received_at)).all():
             d = latest.get(f.referral_id)
+            adult = adults.get(f.referral_id)
             rows.append(
                 ContactRow(
                     referral_id=f.referral_id,
@@ -489,6 +518,10 @@ class History:
                     returns=tuple(by_referral.get(f.referral_id, ())),
                     children=tuple(sorted(set(children.get(f.referral_id, ())))),
                     findings=tuple(f.findings or ()),
+                    adult=f.footing == StatutoryFooting.CARE_ACT_S42.value,
+                    location_of_risk=adult.location_of_risk if adult else None,
+                    source_of_risk=adult.source_of_risk if adult else None,
+                    route=adult.route if adult else None,
                 )
             )
         return rows
