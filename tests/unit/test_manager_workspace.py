@@ -62,11 +62,12 @@ class StandIn:
             raise self.entries
         return self.entries
 
-    async def confirm(self, referral_id, manager):
-        return self._decide(("confirm", referral_id, manager))
+    async def confirm(self, referral_id, manager, role="manager"):
+        return self._decide(("confirm", referral_id, manager) + (() if role == "manager" else (role,)))
 
-    async def override(self, referral_id, manager, level, outcome, recipients, rationale):
-        return self._decide(("override", referral_id, manager, level, outcome, list(recipients), rationale))
+    async def override(self, referral_id, manager, level, outcome, recipients, rationale, role="manager"):
+        asked = ("override", referral_id, manager, level, outcome, list(recipients), rationale)
+        return self._decide(asked + (() if role == "manager" else (role,)))
 
     def _decide(self, asked):
         self.asked.append(asked)
@@ -81,6 +82,7 @@ def web(tmp_path, principals):
     with db.transaction() as s:
         people.add(s, "k.manager", "Kim Manager", Role.MANAGER, PASSWORD)
         people.add(s, "c.handler", "Chris Handler", Role.CALL_HANDLER, PASSWORD)
+        people.add(s, "p.consultant", "Pat Consultant", Role.PRACTICE_CONSULTANT, PASSWORD)
     render = Renderer()
     decision = StandIn()
     handlers = WebHandlers(principals.firewall("web"), db, relay=None)
@@ -270,6 +272,38 @@ def test_confirm_records_the_managers_name_and_shows_decision_recorded(web, pict
     assert decision.asked == [("confirm", ref, "Kim Manager (k.manager)")]
     status, _, page = call(app, "GET", headers["location"], who)
     assert status == 200 and "Decision recorded" in page and "govuk-notification-banner--success" in page
+
+
+def test_a_practice_consultant_sees_and_decides_the_allocated_teams_adults_only(web, picture):
+    app, decision, db = web
+    team = "Open adult social care case since 2026-01-03 with the East locality team, allocated worker: social worker"
+    row = {"rag": "green", "decision_due_at": "2026-11-24T10:00:00+00:00", "level": 4, "outcome": "s42_enquiry"}
+    decision.queue = [
+        {**row, "referral_id": "REF-00000000000A", "route": "allocated_team", "route_detail": team},
+        {**row, "referral_id": "REF-00000000000B", "route": "mash", "route_detail": None},
+        {**row, "referral_id": "REF-00000000000C", "level": 3, "outcome": "cin_assessment"},
+    ]
+    status, _, page = call(app, "GET", "/workspace", sign_in(db, "p.consultant"))
+    assert status == 200 and "REF-00000000000A" in page and "East locality team" in page
+    assert "REF-00000000000B" not in page and "REF-00000000000C" not in page, "the MASH's referrals are not theirs"
+    status, _, page = call(app, "GET", "/workspace", sign_in(db))
+    assert all(r in page for r in ("REF-00000000000A", "REF-00000000000B", "REF-00000000000C")), "a manager sees both routes"
+    assert "Allocated team's practice consultant" in page and "MASH (an adult at risk)" in page
+    ref = picture["referral_id"]
+    told = {"desired_outcomes": ["To stay in my own home"], "care_and_support_needs": True, "location_of_risk": "own_home"}
+    notification = {**picture["notification"], "adult_at_risk": told, "related_referral_id": "REF-00000000000D"}
+    recommendation = {**picture["recommendation"], "route": "allocated_team", "route_detail": team}
+    decision.pictures[ref] = {**picture, "notification": notification, "recommendation": recommendation}
+    who = sign_in(db, "p.consultant")
+    status, _, page = call(app, "GET", f"/workspace/{ref}", who)
+    assert status == 200 and "What the adult wants to happen" in page and "To stay in my own home" in page
+    assert "Safeguarding Adults Practice Consultant: Open adult social care case" in page and "REF-00000000000D" in page
+    status, headers, _ = call(app, "POST", f"/workspace/{ref}/confirm", who, {"csrf": who.csrf})
+    assert status == 303 and decision.asked == [("confirm", ref, "Pat Consultant (p.consultant)", "practice_consultant")]
+    # The decision service refuses a consultant a referral routed through the MASH; the page says why.
+    decision.refusal = DecisionRefused(409, f"{ref} is not routed to an allocated team: a MASH manager decides it")
+    status, _, page = call(app, "POST", f"/workspace/{ref}/confirm", who, {"csrf": who.csrf})
+    assert status == 409 and "not routed to an allocated team" in page
 
 
 def test_a_post_without_the_sessions_csrf_token_decides_nothing(web, picture):

@@ -90,3 +90,42 @@ def test_each_wrong_answer_is_named_on_its_own_field(change, field, words):
 def test_an_unborn_baby_has_a_due_date_not_a_date_of_birth():
     s = submission_from(GOOD | {"subject_role": "unborn_child", "subject_dob-year": "2027"}, submission_id="WEB-2", now=NOW)
     assert s.subjects[0].expected_date_of_birth == date(2027, 4, 3) and s.subjects[0].date_of_birth is None
+
+
+def test_a_member_of_the_public_may_stay_anonymous_and_what_they_typed_is_dropped():
+    s = submission_from({**GOOD, "anonymous": "yes"}, submission_id="WEB-2", now=NOW)
+    assert s.referrer.anonymous and (s.referrer.name, s.referrer.phone, s.referrer.email) == (None, None, None)
+    assert not s.referrer.identity_protected, "nothing to protect: there is no identity"
+    bare = {k: v for k, v in GOOD.items() if not k.startswith("referrer_") or k == "referrer_kind"}
+    assert submission_from({**bare, "anonymous": "yes"}, submission_id="WEB-3", now=NOW).referrer.anonymous
+    assert list(errors_of(bare)) == ["referrer_name", "referrer_phone"], "without anonymity a name and a contact"
+    assert "stay anonymous" in errors_of(bare)["referrer_name"]
+    pro = {**bare, "referrer_kind": "professional", "referrer_agency": "education", "anonymous": "yes"}
+    assert errors_of(pro) == {"anonymous": "Only a member of the public or a family member can refer anonymously"}
+
+
+ADULT = {
+    **GOOD,
+    "subject_role": "adult_at_risk",
+    "subject_dob-year": "1941",
+    "categories": ["financial_abuse", "self_neglect"],
+    "adult_needs": "yes",
+    "adult_unable": "unknown",
+    "adult_aware": "no",
+    "adult_wants": "To stay in my own home\n\n  For my son not to have my bank card  ",
+    "adult_location": "own_home",
+    "adult_source": "known_to_individual",
+}
+
+
+def test_an_adult_at_risk_carries_what_the_referrer_knows_for_the_care_act_test():
+    s = submission_from(ADULT, submission_id="WEB-4", now=NOW)
+    told = s.concern.adult_at_risk
+    assert (told.care_and_support_needs, told.unable_to_protect_self, told.aware_of_referral) == (True, None, False)
+    assert told.desired_outcomes == ["To stay in my own home", "For my son not to have my bank card"]
+    assert (told.location_of_risk.value, told.source_of_risk.value) == ("own_home", "known_to_individual")
+    assert {c.value for c in s.concern.categories} == {"financial_abuse", "self_neglect"}
+    missing = {k: v for k, v in ADULT.items() if k not in ("adult_needs", "adult_unable", "adult_aware")}
+    assert list(errors_of(missing)) == ["adult_needs", "adult_unable", "adult_aware"]
+    # A child's referral asks none of it, whatever was typed into those fields.
+    assert submission_from({**GOOD, "adult_needs": "yes"}, submission_id="WEB-5", now=NOW).concern.adult_at_risk is None

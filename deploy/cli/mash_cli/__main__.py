@@ -31,7 +31,7 @@ mash analysis report --out DIR [--url URL --token TOKEN]
                           the commissioning and oversight report, as the running analysis service renders it
 mash dlq list | replay ID ...   dead letters with their reasons; replay chosen ones after a fix
 mash trace REF [--state DIR]  a referral's journey through every service as a waterfall
-mash users add NAME --name "Display Name" --role call_handler|manager|operations | disable NAME | list
+mash users add NAME --name "Display Name" --role call_handler|manager|operations|practice_consultant | disable NAME | list
 mash retention [--older-than-days N] [--outcome O ...] [--referral REF ...] [--dry-run]
                           crypto-shred closed cases: destroy their case keys, record the erasure
 """
@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     usr.add_argument("action", choices=["add", "disable", "list"])
     usr.add_argument("username", nargs="?")
     usr.add_argument("--name", help="add: the name decisions and the audit record show")
-    usr.add_argument("--role", choices=["call_handler", "manager", "operations"], help="add: what they may do")
+    usr.add_argument(
+        "--role", choices=["call_handler", "manager", "operations", "practice_consultant"], help="add: what they may do"
+    )
     usr.add_argument("--state", help="state directory of the running mesh (default: .mash)")
     ret = sub.add_parser("retention", help="crypto-shred closed cases by retention policy and record the erasure")
     ret.add_argument("--older-than-days", type=int, default=90)

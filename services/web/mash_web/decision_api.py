@@ -49,15 +49,24 @@ class DecisionApi:
     async def chronology(self, referral_id: str) -> dict:
         return await self._object("GET", f"/referrals/{_segment(referral_id)}/chronology")
 
-    async def confirm(self, referral_id: str, manager: str) -> dict:
-        return await self._object("POST", "/decisions", {"referral_id": referral_id, "manager": manager, "action": "confirm"})
+    async def confirm(self, referral_id: str, manager: str, role: str = "manager") -> dict:
+        body = {"referral_id": referral_id, "manager": manager, "action": "confirm", "role": role}
+        return await self._object("POST", "/decisions", body)
 
     async def override(
-        self, referral_id: str, manager: str, level: int, outcome: str, recipients: Sequence[str], rationale: str
+        self,
+        referral_id: str,
+        manager: str,
+        level: int,
+        outcome: str,
+        recipients: Sequence[str],
+        rationale: str,
+        role: str = "manager",
     ) -> dict:
         body = {
             "referral_id": referral_id,
             "manager": manager,
+            "role": role,
             "action": "override",
             "level": level,
             "outcome": outcome,

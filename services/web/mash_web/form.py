@@ -11,7 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from mash_contracts import NotificationSubmission
-from mash_contracts.vocabulary import Agency, ConcernCategory, ConsentStatus, ReferrerKind, SubjectRole
+from mash_contracts.vocabulary import (
+    Agency,
+    ConcernCategory,
+    ConsentStatus,
+    LocationOfRisk,
+    ReferrerKind,
+    SourceOfRisk,
+    SubjectRole,
+)
 
 # What the form offers, in the words a person reads.
 REFERRER_KINDS = {
@@ -41,6 +49,32 @@ CATEGORIES |= {
     ConcernCategory.FGM: "Female genital mutilation (FGM)",
     ConcernCategory.MISSING: "Missing from home, care or school",
     ConcernCategory.ALLEGATION_AGAINST_STAFF: "An allegation against someone who works with children",
+    # The Care Act's categories of abuse and neglect of adults, in the statutory guidance's words.
+    ConcernCategory.PSYCHOLOGICAL_ABUSE: "Psychological abuse (an adult)",
+    ConcernCategory.FINANCIAL_ABUSE: "Financial or material abuse (an adult)",
+    ConcernCategory.MODERN_SLAVERY: "Modern slavery",
+    ConcernCategory.DISCRIMINATORY_ABUSE: "Discriminatory abuse (an adult)",
+    ConcernCategory.ORGANISATIONAL_ABUSE: "Organisational abuse, in a care home, hospital or service (an adult)",
+    ConcernCategory.SELF_NEGLECT: "Self-neglect (an adult not looking after themselves)",
+}
+ANONYMOUS_KINDS = (ReferrerKind.MEMBER_OF_PUBLIC, ReferrerKind.FAMILY_MEMBER)
+YES_NO_UNKNOWN = {"yes": True, "no": False, "unknown": None}
+LOCATIONS = {
+    LocationOfRisk.OWN_HOME: "Their own home",
+    LocationOfRisk.COMMUNITY: "Out in the community",
+    LocationOfRisk.COMMUNITY_SERVICE: "A day centre or other community service",
+    LocationOfRisk.CARE_HOME_RESIDENTIAL: "A residential care home",
+    LocationOfRisk.CARE_HOME_NURSING: "A nursing home",
+    LocationOfRisk.HOSPITAL_ACUTE: "A general hospital",
+    LocationOfRisk.HOSPITAL_MENTAL_HEALTH: "A mental health hospital",
+    LocationOfRisk.HOSPITAL_COMMUNITY: "A community hospital",
+    LocationOfRisk.OTHER: "Somewhere else",
+}
+SOURCES = {
+    SourceOfRisk.KNOWN_TO_INDIVIDUAL: "Someone they know (family, a partner, a friend, a neighbour)",
+    SourceOfRisk.SERVICE_PROVIDER: "A care worker, care home or other service",
+    SourceOfRisk.UNKNOWN_TO_INDIVIDUAL: "Someone they do not know",
+    SourceOfRisk.SELF: "Themselves (they are not looking after themselves)",
 }
 CONSENT = {
     ConsentStatus.GIVEN: "Yes, they agreed",
@@ -77,13 +111,18 @@ def submission_from(answers: Mapping[str, Any], *, submission_id: str, now: date
     agency = None
     if kind is ReferrerKind.PROFESSIONAL:
         agency = a.choice("referrer_agency", AGENCIES, "Select the organisation you work for", errors)
-    name = a.text("referrer_name")
-    if not name:
-        errors.append(FieldError("referrer_name", "Enter your name"))
-    phone, email = a.text("referrer_phone"), a.text("referrer_email")
-    if not phone and not email:
-        errors.append(FieldError("referrer_phone", "Enter a phone number or an email address, so the MASH can contact you"))
-    protected = a.text("identity_protected") == "yes"
+    # Anonymous: a member of the public or family member gives no name or contact; whatever was typed is dropped.
+    anonymous = a.text("anonymous") == "yes"
+    if anonymous and kind is not None and kind not in ANONYMOUS_KINDS:
+        errors.append(FieldError("anonymous", "Only a member of the public or a family member can refer anonymously"))
+    name = "" if anonymous else a.text("referrer_name")
+    phone, email = ("", "") if anonymous else (a.text("referrer_phone"), a.text("referrer_email"))
+    if not anonymous:
+        if not name:
+            errors.append(FieldError("referrer_name", "Enter your name, or choose to stay anonymous"))
+        if not phone and not email:
+            errors.append(FieldError("referrer_phone", "Enter a phone number or an email address, so the MASH can contact you"))
+    protected = a.text("identity_protected") == "yes" and not anonymous
 
     role = a.choice("subject_role", AT_RISK, "Select who you are worried about", errors)
     family_name = a.text("subject_family_name")
@@ -103,6 +142,8 @@ def submission_from(answers: Mapping[str, Any], *, submission_id: str, now: date
     danger = a.text("immediate_danger")
     if danger not in ("yes", "no"):
         errors.append(FieldError("immediate_danger", "Select yes if they are in danger now"))
+
+    adult = _adult_details(a, errors) if role is SubjectRole.ADULT_AT_RISK else None
 
     consent = a.choice("consent", CONSENT, "Select whether the family agreed to this referral", errors)
     consent_reason = a.text("consent_reason")
@@ -127,19 +168,46 @@ def submission_from(answers: Mapping[str, Any], *, submission_id: str, now: date
             "agency": agency,
             "organisation": a.text("referrer_organisation") or None,
             "role": a.text("referrer_role") or None,
-            "name": name,
+            "name": name or None,
             "phone": phone or None,
             "email": email or None,
             "identity_protected": protected,
+            "anonymous": anonymous,
         },
         "subjects": [subject],
-        "concern": {"categories": categories, "description": description, "immediate_danger": danger == "yes"},
+        "concern": {
+            "categories": categories,
+            "description": description,
+            "immediate_danger": danger == "yes",
+            "adult_at_risk": adult,
+        },
         "consent": {"status": consent, "reason": consent_reason or None},
     }
     try:
         return NotificationSubmission.model_validate(raw)
     except ValidationError as e:
         raise FormErrors([_field_error(err) for err in e.errors()]) from None
+
+
+def _adult_details(a: _Answers, errors: list[FieldError]) -> dict:
+    """What the referrer knows of an adult at risk (the Care Act s42 test's parts; what the adult wants)."""
+    out: dict[str, Any] = {}
+    for field, key, missing in (
+        ("adult_needs", "care_and_support_needs", "Select whether they need care and support, or that you do not know"),
+        ("adult_unable", "unable_to_protect_self", "Select whether they can protect themselves, or that you do not know"),
+        ("adult_aware", "aware_of_referral", "Select whether they know you are telling us, or that you do not know"),
+    ):
+        value = a.text(field)
+        if value not in YES_NO_UNKNOWN:
+            errors.append(FieldError(field, missing))
+        out[key] = YES_NO_UNKNOWN.get(value)
+    wants = [line.strip() for line in a.text("adult_wants").splitlines() if line.strip()]
+    if len(wants) > 10:
+        errors.append(FieldError("adult_wants", "Write at most 10 things they want to happen, one on each line"))
+    out["desired_outcomes"] = wants[:10]
+    out["location_of_risk"] = next((o for o in LOCATIONS if o.value == a.text("adult_location")), None)
+    out["source_of_risk"] = next((o for o in SOURCES if o.value == a.text("adult_source")), None)
+    return out
 
 
 def _has_error(errors: list[FieldError], field: str) -> bool:
@@ -173,6 +241,7 @@ _FIELD_OF = {
     ("subjects", 0, "address", "town"): ("address_town", "The town must be 120 characters or fewer"),
     ("concern", "description"): ("description", "The description must be 8,000 characters or fewer"),
     ("consent", "reason"): ("consent_reason", "The explanation must be 8,000 characters or fewer"),
+    ("concern", "adult_at_risk", "desired_outcomes"): ("adult_wants", "Each thing they want must be 8,000 characters or fewer"),
 }
 
 

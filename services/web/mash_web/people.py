@@ -62,9 +62,16 @@ class Role(StrEnum):
     CALL_HANDLER = "call_handler"
     MANAGER = "manager"
     OPERATIONS = "operations"
+    # Decides, as a MASH manager does, the adults at risk routed to their allocated worker's team; nothing else.
+    PRACTICE_CONSULTANT = "practice_consultant"
 
 
-ROLE_NAMES = {Role.CALL_HANDLER: "MASH call handler", Role.MANAGER: "MASH manager", Role.OPERATIONS: "Operations"}
+ROLE_NAMES = {
+    Role.CALL_HANDLER: "MASH call handler",
+    Role.MANAGER: "MASH manager",
+    Role.OPERATIONS: "Operations",
+    Role.PRACTICE_CONSULTANT: "Safeguarding Adults Practice Consultant",
+}
 
 
 @dataclass(frozen=True)

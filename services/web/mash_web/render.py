@@ -42,6 +42,8 @@ class Renderer:
             at_risk=form.AT_RISK,
             categories=form.CATEGORIES,
             consent_options=form.CONSENT,
+            adult_locations=form.LOCATIONS,
+            adult_sources=form.SOURCES,
             options=_options,
             summary=_summary,
         )

@@ -35,6 +35,7 @@ from .render import Renderer, when
 REFERRAL_ID = re.compile(r"REF-[0-9A-F]{12}")
 OUTCOME_NAMES: dict[str, str] = {o.value: o.value.replace("_", " ").capitalize() for o in Outcome}
 OUTCOME_NAMES[Outcome.CIN_ASSESSMENT] = "Child in need assessment"
+OUTCOME_NAMES[Outcome.S42_ENQUIRY] = "Section 42 enquiry"
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green", "blue": "govuk-tag--blue"}
 
 
@@ -55,11 +56,13 @@ def workspace_routes(
         return page("decision_unavailable.html", code, who, reason=reason)
 
     async def queue(request: Request) -> Response:
-        who = await guard.require(request, Role.MANAGER)
+        who = await guard.require(request, *DECIDERS)
         if isinstance(who, Response):
             return who
         try:
             waiting = in_order(await decision.recommendations(), now(), calendar)
+            if who.person.role is Role.PRACTICE_CONSULTANT:  # their queue: the allocated teams' adults only
+                waiting = [w for w in waiting if w.recommendation.get("route") == ALLOCATED_TEAM]
         except DecisionUnavailable as e:
             return unavailable(who, str(e))
         except DecisionRefused as e:
@@ -69,7 +72,7 @@ def workspace_routes(
         return page("workspace.html", 200, who, waiting=waiting)
 
     async def referral(request: Request) -> Response:
-        who = await guard.require(request, Role.MANAGER)
+        who = await guard.require(request, *DECIDERS)
         if isinstance(who, Response):
             return who
         referral_id = request.path_params["referral_id"]
@@ -126,7 +129,7 @@ def workspace_routes(
         return await decide(request, "override")
 
     async def decide(request: Request, action: str) -> Response:
-        who = await guard.require(request, Role.MANAGER)
+        who = await guard.require(request, *DECIDERS)
         if isinstance(who, Response):
             return who
         referral_id = request.path_params["referral_id"]
@@ -136,10 +139,11 @@ def workspace_routes(
         if not guard.csrf_ok(who, data.get("csrf")):
             return page("refused.html", 403, who, roles=[])
         manager = f"{who.person.display_name} ({who.person.username})"
+        role = who.person.role.value  # the decision service refuses a consultant any referral not routed to a team
         answers: dict = {}
         try:
             if action == "confirm":
-                await decision.confirm(referral_id, manager)
+                await decision.confirm(referral_id, manager, role)
             else:
                 answers = {
                     "level": str(data.get("level", "")),
@@ -151,7 +155,13 @@ def workspace_routes(
                 if missing:
                     return await picture(who, referral_id, 400, missing, answers)
                 await decision.override(
-                    referral_id, manager, int(answers["level"]), answers["outcome"], answers["recipients"], answers["rationale"]
+                    referral_id,
+                    manager,
+                    int(answers["level"]),
+                    answers["outcome"],
+                    answers["recipients"],
+                    answers["rationale"],
+                    role,
                 )
         except DecisionRefused as e:
             return await picture(who, referral_id, e.status, [refusal(e.reason, action)], answers or None)
@@ -166,6 +176,11 @@ def workspace_routes(
         Route("/workspace/{referral_id}/confirm", confirm, methods=["POST"]),
         Route("/workspace/{referral_id}/override", override, methods=["POST"]),
     ]
+
+
+# Who decides in the workspace: a MASH manager any referral; a practice consultant the allocated teams' adults.
+DECIDERS = (Role.MANAGER, Role.PRACTICE_CONSULTANT)
+ALLOCATED_TEAM = "allocated_team"
 
 
 def override_errors(answers: Mapping) -> list[dict]:
@@ -220,4 +235,5 @@ LABELS = {
     "words": _words,
     "listed": lambda values: ", ".join(_words(v) for v in values),
     "agencies": lambda values: ", ".join(agency_name(a) for a in values),
+    "known": lambda b: "Yes" if b is True else "No" if b is False else "Not known",
 }
