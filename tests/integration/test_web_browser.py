@@ -19,8 +19,9 @@ from tests.browser.axe import axe_violations, summary
 from mash_cli.service_api import call_service
 from mash_contracts import ConcernCategory
 from mash_contracts.topics import DECISIONS
-from mash_tools.synthetic import Scenario
+from mash_tools.synthetic import Generator, Scenario, scripted_notification
 
+from .test_adults_mesh import as_new_referrer
 from .test_decision_service import awaiting_a_manager, decision_configured, fresh  # noqa: F401 - fresh is a fixture
 from .watch import Seen, run
 
@@ -31,7 +32,11 @@ SHOTS = Path(os.environ["MASH_SCREENSHOTS"]) if os.environ.get("MASH_SCREENSHOTS
 
 @pytest.fixture(scope="module")
 def site(mesh) -> str:
-    for username, name, role in (("c.handler", "Chris Handler", "call_handler"), ("k.manager", "Kim Manager", "manager")):
+    for username, name, role in (
+        ("c.handler", "Chris Handler", "call_handler"),
+        ("k.manager", "Kim Manager", "manager"),
+        ("p.consultant", "Pat Consultant", "practice_consultant"),
+    ):
         try:
             call_service(
                 mesh,
@@ -192,3 +197,57 @@ def test_a_manager_overrides_in_the_workspace_and_the_decision_carries_their_nam
         assert "Kim Manager" in decision.decided_by and decision.level.value == 3
     finally:
         off_the_browsers_loop(configured.__exit__, None, None, None)
+
+
+def test_a_practice_consultant_confirms_an_allocated_teams_adult_in_the_workspace(web, mesh, watcher, scripted):
+    configured = decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]")
+    off_the_browsers_loop(configured.__enter__)
+    try:
+        case = scripted["adult_allocated_worker"]
+        submission = as_new_referrer(scripted_notification(Generator(seed=time.time_ns()), case.name, case.subjects), "WEBPC")
+        ref = off_the_browsers_loop(awaiting_a_manager, watcher, submission)
+        sign_in(web, "p.consultant")
+        web.goto("/workspace")
+        expect(web.locator("main")).to_contain_text("East locality team")
+        accessible(web, "workspace-consultant-queue")
+        web.locator(f"a[href='/workspace/{ref}']").first.click()
+        expect(web.locator("main")).to_contain_text("What the adult wants to happen")
+        expect(web.locator("main")).to_contain_text("To have carers I can rely on")
+        accessible(web, "workspace-adult-referral")
+        web.locator("form[action$='/confirm']").get_by_role("button").click()
+        expect(web.locator(".govuk-notification-banner")).to_contain_text("Decision recorded")
+
+        def decided(seen: Seen) -> bool:
+            return any(d.referral_id == ref for d in seen.decoded(DECISIONS.name))
+
+        seen = off_the_browsers_loop(lambda: run(watcher.read_until([DECISIONS.name], decided, timeout=60)))
+        [decision] = [d for d in seen.decoded(DECISIONS.name) if d.referral_id == ref]
+        assert decision.decided_by == "practice consultant Pat Consultant (p.consultant)"
+        assert decision.route.value == "allocated_team" and decision.outcome.value == "s42_enquiry"
+    finally:
+        off_the_browsers_loop(configured.__exit__, None, None, None)
+
+
+def test_a_member_of_the_public_refers_anonymously_about_an_adult(web):
+    web.goto("/referral")
+    web.get_by_label("I am a member of the public").check()
+    web.get_by_label("Yes, stay anonymous").check()
+    web.get_by_label("An adult who may be at risk").check()
+    web.get_by_label("Their last name").fill("Synthetica")
+    web.get_by_label("Self-neglect (an adult not looking after themselves)").check()
+    web.get_by_label("What has happened, and why are you worried?").fill("My neighbour has stopped eating and the house is cold.")
+    web.locator("#immediate_danger-2").check()
+    web.locator("#consent-3").check()
+    web.get_by_label("If they refused, or you did not ask, why?").fill("I have not been able to speak to her.")
+    web.get_by_role("button", name="Send referral").click()
+    # The adult's questions are required for an adult: the error summary names them.
+    expect(web.locator(".govuk-error-summary")).to_contain_text("Select whether they need care and support")
+    accessible(web, "referral-form-adult-errors")
+    web.locator("#adult_needs-3").check()
+    web.locator("#adult_unable-3").check()
+    web.locator("#adult_aware-2").check()
+    web.get_by_label("What do they want to happen? (optional)").fill("To stay in her own home")
+    web.get_by_role("button", name="Send referral").click()
+    expect(web.locator("h1")).to_contain_text("Referral sent")
+    expect(web.locator("main")).to_contain_text("If you stayed anonymous")
+    accessible(web)

@@ -94,3 +94,11 @@ def test_after_sign_in_a_person_goes_only_to_a_page_of_this_site(given):
 
     assert _safe_next(given) == ""
     assert _safe_next("/workspace/REF-0123456789AB") == "/workspace/REF-0123456789AB"
+
+
+def test_every_role_has_a_name_and_a_page_to_land_on_after_sign_in():
+    # A role added without them made sign-in fail with a server error (practice_consultant, once).
+    from mash_web.people import ROLE_NAMES, Role
+    from mash_web.signin import HOME
+
+    assert set(HOME) == set(Role) == set(ROLE_NAMES)
