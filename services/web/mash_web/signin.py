@@ -17,12 +17,7 @@ from .people import Role
 from .render import Renderer
 
 REFUSED = "Enter a correct username and password. After 5 wrong attempts an account is locked for 15 minutes."
-HOME = {
-    Role.CALL_HANDLER: "/phone",
-    Role.MANAGER: "/workspace",
-    Role.PRACTICE_CONSULTANT: "/workspace",
-    Role.OPERATIONS: "/",
-}
+HOME = {Role.CALL_HANDLER: "/phone", Role.MANAGER: "/workspace", Role.PRACTICE_CONSULTANT: "/workspace", Role.OPERATIONS: "/"}
 
 
 def signin_routes(db: Database, guard: Guard, render: Renderer) -> list[BaseRoute]:
