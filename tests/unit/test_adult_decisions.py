@@ -90,3 +90,19 @@ def test_a_practice_consultant_cannot_decide_a_referral_that_goes_through_the_ma
         [ASC],
         AdultRoute.MASH,
     )
+
+
+def test_an_adults_picture_offers_the_care_acts_outcomes_to_override_to(assembly):
+    from mash_decision import queries
+    from mash_decision.picture import assembled
+
+    n = adult_referral("PC-3")
+    answered(assembly, n, "care_and_support_needs")
+    found = assembled(queries.picture_facts(assembly.db, n.referral_id), assembly.expected, assembly.model)
+    assert [(lv["level"], lv["name"]) for lv in found["levels"]] == [
+        (1, "Advice and signposting (adult) or No further action (adult)"),
+        (2, "Care needs assessment (Care Act 2014 s9)"),
+        (3, "Other safeguarding enquiry"),
+        (4, "Section 42 enquiry (Care Act 2014)"),
+    ]
+    assert found["recommendation"]["route"] == "mash" and found["notification"]["strand"] == "whole"

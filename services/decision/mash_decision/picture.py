@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from mash_contracts import Agency, Contribution, ContributionStatus, Decision, Notification, RagChange
+from mash_contracts import Agency, Contribution, ContributionStatus, Decision, Notification, RagChange, StatutoryFooting
 from mash_contracts.threshold import ThresholdModel
 
 from .chronology import GroundsRecord
@@ -61,18 +61,34 @@ def assembled(facts: PictureFacts, expected: Iterable[Agency], model: ThresholdM
         "recommendation": recommendation,
         "decisions": [d.model_dump(mode="json") for d in sorted(facts.decisions, key=lambda d: (d.decided_at, d.revision))],
         "grounds": grounds,
-        # What a manager may override to: the levels of the model this service decides with.
+        # What a manager may override to: the levels of the model this service decides with (for an adult at risk,
+        # the Care Act's outcomes, each at its level).
         "model_version": model.version,
-        "levels": [
-            {
-                "level": lv.value,
-                "name": level.name,
-                "outcome": level.outcome.value,
-                "recipients": [a.value for a in level.recipients],
-            }
-            for lv, level in sorted(model.levels.items())
-        ],
+        "levels": _adult_levels(model) if n.statutory_footing is StatutoryFooting.CARE_ACT_S42 else _levels(model),
     }
+
+
+def _levels(model: ThresholdModel) -> list[dict]:
+    return [
+        {"level": lv.value, "name": level.name, "outcome": level.outcome.value, "recipients": [a.value for a in level.recipients]}
+        for lv, level in sorted(model.levels.items())
+    ]
+
+
+def _adult_levels(model: ThresholdModel) -> list[dict]:
+    # Two outcomes may share a level (advice, or no further action): one choice of level each, the outcome chosen apart.
+    by_level: dict[int, list] = {}
+    for outcome, (lv, name) in model.adults.outcomes.items():
+        by_level.setdefault(lv.value, []).append((outcome, name))
+    return [
+        {
+            "level": lv,
+            "name": " or ".join(name for _, name in chosen),
+            "outcome": chosen[0][0].value,
+            "recipients": [a.value for a in model.adults.recipients],
+        }
+        for lv, chosen in sorted(by_level.items())
+    ]
 
 
 def _notification(n: Notification) -> dict:
