@@ -62,6 +62,9 @@ class StandIn:
             raise self.entries
         return self.entries
 
+    async def grounds(self, referral_id, manager, kind, rationale):
+        return self._decide(("grounds", referral_id, manager, kind, rationale))
+
     async def confirm(self, referral_id, manager, role="manager"):
         return self._decide(("confirm", referral_id, manager) + (() if role == "manager" else (role,)))
 
@@ -304,6 +307,27 @@ def test_a_practice_consultant_sees_and_decides_the_allocated_teams_adults_only(
     decision.refusal = DecisionRefused(409, f"{ref} is not routed to an allocated team: a MASH manager decides it")
     status, _, page = call(app, "POST", f"/workspace/{ref}/confirm", who, {"csrf": who.csrf})
     assert status == 409 and "not routed to an allocated team" in page
+
+
+def test_a_manager_records_s47_grounds_from_the_workspace(web, picture):
+    app, decision, db = web
+    ref = picture["referral_id"]
+    decision.pictures[ref] = picture
+    who = sign_in(db)
+    status, _, page = call(app, "GET", f"/workspace/{ref}", who)
+    assert status == 200 and "Record s47 grounds" in page, "an s17 referral: the manager may record grounds"
+    status, _, page = call(app, "POST", f"/workspace/{ref}/grounds", who, {"csrf": who.csrf, "grounds_kind": "s47"})
+    assert status == 400 and 'href="#grounds_rationale"' in page and decision.asked == []
+    why = "The child disclosed a burn from an iron this morning; reasonable cause to suspect significant harm."
+    form = {"csrf": who.csrf, "grounds_kind": "s47", "grounds_rationale": why}
+    status, headers, _ = call(app, "POST", f"/workspace/{ref}/grounds", who, form)
+    assert status == 303 and headers["location"] == f"/workspace/{ref}?recorded=grounds"
+    assert decision.asked == [("grounds", ref, "Kim Manager (k.manager)", "s47", why)]
+    status, _, page = call(app, "GET", headers["location"], who)
+    assert "Grounds recorded" in page
+    consultant = sign_in(db, "p.consultant")
+    status, _, _ = call(app, "POST", f"/workspace/{ref}/grounds", consultant, {**form, "csrf": consultant.csrf})
+    assert status == 403 and len(decision.asked) == 1, "children's grounds are a MASH manager's"
 
 
 def test_a_post_without_the_sessions_csrf_token_decides_nothing(web, picture):

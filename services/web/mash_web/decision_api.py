@@ -49,6 +49,10 @@ class DecisionApi:
     async def chronology(self, referral_id: str) -> dict:
         return await self._object("GET", f"/referrals/{_segment(referral_id)}/chronology")
 
+    async def grounds(self, referral_id: str, manager: str, kind: str, rationale: str) -> dict:
+        body = {"referral_id": referral_id, "manager": manager, "kind": kind, "rationale": rationale}
+        return await self._object("POST", "/grounds", body)
+
     async def confirm(self, referral_id: str, manager: str, role: str = "manager") -> dict:
         body = {"referral_id": referral_id, "manager": manager, "action": "confirm", "role": role}
         return await self._object("POST", "/decisions", body)

@@ -78,7 +78,8 @@ def workspace_routes(
         referral_id = request.path_params["referral_id"]
         if not REFERRAL_ID.fullmatch(referral_id):
             return page("not_found.html", 404, who)
-        return await picture(who, referral_id, recorded=request.query_params.get("recorded") == "1")
+        recorded = request.query_params.get("recorded")
+        return await picture(who, referral_id, recorded=recorded == "1", grounds_recorded=recorded == "grounds")
 
     async def picture(
         who: SignedIn,
@@ -87,6 +88,7 @@ def workspace_routes(
         errors: list[dict] | None = None,
         answers: dict | None = None,
         recorded: bool = False,
+        grounds_recorded: bool = False,
     ) -> Response:
         try:
             found = await decision.picture(referral_id)
@@ -118,6 +120,7 @@ def workspace_routes(
             error_list=errors or [],
             answers=answers or _recommended(found.get("recommendation")),
             recorded=recorded,
+            grounds_recorded=grounds_recorded,
             recipients=PRODUCT_RECIPIENTS,
             outcomes=list(Outcome),
         )
@@ -170,8 +173,37 @@ def workspace_routes(
             return unavailable(who, f"{e} Your decision may not have been recorded: open the referral again to check.")
         return RedirectResponse(f"/workspace/{referral_id}?recorded=1", status_code=303)
 
+    async def record_grounds(request: Request) -> Response:
+        """s47 grounds (or a strategy discussion's decision) from the workspace: the declined desks research again."""
+        who = await guard.require(request, Role.MANAGER)  # children's grounds: a MASH manager's, never a consultant's
+        if isinstance(who, Response):
+            return who
+        referral_id = request.path_params["referral_id"]
+        if not REFERRAL_ID.fullmatch(referral_id):
+            return page("not_found.html", 404, who)
+        data = await request.form()
+        if not guard.csrf_ok(who, data.get("csrf")):
+            return page("refused.html", 403, who, roles=[])
+        answers = {"grounds_kind": str(data.get("grounds_kind", "")), "grounds_rationale": str(data.get("grounds_rationale", ""))}
+        missing = grounds_errors(answers)
+        if missing:
+            return await picture(who, referral_id, 400, missing, answers)
+        try:
+            await decision.grounds(
+                referral_id,
+                f"{who.person.display_name} ({who.person.username})",
+                answers["grounds_kind"],
+                answers["grounds_rationale"],
+            )
+        except DecisionRefused as e:
+            return await picture(who, referral_id, e.status, [{"text": e.reason, "href": "#grounds_rationale"}], answers)
+        except DecisionUnavailable as e:
+            return unavailable(who, f"{e} The grounds may not have been recorded: open the referral again to check.")
+        return RedirectResponse(f"/workspace/{referral_id}?recorded=grounds", status_code=303)
+
     return [
         Route("/workspace", queue, methods=["GET"]),
+        Route("/workspace/{referral_id}/grounds", record_grounds, methods=["POST"]),
         Route("/workspace/{referral_id}", referral, methods=["GET"]),
         Route("/workspace/{referral_id}/confirm", confirm, methods=["POST"]),
         Route("/workspace/{referral_id}/override", override, methods=["POST"]),
@@ -181,6 +213,20 @@ def workspace_routes(
 # Who decides in the workspace: a MASH manager any referral; a practice consultant the allocated teams' adults.
 DECIDERS = (Role.MANAGER, Role.PRACTICE_CONSULTANT)
 ALLOCATED_TEAM = "allocated_team"
+
+
+def grounds_errors(answers: Mapping) -> list[dict]:
+    errors = []
+    if answers.get("grounds_kind") not in ("s47", "strategy_discussion"):
+        errors.append({"text": "Select what was decided: s47 grounds, or a strategy discussion", "href": "#grounds_kind"})
+    if not str(answers.get("grounds_rationale", "")).strip():
+        errors.append(
+            {
+                "text": "Give the reasonable cause to suspect significant harm, in at least a sentence",
+                "href": "#grounds_rationale",
+            }
+        )
+    return errors
 
 
 def override_errors(answers: Mapping) -> list[dict]:
