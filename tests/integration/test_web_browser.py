@@ -251,3 +251,14 @@ def test_a_member_of_the_public_refers_anonymously_about_an_adult(web):
     expect(web.locator("h1")).to_contain_text("Referral sent")
     expect(web.locator("main")).to_contain_text("If you stayed anonymous")
     accessible(web)
+
+
+def test_a_member_of_the_public_saves_the_form_and_comes_back_to_it(web):
+    web.goto("/referral")
+    web.get_by_label("What has happened, and why are you worried?").fill("Half written: I will finish tonight.")
+    web.get_by_role("button", name="Save and come back later").click()
+    expect(web.locator("h1")).to_contain_text("Your answers are saved")
+    accessible(web, "referral-saved")
+    web.locator("#resume-link").click()
+    expect(web.get_by_label("What has happened, and why are you worried?")).to_have_value("Half written: I will finish tonight.")
+    accessible(web)

@@ -13,7 +13,7 @@ from mash_runtime.http import Served, manager_token
 from mash_runtime.service import main as service_main
 from mash_runtime.wiring import Given, Parts
 
-from . import people, sent
+from . import people, returns, sent
 from .admin import admin_routes
 from .decision_api import DecisionApi
 from .guard import Guard
@@ -26,7 +26,7 @@ from .signin import signin_routes
 from .workspace import workspace_routes
 
 SERVICE = WEB
-TABLES = (sent.metadata, people.metadata)
+TABLES = (sent.metadata, people.metadata, returns.metadata)
 
 
 def build(settings: WebSettings | None = None, **given: Unpack[Given]) -> FastStream | Served:

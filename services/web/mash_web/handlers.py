@@ -14,7 +14,7 @@ from mash_runtime.consuming import Source
 from mash_runtime.firewall import Firewall
 from mash_runtime.store import Database, OutboxRelay, enqueue, first_time
 
-from . import sent
+from . import returns, sent
 from .people import SignedIn
 
 log = logging.getLogger("mash.web")
@@ -32,10 +32,15 @@ class WebHandlers:
         self.relay = relay
         self.audit = AuditLog(firewall.custody)
 
-    def send(self, submission: NotificationSubmission, channel: str, actor: str | None = None) -> None:
-        """Record and queue the referral; immediate danger goes on the front door's urgent lane."""
+    def send(
+        self, submission: NotificationSubmission, channel: str, actor: str | None = None, saved_form: str | None = None
+    ) -> None:
+        """Record and queue the referral; immediate danger goes on the front door's urgent lane. `saved_form`: the
+        save-and-return code it was resumed from, whose saved answers go with it."""
         lane = NOTIFICATIONS_SUBMITTED_URGENT if submission.concern.immediate_danger else NOTIFICATIONS_SUBMITTED
         with self.db.transaction() as s:
+            if saved_form:
+                returns.forget(s, saved_form)
             sent.record_sent(s, submission.submission_id, channel, datetime.now(UTC))
             self.audit.append(
                 s,

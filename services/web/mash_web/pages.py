@@ -4,6 +4,7 @@ GET  /                           what the MASH is, and how to refer (or call)
 GET  /referral                   the referral form
 POST /referral                   send it: errors shown as a GOV.UK error summary, or on to the confirmation
 GET  /referral/sent/{reference}  the reference, and what the hub has said since (received, decide-by time, outcome)
+GET  /referral/resume/{code}     a form saved to come back to later (seven days), with its answers
 /assets/..., /static/...         GOV.UK Frontend's fonts, images, CSS and JavaScript, vendored at setup
 """
 
@@ -20,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import form
+from . import form, returns
 from .handlers import WebHandlers, new_reference
 from .render import Renderer, static_dir
 
@@ -51,13 +52,27 @@ def public_routes(handlers: WebHandlers, render: Renderer) -> list[BaseRoute]:
             response = page("referral.html", 400, answers=answers, errors={}, csrf=token, expired=True)
             _set_csrf(response, token)
             return response
+        code = str(answers.get("resume", "")) or None  # came back to a saved form: it is saved under the same code
+        if answers.get("action") == "save":
+            code, expires = await handlers.db.run(_save, handlers, answers, code)
+            return page("saved.html", resume_code=code, expires=expires)
         reference = new_reference()
         try:
             submission = form.submission_from(answers, submission_id=reference, now=datetime.now(UTC))
         except form.FormErrors as e:
             return page("referral.html", 400, answers=answers, errors=e.by_field(), error_list=e.errors, csrf=token)
-        await handlers.db.run(handlers.send, submission, "form")
+        await handlers.db.run(handlers.send, submission, "form", None, code)
         return RedirectResponse(f"/referral/sent/{reference}", status_code=303)
+
+    async def resume_form(request: Request) -> Response:
+        code = request.path_params["code"]
+        answers = await handlers.db.run(_resume, handlers, code) if _CODE.fullmatch(code) else None
+        if answers is None:
+            return page("not_found.html", 404, gone="saved")
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        response = page("referral.html", answers={**answers, "resume": code}, errors={}, csrf=token, restored=True)
+        _set_csrf(response, token)
+        return response
 
     async def sent_page(request: Request) -> Response:
         reference = request.path_params["reference"]
@@ -71,7 +86,21 @@ def public_routes(handlers: WebHandlers, render: Renderer) -> list[BaseRoute]:
         Route("/referral", referral_form, methods=["GET"]),
         Route("/referral", send_referral, methods=["POST"]),
         Route("/referral/sent/{reference}", sent_page),
+        Route("/referral/resume/{code}", resume_form),
     ]
+
+
+_CODE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def _save(handlers: WebHandlers, answers: dict, code: str | None) -> tuple[str, datetime]:
+    with handlers.db.transaction() as s:
+        return returns.save(s, answers, datetime.now(UTC), code if code and _CODE.fullmatch(code) else None)
+
+
+def _resume(handlers: WebHandlers, code: str) -> dict | None:
+    with handlers.db.transaction() as s:
+        return returns.resume(s, code, datetime.now(UTC))
 
 
 def web_app(render: Renderer, routes: list[BaseRoute]) -> Starlette:
