@@ -18,7 +18,13 @@ Definitions (each is also in the report's notes):
   in the twelve months before it; the hub's history is the look-back, so the first months of a new hub read low;
 - the **contacts table in the SSD shape** follows the Standard Safeguarding Dataset's `ssd_contacts`
   (`cont_contact_source_code` as in the CIN census, the `cont_contact_outcome_json` flags), aggregated: counts by
-  month x contact source x outcome flag, never a row per contact.
+  month x contact source x outcome flag, never a row per contact;
+- an **adult's concern** (the NHS Safeguarding Adults Collection's word) is a contact about an adult at risk with no
+  child (the Care Act footing; a mixed household's adults' referral is one); it **started an enquiry** when its newest
+  decision is a section 42 enquiry or another safeguarding enquiry. Its type of risk is the Care Act statutory
+  guidance's ten categories (self-neglect its own), its source and location of risk the referrer's, its route the
+  decision's. The adults are in the contacts tables too, and the counts are related so that what one table hides
+  the other cannot give back.
 """
 
 from __future__ import annotations
@@ -308,9 +314,10 @@ def figures(
         "Contact source codes and outcome flags follow the Standard Safeguarding Dataset's ssd_contacts "
         "(cont_contact_source_code, cont_contact_outcome_json) and the CIN census source-of-referral codes.",
         "Adults at risk (contacts about an adult with no child, decided under the Care Act 2014 s42) are broken down as "
-        "the NHS Safeguarding Adults Collection does: type of risk (the statutory guidance's ten categories; a concern "
-        "can name several), source of risk and location of risk as the referrer gave them, and how each was taken "
-        "forward: through the MASH or by the allocated worker's team, and to which outcome.",
+        "the NHS Safeguarding Adults Collection does: concerns raised and the enquiries they started (section 42 and "
+        "other safeguarding enquiries, by the newest decision), the source of the referral, type of risk (the "
+        "statutory guidance's ten categories; a concern can name several), source of risk and location of risk as the "
+        "referrer gave them, and who took each forward: through the MASH or the allocated worker's team.",
     ]
     return Figures(
         start.isoformat(), end.isoformat(), (now or datetime.now(UTC)).isoformat(timespec="seconds"), headline, tables, notes
@@ -340,7 +347,7 @@ def unpublished_keys(counts: dict) -> set:
     return (
         {k for k in counts if k[0] == "ssd" and k[1] == "*" and k[2] != "*" and k[3] != "*"}
         | {k for k in counts if k[0] == "undecided" and k[1] == "*" and k[2] != "*"}
-        | {("sac", "route", "undecided", "*")}  # relates the adults' total to the decided ones; never shown
+        | _adults_unpublished(counts)
     )
 
 
@@ -349,6 +356,9 @@ def _keep(key) -> int:
     if key[0] == "conv" and key[2] == "referral":
         return 2
     if key[0] == "n" or (key[0] == "ssd" and key[-1] == "*") or (key[0] == "timing" and key[1] == "*"):
+        return 1
+    # The adults' totals are counts of the contacts tables too: hiding one there would spread through every table.
+    if key[:2] == ("sac", "outcome") or key == ("sac", "n"):
         return 1
     return 0
 
@@ -571,54 +581,90 @@ def _findings(rows: list[ContactRow], ms: list[str], counts: dict, sums: list[Su
 
 ADULT_SOURCES = [v.value for v in SourceOfRisk] + ["not_recorded"]
 ADULT_LOCATIONS = [v.value for v in LocationOfRisk] + ["not_recorded"]
-ADULT_ROUTES = [v.value for v in AdultRoute] + ["undecided"]
-ADULT_OUTCOMES = [
-    Outcome.S42_ENQUIRY.value,
-    Outcome.OTHER_SAFEGUARDING_ENQUIRY.value,
-    Outcome.CARE_NEEDS_ASSESSMENT.value,
-    Outcome.ADVICE_AND_SIGNPOSTING.value,
-    Outcome.NO_FURTHER_ACTION.value,
-    "other",
-]
+# A decision made before decisions named the adult route has none ("not_recorded"); a concern not yet decided has
+# no route yet.
+ADULT_ROUTES = [v.value for v in AdultRoute] + ["not_recorded", "undecided"]
+ROUTE_LABELS = {
+    AdultRoute.MASH.value: "through the MASH",
+    AdultRoute.ALLOCATED_TEAM.value: "the allocated worker's team",
+    "not_recorded": "route not recorded",
+    "undecided": UNDECIDED,
+}
+ENQUIRIES = (Outcome.S42_ENQUIRY.value, Outcome.OTHER_SAFEGUARDING_ENQUIRY.value)
+
+
+def _route(r: ContactRow) -> str:
+    if r.outcome is None:
+        return "undecided"
+    return r.route if r.route is not None and r.route in {v.value for v in AdultRoute} else "not_recorded"
 
 
 def _adults(rows: list[ContactRow], counts: dict, sums: list[Sum]) -> None:
-    """The adults' contacts by type, source and location of risk, and by route and outcome."""
+    """The adults' contacts (the Safeguarding Adults Collection's concerns) by source of the referral, type, source
+    and location of risk, and by route, with the enquiries they started.
+
+    The adults are also in the contacts tables, so each adult count is tied to the count there it is part of, through
+    the rest of the contacts (keyed "sac~", never shown): a count hidden in one cannot be had by subtraction from the
+    other, and a small number of children left over is protected like any other."""
     adults = [r for r in rows if r.adult]
+    rest = [r for r in rows if not r.adult]
     counts[("sac", "n")] = len(adults)
+    counts[("sac~", "n")] = len(rest)
+    sums.append(Sum(("n", "*", "*"), (("sac", "n"), ("sac~", "n"))))
+
+    mine, theirs = Counter(source_of(r) for r in adults), Counter(source_of(r) for r in rest)
+    for s in SOURCES:
+        counts[("sac", "referrer", s)], counts[("sac~", "referrer", s)] = mine[s], theirs[s]
+        sums.append(Sum(("n", "*", s), (("sac", "referrer", s), ("sac~", "referrer", s))))
+    sums += grid(SOURCES, ["n"], lambda s, _: ("sac", "referrer", s), column_total=lambda _: ("sac", "n"))
+
     for name, members in CARE_ACT_CATEGORIES.items():  # several per contact: no total
-        counts[("sac", "type", name)] = sum(1 for r in adults if {c.value for c in members} & set(r.categories))
+        named = {c.value for c in members}
+        counts[("sac", "type", name)] = sum(1 for r in adults if named & set(r.categories))
+        if len(named) == 1:  # one concern category: exactly part of that category's count in the contacts tables
+            [cat] = named
+            counts[("sac~", "cat", cat)] = sum(1 for r in rest if cat in r.categories)
+            sums.append(Sum(("cat", cat, "*"), (("sac", "type", name), ("sac~", "cat", cat))))
+
     for kind, values, of in (
         ("source", ADULT_SOURCES, lambda r: r.source_of_risk),
         ("location", ADULT_LOCATIONS, lambda r: r.location_of_risk),
     ):
-        c = Counter(of(r) or "not_recorded" for r in adults)
+        c = Counter(of(r) if of(r) in values else "not_recorded" for r in adults)
         for v in values:
             counts[("sac", kind, v)] = c[v]
         sums += grid(values, ["n"], lambda v, _, kind=kind: ("sac", kind, v), column_total=lambda _: ("sac", "n"))
-    c2: Counter[tuple[str, str]] = Counter()
-    for r in adults:
-        route = r.route if r.outcome is not None and r.route in ADULT_ROUTES else "undecided"
-        outcome = r.outcome if r.outcome in ADULT_OUTCOMES else "other"
-        c2[route, "undecided" if route == "undecided" else outcome] += 1
-    for route in ADULT_ROUTES[:-1]:
-        for o in ADULT_OUTCOMES:
-            counts[("sac", "route", route, o)] = c2[route, o]
-        counts[("sac", "route", route, "*")] = sum(c2[route, o] for o in ADULT_OUTCOMES)
-    for o in ADULT_OUTCOMES:
-        counts[("sac", "route", "*", o)] = sum(c2[route, o] for route in ADULT_ROUTES[:-1])
-    counts[("sac", "route", "undecided", "*")] = c2["undecided", "undecided"]
-    decided = ADULT_ROUTES[:-1]
-    counts[("sac", "route", "*", "*")] = sum(counts[("sac", "route", r, "*")] for r in decided)
+
+    # Enquiries started: the outcomes the contacts by outcome table shows too (only adults have them, unless a
+    # manager's override gave one to a child's contact).
+    for o in ENQUIRIES:
+        counts[("sac", "outcome", o)] = sum(1 for r in adults if r.outcome == o)
+        counts[("sac~", "outcome", o)] = sum(1 for r in rest if r.outcome == o)
+        sums.append(Sum(("outcome", o), (("sac", "outcome", o), ("sac~", "outcome", o))))
+    counts[("sac", "enquiries")] = sum(counts[("sac", "outcome", o)] for o in ENQUIRIES)
+    sums.append(Sum(("sac", "enquiries"), tuple(("sac", "outcome", o) for o in ENQUIRIES)))
+
+    # By route: every adult's contact in one row (the undecided in their own, as the contacts tables show them), so
+    # the few still undecided at the period's end are not left to be worked out from the decided.
+    concerns = Counter(_route(r) for r in adults)
+    enquiries = Counter(_route(r) for r in adults if r.outcome in ENQUIRIES)
+    for route in ADULT_ROUTES:
+        counts[("sac", "route", route, "n")], counts[("sac", "route", route, "enq")] = concerns[route], enquiries[route]
     sums += grid(
-        decided,
-        ADULT_OUTCOMES,
-        lambda r, o: ("sac", "route", r, o),
-        lambda r: ("sac", "route", r, "*"),
-        lambda o: ("sac", "route", "*", o),
-        ("sac", "route", "*", "*"),
+        ADULT_ROUTES,
+        ["n", "enq"],
+        lambda r, k: ("sac", "route", r, k),
+        column_total=lambda k: ("sac", "n") if k == "n" else ("sac", "enquiries"),
     )
-    sums.append(Sum(("sac", "n"), (("sac", "route", "*", "*"), ("sac", "route", "undecided", "*"))))
+    counts[("sac~", "undecided")] = sum(1 for r in rest if r.outcome is None)
+    sums.append(Sum(("undecided", "*", "*"), (("sac", "route", "undecided", "n"), ("sac~", "undecided"))))
+
+
+def _adults_unpublished(counts: dict) -> set:
+    """The rest of the contacts: they relate the adults' counts to the contacts tables', never shown. A zero among
+    them is taken as known: a reader knows no child's contact ends in a section 42 enquiry, and when every contact
+    from one source is an adult's, the two tables must show or hide that count together."""
+    return {k for k, v in counts.items() if v and k[0] == "sac~"}
 
 
 def _words(code: str) -> str:
@@ -628,17 +674,68 @@ def _words(code: str) -> str:
 def _adult_tables(counts, p) -> list[Table]:
     if not counts[("sac", "n")]:
         return []
-    names = [n for n in CARE_ACT_CATEGORIES if counts[("sac", "type", n)]]
+    referrers = [s for s in SOURCES if counts[("sac", "referrer", s)]]
+    routes = [r for r in ADULT_ROUTES if r != "not_recorded" or counts[("sac", "route", r, "n")]]
+    measures = {
+        "safeguarding concerns raised": ("sac", "n"),
+        "section 42 enquiries started": ("sac", "outcome", Outcome.S42_ENQUIRY.value),
+        "other safeguarding enquiries started": ("sac", "outcome", Outcome.OTHER_SAFEGUARDING_ENQUIRY.value),
+        "enquiries started, both kinds": ("sac", "enquiries"),
+    }
+    by_route = _grid_table(
+        "adults_by_route",
+        "Adults at risk: who took the concern forward, and the enquiries started",
+        "route",
+        routes,
+        ["n", "enq"],
+        lambda r, k: p(("sac", "route", r, k)),
+        column_total=lambda k: p(("sac", "n")) if k == "n" else p(("sac", "enquiries")),
+        row_labels=[ROUTE_LABELS[r] for r in routes],
+        column_labels=["concerns", "enquiries started"],
+        unit="adults' contacts",
+        rate_of=lambda cells, _t: rate(cells[1], cells[0]),
+        rate_label="% of concerns that started an enquiry",
+        note="By the concern's newest decision. The route is not recorded for a decision made before decisions "
+        "named one; a concern not yet decided has started no enquiry yet.",
+    )
+    assert by_route.rates is not None and by_route.column_totals is not None
+    by_route.rates[routes.index("undecided")] = None  # nothing decided, nothing to rate
+    decided_n = _sub(by_route.column_totals[0], by_route.cells[routes.index("undecided")][0])
+    by_route.total_rate = rate(by_route.column_totals[1], decided_n)
     return [
+        _grid_table(
+            "adults_concerns_and_enquiries",
+            "Adults at risk: safeguarding concerns, and the enquiries they started",
+            "measure",
+            list(measures),
+            ["count"],
+            lambda m, _: p(measures[m]),
+            unit="adults' contacts",
+            note="A concern is a contact about an adult at risk with no child (a mixed household's adults' referral is "
+            "one). An enquiry is started when the concern's newest decision is a section 42 enquiry or another "
+            "safeguarding enquiry; concerns not yet decided have started none.",
+        ),
+        _grid_table(
+            "adults_by_source_of_referral",
+            "Adults at risk: concerns by source of the referral",
+            "source",
+            referrers,
+            ["concerns"],
+            lambda s, _: p(("sac", "referrer", s)),
+            column_total=lambda _: p(("sac", "n")),
+            row_labels=[SOURCES[s] for s in referrers],
+            unit="adults' contacts",
+        ),
         _grid_table(
             "adults_by_type_of_risk",
             "Adults at risk: concerns by type of risk (Care Act categories)",
             "type of risk",
-            names,
+            list(CARE_ACT_CATEGORIES),
             ["concerns"],
             lambda n, _: p(("sac", "type", n)),
             unit="adults' contacts",
-            note="A concern can name several types of risk, so this table has no total.",
+            note="A concern can name several types of risk, so this table has no total. Self-neglect is a category of "
+            "its own, as in the statutory guidance.",
         ),
         _grid_table(
             "adults_by_source_of_risk",
@@ -648,8 +745,15 @@ def _adult_tables(counts, p) -> list[Table]:
             ["concerns"],
             lambda v, _: p(("sac", "source", v)),
             column_total=lambda _: p(("sac", "n")),
-            row_labels=[_words(v) for v in ADULT_SOURCES],
+            row_labels=[
+                "service provider",
+                "other, known to the individual",
+                "other, unknown to the individual",
+                "self (self-neglect)",
+                "not recorded",
+            ],
             unit="adults' contacts",
+            note="As the referrer gave it.",
         ),
         _grid_table(
             "adults_by_location_of_risk",
@@ -661,23 +765,9 @@ def _adult_tables(counts, p) -> list[Table]:
             column_total=lambda _: p(("sac", "n")),
             row_labels=[_words(v) for v in ADULT_LOCATIONS],
             unit="adults' contacts",
+            note="As the referrer gave it.",
         ),
-        _grid_table(
-            "adults_by_route_and_outcome",
-            "Adults at risk: who took the concern forward, and to which outcome",
-            "route",
-            ADULT_ROUTES[:-1],
-            ADULT_OUTCOMES,
-            lambda r, o: p(("sac", "route", r, o)),
-            lambda r: p(("sac", "route", r, "*")),
-            lambda o: p(("sac", "route", "*", o)),
-            p(("sac", "route", "*", "*")),
-            row_labels=["through the MASH", "the allocated worker's team"],
-            column_labels=[_words(o) for o in ADULT_OUTCOMES],
-            unit="adults' contacts",
-            note="Contacts not yet decided are left out; a section 42 enquiry or another safeguarding enquiry is an "
-            "enquiry started.",
-        ),
+        by_route,
     ]
 
 
@@ -903,6 +993,10 @@ def _add(a: Published, b: Published) -> Published:
     return SUPPRESSED if isinstance(a, str) or isinstance(b, str) else a + b
 
 
+def _sub(a: Published, b: Published) -> Published:
+    return SUPPRESSED if isinstance(a, str) or isinstance(b, str) else a - b
+
+
 def _n(value) -> str:
     """A published count with thousands separated; a suppressed one as published ("c")."""
     return f"{value:,}" if isinstance(value, int) else str(value)
@@ -932,4 +1026,17 @@ def _headline(tables: list[Table], p, counts) -> list[Headline]:
             "count",
             f"raised by the hub's research on {_n(p(('flagged',)))} contacts",
         ),
-    ]
+    ] + (
+        [
+            Headline("Adult safeguarding concerns", p(("sac", "n")), "count", "contacts about an adult at risk with no child"),
+            Headline(
+                "Adult enquiries started",
+                p(("sac", "enquiries")),
+                "count",
+                f"{_n(p(('sac', 'outcome', Outcome.S42_ENQUIRY.value)))} under section 42, "
+                f"{_n(p(('sac', 'outcome', Outcome.OTHER_SAFEGUARDING_ENQUIRY.value)))} other safeguarding enquiries",
+            ),
+        ]
+        if counts[("sac", "n")]
+        else []
+    )

@@ -121,14 +121,23 @@ decisions = Table(
 )
 
 # What the figures count of an adult at risk's referral (the NHS Safeguarding Adults Collection's breakdowns): codes
-# only. A table of its own, so stores made before adults had figures gain it at start and lose nothing.
+# only. Tables of their own (create_all adds tables, never columns), so stores made before adults had figures gain
+# them at start and lose nothing.
 adult_contacts = Table(
     "adult_contacts",
     metadata,
     Column("referral_id", String(16), primary_key=True),
     Column("location_of_risk", String(32)),
     Column("source_of_risk", String(32)),
-    Column("route", String(20)),  # from the decision: mash or allocated_team
+)
+# Who took it forward, per decision: the figures follow the newest decision, as they do for the outcome, and a
+# decision read before its notification (another topic, no order between them) keeps its route.
+adult_routes = Table(
+    "adult_routes",
+    metadata,
+    Column("message_id", String(36), primary_key=True),  # the decision's
+    Column("referral_id", String(16), nullable=False, index=True),
+    Column("route", String(20), nullable=False),  # AdultRoute: mash or allocated_team
 )
 
 ADULT_ROLES = frozenset(
@@ -294,7 +303,7 @@ class History:
         if s.execute(select(decisions.c.message_id).where(decisions.c.message_id == str(d.message_id))).first():
             return
         if d.route is not None:
-            s.execute(update(adult_contacts).where(adult_contacts.c.referral_id == d.referral_id).values(route=d.route.value))
+            s.execute(insert(adult_routes).values(message_id=str(d.message_id), referral_id=d.referral_id, route=d.route.value))
         s.execute(
             insert(decisions).values(
                 message_id=str(d.message_id),
@@ -499,6 +508,7 @@ class History:
         for r in s.execute(select(appearances.c.referral_id, appearances.c.person_id).where(appearances.c.role.in_(CHILD_ROLES))):
             children[r.referral_id].append(r.person_id)
         adults = {a.referral_id: a for a in s.execute(select(adult_contacts)).all()}
+        routes = {r.message_id: r.route for r in s.execute(select(adult_routes.c.message_id, adult_routes.c.route))}
         rows = []
         for f in s.execute(select(referrals).order_by(referrals.c.received_at)).all():
             d = latest.get(f.referral_id)
@@ -521,7 +531,7 @@ class History:
                     adult=f.footing == StatutoryFooting.CARE_ACT_S42.value,
                     location_of_risk=adult.location_of_risk if adult else None,
                     source_of_risk=adult.source_of_risk if adult else None,
-                    route=adult.route if adult else None,
+                    route=routes.get(d.message_id) if d else None,
                 )
             )
         return rows

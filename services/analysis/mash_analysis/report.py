@@ -296,6 +296,37 @@ def _chart_findings(f: Figures) -> tuple[str, str] | None:
     return _svg(fig, "Repeat-concern findings", desc), desc
 
 
+def _chart_adult_types(f: Figures) -> tuple[str, str]:
+    t = f.table("adults_by_type_of_risk")
+    values = [r[0] for r in t.cells]
+    fig = _hbar(t.rows, values, "adults' concerns naming it", colour=PALETTE[1])
+    desc = (
+        "Horizontal bar chart of adults at risk's concerns by type of risk, the Care Act statutory guidance's ten "
+        "categories in its order (a concern can name several). " + _describe_top(t.rows, values, "")
+    )
+    return _svg(fig, "Adults at risk: type of risk", desc), desc
+
+
+def _chart_adult_source(f: Figures) -> tuple[str, str]:
+    t = f.table("adults_by_source_of_risk")
+    values = [r[0] for r in t.cells]
+    fig = _hbar(t.rows, values, "adults' concerns", colour=PALETTE[0])
+    desc = "Horizontal bar chart of adults at risk's concerns by source of risk, as the referrer gave it. " + _describe_top(
+        t.rows, values, ""
+    )
+    return _svg(fig, "Adults at risk: source of risk", desc), desc
+
+
+def _chart_adult_location(f: Figures) -> tuple[str, str]:
+    t = f.table("adults_by_location_of_risk")
+    values = [r[0] for r in t.cells]
+    fig = _hbar(t.rows, values, "adults' concerns", colour=PALETTE[2])
+    desc = "Horizontal bar chart of adults at risk's concerns by location of risk, as the referrer gave it. " + _describe_top(
+        t.rows, values, ""
+    )
+    return _svg(fig, "Adults at risk: location of risk", desc), desc
+
+
 CHARTS = {  # table -> the chart drawn from it
     "contacts_by_month_and_source": (_chart_monthly_contacts, _chart_sources),
     "contacts_by_concern_category": (_chart_categories,),
@@ -304,7 +335,16 @@ CHARTS = {  # table -> the chart drawn from it
     "desk_returns_within_rag_deadline": (_chart_timeliness,),
     "re_referrals_within_12_months": (_chart_re_referrals,),
     "repeat_concern_findings": (_chart_findings,),
+    "adults_by_type_of_risk": (_chart_adult_types,),
+    "adults_by_source_of_risk": (_chart_adult_source,),
+    "adults_by_location_of_risk": (_chart_adult_location,),
 }
+ADULTS_INTRO = (
+    "Contacts about an adult at risk with no child (a mixed household's adults' referral among them), decided under "
+    "the Care Act 2014 s42 and broken down as the NHS Safeguarding Adults Collection does: the concerns raised and the "
+    "enquiries they started, the type, source and location of risk, and who took each concern forward. The same "
+    "contacts are in the tables above, and a count hidden here is hidden there too."
+)
 
 
 # -- the page -------------------------------------------------------------------------------------------------------
@@ -344,7 +384,10 @@ def render_html(f: Figures) -> str:
             f'<span class="d">{html.escape(h.detail)}</span></div>'
         )
     parts.append("</div>")
+    adults = next((t.name for t in f.tables if t.name.startswith("adults_")), None)
     for t in f.tables:
+        if t.name == adults:  # the adults' tables come last, under a heading of their own
+            parts.append(f'<h2 id="adults_at_risk">Adults at risk</h2><p class="note">{html.escape(ADULTS_INTRO)}</p>')
         parts.append(f'<section id="{t.name}"><h2>{html.escape(t.title)}</h2>')
         for draw in CHARTS.get(t.name, ()):
             drawn = draw(f)

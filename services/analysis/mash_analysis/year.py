@@ -7,6 +7,11 @@
   health 15%, local authority services 13%, individuals 11%, others the rest.
 - **People**: households of one to four children. About a third of contacts are about a household seen before,
   some about several siblings at once; a minority of households have repeat domestic abuse reported by the police.
+- **Adults at risk** (no child): about 3% of contacts, from adult social care, health, the police and the public,
+  with the Care Act's categories, location and source of risk roughly as the NHS Safeguarding Adults Collection
+  reports them (a tenth not recorded) and the s42 test's parts as referrers tell them; drawn from a stream of their
+  own, so every other contact of the year is drawn as it was before adults were. Adult social care's records are not
+  simulated, so who has an allocated worker (about a third) is drawn too.
 - **Decisions** by the real threshold model (`load_model("default")`), on what the notification alone says (the desks'
   findings are not simulated): the front door's screening sets the RAG, `recommend` sets level and outcome; return
   and decision deadlines come from the model's timescales on the hub's working calendar, with most answers in time and
@@ -141,6 +146,35 @@ CONCERNS = {
     "member_of_public": {"neglect": 45, "physical_abuse": 15, "domestic_abuse": 20, "emotional_abuse": 20},
     "self": {"emotional_abuse": 30, "physical_abuse": 20, "sexual_abuse": 10, "self_harm": 25, "domestic_abuse": 15},
 }
+# Adults at risk with no child, beyond adult social care's own (share of each source's contacts).
+ADULT_SHARE = {"health": 0.06, "police": 0.03, "family_member": 0.05, "member_of_public": 0.05}
+# Roughly the Safeguarding Adults Collection's national mix of type, location and source of risk.
+ADULT_CONCERNS = {
+    "neglect": 32,
+    "physical_abuse": 17,
+    "financial_abuse": 14,
+    "psychological_abuse": 12,
+    "self_neglect": 10,
+    "domestic_abuse": 6,
+    "organisational_abuse": 4,
+    "sexual_abuse": 3,
+    "discriminatory_abuse": 1,
+    "modern_slavery": 1,
+}
+ADULT_LOCATIONS = {
+    "own_home": 47,
+    "care_home_residential": 17,
+    "care_home_nursing": 10,
+    "community": 7,
+    "community_service": 3,
+    "hospital_acute": 3,
+    "hospital_mental_health": 2,
+    "hospital_community": 1,
+    "other": 5,
+    None: 10,
+}
+ADULT_SOURCES = {"known_to_individual": 47, "service_provider": 34, "unknown_to_individual": 9, None: 10}
+ALLOCATED_WORKER = 0.33
 DESKS = ("police", "health", "childrens_social_care", "education")
 LATE = {
     "police": 0.05,
@@ -291,7 +325,12 @@ def _contact(
     chosen = kids if len(kids) > 1 and rng.random() < 0.25 else [rng.choice(kids)]
     unborn = source == "health" and rng.random() < 0.06
     adult_only = source == "adult_social_care" and rng.random() < 0.3
-    notification = _notification(i, received, source, categories, chosen, unborn, adult_only, rng, model)
+    own = random.Random(f"adult:{i}:{received.isoformat()}")  # a stream of its own: the year draws as it did before
+    adult_only = adult_only or own.random() < ADULT_SHARE.get(source, 0)
+    told = _adult_at_risk(own) if adult_only else None
+    if told is not None:
+        categories = told.pop("categories")
+    notification = _notification(i, received, source, categories, chosen, unborn, told, rng, model)
     rec = model.recommend(notification, {}, today=received.date())
 
     due_by = {}
@@ -332,7 +371,30 @@ def _contact(
         returns=tuple(returns),
         children=() if adult_only else tuple(pid for pid, _ in chosen) + ((f"U{i:07d}",) if unborn else ()),
         findings=(),
+        adult=adult_only,
+        location_of_risk=told.get("location_of_risk") if told else None,
+        source_of_risk=told.get("source_of_risk") if told else None,
+        route=(("allocated_team" if own.random() < ALLOCATED_WORKER else "mash") if adult_only and settled else None),
     )
+
+
+def _adult_at_risk(rng: random.Random) -> dict:
+    """An adult's concern categories and what the referrer says of them (concern.adult_at_risk), None left out."""
+    categories = [rng.choices(list(ADULT_CONCERNS), list(ADULT_CONCERNS.values()))[0]]
+    if rng.random() < 0.15:
+        second = rng.choices(list(ADULT_CONCERNS), list(ADULT_CONCERNS.values()))[0]
+        if second not in categories:
+            categories.append(second)
+    location = rng.choices(list(ADULT_LOCATIONS), list(ADULT_LOCATIONS.values()))[0]
+    source = "self" if categories == ["self_neglect"] else rng.choices(list(ADULT_SOURCES), list(ADULT_SOURCES.values()))[0]
+    told = {
+        "categories": categories,
+        "care_and_support_needs": rng.choices((True, None, False), (70, 25, 5))[0],
+        "unable_to_protect_self": rng.choices((True, None, False), (55, 35, 10))[0],
+        "location_of_risk": location,
+        "source_of_risk": source,
+    }
+    return {k: v for k, v in told.items() if v is not None}
 
 
 def _returns_due(cal: WorkingCalendar, model: ThresholdModel, received: datetime, rag: RagRating) -> datetime:
@@ -350,7 +412,7 @@ def _notification(
     categories: list[str],
     chosen,
     unborn: bool,
-    adult_only: bool,
+    adult_at_risk: dict | None,
     rng: random.Random,
     model: ThresholdModel,
 ) -> Notification:
@@ -362,7 +424,7 @@ def _notification(
         "phone": "01632 960000",
     }
     family = f"Household{i}"
-    if adult_only:
+    if adult_at_risk is not None:
         subjects = [{"subject_ref": "a1", "role": "adult_at_risk", "family_name": family, "date_of_birth": date(1950, 1, 1)}]
     else:
         subjects = [
@@ -390,6 +452,7 @@ def _notification(
             "description": "Synthetic contact for the commissioning report.",
             "immediate_danger": rng.random() < (0.05 if source == "police" else 0.01),
             "protective_factors": [p.value for p in protective],
+            "adult_at_risk": adult_at_risk,
         },
         "consent": {"status": consent.value, "reason": None if consent is ConsentStatus.GIVEN else "synthetic"},
     }
