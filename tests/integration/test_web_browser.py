@@ -1,7 +1,7 @@
 """The web front door in a real browser (Debian's Chromium, driven by Playwright) against the running mesh: the
-referral form wrong and right, sign-in, a role refused, a call handler's draft kept through an idle timeout, and a
-MASH manager's override on the record with the manager's name. Each page is checked with axe-core (WCAG 2.x A and
-AA): no serious or critical violation. With MASH_SCREENSHOTS=<dir> the main pages are saved there (docs/screenshots).
+referral form wrong and right (anonymous, about an adult, saved and resumed), sign-in, a role refused, a call
+handler's draft kept through an idle timeout, and a MASH manager's confirm and override on the record with the
+manager's name. Each page is checked with axe-core (WCAG 2.x A and AA): no serious or critical violation. With MASH_SCREENSHOTS=<dir> the main pages are saved there (docs/screenshots).
 """
 
 from __future__ import annotations
@@ -79,11 +79,26 @@ def restart_web(mesh, **env: str) -> None:
 
 
 def accessible(page: Page, shot: str | None = None) -> None:
-    violations = axe_violations(page)
+    violations = [v for v in map(_but_govuk_conditional_reveals, axe_violations(page)) if v["nodes"]]
     assert violations == [], f"{page.url}: {summary(violations)}"
     if SHOTS is not None and shot:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+
+
+def _but_govuk_conditional_reveals(violation: dict) -> dict:
+    """GOV.UK Frontend's one known, deliberate axe finding: its JavaScript puts aria-expanded on a radio that reveals a
+    question, which ARIA does not list for radios; GOV.UK keeps it because screen readers announce it (govuk-frontend
+    issue 979, listed in its known issues). Only that attribute on such a radio is let through: anything else stays."""
+    if violation["id"] != "aria-allowed-attr":
+        return violation
+
+    def govuk_reveal(node: dict) -> bool:
+        html, why = node.get("html", ""), node.get("failureSummary", "")
+        radio = 'class="govuk-radios__input"' in html and 'aria-controls="conditional-' in html
+        return radio and set(re.findall(r"(aria-[a-z]+)=", why)) == {"aria-expanded"}
+
+    return {**violation, "nodes": [n for n in violation["nodes"] if not govuk_reveal(n)]}
 
 
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
@@ -95,6 +110,7 @@ def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 def fill_referral(page: Page, description: str) -> None:
     page.get_by_label("I am a member of the public").check()
+    page.get_by_label("No, I will give my name and contact details").check()  # reveals the name and contact questions
     page.get_by_label("Your name").fill("Sam Neighbour")
     page.get_by_label("Your phone number").fill("01632 960001")
     page.locator("#identity_protected").check()
@@ -199,6 +215,31 @@ def test_a_manager_overrides_in_the_workspace_and_the_decision_carries_their_nam
         off_the_browsers_loop(configured.__exit__, None, None, None)
 
 
+def test_a_manager_confirms_in_the_workspace_and_the_decision_service_records_them_by_name(web, mesh, watcher, fresh):  # noqa: F811
+    configured = decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]")
+    off_the_browsers_loop(configured.__enter__)
+    try:
+        submission = fresh.notification(Scenario((ConcernCategory.SEXUAL_ABUSE,), "Disclosure to a school nurse at lunchtime."))
+        ref = off_the_browsers_loop(awaiting_a_manager, watcher, submission)
+        sign_in(web, "k.manager")
+        web.goto("/workspace")
+        web.locator(f"a[href='/workspace/{ref}']").first.click()
+        expect(web.locator("main")).to_contain_text(ref)
+        confirm = web.locator("form[action$='/confirm']")
+        expect(confirm).to_be_visible()
+        confirm.get_by_role("button").click()
+        expect(web.locator(".govuk-notification-banner")).to_contain_text("Decision recorded")
+        accessible(web)
+        # The decision service's own record (its API, as every client reads it): confirmed, not overridden, by name.
+        record = off_the_browsers_loop(call_service, mesh, "decision", "GET", f"/referrals/{ref}/picture")
+        [decision] = record["decisions"]
+        assert decision["decided_by"] == "manager Kim Manager (k.manager)"
+        assert decision["recommended_level"] is None and decision["override_rationale"] is None, "a confirmation"
+        assert record["state"] == "routed"
+    finally:
+        off_the_browsers_loop(configured.__exit__, None, None, None)
+
+
 def test_a_practice_consultant_confirms_an_allocated_teams_adult_in_the_workspace(web, mesh, watcher, scripted):
     configured = decision_configured(mesh, MASH_AUTO_CONFIRM_LEVELS="[1, 2, 3]")
     off_the_browsers_loop(configured.__enter__)
@@ -230,9 +271,20 @@ def test_a_practice_consultant_confirms_an_allocated_teams_adult_in_the_workspac
 
 def test_a_member_of_the_public_refers_anonymously_about_an_adult(web):
     web.goto("/referral")
-    web.get_by_label("I am a member of the public").check()
+    # A professional may not stay anonymous: the error summary says so, on the question.
+    web.get_by_label("I work with children, families or adults (a professional)").check()
     web.get_by_label("Yes, stay anonymous").check()
+    expect(web.get_by_label("Your name")).to_be_hidden()  # GOV.UK's conditional reveal: only under "No"
+    web.get_by_role("button", name="Send referral").click()
+    summary_box = web.locator(".govuk-error-summary")
+    expect(summary_box).to_contain_text("Only a member of the public or a family member can refer anonymously")
+    summary_box.get_by_role("link", name="Only a member of the public or a family member can refer anonymously").click()
+    expect(web.get_by_label("Yes, stay anonymous")).to_be_focused()
+
+    web.get_by_label("I am a member of the public").check()
+    expect(web.locator("#adult_needs")).to_be_hidden()  # asked only about an adult
     web.get_by_label("An adult who may be at risk").check()
+    expect(web.locator("#adult_needs")).to_be_visible()
     web.get_by_label("Their last name").fill("Synthetica")
     web.get_by_label("Self-neglect (an adult not looking after themselves)").check()
     web.get_by_label("What has happened, and why are you worried?").fill("My neighbour has stopped eating and the house is cold.")
@@ -246,19 +298,39 @@ def test_a_member_of_the_public_refers_anonymously_about_an_adult(web):
     web.locator("#adult_needs-3").check()
     web.locator("#adult_unable-3").check()
     web.locator("#adult_aware-2").check()
-    web.get_by_label("What do they want to happen? (optional)").fill("To stay in her own home")
+    web.get_by_label("What does the adult want to happen? (optional)").fill("To stay in her own home")
     web.get_by_role("button", name="Send referral").click()
     expect(web.locator("h1")).to_contain_text("Referral sent")
-    expect(web.locator("main")).to_contain_text("If you stayed anonymous")
-    accessible(web)
+    expect(web.locator("main")).to_contain_text("You stayed anonymous")
+    expect(web.locator("main")).to_contain_text("The MASH will not tell you what it decides")
+    expect(web.locator("main")).to_contain_text("call the MASH on 01632 960 000")
+    accessible(web, "referral-sent-anonymous")
 
 
-def test_a_member_of_the_public_saves_the_form_and_comes_back_to_it(web):
+def test_a_member_of_the_public_saves_the_form_comes_back_to_it_and_sends_it(web):
     web.goto("/referral")
     web.get_by_label("What has happened, and why are you worried?").fill("Half written: I will finish tonight.")
     web.get_by_role("button", name="Save and come back later").click()
     expect(web.locator("h1")).to_contain_text("Your answers are saved")
+    expect(web.locator("main")).to_contain_text("shown only once")
     accessible(web, "referral-saved")
+    link = web.locator("#resume-link").get_attribute("href")
     web.locator("#resume-link").click()
     expect(web.get_by_label("What has happened, and why are you worried?")).to_have_value("Half written: I will finish tonight.")
     accessible(web)
+    fill_referral(web, "Half written, now finished: the child is left alone in the garden late at night.")
+    web.get_by_role("button", name="Send referral").click()
+    expect(web.get_by_role("heading", name="Referral sent")).to_be_visible()
+    # Sent: the saved answers are deleted, and the link says so.
+    web.goto(link)
+    expect(web.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(web.locator("main")).to_contain_text("deleted once the referral is sent")
+
+
+def test_a_resume_link_that_is_wrong_or_out_of_date_says_the_answers_are_kept_seven_days(web):
+    for link in ("/referral/resume/" + "x" * 32, "/referral/resume/not-a-code"):
+        web.goto(link)
+        expect(web.get_by_role("heading", name="Page not found")).to_be_visible()
+        expect(web.locator("main")).to_contain_text("Saved answers are kept for seven days")
+        expect(web.get_by_role("link", name="start again")).to_be_visible()
+    accessible(web, "referral-resume-not-found")

@@ -52,8 +52,7 @@ def test_an_empty_form_names_every_field_a_person_must_answer_in_order():
     errors = errors_of({})
     assert list(errors) == [
         "referrer_kind",
-        "referrer_name",
-        "referrer_phone",
+        "anonymous",  # the name and contact questions are revealed by answering it
         "subject_role",
         "subject_family_name",
         "categories",
@@ -61,7 +60,8 @@ def test_an_empty_form_names_every_field_a_person_must_answer_in_order():
         "immediate_danger",
         "consent",
     ]
-    assert errors["referrer_phone"].startswith("Enter a phone number or an email address")
+    assert errors["anonymous"] == "Select whether you want to stay anonymous"
+    assert errors_of({"anonymous": "no"})["referrer_phone"].startswith("Enter a phone number or an email address")
 
 
 @pytest.mark.parametrize(
@@ -98,10 +98,27 @@ def test_a_member_of_the_public_may_stay_anonymous_and_what_they_typed_is_droppe
     assert not s.referrer.identity_protected, "nothing to protect: there is no identity"
     bare = {k: v for k, v in GOOD.items() if not k.startswith("referrer_") or k == "referrer_kind"}
     assert submission_from({**bare, "anonymous": "yes"}, submission_id="WEB-3", now=NOW).referrer.anonymous
-    assert list(errors_of(bare)) == ["referrer_name", "referrer_phone"], "without anonymity a name and a contact"
-    assert "stay anonymous" in errors_of(bare)["referrer_name"]
+    no = {**bare, "anonymous": "no"}
+    assert list(errors_of(no)) == ["referrer_name", "referrer_phone"], "without anonymity a name and a contact"
+    assert "stay anonymous" in errors_of(no)["referrer_name"]
     pro = {**bare, "referrer_kind": "professional", "referrer_agency": "education", "anonymous": "yes"}
     assert errors_of(pro) == {"anonymous": "Only a member of the public or a family member can refer anonymously"}
+    assert errors_of({**pro, "referrer_kind": "self"}) == {
+        "anonymous": "Only a member of the public or a family member can refer anonymously"
+    }
+
+
+def test_the_anonymous_question_must_be_answered_unless_a_name_or_contact_says_no():
+    # The name and contact fields are revealed by answering "no": an error on them alone could point at hidden fields.
+    bare = {k: v for k, v in GOOD.items() if not k.startswith("referrer_") or k == "referrer_kind"}
+    assert errors_of(bare) == {"anonymous": "Select whether you want to stay anonymous"}
+    pro = {**bare, "referrer_kind": "professional", "referrer_agency": "education"}
+    assert errors_of(pro) == {"anonymous": "Select no, then give your name and a phone number or an email address"}
+    assert errors_of({**pro, "anonymous": "no"})["referrer_name"] == "Enter your name", "a professional cannot hide"
+    # A browser without JavaScript shows every field: a name and contact typed, the question skipped, means "no".
+    s = submission_from(GOOD, submission_id="WEB-6", now=NOW)
+    assert not s.referrer.anonymous and s.referrer.name == "Sam Neighbour"
+    assert list(errors_of({**bare, "referrer_email": "sam@example.com"})) == ["referrer_name"]
 
 
 ADULT = {

@@ -1,14 +1,22 @@
 """Signing in to the web front door: argon2 hashes, one refusal for every failure, a lockout after five wrong
-passwords, sessions stored only as digests, an idle timeout that keeps what was being typed, disabling ends sessions."""
+passwords, sessions stored only as digests, an idle timeout that keeps what was being typed, disabling ends sessions
+(and the person is told it was their account, not a time-out)."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from mash_runtime.store import Database
 from mash_web import people
-from mash_web.people import Role, SignInRefused
+from mash_web.guard import SESSION_COOKIE, Guard
+from mash_web.pages import web_app
+from mash_web.people import Ended, Role, SignInRefused
+from mash_web.render import Renderer
+from mash_web.signin import signin_routes
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -61,22 +69,32 @@ def test_an_unknown_name_is_refused_like_a_wrong_password(db):
 def test_an_idle_session_ends_and_keeps_what_was_posted_into_it_as_the_draft(db):
     who = sign_in(db)
     with db.transaction() as s:
-        assert people.session_of(s, who.token, NOW + timedelta(minutes=10), IDLE) is not None, "still in use"
+        assert isinstance(people.session_of(s, who.token, NOW + timedelta(minutes=10), IDLE), people.SignedIn), "in use"
         typed = {"description": "The caller says the baby was left alone overnight."}
-        assert people.session_of(s, who.token, NOW + timedelta(minutes=26), IDLE, keep={"x": "forged"}, csrf="wrong") is None
+        ended = people.session_of(s, who.token, NOW + timedelta(minutes=26), IDLE, keep={"x": "forged"}, csrf="wrong")
+        assert ended is Ended.TIMED_OUT
     with db.transaction() as s:
         assert people.draft_of(s, "k.manager") is None, "a post without the session's token saves nothing"
     who = sign_in(db, now=NOW + timedelta(minutes=30))
     with db.transaction() as s:
-        assert people.session_of(s, who.token, NOW + timedelta(minutes=50), IDLE, keep=typed, csrf=who.csrf) is None
+        assert people.session_of(s, who.token, NOW + timedelta(minutes=50), IDLE, keep=typed, csrf=who.csrf) is Ended.TIMED_OUT
         assert people.draft_of(s, "k.manager") == typed
+        assert people.session_of(s, who.token, NOW + timedelta(minutes=51), IDLE) is Ended.UNKNOWN, "deleted when it ended"
 
 
-def test_disabling_someone_ends_their_sessions_at_once(db):
-    who = sign_in(db)
+def test_disabling_someone_ends_their_sessions_at_once_and_says_so_not_that_they_timed_out(db):
+    who, other = sign_in(db), sign_in(db)
     with db.transaction() as s:
         assert people.disable(s, "k.manager") and not people.disable(s, "nobody")
-        assert people.session_of(s, who.token, NOW, IDLE) is None
+    with db.transaction() as s:
+        # Told apart from an idle timeout, even when the session had also been idle: the account is what ended it.
+        assert people.session_of(s, who.token, NOW, IDLE) is Ended.DISABLED
+        assert people.session_of(s, other.token, NOW + timedelta(hours=1), IDLE, keep={"x": "y"}, csrf=other.csrf) is (
+            Ended.DISABLED
+        )
+        assert people.draft_of(s, "k.manager") is None, "a disabled account keeps no draft"
+        assert people.session_of(s, who.token, NOW, IDLE) is Ended.UNKNOWN, "the dead session is deleted when it is used"
+        assert s.execute(select(people.sessions)).all() == []
     with pytest.raises(SignInRefused):
         sign_in(db)
 
@@ -102,3 +120,58 @@ def test_every_role_has_a_name_and_a_page_to_land_on_after_sign_in():
     from mash_web.signin import HOME
 
     assert set(HOME) == set(Role) == set(ROLE_NAMES)
+
+
+def _get(app, path: str, token: str) -> tuple[int, dict, str]:
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", b"testserver"), (b"cookie", f"{SESSION_COOKIE}={token}".encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    out: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        out.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in out[0]["headers"]}
+    return out[0]["status"], headers, b"".join(m.get("body", b"") for m in out[1:]).decode()
+
+
+def test_a_disabled_person_still_holding_a_session_is_signed_out_and_told_their_account_is_disabled(db):
+    render = Renderer()
+    guard = Guard(db, render, IDLE)
+
+    async def managers_page(request):
+        who = await guard.require(request, Role.MANAGER)
+        return who if isinstance(who, Response) else PlainTextResponse("signed in")
+
+    app = web_app(render, [Route("/managers", managers_page), *signin_routes(db, guard, render)])
+    who = sign_in(db, now=datetime.now(UTC))
+    assert _get(app, "/managers", who.token)[0] == 200
+    with db.transaction() as s:
+        people.disable(s, "k.manager")
+    status, headers, _ = _get(app, "/managers", who.token)
+    assert status == 303 and headers["location"] == "/sign-in?next=/managers&disabled=1"
+    assert f"{SESSION_COOKIE}=" in headers["set-cookie"] and "Max-Age=0" in headers["set-cookie"], "the cookie is dropped"
+    _, _, page = _get(app, headers["location"], who.token)
+    assert "your account has been disabled" in page and "had not done anything" not in page
+    # A session that only timed out still says so.
+    with db.transaction() as s:
+        people.add(s, "c.handler", "Chris Handler", Role.CALL_HANDLER, PASSWORD)
+    idle = sign_in(db, "c.handler", now=datetime.now(UTC) - IDLE - timedelta(minutes=1))
+    status, headers, _ = _get(app, "/managers", idle.token)
+    assert status == 303 and headers["location"].endswith("&timed_out=1")
+    _, _, page = _get(app, headers["location"], idle.token)
+    assert "had not done anything" in page and "disabled" not in page

@@ -1,5 +1,6 @@
 """Save and come back later on the public form (issue 18): the answers kept under a code shown once, stored only as
-its digest, for seven days; resumed with the answers in place; deleted when the referral is sent."""
+its digest, for seven days; resumed with the answers in place; deleted when the referral is sent. And the public
+pages' other promises: an anonymous referrer is told no outcome; the form's conditional reveals."""
 
 from __future__ import annotations
 
@@ -125,3 +126,38 @@ def test_an_unknown_or_malformed_code_is_not_found(site):
     app, _ = site
     assert get(app, "/referral/resume/" + "A" * 32)[0] == 404
     assert get(app, "/referral/resume/short")[0] == 404
+
+
+def test_an_anonymous_referrer_is_told_no_outcome_and_how_to_call_the_mash_instead(site):
+    app, db = site
+    decided = "The MASH has considered your notification and decided the response; adult social care will take it forward."
+    pages = {}
+    for anonymous in (True, False):
+        form = DONE if anonymous else {**DONE, "anonymous": "no", "referrer_name": "Sam", "referrer_phone": "01632 960001"}
+        status, headers, _ = post(app, "/referral", form)
+        assert status == 303
+        reference = headers["location"].rsplit("/", 1)[1]
+        with db.transaction() as s:
+            sent.acknowledged(s, reference, "REF-0123456789AB", NOW, NOW + timedelta(hours=8))
+            sent.decided(s, reference, decided, NOW + timedelta(hours=2))
+        pages[anonymous] = get(app, headers["location"])[2]
+    assert "You stayed anonymous" in pages[True] and "will not tell you what it decides" in pages[True]
+    assert decided not in pages[True] and "call the MASH on 01632 960 000" in pages[True]
+    assert decided in pages[False] and "You stayed anonymous" not in pages[False]
+    # The reference in the confirmation panel is markup, not its escaped text (the tags once showed on the page).
+    assert re.search(r"Your reference<br><strong>WEB-[0-9A-F]{20}</strong>", pages[True]) and "&lt;br&gt;" not in pages[True]
+
+
+def test_the_form_reveals_the_contact_and_adult_questions_as_govuk_conditional_reveals(site):
+    app, _ = site
+    _, _, page = get(app, "/referral")
+    # Both are in the page (a browser without JavaScript shows them); GOV.UK Frontend hides them until chosen.
+    assert 'data-aria-controls="conditional-anonymous-2"' in page and 'id="conditional-anonymous-2"' in page
+    contact = page.split('id="conditional-anonymous-2"', 1)[1].split("</fieldset>", 1)[0]
+    assert 'name="referrer_name"' in contact
+    adult = page.split('id="conditional-subject_role-3"', 1)[1]
+    assert adult.index('name="adult_needs"') < adult.index('name="subject_family_name"'), "inside the adult's reveal"
+    # A professional choosing anonymity: the error summary links to the question, and the answers stay.
+    status, _, page = post(app, "/referral", {**DONE, "referrer_kind": "professional", "referrer_agency": "health"})
+    assert status == 400 and 'href="#anonymous"' in page and "Only a member of the public or a family member" in page
+    assert '<div class="govuk-radios__conditional" id="conditional-anonymous">' in page, "the chosen answer's reveal shows"

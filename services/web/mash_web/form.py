@@ -112,14 +112,31 @@ def submission_from(answers: Mapping[str, Any], *, submission_id: str, now: date
     if kind is ReferrerKind.PROFESSIONAL:
         agency = a.choice("referrer_agency", AGENCIES, "Select the organisation you work for", errors)
     # Anonymous: a member of the public or family member gives no name or contact; whatever was typed is dropped.
+    # Not answered, but a name or contact typed (a browser without JavaScript, an older draft): they chose not to be.
     anonymous = a.text("anonymous") == "yes"
+    typed = any(a.text(f) for f in ("referrer_name", "referrer_phone", "referrer_email"))
+    answered = a.text("anonymous") in ("yes", "no") or typed
     if anonymous and kind is not None and kind not in ANONYMOUS_KINDS:
         errors.append(FieldError("anonymous", "Only a member of the public or a family member can refer anonymously"))
+    may_stay_anonymous = kind is None or kind in ANONYMOUS_KINDS
+    if not answered:
+        errors.append(
+            FieldError(
+                "anonymous",
+                "Select whether you want to stay anonymous"
+                if may_stay_anonymous
+                else "Select no, then give your name and a phone number or an email address",
+            )
+        )
     name = "" if anonymous else a.text("referrer_name")
     phone, email = ("", "") if anonymous else (a.text("referrer_phone"), a.text("referrer_email"))
-    if not anonymous:
+    if not anonymous and answered:
         if not name:
-            errors.append(FieldError("referrer_name", "Enter your name, or choose to stay anonymous"))
+            errors.append(
+                FieldError(
+                    "referrer_name", "Enter your name, or choose to stay anonymous" if may_stay_anonymous else "Enter your name"
+                )
+            )
         if not phone and not email:
             errors.append(FieldError("referrer_phone", "Enter a phone number or an email address, so the MASH can contact you"))
     protected = a.text("identity_protected") == "yes" and not anonymous

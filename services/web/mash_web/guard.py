@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from mash_runtime.store import Database
 
 from . import people
-from .people import Role, SignedIn
+from .people import Ended, Role, SignedIn
 from .render import Renderer
 
 SESSION_COOKIE = "mash_session"
@@ -24,12 +24,16 @@ class Guard:
         self.idle = idle
 
     async def signed_in(self, request: Request, keep: dict | None = None, csrf: object = None) -> SignedIn | None:
+        who = await self.session(request, keep, csrf)
+        return who if isinstance(who, SignedIn) else None
+
+    async def session(self, request: Request, keep: dict | None = None, csrf: object = None) -> SignedIn | Ended:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
-            return None
+            return Ended.UNKNOWN
         return await self.db.run(self._session, token, keep, str(csrf or ""))
 
-    def _session(self, token: str, keep: dict | None, csrf: str) -> SignedIn | None:
+    def _session(self, token: str, keep: dict | None, csrf: str) -> SignedIn | Ended:
         with self.db.transaction() as s:
             return people.session_of(s, token, datetime.now(UTC), self.idle, keep, csrf)
 
@@ -37,10 +41,9 @@ class Guard:
         """The signed-in person, if their role may see this; otherwise the answer to send: the sign-in page (a session
         that timed out says so, and `keep`, what was just posted, is saved as the draft) or a refusal naming the roles
         that may."""
-        who = await self.signed_in(request, keep, csrf)
-        if who is None:
-            timed_out = "&timed_out=1" if request.cookies.get(SESSION_COOKIE) else ""
-            response: Response = RedirectResponse(f"/sign-in?next={quote(request.url.path)}{timed_out}", status_code=303)
+        who = await self.session(request, keep, csrf)
+        if not isinstance(who, SignedIn):
+            response: Response = RedirectResponse(f"/sign-in?next={quote(request.url.path)}{_why(request, who)}", status_code=303)
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
         if roles and who.person.role not in roles:
@@ -49,6 +52,14 @@ class Guard:
 
     def csrf_ok(self, who: SignedIn, given: object) -> bool:
         return people.same_token(who.csrf, str(given or ""))
+
+
+def _why(request: Request, ended: Ended) -> str:
+    """What the sign-in page tells a person whose session ended: a disabled account is never called a time-out."""
+    if ended is Ended.DISABLED:
+        return "&disabled=1"
+    # Any other cookie that signs nobody in most likely outlived its idle time (its row went on an earlier request).
+    return "&timed_out=1" if request.cookies.get(SESSION_COOKIE) else ""
 
 
 def set_session(response: Response, token: str) -> None:

@@ -41,7 +41,7 @@ class WebHandlers:
         with self.db.transaction() as s:
             if saved_form:
                 returns.forget(s, saved_form)
-            sent.record_sent(s, submission.submission_id, channel, datetime.now(UTC))
+            sent.record_sent(s, submission.submission_id, channel, datetime.now(UTC), submission.referrer.anonymous)
             self.audit.append(
                 s,
                 "submitted",

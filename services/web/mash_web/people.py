@@ -88,6 +88,14 @@ class SignedIn:
     csrf: str
 
 
+class Ended(StrEnum):
+    """Why a session cookie signs nobody in."""
+
+    UNKNOWN = "unknown"  # signed out, never was, or already ended on an earlier request
+    TIMED_OUT = "timed_out"
+    DISABLED = "disabled"
+
+
 class SignInRefused(ValueError):
     """Wrong name or password, a locked or disabled account: one message for all, so it reveals nothing."""
 
@@ -110,11 +118,12 @@ def add(s: Session, username: str, display_name: str, role: Role, password: str)
 
 
 def disable(s: Session, username: str) -> bool:
-    """Disable an account and end its sessions at once. False when there is no such person."""
+    """Disable an account, which ends its sessions at once. False when there is no such person."""
     if s.execute(select(people.c.username).where(people.c.username == username)).first() is None:
         return False
+    # Its sessions stay in the table, dead (every request checks the account first), so that the next request on one
+    # is told the account is disabled rather than that it timed out; that request deletes it.
     s.execute(update(people).where(people.c.username == username).values(disabled=True))
-    s.execute(delete(sessions).where(sessions.c.username == username))
     return True
 
 
@@ -150,22 +159,26 @@ def sign_in(s: Session, username: str, password: str, now: datetime) -> SignedIn
 
 def session_of(
     s: Session, token: str, now: datetime, idle: timedelta, keep: dict | None = None, csrf: str | None = None
-) -> SignedIn | None:
-    """The signed-in person behind a session cookie, its idle clock restarted; None when it ended or timed out (a
-    timed-out session is deleted: its draft stays). `keep`: answers posted into a session that has just timed out,
-    saved as its person's draft when the post carries that session's CSRF token, so nothing typed is lost."""
+) -> SignedIn | Ended:
+    """The signed-in person behind a session cookie, its idle clock restarted; otherwise why there is none (a session
+    that timed out or whose account was disabled is deleted: a timed-out one's draft stays). `keep`: answers posted
+    into a session that has just timed out, saved as its person's draft when the post carries that session's CSRF
+    token, so nothing typed is lost."""
     row = s.execute(
         select(sessions, people.c.display_name, people.c.role, people.c.disabled)
         .join(people, people.c.username == sessions.c.username)
         .where(sessions.c.token_sha256 == _digest(token))
     ).first()
     if row is None:
-        return None
-    if row.disabled or now - as_utc(row.last_seen_at) > idle:
-        if keep is not None and not row.disabled and same_token(row.csrf, csrf or ""):
+        return Ended.UNKNOWN
+    if row.disabled:
+        s.execute(delete(sessions).where(sessions.c.token_sha256 == row.token_sha256))
+        return Ended.DISABLED
+    if now - as_utc(row.last_seen_at) > idle:
+        if keep is not None and same_token(row.csrf, csrf or ""):
             save_draft(s, row.username, keep, now)
         s.execute(delete(sessions).where(sessions.c.token_sha256 == row.token_sha256))
-        return None
+        return Ended.TIMED_OUT
     s.execute(update(sessions).where(sessions.c.token_sha256 == row.token_sha256).values(last_seen_at=now))
     return SignedIn(Person(row.username, row.display_name, Role(row.role)), token, row.csrf)
 

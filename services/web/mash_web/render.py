@@ -74,10 +74,15 @@ def security_headers(nonce: str) -> dict[str, str]:
     }
 
 
-def _options(labels: dict, chosen: object, mark: str = "checked") -> list[dict]:
-    """GOV.UK radios, checkboxes or select items from an option -> words map, with the person's answers marked."""
+def _options(labels: dict, chosen: object, mark: str = "checked", reveal: dict | None = None) -> list[dict]:
+    """GOV.UK radios, checkboxes or select items from an option -> words map, with the person's answers marked.
+    `reveal`: an option's value -> the HTML its choice conditionally reveals (GOV.UK's conditional reveal)."""
     picked = set(chosen) if isinstance(chosen, (list, tuple)) else {chosen}
-    return [{"value": option.value, "text": words, mark: option.value in picked} for option, words in labels.items()]
+    items = [{"value": option.value, "text": words, mark: option.value in picked} for option, words in labels.items()]
+    for item in items:
+        if reveal and item["value"] in reveal:
+            item["conditional"] = {"html": reveal[item["value"]]}
+    return items
 
 
 def _summary(errors: list[form.FieldError]) -> list[dict]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, Boolean, Column, DateTime, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.orm import Session
 
 from mash_runtime.calendar import as_utc
@@ -19,6 +19,8 @@ sent = Table(
     metadata,
     Column("submission_id", String(64), primary_key=True),
     Column("channel", String(16), nullable=False),  # "form" or "phone"
+    # An anonymous referrer is told no outcome (nobody can check who reads the page): the contract's promise.
+    Column("anonymous", Boolean, nullable=False, default=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
     Column("referral_id", String(64)),
     Column("acknowledged_at", DateTime(timezone=True)),
@@ -38,6 +40,7 @@ class Status:
     rejected_reasons: list[str] | None
     outcome: str | None
     decided_at: datetime | None
+    anonymous: bool = False
 
     @property
     def stage(self) -> str:
@@ -48,8 +51,8 @@ class Status:
         return "acknowledged" if self.decision_due_by else "sending"
 
 
-def record_sent(s: Session, submission_id: str, channel: str, at: datetime) -> None:
-    s.execute(insert(sent).values(submission_id=submission_id, channel=channel, sent_at=at))
+def record_sent(s: Session, submission_id: str, channel: str, at: datetime, anonymous: bool = False) -> None:
+    s.execute(insert(sent).values(submission_id=submission_id, channel=channel, sent_at=at, anonymous=anonymous))
 
 
 def acknowledged(s: Session, submission_id: str, referral_id: str, at: datetime, due_by: datetime) -> None:
@@ -80,4 +83,5 @@ def status_of(s: Session, submission_id: str) -> Status | None:
         row.rejected_reasons,
         row.outcome,
         as_utc(row.decided_at) if row.decided_at else None,
+        bool(row.anonymous),
     )

@@ -26,6 +26,7 @@ def signin_routes(db: Database, guard: Guard, render: Renderer) -> list[BaseRout
             "sign_in.html",
             next=_safe_next(request.query_params.get("next")),
             timed_out=bool(request.query_params.get("timed_out")),
+            disabled=bool(request.query_params.get("disabled")),
             errors={},
         )
 
