@@ -96,6 +96,8 @@ class SubjectRole(StrEnum):
 
 # Roles a referral can be about; every notification must name at least one of these.
 SUBJECTS_AT_RISK = frozenset({SubjectRole.CHILD, SubjectRole.UNBORN_CHILD, SubjectRole.ADULT_AT_RISK})
+# A referral naming any of these is decided on the children's model; one naming none, on the Care Act's.
+CHILD_ROLES = frozenset({SubjectRole.CHILD, SubjectRole.UNBORN_CHILD})
 
 
 class ReferrerKind(StrEnum):

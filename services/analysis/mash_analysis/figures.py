@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from mash_contracts.topics import DESK_AGENCIES
 from mash_contracts.vocabulary import (
     CARE_ACT_CATEGORIES,
     AdultRoute,
@@ -56,15 +57,8 @@ REFERRAL_OUTCOMES = frozenset(
 )
 REFERRAL_FROM_LEVEL = 3
 RE_REFERRAL_DAYS = 365
-DESKS = (
-    Agency.POLICE.value,
-    Agency.HEALTH.value,
-    Agency.CHILDRENS_SOCIAL_CARE.value,
-    Agency.EDUCATION.value,
-    Agency.PROBATION.value,
-    Agency.ADULT_SOCIAL_CARE.value,
-    Agency.HUB_RESEARCH.value,
-)
+# Every installed desk (discovered, as the mesh finds them), then the hub's own research.
+DESKS = (*(a.value for a in DESK_AGENCIES), Agency.HUB_RESEARCH.value)
 RAGS = (RagRating.RED.value, RagRating.AMBER.value, RagRating.GREEN.value, RagRating.BLUE.value)
 
 # Sources in the order of the CIN census's source-of-referral list; labels are what a reader sees.

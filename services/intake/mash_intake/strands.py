@@ -13,13 +13,12 @@ from datetime import date
 
 from mash_contracts import Notification, SubjectRole, derived_id
 from mash_contracts.threshold import ThresholdModel
-
-_CHILDREN = (SubjectRole.CHILD, SubjectRole.UNBORN_CHILD)
+from mash_contracts.vocabulary import CHILD_ROLES
 
 
 def is_mixed(notification: Notification) -> bool:
     roles = {s.role for s in notification.subjects}
-    return bool(roles & set(_CHILDREN)) and SubjectRole.ADULT_AT_RISK in roles
+    return bool(roles & CHILD_ROLES) and SubjectRole.ADULT_AT_RISK in roles
 
 
 def adults_referral_id(children_referral_id: str) -> str:
@@ -44,7 +43,7 @@ def split(notification: Notification, model: ThresholdModel, today: date) -> lis
             "related_referral_id": adults_id,
         }
     )
-    adult_subjects = [s for s in notification.subjects if s.role not in _CHILDREN]
+    adult_subjects = [s for s in notification.subjects if s.role not in CHILD_ROLES]
     screening = model.screen(notification.model_copy(update={"subjects": adult_subjects}), today)
     revision = (str(notification.revision),) if notification.revision > 1 else ()
     adults = notification.model_copy(

@@ -15,6 +15,7 @@ from typing import Any, cast
 from ..messages import Contribution, Factor, Notification, NotificationSubmission
 from ..text import shorten
 from ..vocabulary import (
+    CHILD_ROLES,
     AdultRoute,
     Agency,
     ConcernCategory,
@@ -40,7 +41,6 @@ NOTIFICATION_CONDITIONS = {
     "protective_factor",
 }
 CONDITIONS = NOTIFICATION_CONDITIONS | {"finding", "no_answer_from_desk"}
-_CHILDREN = (SubjectRole.CHILD, SubjectRole.UNBORN_CHILD)
 _RAG_ORDER = [RagRating.BLUE, RagRating.GREEN, RagRating.AMBER, RagRating.RED]
 NAME_LIMIT = 120  # Factor.name is ShortText: a name that would not fit is refused at load, never cut
 
@@ -147,7 +147,7 @@ class ThresholdModel:
             if all(_check(c, v, submission, {}, frozenset(), today) is not None for c, v in r.when)
         ]
         rag = max([self.default_rag, *(r.rag for r in fired if r.rag)], key=_RAG_ORDER.index)
-        if not any(s.role in _CHILDREN for s in submission.subjects):
+        if not any(s.role in CHILD_ROLES for s in submission.subjects):
             footing = StatutoryFooting.CARE_ACT_S42  # no child: the Care Act, whatever the concern
         elif any(r.footing is StatutoryFooting.S47 for r in fired):
             footing = StatutoryFooting.S47
@@ -182,7 +182,7 @@ class ThresholdModel:
                 )
             )
 
-        if not any(s.role in _CHILDREN for s in notification.subjects):
+        if not any(s.role in CHILD_ROLES for s in notification.subjects):
             adult = adult_test.assess(self.adults, notification, contributions)
             enquiry = adult.outcome in (Outcome.S42_ENQUIRY, Outcome.OTHER_SAFEGUARDING_ENQUIRY)
             # A crime against an adult (the rules' also_route) goes to those agencies too when there is an enquiry.
