@@ -1,7 +1,8 @@
 """The integration tier runs on a real Kafka broker and the five services as real OS processes.
 
 Broker, in order: KAFKA_BOOTSTRAP_SERVERS if set; a testcontainers Kafka if a Docker engine answers;
-else the project's own local KRaft broker (`mash kafka start`, the same code the demo uses).
+else the project's own local KRaft broker (`mash kafka start`, the same code the demo uses): one node, or with
+MASH_KAFKA_NODES=3 a three-node cluster keeping three replicas of every topic. Either speaks TLS with the hub's CA.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 from collections.abc import Iterator
 
 import pytest
@@ -135,9 +136,40 @@ def test_an_unknown_user_or_a_wrong_password_is_refused(secured: Access):
     with pytest.raises(KafkaConnectionError):
         asyncio.run(connect(wrong, "intake"))
     with pytest.raises(KafkaConnectionError):
-        asyncio.run(connect(Access(secured.bootstrap, {"intruder": "x"}), "intruder"))
+        asyncio.run(connect(dataclasses.replace(secured, passwords={"intruder": "x"}), "intruder"))
     with pytest.raises(KafkaConnectionError):
-        asyncio.run(connect(Access(secured.bootstrap), "nobody"))  # no SASL at all
+        asyncio.run(connect(Access(secured.bootstrap), "nobody"))  # no SASL and no TLS at all
+
+
+def test_every_listener_speaks_tls_with_a_certificate_the_hub_ca_signed(secured: Access):
+    """The right password is not enough: a client must reach the broker over TLS, and a broker whose certificate the
+    hub's CA did not sign (a client trusting only the system's authorities cannot verify it) is not talked to."""
+
+    async def connect(access: Access, principal: str) -> None:
+        producer = AIOKafkaProducer(**access.client(principal), request_timeout_ms=5000)
+        try:
+            await producer.start()
+        finally:
+            await producer.stop()
+
+    assert secured.ca_file is not None and secured.protocol == "SASL_SSL"
+    asyncio.run(connect(secured, "intake"))  # the hub CA's certificate: accepted
+    with pytest.raises(KafkaConnectionError):  # the right password over plain TCP
+        asyncio.run(connect(dataclasses.replace(secured, ca_file=None), "intake"))
+    system_only = dict(secured.client("intake"), ssl_context=ssl.create_default_context())
+    with pytest.raises(KafkaConnectionError):  # TLS, but not trusting the hub's CA
+        asyncio.run(_start(system_only))
+    for line in (secured.ca_file.parent.parent / "server.properties").read_text().splitlines():
+        if line.startswith("listener.security.protocol.map="):
+            assert {m.split(":")[1] for m in line.split("=", 1)[1].split(",")} == {"SASL_SSL"}
+
+
+async def _start(client: dict) -> None:
+    producer = AIOKafkaProducer(**client, request_timeout_ms=5000)
+    try:
+        await producer.start()
+    finally:
+        await producer.stop()
 
 
 def test_a_revoked_agency_is_refused_by_the_broker_at_once(secured: Access, state):
@@ -147,7 +179,7 @@ def test_a_revoked_agency_is_refused_by_the_broker_at_once(secured: Access, stat
     public = new_agency_keys(state / "elsewhere" / "st_marys_academy")
     config = asyncio.run(agencies.add(secured, state / "keys", "st_marys_academy", ("referrer",), public))
     _, own = agencies.read_client_config(config)
-    access = Access(secured.bootstrap, {**secured.passwords, **own})
+    access = dataclasses.replace(secured, passwords={**secured.passwords, **own})
     assert asyncio.run(_can_read(access, "st_marys_academy", "mash.acknowledgements.st_marys_academy"))
     assert not asyncio.run(_can_read(access, "st_marys_academy", "mash.acknowledgements.northshire_gp"))
     assert "st_marys_academy" in agencies.enrolled(state / "keys")

@@ -1,7 +1,9 @@
 """mash: the operator's command: the local broker, topics, agencies, keys, the mesh and what it records.
 (`./mash demo`, `./mash bench` and `./mash analysis year|render|linkage` are the project's tools, package mash_tools.)
 
-mash kafka start|stop|status
+mash kafka start [--nodes 1|3] [--plaintext]|stop|status
+                          the local broker: one KRaft node, or three keeping three replicas; TLS with the hub's
+                          own CA unless --plaintext
 mash postgres start|stop|status   a local PostgreSQL for the services' stores (MASH_DATABASE_URL)
 mash topics               create every catalogue topic (idempotent)
 mash keys init|rotate     the services' signing and encryption keys, in the state directory (never committed)
@@ -65,6 +67,20 @@ def _local_server(name: str, server, action: str, started: Callable[[Any], str])
     return 0
 
 
+def _broker_shape(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=[1, 3],
+        help="start: a new local broker's nodes (default 1, or MASH_KAFKA_NODES); 3 keeps three replicas of every topic",
+    )
+    parser.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="start: a new local broker speaks SASL over plain TCP, not TLS (local experiments only; MASH_KAFKA_PLAINTEXT=1)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mash", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     kafka.add_argument("action", choices=["start", "stop", "status", "client-config"])
     kafka.add_argument("principal", nargs="?", help="client-config: whose connection settings (librdkafka/kcat -F format)")
     kafka.add_argument("--output", "-o", type=Path, help="client-config: write to this file (mode 0600: it holds a password)")
+    _broker_shape(kafka)
     for name, text in (
         ("seal", "seal a message (JSON on stdin) as PRINCIPAL for a topic's readers"),
         ("open", "open a sealed record (stdin) as PRINCIPAL, one of the topic's readers"),
@@ -176,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     root = state_dir()
     # The run a reading command looks at: --state (a demo's, say) or the mesh's own.
     state = Path(args.state).resolve() if getattr(args, "state", None) else root
-    broker = LocalKafka(root / "kafka")
+    broker = LocalKafka(
+        root / "kafka", node_count=getattr(args, "nodes", None), tls=False if getattr(args, "plaintext", False) else None
+    )
     if args.command == "kafka":
         if args.action == "client-config":
             from .integrate import client_config, write_client_config
@@ -189,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
             "kafka",
             broker,
             args.action,
-            lambda started: f"Kafka answering at {started.bootstrap} (SASL/SCRAM; credentials in {broker.credentials_file})",
+            lambda started: (
+                f"Kafka answering at {started.bootstrap} ({started.replication} replicas per partition, "
+                f"{started.protocol} with SCRAM{f', the hub CA in {started.ca_file}' if started.ca_file else ''}; "
+                f"credentials in {broker.credentials_file})"
+            ),
         )
     if args.command == "postgres":
         return _local_server(

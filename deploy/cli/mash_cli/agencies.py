@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from mash_contracts.topics import PRODUCT_RECIPIENTS, REFERRER_ROLE
-from mash_runtime.firewall.keys import DIRECTORY, enrol, new_agency_keys, revoke, write_secret
+from mash_runtime.firewall.keys import DIRECTORY, enrol, new_agency_keys, revoke
 
 from . import acls, scram
-from .kafka import SCRAM, Access
+from .integrate import write_client_config
+from .kafka import Access
 from .topics import create_topics
 
 REFERRER, RECIPIENT = REFERRER_ROLE, "recipient"
@@ -52,16 +54,9 @@ def enrolled(keys_dir: Path) -> dict[str, tuple[str, ...]]:
 
 
 def client_config(access: Access, name: str, password: str | None) -> str:
-    """librdkafka properties (kcat -F, the reference client) for the agency's own Kafka identity."""
-    lines = [f"bootstrap.servers={access.bootstrap}"]
-    if password is not None:
-        lines += [
-            "security.protocol=SASL_PLAINTEXT",
-            f"sasl.mechanisms={SCRAM}",
-            f"sasl.username={name}",
-            f"sasl.password={password}",
-        ]
-    return "\n".join(lines) + "\n"
+    """librdkafka properties (kcat -F, the reference client) for the agency's own Kafka identity, naming the hub
+    CA's certificate it verifies the brokers against (written beside the configuration: integrate.write_client_config)."""
+    return access.librdkafka(name, password)
 
 
 def read_client_config(text: str) -> tuple[str, dict[str, str]]:
@@ -169,9 +164,9 @@ async def simulate(access: Access, keys_dir: Path, state_dir: Path) -> Access:
     credentials. One enrolled without a Kafka identity (`simulate_keys`) is enrolled afresh."""
     fresh = _simulated_to_enrol(keys_dir, state_dir, ("signing.pem", "client.properties"))
     for name, config in (await add_many(access, keys_dir, fresh)).items():
-        write_secret(agency_dir(state_dir, name) / "client.properties", config)
+        write_client_config(config, agency_dir(state_dir, name) / "client.properties")
     publish(keys_dir, state_dir)
     passwords = dict(access.passwords)
     for name in SIMULATED:
         passwords |= read_client_config((agency_dir(state_dir, name) / "client.properties").read_text())[1]
-    return Access(access.bootstrap, passwords)
+    return replace(access, passwords=passwords)

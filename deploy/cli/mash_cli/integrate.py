@@ -15,37 +15,34 @@ from mash_contracts.topics import by_name
 from mash_runtime.firewall import Firewall
 from mash_runtime.firewall.keys import write_secret
 
-from .kafka import SCRAM, LocalKafka
+from .kafka import LocalKafka
 from .processes import apt_install
 
 
 def client_config(broker: LocalKafka, principal: str) -> str:
     """librdkafka properties (kcat -F) for one of the hub's own principals. An outside agency's password is not
     kept by the hub: it is in the configuration `mash agency add` wrote (`mash agency password` issues a new one)."""
+    access = broker.access
     try:
-        password = broker.access.passwords[principal]
+        password = access.passwords[principal]
     except KeyError:
         raise SystemExit(
             f"{principal} is not one of the hub's principals; an enrolled agency's configuration comes "
             f"from `mash agency add` (or a new password from `mash agency password {principal}`)"
         ) from None
-    return "\n".join(
-        [
-            f"bootstrap.servers={broker.bootstrap}",
-            "security.protocol=SASL_PLAINTEXT",
-            f"sasl.mechanisms={SCRAM}",
-            f"sasl.username={principal}",
-            f"sasl.password={password}",
-            "",
-        ]
-    )
+    return access.librdkafka(principal, password)
+
+
+CA_NAME = "mash-hub-ca.pem"
 
 
 def write_client_config(text: str, output: Path | None) -> None:
-    """To a file only its owner can read, from its first byte: it holds the principal's password. To stdout
-    otherwise; a shell redirect there creates the file world-readable, so it is narrowed before anything is written."""
+    """To a file only its owner can read, from its first byte: it holds the principal's password. The hub CA's
+    certificate the configuration names goes beside it (mash-hub-ca.pem, public), so the two travel together to the
+    agency's machine. To stdout otherwise; a shell redirect there creates the file world-readable, so it is narrowed
+    before anything is written."""
     if output is not None:
-        write_secret(output, text)
+        write_secret(output, _with_ca_beside(text, output))
         return
     sys.stdout.flush()
     try:
@@ -55,6 +52,19 @@ def write_client_config(text: str, output: Path | None) -> None:
     if fd is not None and stat.S_ISREG(os.fstat(fd).st_mode):
         os.fchmod(fd, 0o600)
     sys.stdout.write(text)
+
+
+def _with_ca_beside(text: str, output: Path) -> str:
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("ssl.ca.location="):
+            source = Path(line.split("=", 1)[1])
+            beside = output.resolve().with_name(CA_NAME)
+            if source.resolve() != beside:
+                beside.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, beside)
+            lines[i] = f"ssl.ca.location={beside}"
+    return "\n".join(lines) + "\n"
 
 
 def _firewall(keys_dir: Path, principal: str, agency_dir: Path | None) -> Firewall:

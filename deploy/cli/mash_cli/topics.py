@@ -35,18 +35,26 @@ async def create_topics(access: Access, agencies: dict[str, tuple[str, ...]] | N
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t.name not in existing]
         if missing:
-            response = await admin.create_topics([NewTopic(t.name, t.partitions, 1, topic_configs=t.configs) for t in missing])
+            response = await admin.create_topics(
+                [NewTopic(t.name, t.partitions, access.replication, topic_configs=_configs(t, access)) for t in missing]
+            )
             _raise_on_errors(
                 "creating", [(e[0], e[1], e[2] if len(e) > 2 else "") for e in response.topic_errors], ignore=TOPIC_ALREADY_EXISTS
             )
-        await _align(admin, [t for t in topics if t.name in existing])
+        await _align(admin, [t for t in topics if t.name in existing], access)
     finally:
         await admin.close()
     await acls.apply(access, agencies)
     return [t.name for t in missing]
 
 
-async def _align(admin: AIOKafkaAdminClient, topics: list[Topic]) -> None:
+def _configs(topic: Topic, access: Access) -> dict[str, str]:
+    """The catalogue's configuration, and on a cluster the writes' durability: an acks=all write is taken only
+    once two replicas hold it."""
+    return {**topic.configs, "min.insync.replicas": str(access.min_insync)}
+
+
+async def _align(admin: AIOKafkaAdminClient, topics: list[Topic], access: Access) -> None:
     if not topics:
         return
     described = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t.name) for t in topics])
@@ -58,12 +66,12 @@ async def _align(admin: AIOKafkaAdminClient, topics: list[Topic]) -> None:
         }
         for r in resources
     }
-    drifted = [t for t in topics if any(own[t.name].get(k) != v for k, v in t.configs.items())]
+    drifted = [t for t in topics if any(own[t.name].get(k) != v for k, v in _configs(t, access).items())]
     if not drifted:
         return
     # AlterConfigs replaces a topic's whole set of overrides: the ones it has are passed back with the catalogue's.
     altered = await admin.alter_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, t.name, configs={**own[t.name], **t.configs}) for t in drifted]
+        [ConfigResource(ConfigResourceType.TOPIC, t.name, configs={**own[t.name], **_configs(t, access)}) for t in drifted]
     )
     _raise_on_errors(
         "configuring",

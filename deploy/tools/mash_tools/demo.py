@@ -70,7 +70,8 @@ def run_demo(root: Path, referrals: int, seed: int, timeout: float, postgres: bo
         print("starting Apache Kafka (KRaft) on 127.0.0.1 ...", flush=True)
         access = kafka.start()
         print(
-            f"  broker answering at {access.bootstrap} (SASL/SCRAM, ACLs closed by default) after {time.monotonic() - t0:.1f}s",
+            f"  broker answering at {access.bootstrap} ({access.protocol} with SCRAM, {access.replication} replica(s) "
+            f"per partition, ACLs closed by default) after {time.monotonic() - t0:.1f}s",
             flush=True,
         )
         asyncio.run(create_topics(access))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from pathlib import Path
 
+from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -21,12 +23,24 @@ _Sasl = SASLScram512 | SASLScram256 | SASLPlaintext
 _MECHANISMS: dict[str, type[_Sasl]] = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
 
 
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    """The client's TLS context: the broker's certificate must chain to the hub's CA (or, with no CA file, to the
+    system's trust store) and name the host connected to."""
+    if kafka.security_protocol != "SASL_SSL":
+        return None
+    if kafka.ssl_ca_file is not None and not kafka.ssl_ca_file.is_file():
+        raise RuntimeError(f"KAFKA_SSL_CA_FILE {kafka.ssl_ca_file} is not a file")
+    context = create_ssl_context(cafile=str(kafka.ssl_ca_file) if kafka.ssl_ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def _security(kafka: KafkaSettings) -> _Sasl | None:
     if kafka.username is None:
         return None
     if kafka.password is None:
         raise RuntimeError("KAFKA_USERNAME is set but KAFKA_PASSWORD is not")
-    return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value())
+    return _MECHANISMS[kafka.sasl_mechanism](kafka.username, kafka.password.get_secret_value(), ssl_context=ssl_context(kafka))
 
 
 def make_broker(
@@ -35,7 +49,8 @@ def make_broker(
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
     # message so it is delivered again. Committing before the work (FastStream's default) would lose it on a crash.
     return KafkaBroker(
-        kafka.bootstrap_servers,
+        # A list: FastStream would take "a:1,b:2" for one host named "a:1,b".
+        [server.strip() for server in kafka.bootstrap_servers.split(",") if server.strip()],
         security=_security(kafka),
         # Trace context in Kafka headers, so a referral's journey through every service is one trace.
         # Messages in and out, failures and handler latency per topic, for /metrics.

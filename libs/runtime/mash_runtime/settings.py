@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ class KafkaSettings(BaseSettings):
     username: str | None = None
     password: SecretStr | None = None
     sasl_mechanism: str = "SCRAM-SHA-512"
+    # TLS on every listener; SASL over plain TCP only when an operator chooses it for a local experiment.
+    security_protocol: Literal["SASL_SSL", "SASL_PLAINTEXT"] = "SASL_SSL"
+    ssl_ca_file: Path | None = Field(None, description="The hub CA's certificate (PEM) brokers are verified against")
 
 
 class ServiceSettings(BaseSettings):
