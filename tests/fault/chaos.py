@@ -10,14 +10,28 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import ADMIN, Access, LocalKafka
 from mash_cli.mesh import DESKS, Mesh
 from mash_cli.principals import Principals
 from mash_contracts import NotificationSubmission, UnreadableMessage
-from mash_contracts.topics import NOTIFICATIONS_SUBMITTED, by_name
+from mash_contracts.topics import (
+    ACKNOWLEDGEMENTS,
+    ALERTS,
+    CONTRIBUTIONS,
+    DEAD_LETTERS,
+    DECISIONS,
+    NOTIFICATIONS,
+    NOTIFICATIONS_SUBMITTED,
+    PRODUCTS,
+    REJECTIONS,
+    by_name,
+    lanes,
+)
 from mash_runtime.firewall import SealError
+from mash_tools.synthetic import Generator, household_notification
 
 
 class Referrer:
@@ -71,6 +85,8 @@ class Tape:
     principals: Principals
     messages: dict[str, list] = field(default_factory=lambda: defaultdict(list))
     unreadable: list[str] = field(default_factory=list)
+    # When each record was read (monotonic seconds, topic): how long a flow paused shows as a gap here.
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(**self.access.client(ADMIN), enable_auto_commit=False, group_id=None)
@@ -86,8 +102,10 @@ class Tape:
                 except Exception:  # the broker is away; aiokafka reconnects
                     await asyncio.sleep(0.5)
                     continue
+                now = time.monotonic()
                 for tp, records in batch.items():
                     for r in records:
+                        self.arrivals.append((now, tp.topic))
                         try:
                             self.messages[tp.topic].append(self.principals.read(tp.topic, r.key, r.value))
                         except (UnreadableMessage, SealError) as e:
@@ -162,3 +180,173 @@ def distinct(messages: list, key) -> dict:
 def copies(messages: list) -> int:
     """Records beyond the first for the same message id: republished after a crash, deduplicated by readers."""
     return sum(n - 1 for n in Counter(m.message_id for m in messages).values())
+
+
+# The fault tier's referrals all come from one simulated referrer's system, so its replies are on its own topics.
+ACKS, REJECTED = ACKNOWLEDGEMENTS.for_referrer(DEFAULT_REFERRER), REJECTIONS.for_referrer(DEFAULT_REFERRER)
+WATCHED = [
+    t
+    for name in (
+        ACKS,
+        REJECTED,
+        NOTIFICATIONS.name,
+        DECISIONS.name,
+        ALERTS.name,
+        DEAD_LETTERS.name,
+        *(c.name for c in CONTRIBUTIONS),
+        *(p.name for p in PRODUCTS),
+    )
+    for t in lanes(name)
+]
+
+
+def referrals(families, count: int, seed: int) -> list:
+    """Synthetic referrals, cycling over the families: several concerns about one family, as in life."""
+    generator, households = Generator(seed), families.families()
+    out = [household_notification(generator, households[i % len(households)]) for i in range(count)]
+    assert len({s.submission_id for s in out}) == count
+    return out
+
+
+class Ledger:
+    """What the tape shows, grouped."""
+
+    def __init__(self, tape: Tape):
+        assert not tape.unreadable, f"the mesh published something unreadable: {tape.unreadable[:3]}"
+        self.by_topic = {t: list(tape.messages[t]) for t in WATCHED}
+
+    def lanes(self, name: str) -> list:
+        return [m for t in lanes(name) for m in self.by_topic[t]]
+
+    @property
+    def decisions(self) -> list:
+        return self.lanes(DECISIONS.name)
+
+    @property
+    def products(self) -> list:
+        return [m for p in PRODUCTS for m in self.lanes(p.name)]
+
+    @property
+    def contributions(self) -> list:
+        return [m for c in CONTRIBUTIONS for m in self.lanes(c.name)]
+
+
+def routed(ledger_of, referral_ids: set[str]):
+    def done() -> bool:
+        ledger = ledger_of()
+        decided = {d.referral_id: d for d in ledger.decisions if d.referral_id in referral_ids}
+        if len(decided) < len(referral_ids):
+            return False
+        got = distinct(ledger.products, lambda p: (p.referral_id, p.recipient))
+        return all((r, a) in got for r, d in decided.items() for a in d.recipients)
+
+    return done
+
+
+async def wait_for(done, timeout: float, what: str, reader: asyncio.Task) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if reader.done():
+            reader.result()  # the tape's failure, not a timeout, is the news
+            raise AssertionError("the tape stopped reading")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {what} after {timeout:.0f}s")
+        await asyncio.sleep(2.0)
+
+
+@dataclass
+class BrokerChaos:
+    """A three-node cluster losing brokers mid-flow: each round SIGKILLs the node leading the most partitions of the
+    busiest topics (the front door, the notifications, the decisions) and brings it back after a while; in the
+    first round a second node is killed briefly while the leader is still down, so for a few seconds only one
+    replica is in sync and writes must wait (min.insync.replicas 2) rather than be taken and lost."""
+
+    kafka: LocalKafka
+    access: Access
+    rng: random.Random
+    rounds: int = 3
+    spread: float = 60.0
+    timeline: list[str] = field(default_factory=list)
+    kills: list[float] = field(default_factory=list)  # monotonic time of each SIGKILL
+    started: float = field(default_factory=time.monotonic)
+
+    def _note(self, what: str) -> None:
+        self.timeline.append(f"{time.monotonic() - self.started:6.1f}s  {what}")
+
+    def busiest_leader(self) -> int:
+        async def leaders() -> Counter:
+            admin = AIOKafkaAdminClient(**self.access.client(ADMIN))
+            await admin.start()
+            try:
+                names = [t for name in (NOTIFICATIONS_SUBMITTED.name, NOTIFICATIONS.name, DECISIONS.name) for t in lanes(name)]
+                described = await admin.describe_topics(names)
+            finally:
+                await admin.close()
+            return Counter(p["leader"] for t in described for p in t["partitions"] if p["leader"] >= 0)
+
+        return asyncio.run(leaders()).most_common(1)[0][0]
+
+    def _kill(self, node_id: int) -> None:
+        node = self.kafka.nodes[node_id - 1]
+        self.kills.append(time.monotonic())
+        self._note(f"broker node {node_id}: SIGKILL (pid {node.pid()})")
+        node.kill()
+
+    def _restart(self, node_id: int) -> None:
+        node = self.kafka.nodes[node_id - 1]
+        node.start()
+        self._note(f"broker node {node_id}: restarted (pid {node.pid()})")
+
+    def run(self) -> None:
+        gap = self.spread / (self.rounds + 1)
+        for round_ in range(self.rounds):
+            time.sleep(self.rng.uniform(0.5, 1.0) * gap)
+            leader = self.busiest_leader()
+            self._kill(leader)
+            time.sleep(self.rng.uniform(5.0, 12.0))
+            if round_ == 0:
+                second = self.rng.choice([n.node_id for n in self.kafka.nodes if n.node_id != leader])
+                self._kill(second)
+                time.sleep(self.rng.uniform(2.0, 4.0))
+                self._restart(second)
+                time.sleep(self.rng.uniform(3.0, 6.0))
+            self._restart(leader)
+            # Back in sync before the next round: a node killed while another is still catching up would leave
+            # partitions with one replica, which is a different (and worse) fault than this one.
+            self.kafka.wait_until_answering(120)
+            self._wait_in_sync(240)
+            self._note("every partition has all three replicas in sync again")
+
+    def _wait_in_sync(self, timeout: float) -> None:
+        async def lagging() -> int:
+            admin = AIOKafkaAdminClient(**self.access.client(ADMIN))
+            await admin.start()
+            try:
+                described = await admin.describe_topics(await admin.list_topics())
+            finally:
+                await admin.close()
+            return sum(1 for t in described for p in t["partitions"] if len(p["isr"]) < len(p["replicas"]))
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if asyncio.run(lagging()) == 0:
+                    return
+            except Exception:  # a metadata request during an election
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"partitions still under-replicated {timeout:.0f}s after the broker came back")
+            time.sleep(1.0)
+
+
+def pauses(arrivals: list[tuple[float, str]], topics: set[str], kills: list[float], window: float = 120.0) -> list[float]:
+    """For each kill, the longest time nothing arrived on `topics` in the `window` seconds after it: how long the
+    flow paused while leadership moved (measured, never asserted)."""
+    times = sorted(t for t, topic in arrivals if topic in topics)
+    out = []
+    for kill in kills:
+        near = [t for t in times if kill - window <= t <= kill + window]
+        before = [t for t in near if t <= kill]
+        points = ([before[-1]] if before else [kill]) + [t for t in near if t > kill]
+        out.append(max((b - a for a, b in zip(points, points[1:], strict=False)), default=window))
+    return out

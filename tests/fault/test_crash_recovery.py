@@ -23,23 +23,11 @@ from mash_cli.mesh import UNATTENDED, Mesh
 from mash_cli.principals import Principals
 from mash_cli.topics import create_topics
 from mash_contracts import Agency, AlertKind, ContributionStatus, DeadLetter
-from mash_contracts.topics import (
-    ACKNOWLEDGEMENTS,
-    ALERTS,
-    CONTRIBUTIONS,
-    DEAD_LETTERS,
-    DECISIONS,
-    NOTIFICATIONS,
-    PRODUCTS,
-    REJECTIONS,
-    RESEARCHERS,
-    lanes,
-)
+from mash_contracts.topics import ALERTS, DEAD_LETTERS, RESEARCHERS
 from mash_runtime.firewall import seal
 from mash_tools import population
-from mash_tools.synthetic import Generator, household_notification
 
-from .chaos import Chaos, Referrer, Tape, copies, distinct
+from .chaos import ACKS, REJECTED, WATCHED, Chaos, Ledger, Referrer, Tape, copies, distinct, referrals, routed, wait_for
 
 REFERRALS = int(os.environ.get("MASH_FAULT_REFERRALS", "5000"))
 MALFORMED = 10
@@ -52,22 +40,6 @@ SENDING = REFERRALS / RATE
 # Its own limit, not the suite's 300 s: sending takes SENDING seconds, and every wait after it is bounded on its own
 # (routing what is left, the desk that stays down): the limit is only for a wait that is not.
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(int(SENDING) + 3600)]
-# The fault tier's referrals all come from one simulated referrer's system, so its replies are on its own topics.
-ACKS, REJECTED = ACKNOWLEDGEMENTS.for_referrer(DEFAULT_REFERRER), REJECTIONS.for_referrer(DEFAULT_REFERRER)
-WATCHED = [
-    t
-    for name in (
-        ACKS,
-        REJECTED,
-        NOTIFICATIONS.name,
-        DECISIONS.name,
-        ALERTS.name,
-        DEAD_LETTERS.name,
-        *(c.name for c in CONTRIBUTIONS),
-        *(p.name for p in PRODUCTS),
-    )
-    for t in lanes(name)
-]
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +61,6 @@ def world(tmp_path_factory):
     finally:
         mesh.stop()
         kafka.stop()
-
-
-def referrals(families, count: int, seed: int) -> list:
-    """Synthetic referrals, cycling over the families: several concerns about one family, as in life."""
-    generator, households = Generator(seed), families.families()
-    out = [household_notification(generator, households[i % len(households)]) for i in range(count)]
-    assert len({s.submission_id for s in out}) == count
-    return out
 
 
 def malformed(principals: Principals, n: int) -> list[tuple[bytes, bytes]]:
@@ -123,52 +87,6 @@ def malformed(principals: Principals, n: int) -> list[tuple[bytes, bytes]]:
                 )
             )
     return out
-
-
-class Ledger:
-    """What the tape shows, grouped."""
-
-    def __init__(self, tape: Tape):
-        assert not tape.unreadable, f"the mesh published something unreadable: {tape.unreadable[:3]}"
-        self.by_topic = {t: list(tape.messages[t]) for t in WATCHED}
-
-    def lanes(self, name: str) -> list:
-        return [m for t in lanes(name) for m in self.by_topic[t]]
-
-    @property
-    def decisions(self) -> list:
-        return self.lanes(DECISIONS.name)
-
-    @property
-    def products(self) -> list:
-        return [m for p in PRODUCTS for m in self.lanes(p.name)]
-
-    @property
-    def contributions(self) -> list:
-        return [m for c in CONTRIBUTIONS for m in self.lanes(c.name)]
-
-
-def routed(ledger_of, referral_ids: set[str]):
-    def done() -> bool:
-        ledger = ledger_of()
-        decided = {d.referral_id: d for d in ledger.decisions if d.referral_id in referral_ids}
-        if len(decided) < len(referral_ids):
-            return False
-        got = distinct(ledger.products, lambda p: (p.referral_id, p.recipient))
-        return all((r, a) in got for r, d in decided.items() for a in d.recipients)
-
-    return done
-
-
-async def wait_for(done, timeout: float, what: str, reader: asyncio.Task) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if reader.done():
-            reader.result()  # the tape's failure, not a timeout, is the news
-            raise AssertionError("the tape stopped reading")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not {what} after {timeout:.0f}s")
-        await asyncio.sleep(2.0)
 
 
 def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothing_lost_or_duplicated(world, capsys):
