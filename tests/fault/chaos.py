@@ -340,13 +340,16 @@ class BrokerChaos:
 
 
 def pauses(arrivals: list[tuple[float, str]], topics: set[str], kills: list[float], window: float = 120.0) -> list[float]:
-    """For each kill, the longest time nothing arrived on `topics` in the `window` seconds after it: how long the
-    flow paused while leadership moved (measured, never asserted)."""
+    """For each kill, the longest time nothing arrived on `topics` from just before it until the next kill (or
+    `window` seconds): how long the flow paused while leadership moved. Measured while referrals keep coming, never
+    asserted."""
     times = sorted(t for t, topic in arrivals if topic in topics)
     out = []
-    for kill in kills:
-        near = [t for t in times if kill - window <= t <= kill + window]
-        before = [t for t in near if t <= kill]
-        points = ([before[-1]] if before else [kill]) + [t for t in near if t > kill]
-        out.append(max((b - a for a, b in zip(points, points[1:], strict=False)), default=window))
+    for i, kill in enumerate(kills):
+        until = min(kill + window, kills[i + 1] if i + 1 < len(kills) else kill + window)
+        before = [t for t in times if t <= kill]
+        points = [before[-1] if before else kill, *(t for t in times if kill < t <= until)]
+        if len(points) == 1:
+            points.append(until)  # nothing came after it: the pause lasts to the end of what was watched
+        out.append(max(b - a for a, b in zip(points, points[1:], strict=False)) if len(points) > 1 else 0.0)
     return out
