@@ -46,7 +46,16 @@ def test_the_integration_guide_works_as_written(tmp_path):
     assert re.search(r"authentication", (school / "revoked.txt").read_text(), re.I), "a revoked agency cannot connect"
     assert "Baldwin" not in (school / "ack.txt").read_text() + (school / "outcome.txt").read_text()
     # The agencies' private keys never reached the hub: no file of its state holds them.
-    secrets_ = [b"".join(pem.read_bytes().split(b"\n")[1:-2]) for d in (school, early_help) for pem in d.glob("*.pem")]
+    for conf in (school / "client.properties", early_help / "client.properties"):
+        text = conf.read_text()  # TLS to the brokers, verified against the hub's CA travelling beside the configuration
+        assert "security.protocol=SASL_SSL" in text and f"ssl.ca.location={conf.parent / 'mash-hub-ca.pem'}" in text
+        assert (conf.parent / "mash-hub-ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+    secrets_ = [
+        b"".join(pem.read_bytes().split(b"\n")[1:-2])
+        for d in (school, early_help)
+        for pem in d.glob("*.pem")
+        if pem.name != "mash-hub-ca.pem"  # the hub CA's certificate: public
+    ]
     assert len(secrets_) == 4
     hub_files = [f for f in (tmp_path / "state").rglob("*") if f.is_file()]
     assert hub_files and not [f for f in hub_files for k in secrets_ if k in f.read_bytes()]

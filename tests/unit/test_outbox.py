@@ -91,7 +91,7 @@ def test_rows_whose_publishing_failed_are_handed_back_at_once_and_sent_later(dat
 def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url):
     db = Database(database_url)
 
-    async def sent_after(relay: OutboxRelay, broker: Recorder, wake: bool) -> list:
+    async def sent_after(relay: OutboxRelay, broker: Recorder, wake: bool, expect: int) -> list:
         await relay.start()
         if not wake:
             fill(db, 2)
@@ -103,15 +103,18 @@ def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url)
                     )
                 )
             relay.wake()
-        await asyncio.sleep(0.5)
+        # Well inside the 60 s poll of the woken relay: only the wake-up can send within it. A busy machine gets time.
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(broker.sent) < expect and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
         seen = list(broker.sent)
         await relay.stop()
         return seen
 
     polled = Recorder()  # rows committed by another process are found by the poll
-    assert asyncio.run(sent_after(OutboxRelay(db, polled, poll=0.1), polled, wake=False)) == [b"0", b"1"]
+    assert asyncio.run(sent_after(OutboxRelay(db, polled, poll=0.1), polled, wake=False, expect=2)) == [b"0", b"1"]
     woken = Recorder()  # a handler's wake-up sends at once, long before the next poll
-    assert asyncio.run(sent_after(OutboxRelay(db, woken, poll=60), woken, wake=True)) == [b"woken"]
+    assert asyncio.run(sent_after(OutboxRelay(db, woken, poll=60), woken, wake=True, expect=1)) == [b"woken"]
     db.dispose()
 
 

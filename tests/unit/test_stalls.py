@@ -12,6 +12,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from mash_decision.metrics import AssemblyCollector
+from mash_runtime.consuming import dead_letter_counter
 from mash_runtime.http import readiness
 from mash_runtime.lag import ConsumerLag, StallTracker
 from mash_runtime.service import JsonFormatter
@@ -211,22 +213,45 @@ def test_readiness_answers_in_time_with_the_last_known_stall_when_the_broker_han
 # -- the alerting rules shipped in the repository --------------------------------------------------------------
 
 
+class FakeAssembly:
+    """What the decision service's gauges read, with nothing in its store."""
+
+    def snapshot(self) -> dict:
+        return {
+            "waiting_by_rag": {},
+            "awaiting_desk": {},
+            "alerts": {"decision_overdue": 0, "returns_overdue": 0},
+            "decisions_by_level": {},
+            "oldest_waiting_seconds": 0.0,
+            "held_contributions": 0,
+        }
+
+
 def test_alert_rules_name_metrics_the_services_export(tmp_path):
     rules = yaml.safe_load((ROOT / "deploy" / "alerts" / "mash.rules.yml").read_text())
     registry = CollectorRegistry()
     ConsumerLag(FakeBroker(FakeConsumer({}, {})), registry)
     registry.register(OutboxCollector(Database(f"sqlite:///{tmp_path / 'store.db'}")))
-    exported = {family.name for family in registry.collect()}
+    dead_letter_counter(registry).labels("mash.notifications.submitted", "SealError").inc()
+    registry.register(AssemblyCollector(FakeAssembly()))  # type: ignore[arg-type]
+    # A counter's family is named without the _total and _created its samples (what Prometheus stores) carry.
+    exported = {name for family in registry.collect() for name in (family.name, *(s.name for s in family.samples))}
     by_name = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
     assert {"MashPartitionStalled", "MashOutboxNotDraining"} <= set(by_name)
     for rule in by_name.values():
         used = set(re.findall(r"\bmash_[a-z_]+", rule["expr"]))
-        assert used and used <= exported, f"{rule['alert']} uses {used - exported}, which no service exports"
+        # Else Prometheus's own `up`: whether it could scrape a service at all.
+        assert used or re.fullmatch(r"up == 0", rule["expr"]), f"{rule['alert']} watches no metric of the hub's"
+        assert used <= exported, f"{rule['alert']} uses {used - exported}, which no service exports"
         assert rule["labels"]["severity"] and rule["annotations"]["summary"]
     stalled = by_name["MashPartitionStalled"]
     assert "mash_partition_stalled" in stalled["expr"]
     assert "$labels.topic" in stalled["annotations"]["summary"] and "$labels.partition" in stalled["annotations"]["summary"]
     assert "mash_outbox_oldest_unsent_seconds" in by_name["MashOutboxNotDraining"]["expr"]
+    assert {"mash_dead_letters_total", "mash_dead_letters_created"} <= set(
+        re.findall(r"\bmash_[a-z_]+", by_name["MashDeadLetters"]["expr"])
+    )
+    assert "decision_overdue" in by_name["MashDeadlineMissed"]["expr"]
     assert "deploy/alerts/mash.rules.yml" in (ROOT / "README.md").read_text(), "the README's operations section names the rules"
 
 
@@ -254,7 +279,10 @@ def test_mash_status_shows_a_stalled_service_and_its_partitions(monkeypatch):
         status_module, "http_get", lambda port, path, timeout=3.0: answers[port] if path == "/health/ready" else (0, "")
     )
     mesh = SimpleNamespace(
-        access=SimpleNamespace(bootstrap=""), pid=lambda s: 100 if s in ports else None, http_port=lambda s: ports.get(s)
+        access=SimpleNamespace(bootstrap=""),
+        pid=lambda s, i="1": 100 if s in ports else None,
+        http_port=lambda s, i="1": ports.get(s),
+        instances=lambda s: ["1"],
     )
     lines = status_module.status(mesh)
     line = {s: next(text for text in lines if text.startswith(s + " ")) for s in ports}

@@ -14,8 +14,10 @@ mash agency add NAME --referrer|--recipient --public-keys FILE [--output CONFIG]
 mash init [--replace] [SERVICE ...]
                           create and stamp each service's store, once before its first start (`mash up` does it);
                           --replace starts a new empty store for a service whose store is lost
-mash up | down | ps       run every service in the background against the local broker, with the
-                          simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's)
+mash up [--nodes 3] [--replicas N] [--observe] | down | ps
+                          run every service in the background against the local broker, with the
+                          simulated partner agencies enrolled (their own keys in .mash/agencies/, not the hub's);
+                          --replicas N instances of each; --observe adds Zipkin and Prometheus with alert rules
 mash status               each service's readiness and consumer lag, the oldest waiting referral
 mash audit verify [--offline]|seen REF|shared --nhs N | --family F --given G --dob YYYY-MM-DD
                           the confidential record of activity: verify its chains (against the anchors on
@@ -49,7 +51,7 @@ from typing import Any
 
 from mash_contracts.topics import hub_principals, markdown_table
 
-from .kafka import Access, LocalKafka
+from .kafka import Access, KafkaError, LocalKafka
 from .mesh import Mesh
 from .paths import state_dir
 from .postgres import LocalPostgres
@@ -127,7 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("topics", help="create the catalogue's topics")
     sub.add_parser("topic-table", help="print the topic catalogue as a markdown table")
     sub.add_parser("docs", help="regenerate docs/asyncapi.json and docs/schemas/*.json from the code")
-    sub.add_parser("up", help="start the broker and every service in the background")
+    up = sub.add_parser("up", help="start the broker and every service in the background")
+    _broker_shape(up)
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="instances of each service, sharing its store and consumer groups (docs/reliability.md#replicas)",
+    )
+    up.add_argument(
+        "--observe", action="store_true", help="also Zipkin (traces) and Prometheus (metrics, alert rules) on loopback"
+    )
     sub.add_parser("down", help="stop the services and the broker")
     sub.add_parser("ps", help="show the broker and services")
     sub.add_parser("status", help="each service's readiness and consumer lag, and the oldest waiting referral")
@@ -377,9 +389,26 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table())
         return 0
     if args.command == "up":
-        access = broker.start()
+        from .observe import Observability, ObserveError
+
+        if args.replicas < 1:
+            parser.error("--replicas must be at least 1")
+        try:
+            access = broker.start()
+        except KafkaError as e:  # a state directory holding a broker of another shape, say
+            print(e, file=sys.stderr)
+            return 1
         asyncio.run(create_topics(access))
-        mesh = Mesh(access, root)
+        watching = Observability(root / "observe")
+        observed = watching if args.observe else None
+        try:
+            # Before the services start: each reads where to send its spans once. A service started again while Zipkin
+            # still runs from an earlier `--observe` keeps sending to it.
+            traced = watching.start_traces() if observed or watching.zipkin.pid() else {}
+        except ObserveError as e:
+            print(e, file=sys.stderr)
+            return 1
+        mesh = Mesh(access, root, extra_env=traced, replicas=args.replicas)
         try:
             mesh.init()  # makes the stores the first time; never replaces one a service was initialised with
             mesh.enrol_simulated_agencies()
@@ -387,28 +416,45 @@ def main(argv: list[str] | None = None) -> int:
             print(e, file=sys.stderr)
             return 1
         mesh.start()
-        mesh.wait_ready()
-        print(f"mesh up on {access.bootstrap}; `mash down` stops it")
+        mesh.wait_ready(timeout=60.0 * args.replicas)  # twenty processes on two cores take their time
+        print(
+            f"mesh up on {access.bootstrap} ({access.protocol}, {access.replication} replica(s) per partition, "
+            f"{args.replicas} instance(s) per service); `mash down` stops it"
+        )
         web = f"http://127.0.0.1:{mesh.http_port('web')}"
         print(f"the referral form: {web}/referral; the MASH manager's workspace: {web}/workspace (`mash users add` first)")
+        if observed:
+            try:
+                prometheus = observed.start_metrics(mesh)
+            except ObserveError as e:
+                print(e, file=sys.stderr)
+                return 1
+            print(f"traces: {observed.zipkin_url()}/zipkin/; metrics and alerts: {prometheus}/alerts")
         return 0
     if args.command == "down":
+        from .observe import Observability
+
         Mesh(Access(""), root).stop()
+        Observability(root / "observe").stop()  # after the services: their last spans are taken
         broker.stop()
         print("mesh down")
         return 0
     if args.command == "status":
+        from .observe import Observability
         from .status import status
 
         print(f"kafka: {broker.status()}")
         if broker.properties.exists() and broker.pid():
             print("\n".join(status(Mesh(broker.access, root))))
+        print(f"observe: {Observability(root / 'observe').status()}")
         return 0
     if args.command == "ps":
         print(f"kafka: {broker.status()}")
         if broker.properties.exists():
-            for service, pid in Mesh(broker.access, root).running().items():
-                print(f"{service}: {f'running (pid {pid})' if pid else 'stopped'}")
+            for service, instances in Mesh(broker.access, root).running_instances().items():
+                for instance, pid in instances.items():
+                    name = service if instance == "1" else f"{service} (instance {instance})"
+                    print(f"{name}: {f'running (pid {pid})' if pid else 'stopped'}")
         return 0
     return 2
 

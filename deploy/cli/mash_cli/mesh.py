@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,16 +53,34 @@ class Mesh:
     # Each service's own store when it is not the SQLite file in its state directory (its own database:
     # services never share tables).
     database_urls: dict[str, str] = field(default_factory=dict)
+    # How many instances of each service start() runs (`mash up --replicas N`): every service's instances share its
+    # store and consumer groups (docs/reliability.md#replicas). Instance "1" keeps the service's own file names.
+    replicas: int = 1
 
     def on_postgres(self, server) -> None:
         """Give every service its own database on a PostgreSQL server (mash_cli.postgres.LocalPostgres)."""
         self.database_urls = {service: server.database(f"mash_{service}") for service in SERVICES}
 
-    def _pid_file(self, service: str) -> Path:
-        return self.state_dir / "run" / f"{service}.pid"
+    def _pid_file(self, service: str, instance: str = "1") -> Path:
+        return self.state_dir / "run" / f"{_named(service, instance)}.pid"
 
-    def log_file(self, service: str) -> Path:
-        return self.state_dir / "logs" / f"{service}.log"
+    def _port_file(self, service: str, instance: str = "1") -> Path:
+        return self.state_dir / "run" / f"{_named(service, instance)}.http"
+
+    def log_file(self, service: str, instance: str = "1") -> Path:
+        return self.state_dir / "logs" / f"{_named(service, instance)}.log"
+
+    def instances(self, service: str) -> list[str]:
+        """The service's instances: up to `replicas`, and any other that is running (`mash down` and `mash ps` are not
+        told how many `mash up` started). "1" first."""
+        found = {str(n) for n in range(1, self.replicas + 1)}
+        others = {p.stem.removeprefix(f"{service}-") for p in (self.state_dir / "run").glob(f"{service}-*.pid")}
+        found |= {i for i in others if self.pid(service, i) is not None}
+        return sorted(found, key=lambda i: (len(i), i))
+
+    def running_instances(self) -> dict[str, dict[str, int | None]]:
+        """Each service's instances and their pids (None: not running)."""
+        return {s: {i: self.pid(s, i) for i in self.instances(s)} for s in SERVICES}
 
     def env(self, service: str) -> dict[str, str]:
         return {
@@ -102,16 +121,29 @@ class Mesh:
         return f"sqlite:///{path}" if path.exists() else None
 
     def start_instance(self, service: str, instance: str) -> int:
-        """Another instance of a service (same group, same store): for sharing load and for fault tests."""
+        """An instance of a service (same groups, same store): for sharing load and for fault tests. One that serves
+        HTTP listens on a port of its own; the first instance's is the one others are told (the web front door calls
+        the decision service's)."""
+        (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
+        env = {**self.env(service), "MASH_INSTANCE": instance}
+        if service in HTTP_SERVICES:
+            env["MASH_HTTP_PORT"] = str(self._choose_port(service, instance))
         return processes.spawn(
             [sys.executable, "-m", f"mash_{service}"],
-            self.state_dir / "logs" / f"{service}-{instance}.log",
-            self.state_dir / "run" / f"{service}-{instance}.pid",
-            env={**self.env(service), "MASH_INSTANCE": instance},
+            self.log_file(service, instance),
+            self._pid_file(service, instance),
+            env=env,
         )
 
-    def pid(self, service: str) -> int | None:
-        return processes.read_pid(self._pid_file(service), f"mash_{service}")
+    def _choose_port(self, service: str, instance: str) -> int:
+        # A restarted instance keeps its port while it is free, so whoever was told it still finds it.
+        kept = self.http_port(service, instance)
+        port = kept if kept is not None and port_is_free(kept) else free_port()
+        self._port_file(service, instance).write_text(str(port))
+        return port
+
+    def pid(self, service: str, instance: str = "1") -> int | None:
+        return processes.read_pid(self._pid_file(service, instance), f"mash_{service}")
 
     def init(self, *services: str, replace: bool = False) -> dict[str, str]:
         """Create and stamp each service's store, through the service's own `init` (the CLI opens no store).
@@ -154,62 +186,71 @@ class Mesh:
             if result.returncode != 0:
                 raise RuntimeError(f"seeding {service} failed:\n{result.stderr[-3000:]}")
 
-    def http_port(self, service: str) -> int | None:
-        path = self.state_dir / "run" / f"{service}.http"
+    def http_port(self, service: str, instance: str = "1") -> int | None:
+        path = self._port_file(service, instance)
         return int(path.read_text()) if path.exists() else None
 
     def start(self, *services: str) -> None:
+        """Start each instance (up to `replicas`) of each service that is not running: all of them unless named."""
         self.ensure_keys()
-        starting = [s for s in services or tuple(SERVICES) if self.pid(s) is None]
+        wanted = [(s, str(n)) for s in services or tuple(SERVICES) for n in range(1, self.replicas + 1)]
+        starting = [(s, i) for s, i in wanted if self.pid(s, i) is None]
         (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
-        for service in starting:  # every port first: the web front door is told the decision service's before it starts
+        for service, instance in starting:  # every port first: the web front door is told the decision service's
             if service in HTTP_SERVICES:
-                # A restarted service keeps its port while it is free, so whoever was told it (the web front door
-                # calls the decision service) still finds it.
-                kept = self.http_port(service)
-                port = kept if kept is not None and port_is_free(kept) else free_port()
-                (self.state_dir / "run" / f"{service}.http").write_text(str(port))
-        for service in starting:
-            if self.pid(service) is None:
-                env = self.env(service)
-                if service in HTTP_SERVICES:
-                    env["MASH_HTTP_PORT"] = str(self.http_port(service))
-                processes.spawn(
-                    [sys.executable, "-m", f"mash_{service}"], self.log_file(service), self._pid_file(service), env=env
-                )
+                self._choose_port(service, instance)
+        for service, instance in starting:
+            self.start_instance(service, instance)  # each keeps the port just chosen, still free
 
     def stop(self, *services: str, timeout: float = 30.0) -> dict[str, bool]:
-        """SIGTERM each service (intake first, decision last, so in-flight work can drain) and wait."""
+        """SIGTERM each service (intake first, decision last, so in-flight work can drain) and wait; a service's
+        instances stop together. True for a service when every instance stopped within the timeout."""
         stopped = {}
         for service in services or tuple(SERVICES):
-            pid = self.pid(service)
-            if pid is not None:
-                stopped[service] = processes.terminate(pid, timeout)
-            self._pid_file(service).unlink(missing_ok=True)
+            instances = self.instances(service)
+            pids = [pid for i in instances if (pid := self.pid(service, i)) is not None]
+            if pids:
+                with ThreadPoolExecutor(max_workers=len(pids)) as each:
+                    stopped[service] = all(each.map(lambda pid: processes.terminate(pid, timeout), pids))
+            for instance in instances:
+                self._pid_file(service, instance).unlink(missing_ok=True)
         return stopped
 
-    def kill(self, service: str) -> None:
+    def kill(self, service: str, instance: str = "1") -> None:
         """SIGKILL, no chance to clean up: for fault tests."""
-        pid = self.pid(service)
+        pid = self.pid(service, instance)
         if pid is not None:
             processes.terminate(pid, timeout=10, sig=signal.SIGKILL)
-        self._pid_file(service).unlink(missing_ok=True)
+        self._pid_file(service, instance).unlink(missing_ok=True)
 
     def running(self) -> dict[str, int | None]:
         return {s: self.pid(s) for s in SERVICES}
 
     def wait_ready(self, *services: str, timeout: float = 60.0) -> None:
-        """Each service's consumer groups joined and, for a service with HTTP, its server answering: a group can look
-        joined before a restarted service's server listens (the server starts after the broker)."""
+        """Each service's consumer groups joined and every instance alive and, for a service with HTTP, its server
+        answering: a group can look joined before a restarted service's server listens (the server starts after the
+        broker), and one instance joining makes the group look ready for all of them."""
         deadline = time.monotonic() + timeout
         chosen = services or tuple(SERVICES)
         asyncio.run(_wait_groups(self.access, [g for s in chosen for g in SERVICES[s]], timeout, self))
         for service in chosen:
-            port = self.http_port(service) if service in HTTP_SERVICES else None
-            while port is not None and not _answers(port):
-                if time.monotonic() > deadline or self.pid(service) is None:
-                    raise RuntimeError(f"{service} is not answering on port {port}; see {self.log_file(service)}")
-                time.sleep(0.2)
+            for instance in self.instances(service):
+                port = self.http_port(service, instance) if service in HTTP_SERVICES else None
+                while True:
+                    if self.pid(service, instance) is None:
+                        raise RuntimeError(f"{_named(service, instance)} is not running; see {self.log_file(service, instance)}")
+                    if port is None or _answers(port):
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{_named(service, instance)} is not answering on port {port}; see {self.log_file(service, instance)}"
+                        )
+                    time.sleep(0.2)
+
+
+def _named(service: str, instance: str) -> str:
+    """The first instance's files carry the service's own name, as with one instance; the others add theirs."""
+    return service if instance == "1" else f"{service}-{instance}"
 
 
 def _answers(port: int) -> bool:

@@ -211,11 +211,12 @@ def between_markers(text: str, name: str, content: str) -> str:
 
 
 def render() -> dict[Path, str]:
-    from . import compose
+    from . import compose, k8s
 
     files = {
         DOCS / "asyncapi.json": json.dumps(asyncapi(), indent=2, sort_keys=False) + "\n",
         compose.PATH: compose.render(),
+        **k8s.render(),
         README: readme(),
     }
     for name, schema in schemas().items():

@@ -79,6 +79,10 @@ def status(mesh: Mesh) -> list[str]:
             f"{p.get('committed_offset')} unmoved since {p.get('since')} ({p.get('stalled_seconds')}s)"
             for p in stalled
         ]
+        for instance in mesh.instances(service)[1:]:  # replicas (`mash up --replicas N`): each answers for itself
+            pid, port = mesh.pid(service, instance), mesh.http_port(service, instance)
+            ready = readiness(port)[0] if (pid and port) else "NOT READY"
+            lines.append(f"  instance {instance:<4} {f'running (pid {pid})' if pid else 'stopped':<20} {ready}")
     port = mesh.http_port("decision")
     if mesh.pid("decision") and port:
         code, body = http_get(port, "/metrics")

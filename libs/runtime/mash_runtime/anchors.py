@@ -128,7 +128,10 @@ class Anchoring:
                 # Write lock first, as AuditLog.append does: a read that later writes would fail, not wait, when
                 # another process commits in between.
                 s.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-            head = s.execute(select(audit_head.c.seq, audit_head.c.entry_hash).where(audit_head.c.id == 1)).first()
+            # FOR UPDATE: another instance anchoring the same head at once waits, then finds it queued (PostgreSQL).
+            head = s.execute(
+                select(audit_head.c.seq, audit_head.c.entry_hash).where(audit_head.c.id == 1).with_for_update()
+            ).first()
             if head is None or head.seq == 0:
                 return None
             message_id = str(derived_id("audit-anchor", self._store_id, str(head.seq)))

@@ -30,7 +30,7 @@ def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
         return None
     if kafka.ssl_ca_file is not None and not kafka.ssl_ca_file.is_file():
         raise RuntimeError(f"KAFKA_SSL_CA_FILE {kafka.ssl_ca_file} is not a file")
-    context = create_ssl_context(cafile=str(kafka.ssl_ca_file) if kafka.ssl_ca_file else None)
+    context: ssl.SSLContext = create_ssl_context(cafile=str(kafka.ssl_ca_file) if kafka.ssl_ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 

@@ -3,8 +3,8 @@
 
 Per notification, in one transaction: link its people into the hub's history, research their earlier contacts and
 the emerging-harm rules, write the audit entries and put the contribution (and any emerging-harm alert) in the
-outbox. Only then is the offset committed. Linking is serialised in the process: two notifications about one new
-person linked at once would each make a person of their own.
+outbox. Only then is the offset committed. Linking is serialised by the store's linking lock, between the instances
+sharing the store too: two notifications about one new person linked at once would each make a person of their own.
 """
 
 from __future__ import annotations
@@ -191,6 +191,8 @@ class AnalysisHandlers:
         """Erase the identifiers of every case retention crypto-shredded (`shredded(referral_id)` is the tombstone)."""
         erased = 0
         with self.db.transaction() as s:
+            # Another instance's sweep, or its linking, waits: each case is erased (and audited) once, never under a link.
+            self.history.link_one_at_a_time(s)
             for referral_id in self.history.referral_ids_with_identifiers(s):
                 if shredded(referral_id) and self.history.forget(s, referral_id):
                     self.audit.append(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import MetaData, create_engine, event, insert, inspect, select
+from sqlalchemy import MetaData, create_engine, event, insert, inspect, make_url, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from ..audit import audit_metadata
 from ..errors import ConcurrentWrite, is_duplicate_key
 from ..identity import StoreIdentity, Watch, check, expected, initialise
-from .batch import BatchAborted, StoreBatch, WriterTurns
+from .batch import BatchAborted, FileTurns, StoreBatch, WriterTurns
 from .schema import inbox, metadata
 
 # A store that lives only as long as its process, for tests of one handler: one connection shared by every thread, so
@@ -81,8 +81,9 @@ class Database:
             self._watch = Watch(self.engine, identity)
         # The in-memory store shares one connection between threads: one transaction at a time, so no batches.
         self._batches = url not in (IN_MEMORY, "sqlite:///:memory:")
-        # A SQLite file has one write lock: this process's writers take turns at it (store/batch.py).
-        self._turns = WriterTurns() if self._batches and url.startswith("sqlite") else None
+        # A SQLite file has one write lock: writers take turns at it, this process's and every other instance's
+        # sharing the file (store/batch.py).
+        self._turns = WriterTurns(FileTurns(_sqlite_file(url))) if self._batches and url.startswith("sqlite") else None
         self._batch: contextvars.ContextVar[StoreBatch | None] = contextvars.ContextVar("mash-store-batch", default=None)
         self._after_commit: list[Callable[[], None]] = []
 
@@ -195,6 +196,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
+
+
+def _sqlite_file(url: str) -> str:
+    database = make_url(url).database
+    if not database:
+        raise ValueError(f"{url}: not a SQLite file")
+    return database
 
 
 def _raise_if_duplicate(e: IntegrityError) -> None:

@@ -1,5 +1,5 @@
 """Publishing committed outbox rows, in order, in pipelined batches, leased so that instances sharing a store never
-send a row twice."""
+send a row twice nor one of a referral's messages ahead of an earlier one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Row, case, select, update
+from sqlalchemy import Row, case, func, or_, select, text, update
 
 from mash_contracts.topics import URGENT_SUFFIX
 
@@ -61,9 +61,21 @@ class OutboxRelay:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
         free = outbox.c.published_at.is_(None) & (outbox.c.claimed_until.is_(None) | (outbox.c.claimed_until < now))
         with self._db.transaction() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                # One claim at a time, each seeing the leases before it (a SQLite transaction holds the write lock).
+                s.execute(text("SELECT pg_advisory_xact_lock(hashtext('mash-outbox-claim'))"))
+            # Another instance's relay may be publishing rows it leased: none behind them with the same topic and key
+            # is taken until they are sent, or a referral's messages could overtake each other on a topic.
+            ahead = s.execute(
+                select(outbox.c.topic, outbox.c.key, func.min(outbox.c.id))
+                .where(outbox.c.published_at.is_(None) & (outbox.c.claimed_until >= now))
+                .group_by(outbox.c.topic, outbox.c.key)
+            ).all()
+            behind = or_(*((outbox.c.topic == t) & (outbox.c.key == k) & (outbox.c.id > first) for t, k, first in ahead))
+            claimable = free & ~behind if ahead else free
             # Urgent-lane rows first, then in the order they were queued: behind a routine backlog in the outbox, an
             # immediate-danger referral's next message still goes out in the next batch. Order within a topic holds.
-            batch = select(outbox.c.id).where(free).order_by(_URGENT_FIRST, outbox.c.id).limit(self._batch).scalar_subquery()
+            batch = select(outbox.c.id).where(claimable).order_by(_URGENT_FIRST, outbox.c.id).limit(self._batch).scalar_subquery()
             # `free` again in the outer clause: PostgreSQL re-checks it on a row another relay just leased.
             s.execute(
                 update(outbox).where(outbox.c.id.in_(batch) & free).values(claimed_by=token, claimed_until=now + self._lease)
