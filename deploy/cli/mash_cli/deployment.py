@@ -39,7 +39,7 @@ CA_FILE = SECRETS / "ca.pem"
 # can be lost or restarted while the other carries on. Two exceptions, kept at one:
 WHY_ONE = {
     WEB: "the front door publishes the hub's one HTTP port on the host (compose maps it to one container); its sessions, "
-    "drafts and lockouts are in its store, so behind a load balancer (Kubernetes' Service) it can be scaled",
+    "drafts and lockouts are in its store, so behind a load balancer (Kubernetes' Service) it can be scaled"
 }
 REPLICAS: dict[str, int] = {service: 1 if service in WHY_ONE else 2 for service in SERVICES}
 
