@@ -2,7 +2,8 @@
 year|render|linkage` come here (the `./mash` script routes them); everything else is `mash_cli`.
 
 mash demo                 the whole mesh on a real broker with synthetic referrals, then a clean shutdown
-mash bench                desk research and mesh throughput, latency and memory (prints figures)
+mash bench [--nodes 3]    desk research and mesh throughput, latency and memory (prints figures), on one broker
+                          node or a three-node cluster
 mash analysis year [--notifications N] [--seed S] --out DIR
                           the commissioning report over a synthetic year through the real threshold model
 mash analysis render --from FIGURES.json --out DIR
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds=20.0,
     )
     bench.add_argument("--json", type=Path, help="also write the mesh's figures to this file")
+    bench.add_argument(
+        "--nodes", type=int, choices=[1, 3], default=1, help="the local broker's nodes: 3 keeps three replicas of every topic"
+    )
     ana = sub.add_parser("analysis", help="a synthetic year's report, a saved report rendered, linkage quality", add_help=False)
     ana.add_argument("action", choices=["year", "render", "linkage"])
     ana.add_argument("rest", nargs=argparse.REMAINDER)
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench_desk, bench_mesh
 
         bench_desk(args.families, args.referrals, args.seed)
-        bench_mesh(args.families, args.referrals, args.seed, root / "bench", args.json, args.backlog, args.seconds)
+        bench_mesh(args.families, args.referrals, args.seed, root / "bench", args.json, args.backlog, args.seconds, args.nodes)
         return 0
     if args.action == "linkage":
         from .linkage_quality import main as linkage_main

@@ -86,12 +86,19 @@ URGENT = 5  # immediate-danger referrals sent behind the backlog
 
 
 def bench_mesh(
-    families: int, referrals: int, seed: int, state: Path, json_path: Path | None = None, backlog: int = 5000, seconds: float = 20
+    families: int,
+    referrals: int,
+    seed: int,
+    state: Path,
+    json_path: Path | None = None,
+    backlog: int = 5000,
+    seconds: float = 20,
+    nodes: int = 1,
 ) -> dict:
     """The mesh as deployed locally (SASL and ACLs, sealed and signed, durable commits, audit, tracing), then the raw
     relay on the same broker. Figures printed as they come and, with `json_path`, written as JSON with a chart."""
     shutil.rmtree(state, ignore_errors=True)
-    kafka = LocalKafka(state / "kafka")
+    kafka = LocalKafka(state / "kafka", node_count=nodes)
     mesh = None
     try:
         access = kafka.start()
@@ -113,8 +120,11 @@ def bench_mesh(
         def routine(n: int) -> list:
             return [household_notification(generator, households[i % len(households)], ROUTINE) for i in range(n)]
 
-        print(f"mesh end to end (real broker, {len(SERVICES)} services, {families}-family population)", flush=True)
-        pids = {**{s: pid for s, pid in mesh.running().items() if pid}, "broker": kafka.pid()}
+        print(
+            f"mesh end to end (real broker, {nodes} node(s), {len(SERVICES)} services, {families}-family population)", flush=True
+        )
+        brokers = {"broker" if nodes == 1 else f"broker {n.node_id}": n.pid() for n in kafka.nodes}
+        pids = {**{s: pid for s, pid in mesh.running().items() if pid}, **brokers}
         cpu_before = {s: _cpu_seconds(pid) for s, pid in pids.items()}
         burst = asyncio.run(drive(mesh.access, principals, routine(referrals), progress="burst"))
         cpu = {s: (_cpu_seconds(pid) - cpu_before[s]) * 1000 / burst.sent for s, pid in pids.items()}
