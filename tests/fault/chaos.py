@@ -7,15 +7,19 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import ADMIN, Access, LocalKafka
-from mash_cli.mesh import DESKS, Mesh
+from mash_cli.mesh import DESKS, UNATTENDED, Mesh
 from mash_cli.principals import Principals
+from mash_cli.topics import create_topics
 from mash_contracts import NotificationSubmission, UnreadableMessage
 from mash_contracts.topics import (
     ACKNOWLEDGEMENTS,
@@ -31,6 +35,7 @@ from mash_contracts.topics import (
     lanes,
 )
 from mash_runtime.firewall import SealError
+from mash_tools import population
 from mash_tools.synthetic import Generator, household_notification
 
 
@@ -353,3 +358,24 @@ def pauses(arrivals: list[tuple[float, str]], topics: set[str], kills: list[floa
             points.append(until)  # nothing came after it: the pause lasts to the end of what was watched
         out.append(max(b - a for a, b in zip(points, points[1:], strict=False)) if len(points) > 1 else 0.0)
     return out
+
+
+@contextmanager
+def running_mesh(root: Path, kafka: LocalKafka, seed: int, families: int, ready_timeout: float = 60.0) -> Iterator[tuple]:
+    """The broker started, the topics made, every service initialised once (the chaos restarts services on the stores
+    made here, never re-initialising them), seeded with a synthetic population and running; all stopped after."""
+    access = kafka.start()
+    asyncio.run(create_topics(access))
+    mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
+    world = population.build_population(seed=seed, families=families)
+    population.write_population(root / "population.json", world)
+    mesh.init()
+    mesh.enrol_simulated_agencies()
+    mesh.seed(root / "population.json")
+    mesh.start()
+    try:
+        mesh.wait_ready(timeout=ready_timeout)
+        yield mesh, world
+    finally:
+        mesh.stop()
+        kafka.stop()

@@ -19,15 +19,26 @@ import pytest
 from mash_cli import audit
 from mash_cli.agencies import DEFAULT_REFERRER
 from mash_cli.kafka import LocalKafka
-from mash_cli.mesh import UNATTENDED, Mesh
 from mash_cli.principals import Principals
-from mash_cli.topics import create_topics
 from mash_contracts import Agency, AlertKind, ContributionStatus, DeadLetter
 from mash_contracts.topics import ALERTS, DEAD_LETTERS, RESEARCHERS
 from mash_runtime.firewall import seal
-from mash_tools import population
 
-from .chaos import ACKS, REJECTED, WATCHED, Chaos, Ledger, Referrer, Tape, copies, distinct, referrals, routed, wait_for
+from .chaos import (
+    ACKS,
+    REJECTED,
+    WATCHED,
+    Chaos,
+    Ledger,
+    Referrer,
+    Tape,
+    copies,
+    distinct,
+    referrals,
+    routed,
+    running_mesh,
+    wait_for,
+)
 
 REFERRALS = int(os.environ.get("MASH_FAULT_REFERRALS", "5000"))
 MALFORMED = 10
@@ -46,21 +57,8 @@ pytestmark = [pytest.mark.fault, pytest.mark.timeout(int(SENDING) + 3600)]
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("fault")
     kafka = LocalKafka(root / "kafka")
-    access = kafka.start()
-    asyncio.run(create_topics(access))
-    mesh = Mesh(access, root, extra_env=dict(UNATTENDED))
-    families = population.build_population(seed=17, families=300)
-    population.write_population(root / "population.json", families)
-    mesh.init()  # once: the chaos restarts services on the stores made here, never re-initialising them
-    mesh.enrol_simulated_agencies()
-    mesh.seed(root / "population.json")
-    mesh.start()
-    try:
-        mesh.wait_ready()
+    with running_mesh(root, kafka, seed=17, families=300) as (mesh, families):
         yield mesh, kafka, families
-    finally:
-        mesh.stop()
-        kafka.stop()
 
 
 def malformed(principals: Principals, n: int) -> list[tuple[bytes, bytes]]:

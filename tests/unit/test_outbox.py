@@ -2,6 +2,8 @@
 publish a row twice, and a crashed instance's lease expires for another to take over."""
 
 import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,6 +118,50 @@ def test_the_background_relay_sends_when_woken_and_on_its_own_poll(database_url)
     woken = Recorder()  # a handler's wake-up sends at once, long before the next poll
     assert asyncio.run(sent_after(OutboxRelay(db, woken, poll=60), woken, wake=True, expect=1)) == [b"woken"]
     db.dispose()
+
+
+def test_a_consumers_batch_wakes_the_relay_when_it_commits(durable_database_url):
+    """Rows a consumer's batch queued go out when the batch commits, not at the relay's next poll: before, the wake-up
+    came while the batch was still the caller's, was taken for one still open, and every hop waited for the poll."""
+    db = Database(durable_database_url)
+
+    async def seconds_to_publish() -> float | None:
+        broker = Recorder()
+        relay = OutboxRelay(db, broker, poll=60)
+        await relay.start()
+        arrived = asyncio.get_running_loop().create_future()
+        original = broker.publish
+
+        async def publish(*args, **kwargs):
+            if not arrived.done():
+                arrived.set_result(time.monotonic())
+            return await original(*args, **kwargs)
+
+        broker.publish = publish
+        with ThreadPoolExecutor(max_workers=1) as own_thread:
+            async with db.batch(own_thread) as batch:
+                assert batch is not None
+                await batch.run(_fill_in_batch, db)
+            committed = time.monotonic()
+        try:
+            sent = await asyncio.wait_for(arrived, 20)  # nothing else on the loop: only the wake-up sends in time
+        except TimeoutError:
+            sent = None
+        await relay.stop()
+        return None if sent is None else sent - committed
+
+    elapsed = asyncio.run(seconds_to_publish())
+    assert elapsed is not None and elapsed < 10, f"the relay waited for its poll after a batch committed ({elapsed})"
+    db.dispose()
+
+
+def _fill_in_batch(db: Database) -> None:
+    with db.transaction() as s:  # inside the batch: a savepoint of its transaction
+        s.execute(
+            insert(outbox).values(
+                message_id="m-batch", topic="t", key=b"k", payload=b"batch", headers={}, created_at=datetime.now(UTC)
+            )
+        )
 
 
 def test_a_store_made_by_an_older_version_is_refused_at_start_with_what_is_missing(tmp_path):

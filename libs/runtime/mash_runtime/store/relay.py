@@ -54,8 +54,9 @@ class OutboxRelay:
         self._backoff = backoff
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._loop = Background("outbox-relay")
-        db.after_commit(self.wake)
+        db.after_commit(self._committed)
 
     def _claim(self) -> tuple[str, list[Row[Any]]]:
         token, now = str(uuid.uuid4()), datetime.now(UTC)
@@ -134,7 +135,25 @@ class OutboxRelay:
         # now would only make it ask for the write lock, and the batch give its turn up after every record.
         if self._db.in_batch():
             return
-        self._wake.set()
+        self._committed()
+
+    def _committed(self) -> None:
+        """A batch has committed: its rows are visible now. (Called while the batch is still the caller's, so not
+        through wake(), which would take it for one still open and wait for the next poll, up to a second a hop.)"""
+        loop = self._event_loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            self._wake.set()
+            return
+        # A batch commits on its consumer's own thread: an Event set from there would not wake the loop, and the
+        # rows would wait for the next poll (up to a second a hop).
+        try:
+            loop.call_soon_threadsafe(self._wake.set)
+        except RuntimeError:  # the loop has closed: the next start sends the rows
+            pass
 
     async def _run(self) -> None:
         while True:
@@ -153,6 +172,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         """Send what a previous run left unsent, then keep relaying in the background."""
+        self._event_loop = asyncio.get_running_loop()
         try:
             await self.flush()
         except Exception as e:
