@@ -17,6 +17,7 @@ from mash_contracts.topics import LARGEST_RECORD_BYTES, RESEARCHERS, WEB
 from .kafka import ADMIN, SCRAM, Access
 from .mesh import SERVICES, declared_findings
 from .paths import KAFKA_DEPLOY
+from .tls import broker_tls_properties
 
 KAFKA_IMAGE = "apache/kafka:3.9.1"
 HUB_IMAGE = "mash-hub:local"
@@ -84,18 +85,7 @@ PLATFORMS = {p.name: p for p in (COMPOSE, K8S)}
 def broker_properties(platform: Platform, node: Node, admin_password: str, keystore_password: str) -> str:
     """The node's server.properties: the local broker's template (the same security, replication and limits), with
     the container's listeners and the files the init step made."""
-    tls = "\n".join(
-        [
-            "ssl.keystore.type=PKCS12",
-            f"ssl.keystore.location={node.keystore}",
-            f"ssl.keystore.password={keystore_password}",
-            f"ssl.key.password={keystore_password}",
-            "ssl.truststore.type=PEM",
-            f"ssl.truststore.location={NODE_FILES / 'ca.pem'}",
-            "ssl.endpoint.identification.algorithm=https",
-            "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
-        ]
-    )
+    tls = broker_tls_properties(node.keystore, keystore_password, NODE_FILES / "ca.pem")
     durability = Access("", brokers=len(platform.nodes))  # the local cluster's rule: three replicas, two in sync
     text = (KAFKA_DEPLOY / "server.properties.template").read_text()
     text = text.format(

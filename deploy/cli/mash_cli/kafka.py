@@ -375,18 +375,7 @@ class LocalKafka:
         """The node's keystore (signed by the hub's CA, naming 127.0.0.1 and localhost) and the CA it trusts."""
         ca = tls.ensure_ca(self.home / "tls")
         store = tls.issue_broker(self.home / "tls", node.home / "broker.p12", ["127.0.0.1", "localhost"])
-        return "\n".join(
-            [
-                "ssl.keystore.type=PKCS12",
-                f"ssl.keystore.location={store.path}",
-                f"ssl.keystore.password={store.password}",
-                f"ssl.key.password={store.password}",
-                "ssl.truststore.type=PEM",
-                f"ssl.truststore.location={ca}",
-                "ssl.endpoint.identification.algorithm=https",
-                "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
-            ]
-        )
+        return tls.broker_tls_properties(store.path, store.password, ca)
 
     def _register_missing_users(self) -> None:
         """A principal added to the catalogue after the storage was formatted (a new agency desk) gets its

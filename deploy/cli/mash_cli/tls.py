@@ -11,7 +11,7 @@ import datetime as dt
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -126,3 +126,19 @@ def issue_broker(ca_dir: Path, out: Path, hosts: list[str]) -> Keystore:
     tmp.write_bytes(data)
     tmp.rename(out)
     return Keystore(out, password)
+
+
+def broker_tls_properties(keystore: Path | PurePosixPath, password: str, ca: Path | PurePosixPath) -> str:
+    """A Kafka node's TLS settings: its keystore, the hub CA it trusts (other nodes are its peers), and hosts verified."""
+    return "\n".join(
+        [
+            "ssl.keystore.type=PKCS12",
+            f"ssl.keystore.location={keystore}",
+            f"ssl.keystore.password={password}",
+            f"ssl.key.password={password}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={ca}",
+            "ssl.endpoint.identification.algorithm=https",
+            "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+        ]
+    )
