@@ -125,13 +125,6 @@ def test_a_principal_cannot_use_another_services_consumer_group(secured: Access)
 
 
 def test_an_unknown_user_or_a_wrong_password_is_refused(secured: Access):
-    async def connect(access: Access, principal: str) -> None:
-        producer = AIOKafkaProducer(**access.client(principal), request_timeout_ms=5000)
-        try:
-            await producer.start()
-        finally:
-            await producer.stop()
-
     wrong = dataclasses.replace(secured, passwords={**secured.passwords, "intake": "not-the-password"})
     with pytest.raises(KafkaConnectionError):
         asyncio.run(connect(wrong, "intake"))
@@ -144,14 +137,6 @@ def test_an_unknown_user_or_a_wrong_password_is_refused(secured: Access):
 def test_every_listener_speaks_tls_with_a_certificate_the_hub_ca_signed(secured: Access):
     """The right password is not enough: a client must reach the broker over TLS, and a broker whose certificate the
     hub's CA did not sign (a client trusting only the system's authorities cannot verify it) is not talked to."""
-
-    async def connect(access: Access, principal: str) -> None:
-        producer = AIOKafkaProducer(**access.client(principal), request_timeout_ms=5000)
-        try:
-            await producer.start()
-        finally:
-            await producer.stop()
-
     assert secured.ca_file is not None and secured.protocol == "SASL_SSL"
     asyncio.run(connect(secured, "intake"))  # the hub CA's certificate: accepted
     with pytest.raises(KafkaConnectionError):  # the right password over plain TCP
@@ -162,6 +147,10 @@ def test_every_listener_speaks_tls_with_a_certificate_the_hub_ca_signed(secured:
     for line in (secured.ca_file.parent.parent / "server.properties").read_text().splitlines():
         if line.startswith("listener.security.protocol.map="):
             assert {m.split(":")[1] for m in line.split("=", 1)[1].split(",")} == {"SASL_SSL"}
+
+
+async def connect(access: Access, principal: str) -> None:
+    await _start(access.client(principal))
 
 
 async def _start(client: dict) -> None:
