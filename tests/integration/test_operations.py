@@ -74,7 +74,16 @@ def as_admin(access):
     from mash_cli.kafka import ADMIN
     from mash_runtime.settings import KafkaSettings
 
-    creds = {"username": ADMIN, "password": access.passwords[ADMIN]} if access.secured else {}
+    creds = (
+        {
+            "username": ADMIN,
+            "password": access.passwords[ADMIN],
+            "security_protocol": access.protocol,
+            "ssl_ca_file": access.ca_file,
+        }
+        if access.secured
+        else {}
+    )
     return KafkaSettings(bootstrap_servers=access.bootstrap, **creds)
 
 

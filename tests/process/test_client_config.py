@@ -19,6 +19,9 @@ def state(tmp_path, monkeypatch):
     kafka.mkdir(parents=True)
     (kafka / "server.properties").write_text("advertised.listeners=SASL_PLAINTEXT://127.0.0.1:19092\n")
     (kafka / "credentials.json").write_text(json.dumps({"admin": "a-secret", "referrers": "r-secret"}))
+    (kafka / "cluster.json").write_text(json.dumps({"nodes": 1, "tls": True}))
+    (kafka / "tls").mkdir()
+    (kafka / "tls" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n(the hub CA's)\n-----END CERTIFICATE-----\n")
     monkeypatch.setenv("MASH_STATE_DIR", str(tmp_path / "state"))
     return tmp_path
 
@@ -30,6 +33,10 @@ def test_output_file_is_written_0600_from_the_first_byte(state):
     text = target.read_text()
     assert "sasl.username=referrers" in text and "sasl.password=r-secret" in text
     assert "bootstrap.servers=127.0.0.1:19092" in text
+    # TLS, verified against the hub's CA, whose certificate is written beside the configuration to travel with it
+    beside = state / "mash-hub-ca.pem"
+    assert "security.protocol=SASL_SSL" in text and f"ssl.ca.location={beside}" in text
+    assert beside.read_text() == (state / "state" / "kafka" / "tls" / "ca.pem").read_text()
 
 
 def test_an_existing_world_readable_file_is_replaced_by_an_owner_only_one(state):
