@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import json
 import os
@@ -29,7 +28,6 @@ import shlex
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 from cryptography import x509
@@ -42,7 +40,7 @@ from mash_runtime.firewall.keys import write_secret
 from . import scram, tls
 from .agencies import enrolled
 from .deployment import HUB_UID, KAFKA_UID, PLATFORMS, Node, Platform, admin_client_properties, broker_properties, dns_name
-from .kafka import ADMIN, SCRAM, Access, answers
+from .kafka import ADMIN, SCRAM, Access, answers, cluster_uuid
 from .mesh import SERVICES
 from .topics import create_topics
 
@@ -59,7 +57,7 @@ def write_secrets(platform: Platform, out: Path, renew: bool = False) -> None:
     passwords |= {p: random.token_urlsafe(24) for p in (ADMIN, *hub_principals()) if p not in passwords}
     write_secret(init / "credentials.json", json.dumps(passwords, indent=1, sort_keys=True))
     if not (init / "cluster-id").exists():
-        (init / "cluster-id").write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        (init / "cluster-id").write_text(cluster_uuid())
     keystores = _kept(init / "keystores.json")
     for node in platform.nodes:
         store = kafka / f"{node.name}.p12"

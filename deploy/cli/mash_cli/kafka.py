@@ -139,8 +139,30 @@ class Access:
         return "\n".join(lines) + "\n"
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free loopback port for a server to listen on later, outside the kernel's ephemeral range: a port the kernel
+    handed out (bind to 0) can be given to another process's outgoing connection (a client reaching Kafka) before the
+    server binds it, and the server then fails with "address already in use". Never the same port twice here."""
+    low, high = _ephemeral_range()
+    below, above = range(20000, low), range(high + 1, 65536)
+    pool = below if len(below) >= len(above) else above
+    for _ in range(500):
+        port = secrets.choice(pool)
+        if port not in _HANDED_OUT and port_is_free(port):
+            _HANDED_OUT.add(port)
+            return port
+    with socket.socket() as s:  # a crowded machine: the kernel's choice, with its small risk
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -331,7 +353,7 @@ class LocalKafka:
         ports = _distinct_ports(2 * len(nodes))
         voters = ",".join(f"{n.node_id}@127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(nodes))
         replication = min(3, len(nodes))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_uuid()
         users = [a for p, pw in passwords.items() for a in ("--add-scram", f"{SCRAM}=[name={p},password={pw}]")]
         formatting = []
         for i, node in enumerate(nodes):
@@ -432,6 +454,15 @@ class LocalKafka:
         up = ", ".join(f"node {n.node_id} pid {pid}" if pid else f"node {n.node_id} stopped" for n, pid in running)
         answering = "answering" if answers(access) else "not answering"
         return f"running ({up}; {access.bootstrap}; {security}; {answering})"
+
+
+def cluster_uuid() -> str:
+    """A KRaft cluster id: Kafka's own form (URL-safe base64 of 16 random bytes), never beginning with "-", which
+    kafka-storage's argument parser would take for an option (Kafka's Uuid.randomUuid avoids it the same way)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _distinct_ports(count: int) -> list[int]:
