@@ -128,14 +128,14 @@ class Access:
                 env["KAFKA_SSL_CA_FILE"] = str(self.ca_file)
         return env
 
-    def librdkafka(self, principal: str, password: str | None, ca_location: Path | None = None) -> str:
+    def librdkafka(self, principal: str, password: str | None) -> str:
         """librdkafka properties (kcat -F, the reference client) for `principal`'s own identity."""
         lines = [f"bootstrap.servers={self.bootstrap}"]
         if password is not None:
             lines += [f"security.protocol={self.protocol}", f"sasl.mechanisms={SCRAM}", f"sasl.username={principal}"]
             lines += [f"sasl.password={password}"]
             if self.ca_file is not None:
-                lines.append(f"ssl.ca.location={ca_location or self.ca_file}")
+                lines.append(f"ssl.ca.location={self.ca_file}")
         return "\n".join(lines) + "\n"
 
 
@@ -186,12 +186,6 @@ def _java_opts(home: Path) -> list[str]:
         f"-Dlog4j.configuration=file:{KAFKA_DEPLOY / 'log4j.properties'}",
         f"-Dkafka.logs.dir={home}",
     ]
-
-
-def _java(home: Path, libs: Path, main: str, *args: str) -> None:
-    result = subprocess.run(["java", *_java_opts(home), "-cp", f"{libs}/*", main, *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise KafkaError(f"{main} failed: {result.stdout[-2000:]} {result.stderr[-2000:]}")
 
 
 @dataclass
@@ -342,7 +336,7 @@ class LocalKafka:
             for child in self.home.iterdir():
                 if child.name not in keep:
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
-        shape = {"nodes": self.node_count or _wanted_nodes(), "tls": _wanted_tls() if self.tls is None else self.tls}
+        shape = self._shape()  # no cluster.json any more: what was asked for
         if shape["nodes"] < 1:
             raise KafkaError("a cluster needs at least one node")
         self.home.mkdir(parents=True, exist_ok=True)
