@@ -31,6 +31,7 @@ from mash_contracts.topics import (
     NOTIFICATIONS_SUBMITTED,
     PRODUCTS,
     REJECTIONS,
+    RESEARCHERS,
     by_name,
     lanes,
 )
@@ -94,7 +95,11 @@ class Tape:
     arrivals: list[tuple[float, str]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(**self.access.client(ADMIN), enable_auto_commit=False, group_id=None)
+        # Were its place ever out of range (a broker's log behind the reader after a restart), it starts again from
+        # the beginning rather than the default's end: copies are counted by message id, a skipped record never is.
+        consumer = AIOKafkaConsumer(
+            **self.access.client(ADMIN), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        )
         await consumer.start()
         try:
             # From the catalogue the topics were created from: the client's metadata may not have them yet.
@@ -248,14 +253,70 @@ def routed(ledger_of, referral_ids: set[str]):
     return done
 
 
-async def wait_for(done, timeout: float, what: str, reader: asyncio.Task) -> None:
+def where_stuck(ledger_of, referral_ids: set[str], mesh: Mesh | None = None) -> str:
+    """Where each referral not yet routed stands, hop by hop, and what the services' logs say about the first few:
+    a failed wait says which hop held them, not only that it timed out."""
+    ledger = ledger_of()
+    acked = {a.referral_id for a in ledger.lanes(ACKS)}
+    notified = {n.referral_id for n in ledger.lanes(NOTIFICATIONS.name)}
+    answered: dict[str, set] = defaultdict(set)
+    for c in ledger.contributions:
+        answered[c.referral_id].add(c.agency)
+    decided = {d.referral_id: d for d in ledger.decisions}
+    got = distinct(ledger.products, lambda p: (p.referral_id, p.recipient))
+    waiting_on: Counter = Counter()
+    unsent: Counter = Counter()
+    stages: dict[str, list[str]] = defaultdict(list)
+    for r in sorted(referral_ids):
+        if r in decided:
+            missing = [a for a in decided[r].recipients if (r, a) not in got]
+            if missing:
+                stages["decided, a product missing"].append(r)
+                unsent.update(a.value for a in missing)
+        elif r in notified:
+            stages["notified, not decided"].append(r)
+            waiting_on.update(a.value for a in set(RESEARCHERS) - answered[r])
+        elif r in acked:
+            stages["acknowledged, not notified"].append(r)
+        else:
+            stages["not acknowledged"].append(r)
+    lines = [f"{len(ids)} {stage} (first: {', '.join(ids[:3])})" for stage, ids in stages.items()]
+    if waiting_on:
+        lines.append("contributions missing from: " + ", ".join(f"{a} {n}" for a, n in waiting_on.most_common()))
+    if unsent:
+        lines.append("products missing for: " + ", ".join(f"{a} {n}" for a, n in unsent.most_common()))
+    if mesh is not None:
+        for r in [ids[0] for ids in stages.values()][:3]:
+            for log in sorted((mesh.state_dir / "logs").glob("*.log")):
+                mentions = [line.strip() for line in log.read_text(errors="replace").splitlines() if r in line]
+                if mentions:
+                    lines.append(f"{log.name} on {r}: " + " | ".join(m[:300] for m in mentions[-4:]))
+    return "\n  ".join(lines)
+
+
+async def wait_for(
+    done, timeout: float, what: str, reader: asyncio.Task, tape: Tape | None = None, stalled: float = 300.0, diagnose=None
+) -> None:
+    """Until done(), or `timeout`, or (with a tape) nothing new on the watched topics for `stalled` seconds: a mesh
+    still working through a backlog on a busy machine is waited for, a mesh that has stopped is reported at once."""
     deadline = time.monotonic() + timeout
+    seen, moved = -1, time.monotonic()
     while not done():
         if reader.done():
             reader.result()  # the tape's failure, not a timeout, is the news
             raise AssertionError("the tape stopped reading")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not {what} after {timeout:.0f}s")
+        now = time.monotonic()
+        if tape is not None and len(tape.arrivals) != seen:
+            seen, moved = len(tape.arrivals), now
+        why = (
+            f"not {what} after {timeout:.0f}s"
+            if now > deadline
+            else f"not {what}: nothing new on the watched topics for {stalled:.0f}s"
+            if tape is not None and now - moved > stalled
+            else None
+        )
+        if why:
+            raise AssertionError(why + (f"\n  {diagnose()}" if diagnose else ""))
         await asyncio.sleep(2.0)
 
 

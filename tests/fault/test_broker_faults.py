@@ -37,6 +37,7 @@ from .chaos import (
     routed,
     running_mesh,
     wait_for,
+    where_stuck,
 )
 
 REFERRALS = int(os.environ.get("MASH_BROKER_FAULT_REFERRALS", "800"))
@@ -81,7 +82,14 @@ def test_leaders_killed_mid_flow_three_times_lose_and_duplicate_nothing(cluster,
             await referrer.submit(s)
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
-        await wait_for(routed(ledger, expected), 1500, "every referral routed", reader)
+        await wait_for(
+            routed(ledger, expected),
+            1500,
+            "every referral routed",
+            reader,
+            tape,
+            diagnose=lambda: where_stuck(ledger, expected, mesh) + "\n  " + "\n  ".join(chaos.timeline),
+        )
         await asyncio.sleep(10)  # a second decision or product, if there were to be one, has time to arrive
         stop.set()
         await reader

@@ -38,6 +38,7 @@ from .chaos import (
     routed,
     running_mesh,
     wait_for,
+    where_stuck,
 )
 
 REFERRALS = int(os.environ.get("MASH_FAULT_REFERRALS", "5000"))
@@ -104,6 +105,9 @@ def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothi
     expected = {referral_id_for(s, DEFAULT_REFERRER) for s in submissions}
     ledger = lambda: Ledger(tape)  # noqa: E731
 
+    def diagnosis(ids: set[str]) -> str:
+        return where_stuck(ledger, ids, mesh) + "\n  chaos:\n    " + "\n    ".join(chaos.timeline)
+
     async def main_phase() -> float:
         stop = asyncio.Event()
         reader = asyncio.create_task(tape.run(stop))
@@ -116,7 +120,9 @@ def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothi
                 await referrer.submit_raw(*next(bad_iter))
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
-        await wait_for(routed(ledger, expected), 1800, "every referral routed", reader)
+        await wait_for(
+            routed(ledger, expected), 1800, "every referral routed", reader, tape, diagnose=lambda: diagnosis(expected)
+        )
         await asyncio.sleep(10)  # anything that should not arrive (a second decision, a second product) has time to
         stop.set()
         await reader
@@ -144,7 +150,13 @@ def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothi
         reader = asyncio.create_task(tape.run(stop))
         for s in later:
             await referrer.submit(s)
-        await wait_for(routed(ledger, later_ids), 180, "every referral decided while a desk is down", reader)
+        await wait_for(
+            routed(ledger, later_ids),
+            180,
+            "every referral decided while a desk is down",
+            reader,
+            diagnose=lambda: diagnosis(later_ids),
+        )
         await asyncio.sleep(5)
         stop.set()
         await reader

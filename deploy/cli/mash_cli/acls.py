@@ -37,6 +37,11 @@ class Binding:
     principal: str
     operation: int
 
+    @property
+    def key(self) -> tuple:
+        """As a broker describes it."""
+        return (self.resource_type, self.name, self.pattern, f"User:{self.principal}", self.operation)
+
     def describe(self) -> str:
         kind = {TOPIC: "topic", GROUP: "group"}[self.resource_type]
         suffix = "*" if self.pattern == PREFIXED else ""
@@ -92,19 +97,15 @@ async def apply(access: Access, agencies: dict[str, tuple[str, ...]] | None = No
         errors = [(wanted[i].describe(), msg) for i, (code, msg) in enumerate(response.creation_responses) if code != 0]
         if errors:
             raise RuntimeError(f"the broker refused ACLs: {errors[:5]}")
-        # ACLs reach the broker's authorizer through the metadata log a moment later; a client started
-        # before that would be refused, so wait until the broker itself reports them.
-        deadline = time.monotonic() + timeout
-        while (held := await _count(admin)) < len(wanted):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the broker holds {held} of {len(wanted)} ACLs after {timeout:.0f}s")
-            await asyncio.sleep(0.1)
+        # ACLs reach each broker's authorizer through the metadata log a moment later, and each broker on its own
+        # time; a client started before its broker has them is refused, so wait until every broker reports them.
+        await _until_every_broker(admin, lambda held: {b.key for b in wanted} <= held, timeout, "the ACLs")
         return len(wanted)
     finally:
         await admin.close()
 
 
-async def remove(access: Access, principal: str) -> int:
+async def remove(access: Access, principal: str, timeout: float = 30.0) -> int:
     """Delete every ACL that names the principal: a revoked agency's open connections lose their rights at once
     (deleting its SCRAM user only stops new logins)."""
     if not access.secured:
@@ -113,18 +114,36 @@ async def remove(access: Access, principal: str) -> int:
     await admin.start()
     try:
         response = await admin._send_to_controller(DeleteAclsRequest(ANY, None, ANY, f"User:{principal}", None, ANY, ANY))
+        results = response.filter_responses
+        errors = [r for r in results if r[0] != 0]
+        if errors:
+            raise RuntimeError(f"the broker refused to delete ACLs for {principal}: {errors}")
+        name = f"User:{principal}"
+        await _until_every_broker(admin, lambda held: all(h[3] != name for h in held), timeout, f"{principal}'s ACLs gone")
+        return sum(len(r[-1]) for r in results)
     finally:
         await admin.close()
-    results = response.filter_responses
-    errors = [r for r in results if r[0] != 0]
-    if errors:
-        raise RuntimeError(f"the broker refused to delete ACLs for {principal}: {errors}")
-    return sum(len(r[-1]) for r in results)
 
 
-async def _count(admin: AIOKafkaAdminClient) -> int:
-    response = await admin._send_request(DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY))
-    return sum(len(r[-1]) for r in response.resources)
+async def _until_every_broker(admin: AIOKafkaAdminClient, holds, timeout: float, what: str) -> None:
+    """Ask each broker in turn for the ACLs its own authorizer holds, until `holds` is true of every one."""
+    deadline = time.monotonic() + timeout
+    await admin._client.force_metadata_update()
+    for broker in sorted(admin._client.cluster.brokers(), key=lambda b: b.nodeId):
+        while not holds(await _held(admin, broker.nodeId)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"broker {broker.nodeId} does not hold {what} after {timeout:.0f}s")
+            await asyncio.sleep(0.1)
+
+
+async def _held(admin: AIOKafkaAdminClient, node_id: int) -> set[tuple]:
+    response = await admin._send_request_to_node(node_id, DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY))
+    return {
+        (resource_type, name, pattern, acl[0], acl[2])
+        for resource_type, name, pattern, acls in response.resources
+        for acl in acls
+        if acl[3] == ALLOW
+    }
 
 
 def matrix_markdown() -> str:
