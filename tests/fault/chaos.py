@@ -7,7 +7,7 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,8 @@ class Referrer:
         self.access = access
         self.principals = principals
         self.resends = 0
+        # Called before each resend: raises when the outage will not end (the chaos that made it has failed).
+        self.check: Callable[[], object] = lambda: None
         self._producer: AIOKafkaProducer | None = None
 
     async def _send(self, *, topic: str, key: bytes, value: bytes, headers: list) -> None:
@@ -61,6 +63,7 @@ class Referrer:
                 await self._producer.send_and_wait(topic, value, key=key, headers=headers)
                 return
             except Exception:
+                self.check()
                 self.resends += 1
                 await self.close()
                 await asyncio.sleep(1.0)
@@ -159,7 +162,9 @@ class Chaos:
                 self._note("broker: stopping")
                 self.kafka.stop()
                 time.sleep(self.rng.uniform(1.0, 4.0))
-                self.kafka.start()
+                # Five minutes, not the operator's 90 s: a broker loading its logs on a busy two-core machine beside
+                # the whole mesh can take longer, and a start that gives up stops the broker for good.
+                self.kafka.start(timeout=300)
                 self._note("broker: answering again")
                 continue
             if target.startswith("sigterm:"):
@@ -286,6 +291,8 @@ def where_stuck(ledger_of, referral_ids: set[str], mesh: Mesh | None = None) -> 
     if unsent:
         lines.append("products missing for: " + ", ".join(f"{a} {n}" for a, n in unsent.most_common()))
     if mesh is not None:
+        down = [s for s, pid in mesh.running().items() if pid is None]
+        lines.append(f"services not running: {', '.join(down) or 'none'}")
         for r in [ids[0] for ids in stages.values()][:3]:
             for log in sorted((mesh.state_dir / "logs").glob("*.log")):
                 mentions = [line.strip() for line in log.read_text(errors="replace").splitlines() if r in line]

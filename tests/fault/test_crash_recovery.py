@@ -113,11 +113,14 @@ def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothi
         reader = asyncio.create_task(tape.run(stop))
         started = time.monotonic()
         faults = asyncio.create_task(asyncio.to_thread(chaos.run))
+        referrer.check = lambda: faults.done() and faults.result()
         bad_iter = iter(bad)
         for i, s in enumerate(submissions):
             await referrer.submit(s)
             if i in bad_at:
                 await referrer.submit_raw(*next(bad_iter))
+            if faults.done():
+                faults.result()  # raises if the chaos broke (a broker that did not come back): not a slow mesh
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
         await wait_for(

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from mash_contracts.topics import LARGEST_RECORD_BYTES
 
+from . import metadata_backoff
 from .settings import KafkaSettings
 from .telemetry import tracer_provider
 
@@ -46,6 +47,7 @@ def _security(kafka: KafkaSettings) -> _Sasl | None:
 def make_broker(
     service: str, kafka: KafkaSettings, traces_dir: Path | None = None, registry: CollectorRegistry | None = None
 ) -> KafkaBroker:
+    metadata_backoff.install()
     # NACK_ON_ERROR: the offset is committed after the handler returns; an exception rewinds to the
     # message so it is delivered again. Committing before the work (FastStream's default) would lose it on a crash.
     return KafkaBroker(
