@@ -498,9 +498,16 @@ class PersonLinker:
         if not left:
             return out
         with self._lock:
-            scored = compare_records(
-                left, [_row(c) for c in right.values()], self.settings, self._db, sql_cache_key=self._cache_key + f"-{len(left)}x"
-            ).as_record_list()
+            try:
+                scored = compare_records(
+                    left,
+                    [_row(c) for c in right.values()],
+                    self.settings,
+                    self._db,
+                    sql_cache_key=self._cache_key + f"-{len(left)}x",
+                ).as_record_list()
+            finally:
+                self._forget()
         for row in scored:
             i, pool = pools[str(row["record_id_l"])]
             other = pool.get(str(row["record_id_r"]))
@@ -513,6 +520,19 @@ class PersonLinker:
                 Link(other.record_id, probability, float(row["match_weight"]), _certain(row, False), self._explain(row))
             )
         return [sorted(links, key=lambda lk: (not lk.certain, -lk.probability)) for links in out]
+
+    def _forget(self) -> None:
+        """Splink's realtime comparison leaves its two inputs (registered views) and its result (a table) in the
+        connection, and tracks each in its caches: a third of a megabyte a call, held for ever (1 GiB after 2,500
+        notifications). The connection is this linker's alone and holds nothing between calls, so all of it goes once
+        the rows are read."""
+        con = self._db._con
+        for (name,) in con.execute("select table_name from duckdb_tables() where not internal").fetchall():
+            con.execute(f'drop table if exists "{name}"')
+        for (name,) in con.execute("select view_name from duckdb_views() where not internal").fetchall():
+            con.unregister(name)
+        self._db._created_tables.clear()
+        self._db._intermediate_table_cache.reset_executed_queries_tracker()
 
     def _explain(self, row: dict) -> tuple[tuple[str, float], ...]:
         parts = []
