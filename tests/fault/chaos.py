@@ -258,9 +258,9 @@ def routed(ledger_of, referral_ids: set[str]):
     return done
 
 
-def where_stuck(ledger_of, referral_ids: set[str], mesh: Mesh | None = None) -> str:
-    """Where each referral not yet routed stands, hop by hop, and what the services' logs say about the first few:
-    a failed wait says which hop held them, not only that it timed out."""
+def where_stuck(ledger_of, referral_ids: set[str], mesh: Mesh, timeline: list[str]) -> str:
+    """Where each referral not yet routed stands, hop by hop, what the services' logs say about the first few, and
+    the chaos so far: a failed wait says which hop held them, not only that it timed out."""
     ledger = ledger_of()
     acked = {a.referral_id for a in ledger.lanes(ACKS)}
     notified = {n.referral_id for n in ledger.lanes(NOTIFICATIONS.name)}
@@ -290,15 +290,23 @@ def where_stuck(ledger_of, referral_ids: set[str], mesh: Mesh | None = None) -> 
         lines.append("contributions missing from: " + ", ".join(f"{a} {n}" for a, n in waiting_on.most_common()))
     if unsent:
         lines.append("products missing for: " + ", ".join(f"{a} {n}" for a, n in unsent.most_common()))
-    if mesh is not None:
-        down = [s for s, pid in mesh.running().items() if pid is None]
-        lines.append(f"services not running: {', '.join(down) or 'none'}")
-        for r in [ids[0] for ids in stages.values()][:3]:
-            for log in sorted((mesh.state_dir / "logs").glob("*.log")):
-                mentions = [line.strip() for line in log.read_text(errors="replace").splitlines() if r in line]
-                if mentions:
-                    lines.append(f"{log.name} on {r}: " + " | ".join(m[:300] for m in mentions[-4:]))
+    down = [s for s, pid in mesh.running().items() if pid is None]
+    lines.append(f"services not running: {', '.join(down) or 'none'}")
+    firsts = [ids[0] for ids in stages.values()][:3]
+    for log in sorted((mesh.state_dir / "logs").glob("*.log")):
+        text = log.read_text(errors="replace").splitlines()
+        for r in firsts:
+            mentions = [line.strip() for line in text if r in line]
+            if mentions:
+                lines.append(f"{log.name} on {r}: " + " | ".join(m[:300] for m in mentions[-4:]))
+    lines.append("chaos:\n    " + "\n    ".join(timeline))
     return "\n  ".join(lines)
+
+
+def raise_if_failed(faults: asyncio.Task) -> None:
+    """The chaos broke (a broker that did not come back): the run stops with its error, not as a slow mesh."""
+    if faults.done():
+        faults.result()
 
 
 async def wait_for(
@@ -315,13 +323,11 @@ async def wait_for(
         now = time.monotonic()
         if tape is not None and len(tape.arrivals) != seen:
             seen, moved = len(tape.arrivals), now
-        why = (
-            f"not {what} after {timeout:.0f}s"
-            if now > deadline
-            else f"not {what}: nothing new on the watched topics for {stalled:.0f}s"
-            if tape is not None and now - moved > stalled
-            else None
-        )
+        why = None
+        if now > deadline:
+            why = f"not {what} after {timeout:.0f}s"
+        elif tape is not None and now - moved > stalled:
+            why = f"not {what}: nothing new on the watched topics for {stalled:.0f}s"
         if why:
             raise AssertionError(why + (f"\n  {diagnose()}" if diagnose else ""))
         await asyncio.sleep(2.0)

@@ -33,6 +33,7 @@ from .chaos import (
     copies,
     distinct,
     pauses,
+    raise_if_failed,
     referrals,
     routed,
     running_mesh,
@@ -78,11 +79,10 @@ def test_leaders_killed_mid_flow_three_times_lose_and_duplicate_nothing(cluster,
         reader = asyncio.create_task(tape.run(stop))
         started = time.monotonic()
         faults = asyncio.create_task(asyncio.to_thread(chaos.run))
-        referrer.check = lambda: faults.done() and faults.result()
+        referrer.check = lambda: raise_if_failed(faults)
         for i, s in enumerate(submissions):
             await referrer.submit(s)
-            if faults.done():
-                faults.result()  # raises if the chaos broke (a broker that did not come back): not a slow mesh
+            raise_if_failed(faults)
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
         await wait_for(
@@ -91,7 +91,7 @@ def test_leaders_killed_mid_flow_three_times_lose_and_duplicate_nothing(cluster,
             "every referral routed",
             reader,
             tape,
-            diagnose=lambda: where_stuck(ledger, expected, mesh) + "\n  " + "\n  ".join(chaos.timeline),
+            diagnose=lambda: where_stuck(ledger, expected, mesh, chaos.timeline),
         )
         await asyncio.sleep(10)  # a second decision or product, if there were to be one, has time to arrive
         stop.set()

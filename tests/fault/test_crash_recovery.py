@@ -34,6 +34,7 @@ from .chaos import (
     Tape,
     copies,
     distinct,
+    raise_if_failed,
     referrals,
     routed,
     running_mesh,
@@ -106,21 +107,20 @@ def test_five_thousand_referrals_survive_crashes_and_a_broker_restart_with_nothi
     ledger = lambda: Ledger(tape)  # noqa: E731
 
     def diagnosis(ids: set[str]) -> str:
-        return where_stuck(ledger, ids, mesh) + "\n  chaos:\n    " + "\n    ".join(chaos.timeline)
+        return where_stuck(ledger, ids, mesh, chaos.timeline)
 
     async def main_phase() -> float:
         stop = asyncio.Event()
         reader = asyncio.create_task(tape.run(stop))
         started = time.monotonic()
         faults = asyncio.create_task(asyncio.to_thread(chaos.run))
-        referrer.check = lambda: faults.done() and faults.result()
+        referrer.check = lambda: raise_if_failed(faults)
         bad_iter = iter(bad)
         for i, s in enumerate(submissions):
             await referrer.submit(s)
             if i in bad_at:
                 await referrer.submit_raw(*next(bad_iter))
-            if faults.done():
-                faults.result()  # raises if the chaos broke (a broker that did not come back): not a slow mesh
+            raise_if_failed(faults)
             await asyncio.sleep(max(0.0, started + (i + 1) / RATE - time.monotonic()))
         await faults
         await wait_for(
